@@ -1,0 +1,134 @@
+#!/usr/bin/env bash
+# Real `terraform validate` on every synthesized stack directory and on backend.tf.json.
+#
+# Usage: scripts/tf-validate.sh [DIR ...]
+#   With no arguments: every directory under ${CDKTF_OUTDIR:-cdktf.out}/stacks, plus backend.tf.json.
+#   Each DIR must hold a cdk.tf.json (or any *.tf.json).
+#
+# Providers come from the local filesystem mirror when one exists (see scripts/terraform/cli.tfrc.template),
+# else from the public registry. A stack that needs a provider absent from the mirror is listed by name
+# with the reason and counted as skipped; the unit and policy tests still cover it.
+#
+# Environment:
+#   ZMANIM_REQUIRE_TERRAFORM=1   fail (exit 3) when terraform is not installed, instead of warning
+#   TF_PROVIDER_MIRROR=DIR       use this mirror instead of searching for one
+#   TF_VALIDATE_JOBS=N           parallel validations (default: number of cores)
+#
+# Exit: 0 all valid (or skipped), 1 any invalid stack, 3 terraform missing while required.
+set -euo pipefail
+
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+
+if [[ "${1:-}" == "-h" || "${1:-}" == "--help" ]]; then
+  sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'
+  exit 0
+fi
+
+if ! command -v terraform >/dev/null 2>&1; then
+  echo "########################################################################" >&2
+  echo "## terraform is NOT installed: no stack was validated.                ##" >&2
+  echo "## Install Terraform >= 1.10 (https://developer.hashicorp.com/terraform) ##" >&2
+  echo "########################################################################" >&2
+  if [[ "${ZMANIM_REQUIRE_TERRAFORM:-0}" == "1" ]]; then exit 3; fi
+  exit 0
+fi
+
+find_mirror() {
+  if [[ -n "${TF_PROVIDER_MIRROR:-}" ]]; then echo "$TF_PROVIDER_MIRROR"; return; fi
+  local candidates=(/opt/tf-plugins "$HOME/.terraform.d/plugins" /usr/local/share/terraform/plugins /usr/share/terraform/plugins)
+  for c in "${candidates[@]}"; do
+    if compgen -G "$c/registry.terraform.io/hashicorp/aws/*/*/terraform-provider-aws_*" >/dev/null; then
+      echo "$c"; return
+    fi
+  done
+  local hit
+  hit=$(find / -xdev -path /proc -prune -o -name 'terraform-provider-aws_*' -print -quit 2>/dev/null || true)
+  if [[ -n "$hit" && "$hit" == */registry.terraform.io/hashicorp/aws/* ]]; then
+    echo "${hit%%/registry.terraform.io/*}"
+  fi
+}
+
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+mirror=$(find_mirror)
+mirrored_providers=""
+if [[ -n "$mirror" ]]; then
+  cache="$root/node_modules/.cache/terraform-plugins"
+  mkdir -p "$cache"
+  sed -e "s#@MIRROR@#$mirror#" -e "s#@CACHE@#$cache#" scripts/terraform/cli.tfrc.template >"$work/cli.tfrc"
+  export TF_CLI_CONFIG_FILE="$work/cli.tfrc"
+  mirrored_providers=$(cd "$mirror/registry.terraform.io" && ls -d */* 2>/dev/null | tr '\n' ' ')
+  echo "provider mirror: $mirror ($mirrored_providers)"
+else
+  # No mirror: use the registry with whatever CLI configuration the user has (or none).
+  if [[ -n "${TF_CLI_CONFIG_FILE:-}" && ! -f "$TF_CLI_CONFIG_FILE" ]]; then unset TF_CLI_CONFIG_FILE; fi
+  echo "provider mirror: none found; providers come from the registry"
+fi
+export TF_IN_AUTOMATION=1 CHECKPOINT_DISABLE=1 TF_INPUT=0
+
+dirs=("$@")
+if [[ ${#dirs[@]} -eq 0 ]]; then
+  out="${CDKTF_OUTDIR:-cdktf.out}"
+  if ! compgen -G "$out/stacks/*/cdk.tf.json" >/dev/null; then
+    echo "no synthesized stacks under $out/stacks; run 'npm run synth' first" >&2
+    exit 1
+  fi
+  mkdir -p "$work/backend"
+  cp backend.tf.json "$work/backend/"
+  dirs=("$out"/stacks/* "$work/backend")
+fi
+
+# Validate one directory; prints a one-line verdict and every diagnostic. Runs in a private copy so the
+# synthesized output is never modified.
+validate_one() {
+  local src=$1 name copy result
+  name=$(basename "$src")
+  [[ "$src" == "$work/backend" ]] && name="backend.tf.json"
+  copy="$work/run-$name"
+  mkdir -p "$copy"
+  cp "$src"/*.tf.json "$copy/"
+  if [[ -n "$mirrored_providers" ]]; then
+    local missing
+    missing=$(jq -r '[.terraform.required_providers // {} | to_entries[] | (.value.source // .key) | ascii_downcase | split("/") | if length == 1 then "hashicorp/" + .[0] else .[-2:] | join("/") end] | .[]' "$copy"/*.tf.json |
+      while read -r p; do [[ " $mirrored_providers " == *" $p "* ]] || echo "$p"; done | sort -u | tr '\n' ' ')
+    if [[ -n "$missing" ]]; then
+      echo "SKIP    $name: needs provider(s) not in the local mirror: ${missing% } (covered by unit and policy tests)"
+      return 0
+    fi
+  fi
+  if ! (cd "$copy" && terraform init -backend=false -input=false -no-color >"$copy/init.log" 2>&1); then
+    echo "INVALID $name: terraform init failed"
+    sed 's/^/        /' "$copy/init.log"
+    return 1
+  fi
+  result=$(cd "$copy" && terraform validate -json -no-color || true)
+  local valid errors warnings
+  valid=$(jq -r '.valid' <<<"$result")
+  errors=$(jq -r '.error_count' <<<"$result")
+  warnings=$(jq -r '.warning_count' <<<"$result")
+  if [[ "$valid" == "true" ]]; then
+    echo "VALID   $name ($warnings warning(s))"
+  else
+    echo "INVALID $name ($errors error(s), $warnings warning(s))"
+  fi
+  jq -r '.diagnostics[] | "        \(.severity): \(.summary)\(if .range then " [\(.range.filename):\(.range.start.line)]" else "" end)\(if .detail and .detail != "" then "\n          " + (.detail | gsub("\n"; "\n          ")) else "" end)"' <<<"$result"
+  [[ "$valid" == "true" ]]
+}
+export -f validate_one
+export work mirrored_providers
+
+jobs=${TF_VALIDATE_JOBS:-$(nproc)}
+status=0
+printf '%s\n' "${dirs[@]}" | xargs -P "$jobs" -I{} bash -c 'validate_one "$1" >"$work/result-$(basename "$1").txt" 2>&1; echo $? >"$work/rc-$(basename "$1")"' _ {} || true
+valid=0 invalid=0 skipped=0
+for d in "${dirs[@]}"; do
+  b=$(basename "$d")
+  cat "$work/result-$b.txt"
+  rc=$(cat "$work/rc-$b" 2>/dev/null || echo 1)
+  if [[ "$rc" != "0" ]]; then invalid=$((invalid + 1)); status=1
+  elif grep -q '^SKIP' "$work/result-$b.txt"; then skipped=$((skipped + 1))
+  else valid=$((valid + 1)); fi
+done
+echo "terraform validate: $valid valid, $invalid invalid, $skipped skipped"
+exit $status

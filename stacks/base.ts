@@ -1,0 +1,88 @@
+import { Construct } from "constructs";
+import { TerraformStack } from "cdktf/lib/terraform-stack";
+import { S3Backend } from "cdktf/lib/backends/s3-backend";
+import { CloudBackend, NamedCloudWorkspace } from "cdktf/lib/backends/cloud-backend";
+import { AwsProvider } from "@cdktf/provider-aws/lib/provider";
+import { EnvironmentConfig } from "./environments";
+
+/** Version constraint written into every stack's `required_providers` for hashicorp/aws. */
+export const AWS_PROVIDER_VERSION = "5.100.0";
+
+export interface ZmanimStackProps {
+  readonly env: EnvironmentConfig;
+}
+
+/** `zmanim-<env>-<short>`: the stack name, the cdktf.out directory and the Terraform Cloud workspace. */
+export function stackName(env: EnvironmentConfig, short: string): string {
+  return `zmanim-${env.name}-${short}`;
+}
+
+/** `<env>/<short>.tfstate`: the S3 state key of a stack. */
+export function stateKey(env: EnvironmentConfig, short: string): string {
+  return `${env.name}/${short}.tfstate`;
+}
+
+/**
+ * Base for every deployable unit: an AWS provider that refuses any account but the environment's, with
+ * default tags, and the environment's remote state (S3 + DynamoDB + lockfile, or a Terraform Cloud block).
+ */
+export abstract class ZmanimStack extends TerraformStack {
+  readonly env: EnvironmentConfig;
+  readonly shortName: string;
+  /** The default (regional) provider. */
+  readonly provider: AwsProvider;
+
+  constructor(scope: Construct, short: string, props: ZmanimStackProps) {
+    super(scope, stackName(props.env, short));
+    this.env = props.env;
+    this.shortName = short;
+    this.provider = new AwsProvider(this, "aws", awsProviderConfig(props.env, props.env.region, short));
+    configureState(this, props.env, short);
+  }
+
+  /** A second AWS provider for another region (us-east-1 for CloudFront certificates and metrics). */
+  protected regionalProvider(id: string, region: string): AwsProvider {
+    return new AwsProvider(this, id, { ...awsProviderConfig(this.env, region, this.shortName), alias: id });
+  }
+}
+
+function awsProviderConfig(env: EnvironmentConfig, region: string, short: string) {
+  return {
+    region,
+    allowedAccountIds: [env.accountId],
+    defaultTags: [
+      {
+        tags: {
+          Project: "zmanim",
+          Environment: env.name,
+          Stack: short,
+          ManagedBy: "terraform",
+          Repository: env.github.infraRepository,
+        },
+      },
+    ],
+  };
+}
+
+/** Emits the backend for a stack. Exported for tests. */
+export function configureState(stack: TerraformStack, env: EnvironmentConfig, short: string): void {
+  const st = env.state;
+  if (st.kind === "s3") {
+    const backend = new S3Backend(stack, {
+      bucket: st.bucket,
+      key: stateKey(env, short),
+      region: st.region,
+      encrypt: true,
+      dynamodbTable: st.lockTable,
+    });
+    // Terraform >= 1.10 native S3 locking. With dynamodb_table also set, Terraform takes both locks,
+    // so clients on either scheme stay safe during the move off DynamoDB locking.
+    backend.addOverride("use_lockfile", true);
+  } else {
+    new CloudBackend(stack, {
+      organization: st.organization,
+      hostname: st.hostname ?? "app.terraform.io",
+      workspaces: new NamedCloudWorkspace(`${st.workspacePrefix}${short}`),
+    });
+  }
+}

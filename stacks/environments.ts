@@ -1,0 +1,152 @@
+/**
+ * Typed environment definitions. `prod` is the embedded default; `staging` is the second example.
+ *
+ * Every value here is validated by `validateEnvironment` (see ./validate-environment.ts) before any
+ * construct is created and before `cdktf.out` is touched. Stacks receive the validated object as props;
+ * nothing below `main.ts` reads `process.env`.
+ */
+
+/** Where Terraform state lives for every stack of an environment. */
+export type StateConfig =
+  | {
+      kind: "s3";
+      /** State bucket created by `backend.tf.json`. */
+      bucket: string;
+      /** DynamoDB lock table created by `backend.tf.json`. */
+      lockTable: string;
+      /** Region of the state bucket and lock table. */
+      region: string;
+    }
+  | {
+      kind: "cloud";
+      /** Terraform Cloud organization. */
+      organization: string;
+      /** Workspaces are named `<workspacePrefix><stack>`, e.g. `zmanim-prod-network`. */
+      workspacePrefix: string;
+      /** @default "app.terraform.io" */
+      hostname?: string;
+    };
+
+export interface DomainConfig {
+  /** The zone apex Route 53 serves, e.g. `shtetl.io`. */
+  zoneName: string;
+  /** The public site name served by CloudFront, e.g. `zmanim.shtetl.io`. Must be inside `zoneName`. */
+  siteName: string;
+  /**
+   * true: the dns stack creates the hosted zone. false: the zone already exists in this account and is
+   * looked up by name (documented external-DNS alternative in docs/dns.md).
+   */
+  createZone: boolean;
+}
+
+export interface ClerkConfig {
+  /** Clerk Frontend API URL, used as the JWT issuer, e.g. `https://clerk.shtetl.io`. Must be https. */
+  issuer: string;
+  /** Values accepted in the `aud` claim. Clerk adds `aud` only through a JWT template (docs/clerk.md). */
+  audience: string[];
+  /** Route prefixes that require a valid Clerk JWT, e.g. `/api/v1/me`. Everything else is anonymous. */
+  protectedRoutePrefixes: string[];
+}
+
+export interface ApiConfig {
+  /** Port the Go API listens on, on the instance. @default 8080 */
+  port: number;
+  /** Path CloudFront, Route 53 and deploy workflows probe for health. */
+  healthPath: string;
+  /** HTTP API default route throttling. */
+  throttlingBurstLimit: number;
+  throttlingRateLimit: number;
+}
+
+export interface GitHubConfig {
+  /** `owner/name` of this infrastructure repository (OIDC trust). */
+  infraRepository: string;
+  /** `owner/name` of the application repository that calls the release workflow (OIDC trust). */
+  appRepository: string;
+}
+
+export interface EnvironmentConfig {
+  /** Short environment name, used in stack names (`zmanim-<name>-<stack>`) and SSM paths. */
+  name: string;
+  /** The AWS account this environment deploys into. Providers refuse any other account. */
+  accountId: string;
+  /** Primary region for everything regional. */
+  region: string;
+  /** The one availability zone the subnet and the data volume are pinned to. Must be in `region`. */
+  availabilityZone: string;
+  vpcCidr: string;
+  /** Must lie inside `vpcCidr`. */
+  publicSubnetCidr: string;
+  /** Graviton (arm64) instance type. */
+  instanceType: string;
+  /** Size of the persistent `/data` volume in GiB. Growing is online; shrinking is impossible. */
+  dataVolumeGb: number;
+  /** Size of the disposable root volume in GiB. */
+  rootVolumeGb: number;
+  domain: DomainConfig;
+  /** CIDRs allowed to reach port 22. Empty means port 22 is closed; use SSM Session Manager. */
+  adminCidrs: string[];
+  /** Receives every alarm and backup-failure email (SNS subscription must be confirmed once). */
+  alarmEmail: string;
+  clerk: ClerkConfig;
+  api: ApiConfig;
+  /** Monthly budget in USD; `npm run cost` fails when the estimate exceeds it. */
+  monthlyBudgetUsd: number;
+  /** Origin Shield region for both CloudFront origins. */
+  originShieldRegion: string;
+  /** Retention of every CloudWatch log group, in days. */
+  logRetentionDays: number;
+  /** Days a noncurrent object version is kept in versioned buckets (backups included). */
+  noncurrentVersionDays: number;
+  state: StateConfig;
+  github: GitHubConfig;
+}
+
+export const prod: EnvironmentConfig = {
+  name: "prod",
+  accountId: "111111111111",
+  region: "eu-west-1",
+  availabilityZone: "eu-west-1a",
+  vpcCidr: "10.42.0.0/16",
+  publicSubnetCidr: "10.42.0.0/24",
+  instanceType: "m7g.medium",
+  dataVolumeGb: 20,
+  rootVolumeGb: 10,
+  domain: { zoneName: "shtetl.io", siteName: "zmanim.shtetl.io", createZone: true },
+  adminCidrs: [],
+  alarmEmail: "admin@shtetl.io",
+  clerk: {
+    issuer: "https://clerk.shtetl.io",
+    audience: ["zmanim-api"],
+    protectedRoutePrefixes: ["/api/v1/me", "/api/v1/admin"],
+  },
+  api: { port: 8080, healthPath: "/api/health", throttlingBurstLimit: 200, throttlingRateLimit: 100 },
+  monthlyBudgetUsd: 50,
+  originShieldRegion: "eu-west-1",
+  logRetentionDays: 30,
+  noncurrentVersionDays: 30,
+  state: {
+    kind: "s3",
+    bucket: "zmanim-tfstate-111111111111",
+    lockTable: "zmanim-tfstate-lock",
+    region: "eu-west-1",
+  },
+  github: { infraRepository: "shtetl/zmanim-infra", appRepository: "shtetl/zmanim" },
+};
+
+export const staging: EnvironmentConfig = {
+  ...prod,
+  name: "staging",
+  vpcCidr: "10.43.0.0/16",
+  publicSubnetCidr: "10.43.0.0/24",
+  instanceType: "t4g.small",
+  availabilityZone: "eu-west-1b",
+  domain: { zoneName: "shtetl.io", siteName: "zmanim-staging.shtetl.io", createZone: false },
+  monthlyBudgetUsd: 30,
+  logRetentionDays: 14,
+  noncurrentVersionDays: 7,
+};
+
+export const environments: Readonly<Record<string, EnvironmentConfig>> = { prod, staging };
+
+export const DEFAULT_ENVIRONMENT = "prod";

@@ -1,0 +1,70 @@
+import { EnvironmentConfig } from "./environments";
+
+/**
+ * Deterministic names and ARNs that several stacks agree on without a Terraform reference. They break
+ * what would otherwise be cycles in the stack graph (a bucket policy naming the instance role, an IAM
+ * policy naming the SES identity) and they are part of the on-box contract (SSM paths).
+ */
+
+export type BucketPurpose = "backups" | "releases" | "static" | "logs";
+
+/** `zmanim-<env>-<purpose>-<account>`: unique per account and environment. */
+export function bucketName(env: EnvironmentConfig, purpose: BucketPurpose): string {
+  return `zmanim-${env.name}-${purpose}-${env.accountId}`;
+}
+
+export function bucketArn(env: EnvironmentConfig, purpose: BucketPurpose): string {
+  return `arn:aws:s3:::${bucketName(env, purpose)}`;
+}
+
+/** SSM parameter path prefix for the environment, without trailing slash: `/zmanim/<env>`. */
+export function ssmPrefix(env: EnvironmentConfig): string {
+  return `/zmanim/${env.name}`;
+}
+
+export function ssmParameterName(env: EnvironmentConfig, leaf: string): string {
+  return `${ssmPrefix(env)}/${leaf}`;
+}
+
+export function ssmParameterArnPattern(env: EnvironmentConfig): string {
+  return `arn:aws:ssm:${env.region}:${env.accountId}:parameter${ssmPrefix(env)}/*`;
+}
+
+/** IAM role the EC2 instance runs as. */
+export function instanceRoleName(env: EnvironmentConfig): string {
+  return `zmanim-${env.name}-instance`;
+}
+
+export function roleArn(env: EnvironmentConfig, name: string): string {
+  return `arn:aws:iam::${env.accountId}:role/${name}`;
+}
+
+/** GitHub OIDC roles (cicd stack). */
+export function ciRoleName(env: EnvironmentConfig, kind: "plan" | "deploy" | "release"): string {
+  return `zmanim-${env.name}-gha-${kind}`;
+}
+
+/** Break-glass administrators assume this role (created outside this project, by the account owner). */
+export function breakGlassRoleName(env: EnvironmentConfig): string {
+  return `zmanim-${env.name}-breakglass`;
+}
+
+/** The SES domain identity that backup-failure mail is sent from. */
+export function sesIdentityArn(env: EnvironmentConfig): string {
+  return `arn:aws:ses:${env.region}:${env.accountId}:identity/${env.domain.siteName}`;
+}
+
+/** The address backup-failure mail is sent from. */
+export function mailFromAddress(env: EnvironmentConfig): string {
+  return `backup@${env.domain.siteName}`;
+}
+
+/** CloudWatch namespace for the box's custom metrics (backup freshness, agent metrics). */
+export function metricsNamespace(env: EnvironmentConfig): string {
+  return `Zmanim/${env.name}`;
+}
+
+/** Prefix of every CloudWatch log group the project writes. */
+export function logGroupPrefix(env: EnvironmentConfig): string {
+  return `/zmanim/${env.name}`;
+}

@@ -1,0 +1,248 @@
+import { DEFAULT_ENVIRONMENT, EnvironmentConfig, environments } from "./environments";
+
+/**
+ * Raised for any invalid environment definition or selection. Each problem names the field, the value
+ * and the fix; all problems are reported at once.
+ */
+export class ConfigError extends Error {
+  constructor(
+    readonly environment: string,
+    readonly problems: string[],
+  ) {
+    super(
+      `environment "${environment}" is invalid (${problems.length} problem${problems.length === 1 ? "" : "s"}); ` +
+        `nothing was synthesized:\n` +
+        problems.map((p) => `  - ${p}`).join("\n"),
+    );
+    this.name = "ConfigError";
+  }
+}
+
+/** Commercial AWS regions (2026). */
+export const AWS_REGIONS = [
+  "us-east-1", "us-east-2", "us-west-1", "us-west-2",
+  "af-south-1", "ap-east-1", "ap-east-2", "ap-south-1", "ap-south-2",
+  "ap-southeast-1", "ap-southeast-2", "ap-southeast-3", "ap-southeast-4", "ap-southeast-5", "ap-southeast-7",
+  "ap-northeast-1", "ap-northeast-2", "ap-northeast-3",
+  "ca-central-1", "ca-west-1",
+  "eu-central-1", "eu-central-2", "eu-west-1", "eu-west-2", "eu-west-3",
+  "eu-south-1", "eu-south-2", "eu-north-1",
+  "il-central-1", "me-south-1", "me-central-1", "mx-central-1", "sa-east-1",
+] as const;
+
+/**
+ * Graviton (arm64) instance families. The AMI is arm64-only, so any other family would fail to boot.
+ */
+const ARM64_INSTANCE_TYPE = /^(a1|t4g|(m|c|r)(6g|6gd|6gn|7g|7gd|7gn|8g|8gd|8gn)|c6gn|x2gd|x8g|im4gn|is4gen|i4g|i8g|g5g|hpc7g)\.(medium|large|xlarge|metal|\d+xlarge|nano|micro|small)$/;
+
+const DOMAIN_NAME = /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/;
+const EMAIL = /^[^@\s]+@([a-z0-9-]+\.)+[a-z]{2,63}$/i;
+const GITHUB_REPO = /^[A-Za-z0-9][A-Za-z0-9-]{0,38}\/[A-Za-z0-9._-]{1,100}$/;
+const ENV_NAME = /^[a-z][a-z0-9]{1,15}$/;
+const S3_BUCKET = /^(?!xn--)(?!.*\.\.)[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
+
+/** Parses `a.b.c.d/n` strictly. Returns undefined when malformed. */
+export function parseCidr(cidr: string): { base: number; prefix: number } | undefined {
+  const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/.exec(cidr);
+  if (!m) return undefined;
+  const octets = m.slice(1, 5).map(Number);
+  const prefix = Number(m[5]);
+  if (octets.some((o) => o > 255) || prefix > 32) return undefined;
+  const base = ((octets[0] << 24) >>> 0) + (octets[1] << 16) + (octets[2] << 8) + octets[3];
+  const mask = prefix === 0 ? 0 : (0xffffffff << (32 - prefix)) >>> 0;
+  if ((base & mask) >>> 0 !== base) return undefined; // host bits set: 10.0.0.1/16 is ambiguous
+  return { base, prefix };
+}
+
+function cidrContains(outer: { base: number; prefix: number }, inner: { base: number; prefix: number }): boolean {
+  if (inner.prefix < outer.prefix) return false;
+  const mask = outer.prefix === 0 ? 0 : (0xffffffff << (32 - outer.prefix)) >>> 0;
+  return ((inner.base & mask) >>> 0) === outer.base;
+}
+
+function cidrsOverlap(a: { base: number; prefix: number }, b: { base: number; prefix: number }): boolean {
+  return cidrContains(a, b) || cidrContains(b, a);
+}
+
+/** Returns every problem with `env`; an empty list means valid. */
+export function environmentProblems(env: EnvironmentConfig): string[] {
+  const problems: string[] = [];
+  const bad = (field: string, value: unknown, fix: string) =>
+    problems.push(`${field} = ${JSON.stringify(value)}: ${fix}`);
+  const required = (field: string, value: unknown): boolean => {
+    if (value === undefined || value === null || value === "") {
+      bad(field, value ?? null, "is required; set it in stacks/environments.ts");
+      return false;
+    }
+    return true;
+  };
+
+  if (required("name", env.name) && !ENV_NAME.test(env.name))
+    bad("name", env.name, "use 2-16 lowercase letters and digits, starting with a letter (e.g. \"prod\")");
+
+  if (required("accountId", env.accountId) && !/^\d{12}$/.test(env.accountId))
+    bad("accountId", env.accountId, "use the 12-digit AWS account id (aws sts get-caller-identity)");
+
+  const regionOk = required("region", env.region) && (AWS_REGIONS as readonly string[]).includes(env.region);
+  if (env.region && !regionOk)
+    bad("region", env.region, `use an AWS region such as "eu-west-1" (known: ${AWS_REGIONS.join(", ")})`);
+
+  if (required("availabilityZone", env.availabilityZone)) {
+    if (!regionOk || !new RegExp(`^${env.region}[a-z]$`).test(env.availabilityZone))
+      bad(
+        "availabilityZone",
+        env.availabilityZone,
+        `must be a zone of region ${env.region}, e.g. "${env.region}a"; the subnet and the /data volume are pinned to it`,
+      );
+  }
+
+  const vpc = required("vpcCidr", env.vpcCidr) ? parseCidr(env.vpcCidr) : undefined;
+  if (env.vpcCidr && !vpc) bad("vpcCidr", env.vpcCidr, "use a network address in CIDR form, e.g. \"10.42.0.0/16\"");
+  else if (vpc && (vpc.prefix < 16 || vpc.prefix > 28))
+    bad("vpcCidr", env.vpcCidr, "AWS allows VPC prefixes /16 to /28");
+
+  const subnet = required("publicSubnetCidr", env.publicSubnetCidr) ? parseCidr(env.publicSubnetCidr) : undefined;
+  if (env.publicSubnetCidr && !subnet)
+    bad("publicSubnetCidr", env.publicSubnetCidr, "use a network address in CIDR form, e.g. \"10.42.0.0/24\"");
+  else if (subnet && vpc && !cidrContains(vpc, subnet))
+    bad("publicSubnetCidr", env.publicSubnetCidr, `must lie inside vpcCidr ${env.vpcCidr}, e.g. its first /24`);
+
+  if (required("instanceType", env.instanceType) && !ARM64_INSTANCE_TYPE.test(env.instanceType))
+    bad("instanceType", env.instanceType, "the AMI is arm64; use a Graviton type such as \"m7g.medium\" or \"t4g.small\"");
+
+  if (!Number.isInteger(env.dataVolumeGb) || env.dataVolumeGb < 8 || env.dataVolumeGb > 16384)
+    bad("dataVolumeGb", env.dataVolumeGb, "use a whole number of GiB between 8 and 16384");
+  if (!Number.isInteger(env.rootVolumeGb) || env.rootVolumeGb < 8 || env.rootVolumeGb > 100)
+    bad("rootVolumeGb", env.rootVolumeGb, "use a whole number of GiB between 8 and 100 (the AMI snapshot size is 8)");
+
+  if (!env.domain) bad("domain", null, "is required: { zoneName, siteName, createZone }");
+  else {
+    if (required("domain.zoneName", env.domain.zoneName) && !DOMAIN_NAME.test(env.domain.zoneName))
+      bad("domain.zoneName", env.domain.zoneName, "use a lowercase DNS name without a trailing dot, e.g. \"shtetl.io\"");
+    if (required("domain.siteName", env.domain.siteName)) {
+      if (!DOMAIN_NAME.test(env.domain.siteName))
+        bad("domain.siteName", env.domain.siteName, "use a lowercase DNS name, e.g. \"zmanim.shtetl.io\"");
+      else if (env.domain.siteName !== env.domain.zoneName && !env.domain.siteName.endsWith(`.${env.domain.zoneName}`))
+        bad("domain.siteName", env.domain.siteName, `must be inside domain.zoneName "${env.domain.zoneName}"`);
+    }
+  }
+
+  (env.adminCidrs ?? []).forEach((c, i) => {
+    const p = parseCidr(c);
+    if (!p) bad(`adminCidrs[${i}]`, c, "use a CIDR such as \"203.0.113.7/32\"");
+    else if (p.prefix === 0) bad(`adminCidrs[${i}]`, c, "0.0.0.0/0 opens SSH to the internet; list your own /32s or leave adminCidrs empty and use SSM Session Manager");
+    else if (vpc && cidrsOverlap(p, vpc)) bad(`adminCidrs[${i}]`, c, `overlaps vpcCidr ${env.vpcCidr}; admin CIDRs are public addresses outside the VPC`);
+  });
+
+  if (required("alarmEmail", env.alarmEmail) && !EMAIL.test(env.alarmEmail))
+    bad("alarmEmail", env.alarmEmail, "use a mailbox such as \"ops@shtetl.io\"");
+
+  if (!env.clerk) bad("clerk", null, "is required: { issuer, audience, protectedRoutePrefixes }");
+  else {
+    if (required("clerk.issuer", env.clerk.issuer) && !/^https:\/\/[a-z0-9.-]+(\/[\w./-]*)?$/.test(env.clerk.issuer))
+      bad("clerk.issuer", env.clerk.issuer, "use the https URL of the Clerk Frontend API, e.g. \"https://clerk.shtetl.io\"");
+    if (!Array.isArray(env.clerk.audience) || env.clerk.audience.length === 0 || env.clerk.audience.some((a) => !a))
+      bad("clerk.audience", env.clerk.audience, "list at least one audience; add the same value as `aud` in the Clerk JWT template (docs/clerk.md)");
+    (env.clerk.protectedRoutePrefixes ?? []).forEach((p, i) => {
+      if (!/^\/api\/[A-Za-z0-9/_-]+$/.test(p) || p.endsWith("/"))
+        bad(`clerk.protectedRoutePrefixes[${i}]`, p, "use a path under /api/ without a trailing slash, e.g. \"/api/v1/me\"");
+    });
+  }
+
+  if (!env.api) bad("api", null, "is required: { port, healthPath, throttlingBurstLimit, throttlingRateLimit }");
+  else {
+    if (!Number.isInteger(env.api.port) || env.api.port < 1024 || env.api.port > 65535)
+      bad("api.port", env.api.port, "use an unprivileged port between 1024 and 65535 (default 8080)");
+    if (!/^\/api\/[A-Za-z0-9/_-]*$/.test(env.api.healthPath ?? ""))
+      bad("api.healthPath", env.api.healthPath, "use a path under /api/, e.g. \"/api/health\"");
+    if (!(env.api.throttlingBurstLimit > 0)) bad("api.throttlingBurstLimit", env.api.throttlingBurstLimit, "use a positive number of requests");
+    if (!(env.api.throttlingRateLimit > 0)) bad("api.throttlingRateLimit", env.api.throttlingRateLimit, "use a positive number of requests per second");
+  }
+
+  if (!(typeof env.monthlyBudgetUsd === "number" && env.monthlyBudgetUsd > 0))
+    bad("monthlyBudgetUsd", env.monthlyBudgetUsd, "use a positive number of US dollars, e.g. 50");
+
+  if (!(AWS_REGIONS as readonly string[]).includes(env.originShieldRegion))
+    bad("originShieldRegion", env.originShieldRegion, "use the region closest to the origin, e.g. \"eu-west-1\"");
+
+  const RETENTION = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653];
+  if (!RETENTION.includes(env.logRetentionDays))
+    bad("logRetentionDays", env.logRetentionDays, `CloudWatch accepts only ${RETENTION.join(", ")}`);
+  if (!Number.isInteger(env.noncurrentVersionDays) || env.noncurrentVersionDays < 1)
+    bad("noncurrentVersionDays", env.noncurrentVersionDays, "use a whole number of days, at least 1");
+
+  const st = env.state;
+  if (!st) bad("state", null, "is required: { kind: \"s3\", bucket, lockTable, region } or { kind: \"cloud\", organization, workspacePrefix }");
+  else if (st.kind === "s3") {
+    if (required("state.bucket", st.bucket) && !S3_BUCKET.test(st.bucket))
+      bad("state.bucket", st.bucket, "use a valid S3 bucket name (the one backend.tf.json creates)");
+    if (required("state.lockTable", st.lockTable) && !/^[A-Za-z0-9_.-]{3,255}$/.test(st.lockTable))
+      bad("state.lockTable", st.lockTable, "use a valid DynamoDB table name (the one backend.tf.json creates)");
+    if (!(AWS_REGIONS as readonly string[]).includes(st.region))
+      bad("state.region", st.region, "use the region backend.tf.json was applied in, e.g. \"eu-west-1\"");
+  } else if (st.kind === "cloud") {
+    if (required("state.organization", st.organization) && !/^[A-Za-z0-9_-]+$/.test(st.organization))
+      bad("state.organization", st.organization, "use the Terraform Cloud organization name");
+    if (!/^[A-Za-z0-9_-]*$/.test(st.workspacePrefix ?? ""))
+      bad("state.workspacePrefix", st.workspacePrefix, "use letters, digits, - and _ only");
+  } else {
+    bad("state.kind", (st as { kind: unknown }).kind, "use \"s3\" or \"cloud\"");
+  }
+
+  if (!env.github) bad("github", null, "is required: { infraRepository, appRepository }");
+  else {
+    if (!GITHUB_REPO.test(env.github.infraRepository ?? ""))
+      bad("github.infraRepository", env.github.infraRepository, "use \"owner/name\" of this repository");
+    if (!GITHUB_REPO.test(env.github.appRepository ?? ""))
+      bad("github.appRepository", env.github.appRepository, "use \"owner/name\" of the application repository");
+  }
+  return problems;
+}
+
+/** Throws a ConfigError listing every problem, or returns the environment unchanged. */
+export function validateEnvironment(env: EnvironmentConfig): EnvironmentConfig {
+  const problems = environmentProblems(env);
+  if (problems.length > 0) throw new ConfigError(env.name || "(unnamed)", problems);
+  return env;
+}
+
+/**
+ * Picks the environment named by `--env <name>` / `--env=<name>` in argv, else by `ZMANIM_ENV`, else prod.
+ * `ZMANIM_STATE_BACKEND=cloud` with `TFC_ORGANIZATION` switches the state to Terraform Cloud workspaces.
+ * Only main.ts and the CLIs call this; it is the single place that reads the process environment.
+ */
+export function selectEnvironment(
+  argv: readonly string[],
+  vars: Readonly<Record<string, string | undefined>>,
+  defs: Readonly<Record<string, EnvironmentConfig>> = environments,
+): EnvironmentConfig {
+  let name = vars.ZMANIM_ENV || DEFAULT_ENVIRONMENT;
+  for (let i = 0; i < argv.length; i++) {
+    if (argv[i] === "--env" && argv[i + 1]) name = argv[i + 1];
+    else if (argv[i].startsWith("--env=")) name = argv[i].slice("--env=".length);
+  }
+  const base = defs[name];
+  if (!base)
+    throw new ConfigError(name, [
+      `ZMANIM_ENV/--env = ${JSON.stringify(name)}: unknown environment; use one of ${Object.keys(defs).join(", ")} or add it to stacks/environments.ts`,
+    ]);
+  let env = base;
+  const backend = vars.ZMANIM_STATE_BACKEND;
+  if (backend !== undefined && backend !== "" && backend !== base.state.kind) {
+    if (backend === "cloud") {
+      env = {
+        ...base,
+        state: {
+          kind: "cloud",
+          organization: vars.TFC_ORGANIZATION ?? "",
+          workspacePrefix: vars.TFC_WORKSPACE_PREFIX ?? `zmanim-${name}-`,
+        },
+      };
+    } else if (backend !== "s3") {
+      throw new ConfigError(name, [
+        `ZMANIM_STATE_BACKEND = ${JSON.stringify(backend)}: use "s3" (default) or "cloud" (with TFC_ORGANIZATION)`,
+      ]);
+    }
+  }
+  return validateEnvironment(env);
+}
