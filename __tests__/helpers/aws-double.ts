@@ -1,0 +1,45 @@
+/**
+ * Helpers around the TEST DOUBLE of the AWS CLI in __tests__/helpers/bin/aws: a fresh directory with a
+ * rules file and a call log, and the PATH/env that puts the double first.
+ */
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "fs";
+import { tmpdir } from "os";
+import { join, resolve } from "path";
+
+export interface AwsRule {
+  match: string[];
+  stdout?: string;
+  stderr?: string;
+  exit?: number;
+  times?: number;
+}
+
+export interface AwsDouble {
+  /** Env vars to merge into a child process's environment (PATH first, log, rules). */
+  env: Record<string, string>;
+  setRules(rules: AwsRule[]): void;
+  /** Every recorded call's argv. */
+  calls(): string[][];
+  cleanup(): void;
+}
+
+export function awsDouble(rules: AwsRule[] = []): AwsDouble {
+  const dir = mkdtempSync(join(tmpdir(), "zmanim-aws-double-"));
+  const rulesFile = join(dir, "rules.json");
+  const log = join(dir, "calls.jsonl");
+  const setRules = (r: AwsRule[]) => {
+    writeFileSync(rulesFile, JSON.stringify(r));
+    rmSync(`${rulesFile}.counts`, { force: true });
+  };
+  setRules(rules);
+  const bin = resolve(__dirname, "bin");
+  return {
+    env: { PATH: `${bin}:${process.env.PATH}`, AWS_DOUBLE_LOG: log, AWS_DOUBLE_RULES: rulesFile },
+    setRules,
+    calls: () =>
+      existsSync(log)
+        ? readFileSync(log, "utf8").trim().split("\n").filter(Boolean).map((l) => JSON.parse(l).argv as string[])
+        : [],
+    cleanup: () => rmSync(dir, { recursive: true, force: true }),
+  };
+}
