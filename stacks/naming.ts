@@ -68,3 +68,23 @@ export function metricsNamespace(env: EnvironmentConfig): string {
 export function logGroupPrefix(env: EnvironmentConfig): string {
   return `/zmanim/${env.name}`;
 }
+
+/**
+ * The instance's fixed private address: host 10 of the public subnet. A replacement instance comes back
+ * on the same address (Terraform destroys the old one first), so the Cloud Map registration behind the
+ * API Gateway VPC link never changes and the api stack needs no instance attribute.
+ */
+export function instancePrivateIp(env: EnvironmentConfig): string {
+  const [addr] = env.publicSubnetCidr.split("/");
+  const o = addr.split(".").map(Number);
+  return `${o[0]}.${o[1]}.${o[2]}.${o[3] + 10}`;
+}
+
+/** Regional SNS topic every alarm of the environment notifies (compute stack owns it). */
+export function alarmTopicName(env: EnvironmentConfig): string {
+  return `zmanim-${env.name}-alarms`;
+}
+
+export function alarmTopicArn(env: EnvironmentConfig, region: string = env.region): string {
+  return `arn:aws:sns:${region}:${env.accountId}:${alarmTopicName(env)}`;
+}
