@@ -69,9 +69,9 @@ export function environmentProblems(env: EnvironmentConfig): string[] {
   const problems: string[] = [];
   const bad = (field: string, value: unknown, fix: string) =>
     problems.push(`${field} = ${JSON.stringify(value)}: ${fix}`);
-  const required = (field: string, value: unknown): boolean => {
+  const required = (field: string, value: unknown, fix = "is required; set it in stacks/environments.ts"): boolean => {
     if (value === undefined || value === null || value === "") {
-      bad(field, value ?? null, "is required; set it in stacks/environments.ts");
+      bad(field, value ?? null, fix);
       return false;
     }
     return true;
@@ -88,7 +88,7 @@ export function environmentProblems(env: EnvironmentConfig): string[] {
     bad("region", env.region, `use an AWS region such as "eu-west-1" (known: ${AWS_REGIONS.join(", ")})`);
 
   if (required("availabilityZone", env.availabilityZone)) {
-    if (!regionOk || !new RegExp(`^${env.region}[a-z]$`).test(env.availabilityZone))
+    if (regionOk && !new RegExp(`^${env.region}[a-z]$`).test(env.availabilityZone))
       bad(
         "availabilityZone",
         env.availabilityZone,
@@ -104,6 +104,8 @@ export function environmentProblems(env: EnvironmentConfig): string[] {
   const subnet = required("publicSubnetCidr", env.publicSubnetCidr) ? parseCidr(env.publicSubnetCidr) : undefined;
   if (env.publicSubnetCidr && !subnet)
     bad("publicSubnetCidr", env.publicSubnetCidr, "use a network address in CIDR form, e.g. \"10.42.0.0/24\"");
+  else if (subnet && (subnet.prefix < 16 || subnet.prefix > 28))
+    bad("publicSubnetCidr", env.publicSubnetCidr, "AWS allows subnet prefixes /16 to /28; use e.g. a /24")
   else if (subnet && vpc && !cidrContains(vpc, subnet))
     bad("publicSubnetCidr", env.publicSubnetCidr, `must lie inside vpcCidr ${env.vpcCidr}, e.g. its first /24`);
 
@@ -181,7 +183,7 @@ export function environmentProblems(env: EnvironmentConfig): string[] {
     if (!(AWS_REGIONS as readonly string[]).includes(st.region))
       bad("state.region", st.region, "use the region backend.tf.json was applied in, e.g. \"eu-west-1\"");
   } else if (st.kind === "cloud") {
-    if (required("state.organization", st.organization) && !/^[A-Za-z0-9_-]+$/.test(st.organization))
+    if (required("state.organization", st.organization, "is required for Terraform Cloud; set TFC_ORGANIZATION or state.organization in stacks/environments.ts") && !/^[A-Za-z0-9_-]+$/.test(st.organization))
       bad("state.organization", st.organization, "use the Terraform Cloud organization name");
     if (!/^[A-Za-z0-9_-]*$/.test(st.workspacePrefix ?? ""))
       bad("state.workspacePrefix", st.workspacePrefix, "use letters, digits, - and _ only");
@@ -195,6 +197,32 @@ export function environmentProblems(env: EnvironmentConfig): string[] {
       bad("github.infraRepository", env.github.infraRepository, "use \"owner/name\" of this repository");
     if (!GITHUB_REPO.test(env.github.appRepository ?? ""))
       bad("github.appRepository", env.github.appRepository, "use \"owner/name\" of the application repository");
+  }
+  return problems;
+}
+
+/**
+ * Problems across the set of environments: each is keyed by its own name, and environments in one
+ * account have disjoint VPC CIDRs (so they can be peered or reached over one VPN later).
+ */
+export function environmentSetProblems(defs: Readonly<Record<string, EnvironmentConfig>>): string[] {
+  const problems: string[] = [];
+  const list = Object.entries(defs);
+  for (const [key, env] of list) {
+    if (env.name !== key) problems.push(`environments.${key}.name = ${JSON.stringify(env.name)}: must equal its key "${key}"`);
+  }
+  for (let i = 0; i < list.length; i++) {
+    for (let j = i + 1; j < list.length; j++) {
+      const [ka, a] = list[i];
+      const [kb, b] = list[j];
+      const ca = parseCidr(a.vpcCidr);
+      const cb = parseCidr(b.vpcCidr);
+      if (a.accountId === b.accountId && ca && cb && cidrsOverlap(ca, cb)) {
+        problems.push(
+          `environments.${kb}.vpcCidr = ${JSON.stringify(b.vpcCidr)}: overlaps environments.${ka}.vpcCidr ${a.vpcCidr} in account ${a.accountId}; give each environment its own /16`,
+        );
+      }
+    }
   }
   return problems;
 }
@@ -221,6 +249,8 @@ export function selectEnvironment(
     if (argv[i] === "--env" && argv[i + 1]) name = argv[i + 1];
     else if (argv[i].startsWith("--env=")) name = argv[i].slice("--env=".length);
   }
+  const setProblems = environmentSetProblems(defs);
+  if (setProblems.length > 0) throw new ConfigError(name, setProblems);
   const base = defs[name];
   if (!base)
     throw new ConfigError(name, [
