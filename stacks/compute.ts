@@ -1,18 +1,344 @@
 import { Construct } from "constructs";
+import { Fn } from "cdktf/lib/terraform-functions";
+import { DataAwsSsmParameter } from "@cdktf/provider-aws/lib/data-aws-ssm-parameter";
+import { Instance } from "@cdktf/provider-aws/lib/instance";
+import { Eip } from "@cdktf/provider-aws/lib/eip";
+import { EipAssociation } from "@cdktf/provider-aws/lib/eip-association";
+import { IamRole } from "@cdktf/provider-aws/lib/iam-role";
+import { IamRolePolicy } from "@cdktf/provider-aws/lib/iam-role-policy";
+import { IamRolePolicyAttachment } from "@cdktf/provider-aws/lib/iam-role-policy-attachment";
+import { IamInstanceProfile } from "@cdktf/provider-aws/lib/iam-instance-profile";
+import { SsmParameter } from "@cdktf/provider-aws/lib/ssm-parameter";
+import { SnsTopic } from "@cdktf/provider-aws/lib/sns-topic";
+import { SnsTopicSubscription } from "@cdktf/provider-aws/lib/sns-topic-subscription";
+import { CloudwatchMetricAlarm, CloudwatchMetricAlarmConfig } from "@cdktf/provider-aws/lib/cloudwatch-metric-alarm";
+import { PersistentVolume } from "../constructs/persistent-volume";
+import { RetainedLogGroup } from "../constructs/log-group";
 import { ZmanimStack, ZmanimStackProps } from "./base";
+import { EnvironmentConfig } from "./environments";
+import {
+  alarmTopicName,
+  bucketArn,
+  instancePrivateIp,
+  instanceRoleName,
+  metricsNamespace,
+  sesIdentityArn,
+  ssmParameterArnPattern,
+  ssmParameterName,
+  ssmPrefix,
+} from "./naming";
+import { BOX_LOGS, METRICS, MONITORED_PATHS, boxLogGroupName, cloudwatchAgentConfig } from "./cloudwatch-agent";
 import { NetworkStack } from "./network";
-import { SecretsStack } from "./secrets";
+import { SecretsStack, SSM_LEAVES } from "./secrets";
 import { StorageStack } from "./storage";
+import { readUserDataScript, renderUserDataForTerraform } from "./user-data";
 
 export interface ComputeStackProps extends ZmanimStackProps {
   readonly network: NetworkStack;
   readonly storage: StorageStack;
+  /**
+   * Deploy-order dependency only. The compute stack reads secrets by SSM name at boot and never references
+   * a value of the secrets stack, so it needs no random provider and stays `terraform validate`-able.
+   */
   readonly secrets: SecretsStack;
+  /**
+   * The boot script's text. @default the content of scripts/user-data.sh
+   */
+  readonly userDataScript?: string;
 }
 
-/** The box: instance, /data volume, Elastic IP, IAM, user data, alarms. */
+/** AWS managed policy behind Session Manager and Run Command. */
+export const SSM_MANAGED_INSTANCE_CORE = "arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore";
+
+/** One IAM policy statement as JSON. */
+export interface IamStatement {
+  Sid: string;
+  Effect: "Allow";
+  Action: string[];
+  Resource: string | string[];
+  Condition?: Record<string, Record<string, string | string[]>>;
+}
+
+/** The instance role's inline policy: what the box itself needs, and nothing else. */
+export function instancePolicyStatements(env: EnvironmentConfig): IamStatement[] {
+  const backups = bucketArn(env, "backups");
+  const releases = bucketArn(env, "releases");
+  const logGroupArn = (group: string) => `arn:aws:logs:${env.region}:${env.accountId}:log-group:${boxLogGroupName(env, group)}`;
+  return [
+    // restic: list, read, write, and delete (prune, lock files). Versioning on the bucket keeps deleted
+    // objects recoverable for noncurrentVersionDays (D10).
+    { Sid: "BackupsBucket", Effect: "Allow", Action: ["s3:ListBucket", "s3:GetBucketLocation"], Resource: backups },
+    {
+      Sid: "BackupsObjects",
+      Effect: "Allow",
+      Action: ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"],
+      Resource: `${backups}/*`,
+    },
+    { Sid: "ReleasesBucket", Effect: "Allow", Action: ["s3:ListBucket"], Resource: releases },
+    { Sid: "ReleasesObjects", Effect: "Allow", Action: ["s3:GetObject"], Resource: `${releases}/*` },
+    {
+      Sid: "ReadOwnParameters",
+      Effect: "Allow",
+      Action: ["ssm:GetParameter", "ssm:GetParameters"],
+      Resource: ssmParameterArnPattern(env),
+    },
+    {
+      // SecureString values under /zmanim/<env>/ only: SSM passes the parameter ARN as encryption context.
+      Sid: "DecryptOwnParametersViaSsm",
+      Effect: "Allow",
+      Action: ["kms:Decrypt"],
+      Resource: `arn:aws:kms:${env.region}:${env.accountId}:key/*`,
+      Condition: {
+        StringEquals: { "kms:ViaService": `ssm.${env.region}.amazonaws.com` },
+        StringLike: { "kms:EncryptionContext:PARAMETER_ARN": ssmParameterArnPattern(env) },
+      },
+    },
+    { Sid: "SendMailFromProjectIdentity", Effect: "Allow", Action: ["ses:SendEmail", "ses:SendRawEmail"], Resource: sesIdentityArn(env) },
+    {
+      // PutMetricData has no resource type; the namespace condition is the scope.
+      Sid: "PutProjectMetrics",
+      Effect: "Allow",
+      Action: ["cloudwatch:PutMetricData"],
+      Resource: "*",
+      Condition: { StringEquals: { "cloudwatch:namespace": metricsNamespace(env) } },
+    },
+    {
+      Sid: "WriteProjectLogs",
+      Effect: "Allow",
+      Action: ["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"],
+      Resource: BOX_LOGS.flatMap((l) => [logGroupArn(l.group), `${logGroupArn(l.group)}:log-stream:*`]),
+    },
+  ];
+}
+
+/**
+ * The box: one always-on Graviton instance from the AMI published in SSM, its persistent /data volume and
+ * Elastic IP (both outlive every instance), its IAM role, the boot script, log groups, the CloudWatch agent
+ * configuration, and the alarms with their SNS topic.
+ *
+ * Replacement (new AMI id, new user data, new instance type): Terraform stops the old instance, detaches the
+ * volume, destroys the instance, creates the new one on the same private address, then re-attaches the
+ * volume and re-associates the Elastic IP. See docs/runbooks/instance-changes.md.
+ */
 export class ComputeStack extends ZmanimStack {
+  readonly instance: Instance;
+  readonly alarmTopic: SnsTopic;
+  readonly dataVolume: PersistentVolume;
+  readonly eip: Eip;
+  readonly role: IamRole;
+  readonly alarms: CloudwatchMetricAlarm[] = [];
+
   constructor(scope: Construct, props: ComputeStackProps) {
     super(scope, "compute", props);
+    const env = props.env;
+    const name = `zmanim-${env.name}`;
+
+    // ---- alarms topic ----
+    this.alarmTopic = new SnsTopic(this, "alarm-topic", { name: alarmTopicName(env) });
+    new SnsTopicSubscription(this, "alarm-email", {
+      topicArn: this.alarmTopic.arn,
+      protocol: "email",
+      endpoint: env.alarmEmail,
+    });
+
+    // ---- log groups the agent ships to ----
+    for (const l of BOX_LOGS) {
+      new RetainedLogGroup(this, `log-${l.group}`, {
+        name: boxLogGroupName(env, l.group),
+        retentionDays: env.logRetentionDays,
+      });
+    }
+
+    // ---- CloudWatch agent configuration, read by user data ----
+    new SsmParameter(this, "cloudwatch-agent-config", {
+      name: ssmParameterName(env, SSM_LEAVES.cloudwatchAgent),
+      description: "CloudWatch agent configuration of the box (loaded by user data)",
+      type: "String",
+      tier: "Standard",
+      value: JSON.stringify(cloudwatchAgentConfig(env)),
+    });
+
+    // ---- IAM ----
+    this.role = new IamRole(this, "instance-role", {
+      name: instanceRoleName(env),
+      description: "The Zmanim box: backups, releases, its own SSM parameters, SES, metrics and logs",
+      assumeRolePolicy: Fn.jsonencode({
+        Version: "2012-10-17",
+        Statement: [
+          {
+            Effect: "Allow",
+            Principal: { Service: "ec2.amazonaws.com" },
+            Action: "sts:AssumeRole",
+            Condition: { StringEquals: { "aws:SourceAccount": env.accountId } },
+          },
+        ],
+      }),
+    });
+    new IamRolePolicy(this, "instance-policy", {
+      name: "zmanim-box",
+      role: this.role.id,
+      policy: JSON.stringify({ Version: "2012-10-17", Statement: instancePolicyStatements(env) }),
+    });
+    new IamRolePolicyAttachment(this, "ssm-core", { role: this.role.name, policyArn: SSM_MANAGED_INSTANCE_CORE });
+    const profile = new IamInstanceProfile(this, "instance-profile", { name: instanceRoleName(env), role: this.role.name });
+
+    // ---- stateful: the data volume and the Elastic IP reference nothing of the instance ----
+    const ami = new DataAwsSsmParameter(this, "ami-id", { name: ssmParameterName(env, SSM_LEAVES.amiId) });
+
+    this.eip = new Eip(this, "eip", {
+      domain: "vpc",
+      tags: { Name: name },
+      lifecycle: { preventDestroy: true },
+    });
+    this.eip.overrideLogicalId("eip");
+
+    // The volume comes first: the boot script names its volume id. It attaches after the instance exists.
+    this.dataVolume = new PersistentVolume(this, "data-volume", {
+      logicalId: "data_volume",
+      availabilityZone: env.availabilityZone,
+      sizeGb: env.dataVolumeGb,
+      tags: { Name: `${name}-data` },
+    });
+    const userDataScript = props.userDataScript ?? readUserDataScript();
+
+    this.instance = new Instance(this, "instance", {
+      ami: ami.insecureValue,
+      instanceType: env.instanceType,
+      subnetId: props.network.publicSubnet.id,
+      availabilityZone: env.availabilityZone,
+      privateIp: instancePrivateIp(env),
+      vpcSecurityGroupIds: [props.network.instanceSecurityGroup.id],
+      iamInstanceProfile: profile.name,
+      ebsOptimized: true,
+      // Basic (5-minute) monitoring: the CPU alarm evaluates one 5-minute period; status checks are
+      // per-minute regardless.
+      monitoring: false,
+      metadataOptions: {
+        httpEndpoint: "enabled",
+        httpTokens: "required",
+        httpPutResponseHopLimit: 1,
+        instanceMetadataTags: "disabled",
+      },
+      rootBlockDevice: {
+        volumeType: "gp3",
+        volumeSize: env.rootVolumeGb,
+        encrypted: true,
+        deleteOnTermination: true,
+      },
+      userData: renderUserDataForTerraform(
+        userDataScript,
+        {
+          ZMANIM_ENV: env.name,
+          ZMANIM_REGION: env.region,
+          ZMANIM_SSM_PREFIX: ssmPrefix(env),
+        },
+        { ZMANIM_DATA_VOLUME_ID: this.dataVolume.volume.id },
+      ),
+      userDataReplaceOnChange: true,
+      tags: { Name: name },
+    });
+    this.dataVolume.attachTo(this.instance.id);
+
+    new EipAssociation(this, "eip-association", {
+      allocationId: this.eip.allocationId,
+      instanceId: this.instance.id,
+    }).overrideLogicalId("eip_association");
+
+    // ---- alarms ----
+    const topic = [this.alarmTopic.arn];
+    const alarm = (id: string, cfg: Omit<CloudwatchMetricAlarmConfig, "alarmActions" | "okActions">, extraActions: string[] = []) => {
+      const a = new CloudwatchMetricAlarm(this, id, {
+        ...cfg,
+        alarmName: `${name}-${cfg.alarmName}`,
+        alarmActions: [...extraActions, ...topic],
+        okActions: topic,
+      });
+      this.alarms.push(a);
+      return a;
+    };
+    const ec2 = { namespace: "AWS/EC2", dimensions: { InstanceId: this.instance.id } };
+    alarm("cpu-high", {
+      ...ec2,
+      alarmName: "cpu-high",
+      alarmDescription: "CPU above 80% for 5 minutes",
+      metricName: "CPUUtilization",
+      statistic: "Average",
+      period: 300,
+      evaluationPeriods: 1,
+      threshold: 80,
+      comparisonOperator: "GreaterThanThreshold",
+      treatMissingData: "missing",
+    });
+    alarm("status-check-failed", {
+      ...ec2,
+      alarmName: "status-check-failed",
+      alarmDescription: "An instance or system status check failed for 2 minutes",
+      metricName: "StatusCheckFailed",
+      statistic: "Maximum",
+      period: 60,
+      evaluationPeriods: 2,
+      threshold: 1,
+      comparisonOperator: "GreaterThanOrEqualToThreshold",
+      treatMissingData: "missing",
+    });
+    alarm(
+      "auto-recover",
+      {
+        ...ec2,
+        alarmName: "auto-recover",
+        alarmDescription: "System status check failed: EC2 recovers the instance onto healthy hardware (same id, IP, volumes)",
+        metricName: "StatusCheckFailed_System",
+        statistic: "Maximum",
+        period: 60,
+        evaluationPeriods: 2,
+        threshold: 1,
+        comparisonOperator: "GreaterThanOrEqualToThreshold",
+        treatMissingData: "missing",
+      },
+      [`arn:aws:automate:${env.region}:ec2:recover`],
+    );
+    const ns = metricsNamespace(env);
+    for (const path of MONITORED_PATHS) {
+      const slug = path === "/" ? "root" : path.replace(/[^a-z0-9]/gi, "");
+      alarm(`disk-high-${slug}`, {
+        alarmName: `disk-high-${slug}`,
+        alarmDescription: `Disk usage of ${path} above 80% (CloudWatch agent)`,
+        namespace: ns,
+        metricName: METRICS.diskUsedPercent,
+        dimensions: { path },
+        statistic: "Maximum",
+        period: 300,
+        evaluationPeriods: 1,
+        threshold: 80,
+        comparisonOperator: "GreaterThanThreshold",
+        treatMissingData: "missing",
+      });
+    }
+    alarm("memory-high", {
+      alarmName: "memory-high",
+      alarmDescription: "Memory usage above 90% for 10 minutes (CloudWatch agent)",
+      namespace: ns,
+      metricName: METRICS.memUsedPercent,
+      statistic: "Average",
+      period: 300,
+      evaluationPeriods: 2,
+      threshold: 90,
+      comparisonOperator: "GreaterThanThreshold",
+      treatMissingData: "missing",
+    });
+    // D11: a missing metric is breaching, so a backup timer that never fires alarms as surely as a failure.
+    alarm("backup-stale", {
+      alarmName: "backup-stale",
+      alarmDescription: "No successful backup (BackupSuccess) in the last 26 hours",
+      namespace: ns,
+      metricName: METRICS.backupSuccess,
+      statistic: "Sum",
+      period: 3600,
+      evaluationPeriods: 26,
+      datapointsToAlarm: 26,
+      threshold: 1,
+      comparisonOperator: "LessThanThreshold",
+      treatMissingData: "breaching",
+    });
   }
 }

@@ -1,0 +1,71 @@
+import { EnvironmentConfig } from "./environments";
+import { logGroupPrefix, metricsNamespace } from "./naming";
+
+/**
+ * The metric contract between the box and the alarms (docs/on-box-layout.md, "Metrics"). Every metric lives in
+ * `Zmanim/<env>` and carries exactly the dimensions listed here; an alarm on any other dimension set would
+ * watch a metric that never arrives.
+ */
+export const METRICS = {
+  /** CloudWatch agent, no dimensions (`omit_hostname`, no `append_dimensions`). */
+  memUsedPercent: "mem_used_percent",
+  /** CloudWatch agent, one dimension: `path` (rolled up with `aggregation_dimensions`, original dropped). */
+  diskUsedPercent: "disk_used_percent",
+  /** scripts/backup.sh, value 1 after each successful run, no dimensions. */
+  backupSuccess: "BackupSuccess",
+} as const;
+
+/** Mount points whose usage is measured and alarmed. */
+export const MONITORED_PATHS = ["/", "/data"] as const;
+
+/** Log files on the box and the log group (under `/zmanim/<env>/`) each one is shipped to. */
+export const BOX_LOGS: ReadonlyArray<{ group: string; file: string }> = [
+  { group: "api", file: "/var/log/zmanim/api.log" },
+  { group: "postgresql", file: "/var/log/postgresql/postgresql-*-main.log" },
+  { group: "redis", file: "/var/log/redis/redis-server.log" },
+  { group: "backup", file: "/var/log/zmanim/backup.log" },
+];
+
+export function boxLogGroupName(env: EnvironmentConfig, group: string): string {
+  return `${logGroupPrefix(env)}/${group}`;
+}
+
+/**
+ * The CloudWatch agent configuration for the box. Delivered through SSM (`/zmanim/<env>/cloudwatch-agent`),
+ * written by user data to the agent's config file and loaded with `amazon-cloudwatch-agent-ctl -a fetch-config`.
+ */
+export function cloudwatchAgentConfig(env: EnvironmentConfig): Record<string, unknown> {
+  return {
+    agent: {
+      metrics_collection_interval: 60,
+      // No `host` dimension: a replacement instance keeps publishing into the same metric.
+      omit_hostname: true,
+      run_as_user: "root",
+    },
+    metrics: {
+      namespace: metricsNamespace(env),
+      aggregation_dimensions: [["path"]],
+      metrics_collected: {
+        mem: { measurement: ["mem_used_percent"] },
+        disk: {
+          measurement: ["used_percent"],
+          resources: [...MONITORED_PATHS],
+          drop_device: true,
+          // The original carries fstype as well; only the path-only rollup is published.
+          drop_original_metrics: [METRICS.diskUsedPercent],
+        },
+      },
+    },
+    logs: {
+      logs_collected: {
+        files: {
+          collect_list: BOX_LOGS.map((l) => ({
+            file_path: l.file,
+            log_group_name: boxLogGroupName(env, l.group),
+            log_stream_name: "{instance_id}",
+          })),
+        },
+      },
+    },
+  };
+}
