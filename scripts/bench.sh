@@ -3,7 +3,7 @@
 #   1. synth of every stack of the default environment from compiled JS (`node dist/main.js`):
 #      median wall time (hyperfine) and peak RSS (GNU time, median of runs);
 #   2. the unit-test suite (jest project "unit", no type-checking): median wall time.
-# Budget (docs/performance.md): synth <= 1.5 s and <= 300 MB; unit tests <= 30 s.
+# Budget (README, "Performance"): synth <= 1.5 s and <= 300 MB; unit tests <= 30 s.
 # Usage: scripts/bench.sh [--runs N]   (default 10 synth runs, 3 test runs)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
