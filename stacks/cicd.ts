@@ -1,14 +1,400 @@
 import { Construct } from "constructs";
+import { IamOpenidConnectProvider } from "@cdktf/provider-aws/lib/iam-openid-connect-provider";
+import { IamPolicy } from "@cdktf/provider-aws/lib/iam-policy";
+import { IamRole } from "@cdktf/provider-aws/lib/iam-role";
+import { IamRolePolicyAttachment } from "@cdktf/provider-aws/lib/iam-role-policy-attachment";
+import { TerraformOutput } from "cdktf/lib/terraform-output";
 import { ZmanimStack, ZmanimStackProps } from "./base";
+import { EnvironmentConfig } from "./environments";
+import { bucketArn, ciRoleName, logGroupPrefix, ssmParameterArnPattern } from "./naming";
 import { StorageStack } from "./storage";
 
 export interface CicdStackProps extends ZmanimStackProps {
+  /**
+   * The storage stack. Only its deterministic bucket names are used (stacks/naming.ts), never a reference,
+   * so this stack reads no other stack's state and an administrator can apply it on its own first.
+   */
   readonly storage: StorageStack;
 }
 
-/** GitHub OIDC provider and the plan, deploy and release roles. */
+/** Host of GitHub's OIDC issuer; also the prefix of its IAM condition keys. */
+export const GITHUB_OIDC_HOST = "token.actions.githubusercontent.com";
+
+/** The audience configure-aws-credentials requests; the only one the provider and the roles accept. */
+export const GITHUB_OIDC_AUDIENCE = "sts.amazonaws.com";
+
+/** The GitHub environment whose jobs may deploy and release (required reviewers are set on it in GitHub). */
+export const DEPLOY_ENVIRONMENT = "production";
+
+/** The AWS-managed policy the plan role reads the account with. */
+export const READ_ONLY_ACCESS_ARN = "arn:aws:iam::aws:policy/ReadOnlyAccess";
+
+export type CiRoleKind = "plan" | "deploy" | "release";
+
+interface Statement {
+  Sid: string;
+  Effect: "Allow" | "Deny";
+  Action: string[];
+  Resource: string[];
+  Condition?: Record<string, Record<string, string | string[]>>;
+}
+
+/** One IAM provider per URL and account: its ARN is deterministic. */
+export function githubOidcProviderArn(env: EnvironmentConfig): string {
+  return `arn:aws:iam::${env.accountId}:oidc-provider/${GITHUB_OIDC_HOST}`;
+}
+
+/**
+ * The exact OIDC `sub` claims each role trusts (GitHub's default subject format). Every entry names one
+ * repository and one ref, event or environment: there is no wildcard anywhere.
+ *
+ * - plan: pull requests of this repository and its `main` branch (manual plans of main).
+ * - deploy: only jobs of this repository that run in the `production` environment (required reviewers).
+ * - release: `production` jobs of this repository (manual releases) and of the application repository,
+ *   whose release job calls release-api.yml (`workflow_call`). In a called workflow the subject is the
+ *   caller's, so the application repository's own `production` environment gates its releases.
+ */
+export function ciSubjects(env: EnvironmentConfig, kind: CiRoleKind): string[] {
+  const infra = env.github.infraRepository;
+  switch (kind) {
+    case "plan":
+      return [`repo:${infra}:pull_request`, `repo:${infra}:ref:refs/heads/main`];
+    case "deploy":
+      return [`repo:${infra}:environment:${DEPLOY_ENVIRONMENT}`];
+    case "release":
+      return [
+        `repo:${infra}:environment:${DEPLOY_ENVIRONMENT}`,
+        `repo:${env.github.appRepository}:environment:${DEPLOY_ENVIRONMENT}`,
+      ];
+  }
+}
+
+/** Trust policy: web identity from GitHub's provider, audience and subject pinned with StringEquals. */
+export function ciTrustPolicy(env: EnvironmentConfig, kind: CiRoleKind): object {
+  return {
+    Version: "2012-10-17",
+    Statement: [
+      {
+        Sid: "GitHubOidc",
+        Effect: "Allow",
+        Principal: { Federated: githubOidcProviderArn(env) },
+        Action: "sts:AssumeRoleWithWebIdentity",
+        Condition: {
+          StringEquals: {
+            [`${GITHUB_OIDC_HOST}:aud`]: GITHUB_OIDC_AUDIENCE,
+            [`${GITHUB_OIDC_HOST}:sub`]: ciSubjects(env, kind),
+          },
+        },
+      },
+    ],
+  };
+}
+
+/** Terraform state access: read for plan (plus the locks), read-write for deploy. Empty for Terraform Cloud. */
+function stateStatements(env: EnvironmentConfig, write: boolean): Statement[] {
+  const st = env.state;
+  if (st.kind !== "s3") return [];
+  const bucket = `arn:aws:s3:::${st.bucket}`;
+  const lockTable = `arn:aws:dynamodb:${st.region}:${env.accountId}:table/${st.lockTable}`;
+  const out: Statement[] = [
+    { Sid: "StateList", Effect: "Allow", Action: ["s3:ListBucket", "s3:GetBucketLocation", "s3:GetBucketVersioning"], Resource: [bucket] },
+    { Sid: "StateRead", Effect: "Allow", Action: ["s3:GetObject"], Resource: [`${bucket}/${env.name}/*`] },
+    {
+      // Plans lock too: DynamoDB lock items and, with use_lockfile, `<key>.tflock` objects.
+      Sid: "StateLockTable",
+      Effect: "Allow",
+      Action: ["dynamodb:DescribeTable", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:DeleteItem"],
+      Resource: [lockTable],
+    },
+  ];
+  out.push(
+    write
+      ? { Sid: "StateWrite", Effect: "Allow", Action: ["s3:PutObject", "s3:DeleteObject"], Resource: [`${bucket}/${env.name}/*`] }
+      : { Sid: "StateLockFiles", Effect: "Allow", Action: ["s3:PutObject", "s3:DeleteObject"], Resource: [`${bucket}/${env.name}/*.tflock`] },
+  );
+  return out;
+}
+
+/** SecureString parameters are read with decryption during refresh; only through SSM, only in the region. */
+function ssmDecryptStatement(env: EnvironmentConfig, actions: string[]): Statement {
+  return {
+    Sid: "SsmKmsViaService",
+    Effect: "Allow",
+    Action: actions,
+    Resource: [`arn:aws:kms:${env.region}:${env.accountId}:key/*`],
+    Condition: { StringEquals: { "kms:ViaService": `ssm.${env.region}.amazonaws.com` } },
+  };
+}
+
+/** Plan role, on top of the managed ReadOnlyAccess: the state, its locks, SecureString decryption. */
+export function planPolicyStatements(env: EnvironmentConfig): Statement[] {
+  return [...stateStatements(env, false), ssmDecryptStatement(env, ["kms:Decrypt"])];
+}
+
+/**
+ * Deploy role, split into documents that each stay under IAM's 6,144-character managed-policy limit.
+ * What remains broad, and why, is listed in docs/deploying.md ("What the deploy role may do").
+ */
+export function deployPolicyDocuments(env: EnvironmentConfig): Record<string, Statement[]> {
+  const acct = env.accountId;
+  const region = env.region;
+  const p = `zmanim-${env.name}`;
+  const gha = `zmanim-${env.name}-gha-*`;
+  const logGroups = `arn:aws:logs:${region}:${acct}:log-group:${logGroupPrefix(env)}/*`;
+  return {
+    state: [
+      ...stateStatements(env, true),
+      {
+        Sid: "ProjectBuckets",
+        Effect: "Allow",
+        Action: ["s3:*"],
+        Resource: [`arn:aws:s3:::${p}-*`, `arn:aws:s3:::${p}-*/*`],
+      },
+      {
+        Sid: "ProjectParameters",
+        Effect: "Allow",
+        Action: ["ssm:GetParameter", "ssm:GetParameters", "ssm:PutParameter", "ssm:DeleteParameter", "ssm:AddTagsToResource", "ssm:RemoveTagsFromResource", "ssm:ListTagsForResource", "ssm:GetParameterHistory"],
+        Resource: [ssmParameterArnPattern(env)],
+      },
+      { Sid: "DescribeParameters", Effect: "Allow", Action: ["ssm:DescribeParameters"], Resource: ["*"] },
+      ssmDecryptStatement(env, ["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey"]),
+    ],
+    iam: [
+      {
+        Sid: "ProjectIam",
+        Effect: "Allow",
+        Action: [
+          "iam:Get*", "iam:List*", "iam:CreateRole", "iam:DeleteRole", "iam:UpdateRole", "iam:UpdateAssumeRolePolicy",
+          "iam:PutRolePolicy", "iam:DeleteRolePolicy", "iam:AttachRolePolicy", "iam:DetachRolePolicy", "iam:TagRole", "iam:UntagRole",
+          "iam:CreatePolicy", "iam:DeletePolicy", "iam:CreatePolicyVersion", "iam:DeletePolicyVersion", "iam:TagPolicy", "iam:UntagPolicy",
+          "iam:CreateInstanceProfile", "iam:DeleteInstanceProfile", "iam:AddRoleToInstanceProfile", "iam:RemoveRoleFromInstanceProfile",
+          "iam:TagInstanceProfile", "iam:UntagInstanceProfile", "iam:PassRole",
+        ],
+        Resource: [
+          `arn:aws:iam::${acct}:role/${p}-*`,
+          `arn:aws:iam::${acct}:policy/${p}-*`,
+          `arn:aws:iam::${acct}:instance-profile/${p}-*`,
+        ],
+      },
+      {
+        Sid: "ReadIam",
+        Effect: "Allow",
+        Action: ["iam:GetOpenIDConnectProvider", "iam:ListOpenIDConnectProviders", "iam:GetPolicy", "iam:GetPolicyVersion", "iam:ListPolicies"],
+        Resource: ["*"],
+      },
+      {
+        Sid: "ServiceLinkedRoles",
+        Effect: "Allow",
+        Action: ["iam:CreateServiceLinkedRole"],
+        Resource: [`arn:aws:iam::${acct}:role/aws-service-role/*`],
+        Condition: { StringEquals: { "iam:AWSServiceName": ["ops.apigateway.amazonaws.com", "servicediscovery.amazonaws.com"] } },
+      },
+      {
+        // The CI roles and the OIDC provider are the trust root: changed only by an administrator applying the
+        // cicd stack, never by the pipeline they authorize.
+        Sid: "NeverTheTrustRoot",
+        Effect: "Deny",
+        Action: [
+          "iam:Create*", "iam:Delete*", "iam:Update*", "iam:Put*", "iam:Attach*", "iam:Detach*", "iam:Tag*", "iam:Untag*",
+          "iam:PassRole", "iam:AddClientIDToOpenIDConnectProvider", "iam:RemoveClientIDFromOpenIDConnectProvider",
+        ],
+        Resource: [
+          `arn:aws:iam::${acct}:role/${gha}`,
+          `arn:aws:iam::${acct}:policy/${gha}`,
+          githubOidcProviderArn(env),
+        ],
+      },
+    ],
+    compute: [
+      {
+        // EC2 and VPC creation calls mostly cannot be scoped by ARN (ids are unknown before create); the
+        // region pins them and the Deny below keeps destructive calls off anything not tagged Project=zmanim.
+        Sid: "Ec2InRegion",
+        Effect: "Allow",
+        Action: ["ec2:*"],
+        Resource: ["*"],
+        Condition: { StringEquals: { "aws:RequestedRegion": region } },
+      },
+      {
+        Sid: "Ec2DestroyOnlyProject",
+        Effect: "Deny",
+        Action: [
+          "ec2:TerminateInstances", "ec2:StopInstances", "ec2:RebootInstances", "ec2:DeleteVolume", "ec2:DetachVolume",
+          "ec2:ReleaseAddress", "ec2:DeleteVpc", "ec2:DeleteSubnet", "ec2:DeleteSnapshot", "ec2:DeregisterImage",
+        ],
+        Resource: ["*"],
+        Condition: { StringNotEquals: { "aws:ResourceTag/Project": "zmanim" } },
+      },
+      {
+        Sid: "HttpApi",
+        Effect: "Allow",
+        Action: ["apigateway:*"],
+        Resource: [`arn:aws:apigateway:${region}::/*`],
+      },
+      {
+        Sid: "CloudMap",
+        Effect: "Allow",
+        Action: ["servicediscovery:*"],
+        Resource: ["*"],
+        Condition: { StringEquals: { "aws:RequestedRegion": region } },
+      },
+      {
+        Sid: "ProjectLogGroups",
+        Effect: "Allow",
+        Action: ["logs:*"],
+        Resource: [logGroups, `${logGroups}:*`],
+      },
+      {
+        Sid: "LogDeliveries",
+        Effect: "Allow",
+        Action: [
+          "logs:DescribeLogGroups", "logs:ListTagsForResource", "logs:CreateLogDelivery", "logs:GetLogDelivery", "logs:UpdateLogDelivery",
+          "logs:DeleteLogDelivery", "logs:ListLogDeliveries", "logs:PutResourcePolicy", "logs:DescribeResourcePolicies",
+        ],
+        Resource: ["*"],
+      },
+      {
+        Sid: "Alarms",
+        Effect: "Allow",
+        Action: ["cloudwatch:PutMetricAlarm", "cloudwatch:DeleteAlarms", "cloudwatch:DescribeAlarms", "cloudwatch:ListTagsForResource", "cloudwatch:TagResource", "cloudwatch:UntagResource"],
+        Resource: [`arn:aws:cloudwatch:*:${acct}:alarm:*`],
+      },
+      { Sid: "DescribeAlarms", Effect: "Allow", Action: ["cloudwatch:DescribeAlarms"], Resource: ["*"] },
+      { Sid: "ProjectTopics", Effect: "Allow", Action: ["sns:*"], Resource: [`arn:aws:sns:*:${acct}:${p}-*`] },
+    ],
+    edge: [
+      // Route 53 is global and its zone, record and health-check ids are generated: every zone of the account.
+      {
+        Sid: "Route53",
+        Effect: "Allow",
+        Action: ["route53:*"],
+        Resource: ["arn:aws:route53:::hostedzone/*", "arn:aws:route53:::healthcheck/*", "arn:aws:route53:::change/*"],
+      },
+      {
+        Sid: "Route53Create",
+        Effect: "Allow",
+        Action: ["route53:CreateHostedZone", "route53:CreateHealthCheck", "route53:ListHostedZones", "route53:ListHostedZonesByName", "route53:ListHealthChecks", "route53:GetHostedZoneCount"],
+        Resource: ["*"],
+      },
+      {
+        Sid: "Certificates",
+        Effect: "Allow",
+        Action: ["acm:*"],
+        Resource: [`arn:aws:acm:${region}:${acct}:certificate/*`, `arn:aws:acm:us-east-1:${acct}:certificate/*`],
+      },
+      { Sid: "RequestCertificates", Effect: "Allow", Action: ["acm:RequestCertificate", "acm:ListCertificates", "acm:AddTagsToCertificate"], Resource: ["*"] },
+      // Distribution, policy, function and OAC ids are generated: scoped to the account.
+      { Sid: "CloudFront", Effect: "Allow", Action: ["cloudfront:*"], Resource: [`arn:aws:cloudfront::${acct}:*`] },
+      { Sid: "CloudFrontList", Effect: "Allow", Action: ["cloudfront:List*", "cloudfront:Get*", "cloudfront:Describe*"], Resource: ["*"] },
+      { Sid: "Ses", Effect: "Allow", Action: ["ses:*"], Resource: [`arn:aws:ses:${region}:${acct}:*`] },
+      { Sid: "SesVerify", Effect: "Allow", Action: ["ses:VerifyDomainIdentity", "ses:VerifyDomainDkim", "ses:GetIdentityVerificationAttributes", "ses:GetIdentityDkimAttributes", "ses:ListIdentities"], Resource: ["*"] },
+    ],
+  };
+}
+
+/**
+ * Release role: binary releases (path 2) and the static site. No Terraform state: the distribution is
+ * found by its alias and the instance by its tags.
+ */
+export function releasePolicyStatements(env: EnvironmentConfig): Statement[] {
+  const releases = bucketArn(env, "releases");
+  const staticSite = bucketArn(env, "static");
+  return [
+    { Sid: "ReleasesList", Effect: "Allow", Action: ["s3:ListBucket"], Resource: [releases, staticSite] },
+    {
+      Sid: "ReleasesObjects",
+      Effect: "Allow",
+      Action: ["s3:GetObject", "s3:PutObject"],
+      Resource: [`${releases}/zmanim-api-*`, `${releases}/latest.txt`],
+    },
+    { Sid: "StaticSiteObjects", Effect: "Allow", Action: ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"], Resource: [`${staticSite}/*`] },
+    {
+      Sid: "RestartOnProjectInstance",
+      Effect: "Allow",
+      Action: ["ssm:SendCommand"],
+      Resource: [`arn:aws:ec2:${env.region}:${env.accountId}:instance/*`],
+      Condition: { StringEquals: { "ssm:resourceTag/Project": "zmanim", "ssm:resourceTag/Environment": env.name } },
+    },
+    {
+      Sid: "RunShellScriptDocument",
+      Effect: "Allow",
+      Action: ["ssm:SendCommand"],
+      Resource: [`arn:aws:ssm:${env.region}::document/AWS-RunShellScript`],
+    },
+    {
+      // These read calls support no resource-level permissions.
+      Sid: "CommandStatus",
+      Effect: "Allow",
+      Action: ["ssm:GetCommandInvocation", "ssm:ListCommandInvocations", "ssm:ListCommands", "cloudfront:ListDistributions"],
+      Resource: ["*"],
+    },
+    {
+      Sid: "Invalidate",
+      Effect: "Allow",
+      Action: ["cloudfront:CreateInvalidation", "cloudfront:GetInvalidation"],
+      Resource: [`arn:aws:cloudfront::${env.accountId}:distribution/*`],
+    },
+  ];
+}
+
+const doc = (statements: Statement[]) => JSON.stringify({ Version: "2012-10-17", Statement: statements });
+
+/**
+ * GitHub OIDC provider and the three CI roles (plan, deploy, release). This stack is the trust root of the
+ * pipeline: an administrator applies it (the first time, and after every change); the deploy role is denied
+ * any write to these roles and the provider.
+ */
 export class CicdStack extends ZmanimStack {
+  readonly oidcProvider: IamOpenidConnectProvider;
+  readonly roles: Record<CiRoleKind, IamRole>;
+
   constructor(scope: Construct, props: CicdStackProps) {
     super(scope, "cicd", props);
+    const env = props.env;
+
+    // No thumbprint_list: IAM trusts GitHub's issuer through its own root CA library (AWS guidance since
+    // July 2023), so a rotated GitHub certificate can never lock CI out.
+    this.oidcProvider = new IamOpenidConnectProvider(this, "github_oidc", {
+      url: `https://${GITHUB_OIDC_HOST}`,
+      clientIdList: [GITHUB_OIDC_AUDIENCE],
+    });
+    this.oidcProvider.overrideLogicalId("github_oidc");
+
+    const role = (kind: CiRoleKind, description: string, maxSessionDuration: number) => {
+      const r = new IamRole(this, `gha_${kind}`, {
+        name: ciRoleName(env, kind),
+        description,
+        assumeRolePolicy: JSON.stringify(ciTrustPolicy(env, kind)),
+        maxSessionDuration,
+        dependsOn: [this.oidcProvider],
+      });
+      r.overrideLogicalId(`gha_${kind}`);
+      return r;
+    };
+    this.roles = {
+      plan: role("plan", "GitHub Actions: terraform plan on pull requests and main (read-only)", 3600),
+      deploy: role("deploy", "GitHub Actions: cdktf deploy and AMI builds from the production environment", 3600),
+      release: role("release", "GitHub Actions: API binary releases and static site uploads", 3600),
+    };
+
+    const attach = (kind: CiRoleKind, id: string, policyArn: string) =>
+      new IamRolePolicyAttachment(this, `gha_${kind}_${id}`, { role: this.roles[kind].name, policyArn });
+
+    attach("plan", "read_only", READ_ONLY_ACCESS_ARN);
+    const managed = (kind: CiRoleKind, part: string, statements: Statement[]) => {
+      const policy = new IamPolicy(this, `gha_${kind}_${part}_policy`, {
+        name: `${ciRoleName(env, kind)}-${part}`,
+        description: `GitHub Actions ${kind} role: ${part}`,
+        policy: doc(statements),
+      });
+      attach(kind, part, policy.arn);
+    };
+    managed("plan", "state", planPolicyStatements(env));
+    for (const [part, statements] of Object.entries(deployPolicyDocuments(env))) managed("deploy", part, statements);
+    managed("release", "release", releasePolicyStatements(env));
+
+    for (const kind of ["plan", "deploy", "release"] as const) {
+      new TerraformOutput(this, `${kind}_role_arn`, { value: this.roles[kind].arn });
+    }
   }
 }

@@ -1,0 +1,214 @@
+import { prod, staging, EnvironmentConfig } from "../../stacks/environments";
+import {
+  DEPLOY_ENVIRONMENT,
+  GITHUB_OIDC_AUDIENCE,
+  GITHUB_OIDC_HOST,
+  READ_ONLY_ACCESS_ARN,
+  ciSubjects,
+  githubOidcProviderArn,
+} from "../../stacks/cicd";
+import { ciRoleName } from "../../stacks/naming";
+import { asList, Statement, statements } from "../helpers/policy";
+import { synthAll, TfJson } from "../helpers/synth";
+
+type Body = Record<string, unknown>;
+const resources = (json: TfJson, type: string): Array<[string, Body]> => Object.entries(json.resource?.[type] ?? {});
+
+/** Every policy statement a CI role gets, through managed policies attached to it (by role name). */
+function roleStatements(json: TfJson, roleName: string): Statement[] {
+  const policiesById = new Map(resources(json, "aws_iam_policy").map(([id, b]) => [id, b]));
+  const out: Statement[] = [];
+  for (const [, att] of resources(json, "aws_iam_role_policy_attachment")) {
+    if (att.role !== `\${aws_iam_role.${roleIdOf(json, roleName)}.name}`) continue;
+    const m = /^\$\{aws_iam_policy\.([\w-]+)\.arn\}$/.exec(String(att.policy_arn));
+    if (m) out.push(...statements(policiesById.get(m[1])?.policy));
+  }
+  for (const [, p] of resources(json, "aws_iam_role_policy")) {
+    if (String(p.role).includes(roleIdOf(json, roleName))) out.push(...statements(p.policy));
+  }
+  return out;
+}
+
+function roleIdOf(json: TfJson, roleName: string): string {
+  const hit = resources(json, "aws_iam_role").find(([, b]) => b.name === roleName);
+  if (!hit) throw new Error(`no role named ${roleName}`);
+  return hit[0];
+}
+
+function managedAttachments(json: TfJson, roleName: string): string[] {
+  const id = roleIdOf(json, roleName);
+  return resources(json, "aws_iam_role_policy_attachment")
+    .filter(([, a]) => a.role === `\${aws_iam_role.${id}.name}` && !String(a.policy_arn).startsWith("${"))
+    .map(([, a]) => String(a.policy_arn));
+}
+
+/** Does an IAM pattern (with * and ?) match a concrete string? */
+const iamMatch = (pattern: string, value: string) =>
+  new RegExp("^" + pattern.replace(/[.+^${}()|[\]\\]/g, "\\$&").replace(/\*/g, ".*").replace(/\?/g, ".") + "$").test(value);
+
+describe.each<[string, EnvironmentConfig]>([
+  ["prod", prod],
+  ["staging", staging],
+])("cicd stack (%s)", (_name, env) => {
+  const cicd = synthAll(env).stacks.cicd;
+  const roles = resources(cicd, "aws_iam_role");
+
+  it("creates GitHub's OIDC provider for sts.amazonaws.com only, with no pinned thumbprint, under a pinned id", () => {
+    const providers = resources(cicd, "aws_iam_openid_connect_provider");
+    expect(providers.map(([id]) => id)).toEqual(["github_oidc"]);
+    const [, p] = providers[0];
+    expect(p.url).toBe(`https://${GITHUB_OIDC_HOST}`);
+    expect(p.client_id_list).toEqual([GITHUB_OIDC_AUDIENCE]);
+    expect(p.thumbprint_list).toBeUndefined();
+  });
+
+  it("creates exactly the plan, deploy and release roles, named by stacks/naming.ts, under pinned ids", () => {
+    expect(Object.fromEntries(roles.map(([id, b]) => [id, b.name]))).toEqual({
+      gha_plan: ciRoleName(env, "plan"),
+      gha_deploy: ciRoleName(env, "deploy"),
+      gha_release: ciRoleName(env, "release"),
+    });
+  });
+
+  it("every role trusts only GitHub's provider, with aud and sub pinned by StringEquals to exact repositories", () => {
+    const expected: Record<string, string[]> = {
+      [ciRoleName(env, "plan")]: [`repo:${env.github.infraRepository}:pull_request`, `repo:${env.github.infraRepository}:ref:refs/heads/main`],
+      [ciRoleName(env, "deploy")]: [`repo:${env.github.infraRepository}:environment:${DEPLOY_ENVIRONMENT}`],
+      [ciRoleName(env, "release")]: [
+        `repo:${env.github.infraRepository}:environment:${DEPLOY_ENVIRONMENT}`,
+        `repo:${env.github.appRepository}:environment:${DEPLOY_ENVIRONMENT}`,
+      ],
+    };
+    for (const [id, role] of roles) {
+      const sts = statements(role.assume_role_policy);
+      expect([id, sts.length]).toEqual([id, 1]);
+      const st = sts[0];
+      expect([id, st.Effect, st.Action, st.Principal]).toEqual([
+        id,
+        "Allow",
+        "sts:AssumeRoleWithWebIdentity",
+        { Federated: githubOidcProviderArn(env) },
+      ]);
+      // Only StringEquals: no StringLike, no ForAnyValue, nothing a wildcard could slip through.
+      expect([id, Object.keys(st.Condition ?? {})]).toEqual([id, ["StringEquals"]]);
+      const eq = st.Condition!.StringEquals;
+      expect([id, eq[`${GITHUB_OIDC_HOST}:aud`]]).toEqual([id, GITHUB_OIDC_AUDIENCE]);
+      const subs = asList(eq[`${GITHUB_OIDC_HOST}:sub`] as string | string[]);
+      expect([id, subs]).toEqual([id, expected[String(role.name)]]);
+      for (const sub of subs) {
+        expect([id, sub]).toEqual([id, expect.stringMatching(/^repo:[A-Za-z0-9-]+\/[A-Za-z0-9._-]+:(pull_request|ref:refs\/heads\/main|environment:production)$/)]);
+      }
+    }
+  });
+
+  it("no role gets a '*' action on a '*' resource, except the managed ReadOnlyAccess on the plan role", () => {
+    for (const [, role] of roles) {
+      const name = String(role.name);
+      const sts = roleStatements(cicd, name);
+      expect([name, sts.length]).toEqual([name, expect.any(Number)]);
+      expect(sts.length).toBeGreaterThan(0);
+      for (const st of sts) {
+        if (st.Effect !== "Allow") continue;
+        const actions = asList(st.Action);
+        const res = asList(st.Resource);
+        expect([name, st.Sid, st.NotAction, st.NotResource]).toEqual([name, st.Sid, undefined, undefined]);
+        const allActions = actions.some((a) => a === "*" || a === "*:*");
+        expect([name, st.Sid, allActions]).toEqual([name, st.Sid, false]);
+        // A service wildcard (ec2:*, s3:*) needs a scoped resource or a condition.
+        const serviceWildcard = actions.some((a) => /^[a-z0-9-]+:\*$/.test(a));
+        if (serviceWildcard && res.includes("*")) {
+          expect([name, st.Sid, st.Condition]).toEqual([name, st.Sid, expect.any(Object)]);
+        }
+      }
+      const managed = managedAttachments(cicd, name);
+      expect([name, managed]).toEqual([name, name === ciRoleName(env, "plan") ? [READ_ONLY_ACCESS_ARN] : []]);
+    }
+  });
+
+  it("the plan role can read the state and take locks, and write nothing but .tflock objects", () => {
+    const st = env.state;
+    if (st.kind !== "s3") throw new Error("test expects the S3 backend");
+    const sts = roleStatements(cicd, ciRoleName(env, "plan"));
+    const writes = sts.filter((s) => asList(s.Action).some((a) => /^s3:(Put|Delete)/.test(a)));
+    expect(writes.flatMap((s) => asList(s.Resource))).toEqual([`arn:aws:s3:::${st.bucket}/${env.name}/*.tflock`]);
+    const allActions = sts.flatMap((s) => asList(s.Action));
+    expect(allActions).toEqual(expect.arrayContaining(["s3:GetObject", "s3:ListBucket", "dynamodb:PutItem", "dynamodb:DeleteItem", "dynamodb:GetItem"]));
+    expect(allActions.filter((a) => /^(iam|ec2|ssm):(Create|Put|Delete|Run|Terminate|Send)/.test(a))).toEqual([]);
+  });
+
+  it("the deploy role may change only this environment's state keys and zmanim-<env>- names in S3, SSM and IAM", () => {
+    const st = env.state;
+    if (st.kind !== "s3") throw new Error("test expects the S3 backend");
+    const sts = roleStatements(cicd, ciRoleName(env, "deploy")).filter((s) => s.Effect === "Allow");
+    for (const s of sts) {
+      const actions = asList(s.Action);
+      const res = asList(s.Resource);
+      if (actions.some((a) => a.startsWith("s3:") && !/^s3:(List|Get)Bucket/.test(a))) {
+        for (const r of res) {
+          expect([s.Sid, r]).toEqual([s.Sid, expect.stringMatching(new RegExp(`^arn:aws:s3:::(zmanim-${env.name}-\\*(/\\*)?|${st.bucket}/${env.name}/\\*)$`))]);
+        }
+      }
+      if (actions.some((a) => /^iam:(Create|Delete|Update|Put|Attach|Detach|PassRole)/.test(a)) && !actions.includes("iam:CreateServiceLinkedRole")) {
+        for (const r of res) expect([s.Sid, r]).toEqual([s.Sid, expect.stringMatching(new RegExp(`:(role|policy|instance-profile)/zmanim-${env.name}-\\*$`))]);
+      }
+      if (actions.some((a) => /^ssm:(Put|Delete)Parameter/.test(a))) {
+        expect([s.Sid, res]).toEqual([s.Sid, [`arn:aws:ssm:${env.region}:${env.accountId}:parameter/zmanim/${env.name}/*`]]);
+      }
+    }
+    // Another environment's buckets and state are out of reach.
+    const other = env.name === "prod" ? "staging" : "prod";
+    const s3Resources = sts.filter((s) => asList(s.Action).some((a) => a.startsWith("s3:"))).flatMap((s) => asList(s.Resource));
+    expect(s3Resources.some((r) => iamMatch(r, `arn:aws:s3:::zmanim-${other}-backups-${env.accountId}/x`))).toBe(false);
+    expect(s3Resources.some((r) => iamMatch(r, `arn:aws:s3:::${st.bucket}/${other}/network.tfstate`))).toBe(false);
+    expect(s3Resources.some((r) => iamMatch(r, `arn:aws:s3:::${st.bucket}/${env.name}/network.tfstate`))).toBe(true);
+  });
+
+  it("the deploy role is denied every write to the CI roles and the OIDC provider (the trust root)", () => {
+    const sts = roleStatements(cicd, ciRoleName(env, "deploy"));
+    const denies = sts.filter((s) => s.Effect === "Deny");
+    const deniedFor = (action: string, arn: string) =>
+      denies.some((d) => asList(d.Action).some((a) => iamMatch(a, action)) && asList(d.Resource).some((r) => iamMatch(r, arn)) && !d.Condition);
+    for (const kind of ["plan", "deploy", "release"] as const) {
+      const arn = `arn:aws:iam::${env.accountId}:role/${ciRoleName(env, kind)}`;
+      for (const action of ["iam:PutRolePolicy", "iam:AttachRolePolicy", "iam:UpdateAssumeRolePolicy", "iam:DeleteRole", "iam:PassRole"]) {
+        expect([kind, action, deniedFor(action, arn)]).toEqual([kind, action, true]);
+      }
+      const policyArn = `arn:aws:iam::${env.accountId}:policy/${ciRoleName(env, kind)}-state`;
+      expect([kind, deniedFor("iam:CreatePolicyVersion", policyArn)]).toEqual([kind, true]);
+    }
+    expect(deniedFor("iam:UpdateOpenIDConnectProviderThumbprint", githubOidcProviderArn(env))).toBe(true);
+    // ... while the instance role stays manageable.
+    expect(deniedFor("iam:PutRolePolicy", `arn:aws:iam::${env.accountId}:role/zmanim-${env.name}-instance`)).toBe(false);
+  });
+
+  it("the deploy role cannot destroy EC2 resources that are not tagged Project=zmanim, and acts only in the region", () => {
+    const sts = roleStatements(cicd, ciRoleName(env, "deploy"));
+    const ec2Allows = sts.filter((s) => s.Effect === "Allow" && asList(s.Action).some((a) => a.startsWith("ec2:")));
+    for (const s of ec2Allows) expect([s.Sid, s.Condition]).toEqual([s.Sid, { StringEquals: { "aws:RequestedRegion": env.region } }]);
+    const deny = sts.find((s) => s.Effect === "Deny" && asList(s.Action).includes("ec2:TerminateInstances"));
+    expect(deny?.Condition).toEqual({ StringNotEquals: { "aws:ResourceTag/Project": "zmanim" } });
+    expect(asList(deny?.Action)).toEqual(expect.arrayContaining(["ec2:DeleteVolume", "ec2:DetachVolume", "ec2:ReleaseAddress"]));
+  });
+
+  it("the release role writes only release objects, the static bucket, and restarts only the tagged instance", () => {
+    const sts = roleStatements(cicd, ciRoleName(env, "release"));
+    const releases = `arn:aws:s3:::zmanim-${env.name}-releases-${env.accountId}`;
+    const staticBucket = `arn:aws:s3:::zmanim-${env.name}-static-${env.accountId}`;
+    const writeRes = sts.filter((s) => asList(s.Action).some((a) => /^s3:(Put|Delete)/.test(a))).flatMap((s) => asList(s.Resource));
+    expect(writeRes.sort()).toEqual([`${releases}/latest.txt`, `${releases}/zmanim-api-*`, `${staticBucket}/*`].sort());
+    const send = sts.filter((s) => asList(s.Action).includes("ssm:SendCommand"));
+    const onInstances = send.find((s) => asList(s.Resource).some((r) => r.includes(":instance/")));
+    expect(onInstances?.Condition).toEqual({ StringEquals: { "ssm:resourceTag/Project": "zmanim", "ssm:resourceTag/Environment": env.name } });
+    const onDocs = send.filter((s) => s !== onInstances).flatMap((s) => asList(s.Resource));
+    expect(onDocs).toEqual([`arn:aws:ssm:${env.region}::document/AWS-RunShellScript`]);
+    expect(sts.flatMap((s) => asList(s.Action))).toEqual(expect.arrayContaining(["ssm:GetCommandInvocation", "cloudfront:CreateInvalidation"]));
+    // Nothing in the release role can touch Terraform state or IAM.
+    expect(sts.flatMap((s) => asList(s.Action)).filter((a) => /^(iam|dynamodb|ec2):/.test(a))).toEqual([]);
+  });
+
+  it("subjects never contain a wildcard, for every role kind", () => {
+    for (const kind of ["plan", "deploy", "release"] as const) {
+      for (const sub of ciSubjects(env, kind)) expect([kind, sub.includes("*")]).toEqual([kind, false]);
+    }
+  });
+});
