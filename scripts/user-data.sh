@@ -99,6 +99,7 @@ case $probe_rc in
   0)
     fstype=$(sed -n 's/^TYPE=//p' <<<"$probe")
     [[ -n "$fstype" ]] || die "$dev carries a signature but no filesystem (blkid: $(tr '\n' ' ' <<<"$probe")); refusing to format or mount it"
+    [[ "$fstype" =~ ^(xfs|ext4|ext3|ext2|btrfs)$ ]] || die "$dev holds a '$fstype' signature, not a data filesystem; refusing to format or mount it"
     log "$dev already holds a $fstype filesystem; not formatting"
     ;;
   2)
