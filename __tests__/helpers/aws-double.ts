@@ -12,6 +12,8 @@ export interface AwsRule {
   stderr?: string;
   exit?: number;
   times?: number;
+  /** Write `content` to the file named by argv[arg] (negative: from the end), e.g. the DEST of `s3 cp`. */
+  writeFile?: { arg: number; content: string; encoding?: "utf8" | "base64" };
 }
 
 export interface AwsDouble {
