@@ -48,6 +48,13 @@ export interface HardenedBucketProps {
    */
   readonly policyStatements?: PolicyStatement[];
   /**
+   * Create the bucket's `aws_s3_bucket_policy` here. Set to false only when another stack owns the policy
+   * (S3 keeps one policy per bucket, so two owners would overwrite each other); that owner must start from
+   * `hardenedBucketBaseStatements(bucketArn)` so the TLS-only deny stays in place.
+   * @default true
+   */
+  readonly attachPolicy?: boolean;
+  /**
    * Terraform refuses to destroy the bucket. Turn off only for buckets whose loss is harmless.
    * @default true
    */
@@ -62,7 +69,8 @@ export interface HardenedBucketProps {
 export class HardenedBucket extends Construct {
   readonly bucket: S3Bucket;
   readonly publicAccessBlock: S3BucketPublicAccessBlock;
-  readonly policy: S3BucketPolicy;
+  /** Undefined when `attachPolicy` is false (another stack owns the bucket policy). */
+  readonly policy?: S3BucketPolicy;
 
   constructor(scope: Construct, id: string, props: HardenedBucketProps) {
     super(scope, id);
@@ -149,22 +157,13 @@ export class HardenedBucket extends Construct {
       });
     }
 
-    const statements: PolicyStatement[] = [
-      {
-        Sid: "DenyInsecureTransport",
-        Effect: "Deny",
-        Principal: "*",
-        Action: "s3:*",
-        Resource: [this.bucket.arn, `${this.bucket.arn}/*`],
-        Condition: { Bool: { "aws:SecureTransport": "false" } },
-      },
-      ...(props.policyStatements ?? []),
-    ];
-    const sids = new Set<string>();
-    for (const s of statements) {
-      if (sids.has(s.Sid)) throw new Error(`HardenedBucket ${id}: duplicate policy statement Sid "${s.Sid}"`);
-      sids.add(s.Sid);
+    if (props.attachPolicy === false) {
+      if (props.policyStatements?.length)
+        throw new Error(`HardenedBucket ${id}: policyStatements are set but attachPolicy is false; put them in the policy of the stack that owns it`);
+      return;
     }
+    const statements = [...hardenedBucketBaseStatements(this.bucket.arn), ...(props.policyStatements ?? [])];
+    assertUniqueSids(`HardenedBucket ${id}`, statements);
     this.policy = new S3BucketPolicy(this, "policy", {
       bucket,
       policy: Fn.jsonencode({ Version: "2012-10-17", Statement: statements }),
@@ -178,5 +177,28 @@ export class HardenedBucket extends Construct {
 
   get name(): string {
     return this.bucket.bucket;
+  }
+}
+
+/** The statements every hardened bucket's policy starts with: deny any request that is not over TLS. */
+export function hardenedBucketBaseStatements(bucketArn: string): PolicyStatement[] {
+  return [
+    {
+      Sid: "DenyInsecureTransport",
+      Effect: "Deny",
+      Principal: "*",
+      Action: "s3:*",
+      Resource: [bucketArn, `${bucketArn}/*`],
+      Condition: { Bool: { "aws:SecureTransport": "false" } },
+    },
+  ];
+}
+
+/** Throws when two statements share a Sid (`owner` names the policy in the message). */
+export function assertUniqueSids(owner: string, statements: PolicyStatement[]): void {
+  const sids = new Set<string>();
+  for (const s of statements) {
+    if (sids.has(s.Sid)) throw new Error(`${owner}: duplicate policy statement Sid "${s.Sid}"`);
+    sids.add(s.Sid);
   }
 }

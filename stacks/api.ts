@@ -1,16 +1,226 @@
 import { Construct } from "constructs";
+import { Apigatewayv2Api } from "@cdktf/provider-aws/lib/apigatewayv2-api";
+import { Apigatewayv2Authorizer } from "@cdktf/provider-aws/lib/apigatewayv2-authorizer";
+import { Apigatewayv2Integration } from "@cdktf/provider-aws/lib/apigatewayv2-integration";
+import { Apigatewayv2Route } from "@cdktf/provider-aws/lib/apigatewayv2-route";
+import { Apigatewayv2Stage } from "@cdktf/provider-aws/lib/apigatewayv2-stage";
+import { Apigatewayv2VpcLink } from "@cdktf/provider-aws/lib/apigatewayv2-vpc-link";
+import { CloudwatchMetricAlarm } from "@cdktf/provider-aws/lib/cloudwatch-metric-alarm";
+import { ServiceDiscoveryInstance } from "@cdktf/provider-aws/lib/service-discovery-instance";
+import { ServiceDiscoveryPrivateDnsNamespace } from "@cdktf/provider-aws/lib/service-discovery-private-dns-namespace";
+import { ServiceDiscoveryService } from "@cdktf/provider-aws/lib/service-discovery-service";
+import { TerraformOutput } from "cdktf/lib/terraform-output";
+import { RetainedLogGroup } from "../constructs/log-group";
 import { ZmanimStack, ZmanimStackProps } from "./base";
 import { ComputeStack } from "./compute";
+import { EnvironmentConfig } from "./environments";
+import { alarmTopicArn, instancePrivateIp, logGroupPrefix } from "./naming";
 import { NetworkStack } from "./network";
 
 export interface ApiStackProps extends ZmanimStackProps {
   readonly network: NetworkStack;
+  /**
+   * Kept for the deploy order only (the instance must exist before its registration is useful). Nothing of
+   * the compute stack is referenced: the instance's address and port come from naming.ts and the config.
+   */
   readonly compute: ComputeStack;
 }
 
-/** HTTP API: VPC link + Cloud Map to the instance, Clerk JWT authorizer, throttling, CORS, access logs. */
+/** One HTTP API route and whether the Clerk JWT authorizer guards it. */
+export interface ApiRoute {
+  readonly routeKey: string;
+  readonly protected: boolean;
+}
+
+/** Route key of the anonymous catch-all (public zmanim endpoints, health). */
+export const PUBLIC_ROUTE_KEY = "ANY /api/{proxy+}";
+
+/**
+ * Every route of the API. Each protected prefix `p` gets `ANY p` and `ANY p/{proxy+}`; HTTP APIs pick the
+ * most specific match, so those win over the anonymous `ANY /api/{proxy+}`. Prefixes match whole path
+ * segments: `/api/v1/me` protects `/api/v1/me` and `/api/v1/me/x`, not `/api/v1/meals`.
+ */
+export function apiRoutes(env: EnvironmentConfig): ApiRoute[] {
+  const routes: ApiRoute[] = [];
+  for (const prefix of env.clerk.protectedRoutePrefixes) {
+    routes.push({ routeKey: `ANY ${prefix}`, protected: true });
+    routes.push({ routeKey: `ANY ${prefix}/{proxy+}`, protected: true });
+  }
+  routes.push({ routeKey: PUBLIC_ROUTE_KEY, protected: false });
+  const keys = routes.map((r) => r.routeKey);
+  const dup = keys.find((k, i) => keys.indexOf(k) !== i);
+  if (dup) throw new Error(`clerk.protectedRoutePrefixes: route "${dup}" appears twice; list each prefix once`);
+  return routes;
+}
+
+/** Fields of the JSON access log line (API Gateway `$context` variables). */
+export const ACCESS_LOG_FORMAT: Record<string, string> = {
+  requestId: "$context.requestId",
+  ip: "$context.identity.sourceIp",
+  userAgent: "$context.identity.userAgent",
+  requestTime: "$context.requestTime",
+  httpMethod: "$context.httpMethod",
+  path: "$context.path",
+  routeKey: "$context.routeKey",
+  status: "$context.status",
+  protocol: "$context.protocol",
+  responseLength: "$context.responseLength",
+  responseLatency: "$context.responseLatency",
+  integrationStatus: "$context.integrationStatus",
+  integrationLatency: "$context.integrationLatency",
+  integrationError: "$context.integrationErrorMessage",
+  authorizerError: "$context.authorizer.error",
+  jwtSubject: "$context.authorizer.claims.sub",
+};
+
+/**
+ * The HTTP API in front of the Go API (D12): a private integration over a VPC link to a Cloud Map service
+ * whose one instance is the box's fixed private address, so nothing on the instance is exposed to the
+ * internet. A Clerk JWT authorizer guards the configured protected prefixes only (D15); everything else is
+ * anonymous. `$default` stage with default-route throttling, JSON access logs and a 5xx-rate alarm.
+ *
+ * CloudFront is the front door (the cdn stack's `/api/*` behaviour). The execute-api endpoint stays
+ * enabled because it is CloudFront's origin; see docs/request-flow.md for why direct hits are tolerated.
+ */
 export class ApiStack extends ZmanimStack {
+  readonly api: Apigatewayv2Api;
+  readonly stage: Apigatewayv2Stage;
+  readonly authorizer: Apigatewayv2Authorizer;
+  /** `<api-id>.execute-api.<region>.amazonaws.com`: the origin domain for CloudFront. */
+  readonly executeApiDomain: string;
+
   constructor(scope: Construct, props: ApiStackProps) {
     super(scope, "api", props);
+    const env = props.env;
+    const net = props.network;
+    const prefix = `zmanim-${env.name}`;
+    const routes = apiRoutes(env);
+
+    this.api = new Apigatewayv2Api(this, "http-api", {
+      name: `${prefix}-api`,
+      protocolType: "HTTP",
+      description: "Shtetl Zmanim Go API (behind CloudFront /api/*)",
+      // CloudFront's origin is this endpoint; it cannot be disabled without a custom API domain.
+      disableExecuteApiEndpoint: false,
+      corsConfiguration: {
+        allowOrigins: [`https://${env.domain.siteName}`],
+        allowMethods: ["GET", "HEAD", "OPTIONS", "POST", "PUT", "PATCH", "DELETE"],
+        allowHeaders: ["authorization", "content-type"],
+        maxAge: 3600,
+        allowCredentials: false,
+      },
+    });
+    this.api.overrideLogicalId("http_api");
+    this.executeApiDomain = `${this.api.id}.execute-api.${env.region}.amazonaws.com`;
+
+    // Private integration: VPC link -> Cloud Map service -> the instance's fixed private address.
+    const vpcLink = new Apigatewayv2VpcLink(this, "vpc-link", {
+      name: `${prefix}-api`,
+      subnetIds: [net.publicSubnet.id],
+      securityGroupIds: [net.vpcLinkSecurityGroup.id],
+    });
+    const namespace = new ServiceDiscoveryPrivateDnsNamespace(this, "namespace", {
+      name: `${prefix}.internal`,
+      description: "Service discovery for the API Gateway VPC link",
+      vpc: net.vpc.id,
+    });
+    const service = new ServiceDiscoveryService(this, "api-service", {
+      name: "api",
+      description: "The Go API on the instance",
+      dnsConfig: {
+        namespaceId: namespace.id,
+        routingPolicy: "MULTIVALUE",
+        dnsRecords: [{ type: "A", ttl: 10 }],
+      },
+    });
+    new ServiceDiscoveryInstance(this, "api-instance", {
+      serviceId: service.id,
+      instanceId: `${prefix}-box`,
+      attributes: {
+        AWS_INSTANCE_IPV4: instancePrivateIp(env),
+        AWS_INSTANCE_PORT: String(env.api.port),
+      },
+    });
+    const integration = new Apigatewayv2Integration(this, "integration", {
+      apiId: this.api.id,
+      description: "Go API on the instance via VPC link + Cloud Map",
+      integrationType: "HTTP_PROXY",
+      integrationMethod: "ANY",
+      connectionType: "VPC_LINK",
+      connectionId: vpcLink.id,
+      integrationUri: service.arn,
+      payloadFormatVersion: "1.0",
+      timeoutMilliseconds: 29000,
+    });
+
+    this.authorizer = new Apigatewayv2Authorizer(this, "clerk-jwt", {
+      apiId: this.api.id,
+      name: "clerk-jwt",
+      authorizerType: "JWT",
+      identitySources: ["$request.header.Authorization"],
+      jwtConfiguration: { issuer: env.clerk.issuer, audience: env.clerk.audience },
+    });
+
+    for (const r of routes) {
+      new Apigatewayv2Route(this, `route-${r.routeKey.replace(/[^A-Za-z0-9]+/g, "-").replace(/-+$/, "")}`, {
+        apiId: this.api.id,
+        routeKey: r.routeKey,
+        target: `integrations/${integration.id}`,
+        ...(r.protected
+          ? { authorizationType: "JWT", authorizerId: this.authorizer.id }
+          : { authorizationType: "NONE" }),
+      });
+    }
+
+    const accessLogs = new RetainedLogGroup(this, "access-logs", {
+      name: `${logGroupPrefix(env)}/apigw-access`,
+      retentionDays: env.logRetentionDays,
+    });
+    accessLogs.logGroup.overrideLogicalId("apigw_access_logs");
+
+    this.stage = new Apigatewayv2Stage(this, "default-stage", {
+      apiId: this.api.id,
+      name: "$default",
+      autoDeploy: true,
+      defaultRouteSettings: {
+        throttlingBurstLimit: env.api.throttlingBurstLimit,
+        throttlingRateLimit: env.api.throttlingRateLimit,
+      },
+      accessLogSettings: {
+        destinationArn: accessLogs.arn,
+        format: JSON.stringify(ACCESS_LOG_FORMAT),
+      },
+    });
+
+    // 5xx rate above 1% for 5 consecutive minutes. IF() keeps idle minutes (Count = 0) at 0, not missing.
+    const metric = (id: string, metricName: string) => ({
+      id,
+      returnData: false,
+      metric: {
+        namespace: "AWS/ApiGateway",
+        metricName,
+        period: 60,
+        stat: "Sum",
+        dimensions: { ApiId: this.api.id, Stage: "$default" },
+      },
+    });
+    new CloudwatchMetricAlarm(this, "api-5xx-rate", {
+      alarmName: `${prefix}-api-5xx-rate`,
+      alarmDescription: `HTTP API 5xx responses above 1% of requests for 5 minutes (${env.domain.siteName}/api)`,
+      comparisonOperator: "GreaterThanThreshold",
+      threshold: 1,
+      evaluationPeriods: 5,
+      datapointsToAlarm: 5,
+      treatMissingData: "notBreaching",
+      metricQuery: [
+        metric("errors", "5xx"),
+        metric("requests", "Count"),
+        { id: "rate", expression: "IF(requests > 0, 100 * errors / requests, 0)", label: "5xx rate (%)", returnData: true },
+      ],
+      alarmActions: [alarmTopicArn(env)],
+      okActions: [alarmTopicArn(env)],
+    });
+
+    new TerraformOutput(this, "api-endpoint", { value: this.api.apiEndpoint });
   }
 }

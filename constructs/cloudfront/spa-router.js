@@ -1,0 +1,102 @@
+// CloudFront Function (runtime cloudfront-js-2.0), viewer-request, attached to the static (S3) behaviour
+// only. It maps the site's URLs onto the objects of a Next.js static export built with
+// `output: 'export'` and `trailingSlash: true`, where every page is `<path>/index.html`.
+//
+//   /                      -> /index.html
+//   /about/                -> /about/index.html
+//   /about                 -> 308 redirect to /about/ (query string kept), as Next.js itself does
+//   /a//b/ or //a          -> 308 redirect to the path with repeated slashes collapsed (never a
+//                             protocol-relative "//host" Location)
+//   /_next/..., /.well-known/..., and anything whose last segment has a file extension
+//   (/index.html, /favicon.ico, /app.js) -> unchanged
+//   a client-rendered route under a prefix in CLIENT_ROUTE_PREFIXES (e.g. /app/settings/) -> that
+//   prefix's shell page (/app/index.html); S3 cannot be asked from here whether a page exists, so
+//   the list is explicit. Any other missing path reaches S3 and gets its 403.
+//
+// The URI is handled as received (percent-encoded); S3 decodes it when it looks up the key. The code
+// uses only ES5 syntax and no modules, so the same file runs in CloudFront and in the node unit tests.
+
+// Sections of the app that are rendered on the client: the export contains only `<prefix>index.html`
+// for them, and every deeper path is served that shell. Each entry starts and ends with "/".
+var CLIENT_ROUTE_PREFIXES = ["/app/"];
+
+// Paths that are served byte for byte, whatever their shape.
+var PASSTHROUGH_PREFIXES = ["/_next/", "/.well-known/"];
+
+// Characters allowed in a redirect target: RFC 3986 path characters and percent-escapes. Anything else
+// (backslashes, control characters, spaces) is never echoed into a Location header.
+var SAFE_PATH = /^(\/[A-Za-z0-9._~!$&'()*+,;=:@%-]*)+$/;
+
+function startsWithAny(uri, prefixes) {
+  for (var i = 0; i < prefixes.length; i++) {
+    if (uri.indexOf(prefixes[i]) === 0) return true;
+  }
+  return false;
+}
+
+function hasExtension(uri) {
+  var last = uri.substring(uri.lastIndexOf("/") + 1);
+  var dot = last.lastIndexOf(".");
+  return dot > 0 && dot < last.length - 1;
+}
+
+function queryString(querystring) {
+  var parts = [];
+  for (var key in querystring) {
+    var entry = querystring[key];
+    var values = entry.multiValue ? entry.multiValue : [entry];
+    for (var i = 0; i < values.length; i++) {
+      parts.push(values[i].value === "" ? key : key + "=" + values[i].value);
+    }
+  }
+  return parts.length ? "?" + parts.join("&") : "";
+}
+
+function redirect(location, request) {
+  return {
+    statusCode: 308,
+    statusDescription: "Permanent Redirect",
+    headers: {
+      location: { value: location + queryString(request.querystring || {}) },
+      "cache-control": { value: "public, max-age=3600" },
+    },
+  };
+}
+
+function clientShell(uri) {
+  for (var i = 0; i < CLIENT_ROUTE_PREFIXES.length; i++) {
+    var prefix = CLIENT_ROUTE_PREFIXES[i];
+    if (uri.indexOf(prefix) === 0) return prefix + "index.html";
+  }
+  return null;
+}
+
+function handler(event) {
+  var request = event.request;
+  var uri = request.uri;
+
+  if (!uri || uri.charAt(0) !== "/") {
+    request.uri = "/index.html";
+    return request;
+  }
+
+  if (uri.indexOf("//") !== -1) {
+    var collapsed = uri.replace(/\/{2,}/g, "/");
+    if (!SAFE_PATH.test(collapsed)) return request;
+    if (!hasExtension(collapsed) && collapsed.charAt(collapsed.length - 1) !== "/" && !startsWithAny(collapsed, PASSTHROUGH_PREFIXES)) {
+      collapsed += "/";
+    }
+    return redirect(collapsed, request);
+  }
+
+  if (startsWithAny(uri, PASSTHROUGH_PREFIXES) || hasExtension(uri)) return request;
+
+  if (uri.charAt(uri.length - 1) !== "/") {
+    if (!SAFE_PATH.test(uri)) return request;
+    return redirect(uri + "/", request);
+  }
+
+  var shell = clientShell(uri);
+  request.uri = shell !== null ? shell : uri + "index.html";
+  return request;
+}
