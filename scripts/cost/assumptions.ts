@@ -1,0 +1,225 @@
+/**
+ * Usage assumptions: everything the rate table cannot read from the synthesized JSON. Each number says where
+ * it comes from. Override any subset with `npm run cost -- --assumptions FILE` (a JSON file with the same
+ * shape, deep-merged over these defaults; unknown keys are rejected).
+ *
+ * Traffic is sized so that the API Gateway line matches the epic's own ~$2 (about 1.6 million requests
+ * reaching the origin per month), so that the comparison with the epic isolates the line items it left out
+ * rather than a different traffic guess; CloudFront then follows from the cache hit ratios below. Replace
+ * these numbers with the first month of CloudFront / API Gateway metrics once production runs.
+ */
+
+export interface BucketUsage {
+  /** Average stored GB over the month (all versions, noncurrent included). */
+  storageGb: number;
+  /** PUT/COPY/POST/LIST requests per month. */
+  tier1Requests: number;
+  /** GET/SELECT requests per month. */
+  tier2Requests: number;
+}
+
+export interface LogGroupUsage {
+  /** GB ingested per month. Stored volume is derived from the group's retention. */
+  ingestGbPerMonth: number;
+}
+
+export interface UsageAssumptions {
+  /** Hours in a billing month, as AWS's calculator uses. */
+  hoursPerMonth: number;
+  /**
+   * Apply the always-free allowances (CloudFront 1 TB / 10M requests, 10 CloudWatch metrics and alarms, ...).
+   * false by default: in an AWS Organization the allowance is shared by every account, so it may be used up
+   * elsewhere. The report always shows the credits either way.
+   */
+  alwaysFreeTier: boolean;
+  edge: {
+    /** Viewer requests per month at CloudFront (all behaviours). */
+    requestsPerMonth: number;
+    /** GB served to viewers per month. */
+    gbServedPerMonth: number;
+    /** Share of viewers billed in the United States group; the rest in "Europe, Israel". Users are in the US and Israel. */
+    shareUnitedStates: number;
+    /** Share of viewer requests that go to the API behaviour (the rest go to the static site). */
+    apiShareOfRequests: number;
+    /** Cache hit ratio of the static behaviour (long TTLs, immutable assets). */
+    staticCacheHitRatio: number;
+    /** Cache hit ratio of the API behaviour (1 hour TTL on zmanim, Authorization in the key). */
+    apiCacheHitRatio: number;
+    /** Share of edge misses that Origin Shield answers from its own cache. */
+    originShieldHitRatio: number;
+    /** Paths invalidated per month (one `/*` per static deploy counts as one path). */
+    invalidationPathsPerMonth: number;
+    /** Bytes of CloudFront access log (JSON, standard logging v2) per viewer request. */
+    accessLogBytesPerRequest: number;
+  };
+  /** S3 usage by bucket purpose; a bucket uses the first entry whose key occurs in its name, else `default`. */
+  buckets: Record<string, BucketUsage>;
+  /** CloudWatch Logs ingestion by log group; a group uses the first entry whose key occurs in its name, else `default`. */
+  logGroups: Record<string, LogGroupUsage>;
+  cloudwatch: {
+    /** Custom metrics published from each instance (CloudWatch agent + backup script). */
+    customMetricsPerInstance: number;
+    /** PutMetricData calls per instance per month. */
+    putMetricDataPerInstance: number;
+  };
+  ec2: {
+    /** Root volume size when the instance does not set one (the AMI's snapshot size). */
+    defaultRootVolumeGb: number;
+    /** GB per month the instance sends to the internet (not via the S3 gateway endpoint). */
+    internetEgressGbPerMonth: number;
+  };
+  dns: {
+    /** Non-alias queries per month per public hosted zone (alias queries to CloudFront are free). */
+    queriesPerZonePerMonth: number;
+    /**
+     * How Route 53 bills an endpoint health check. "aws" needs the endpoint to be an AWS resource in the same
+     * account; a CloudFront hostname checked by domain name is billed as non-AWS to be safe.
+     */
+    healthCheckEndpoint: "aws" | "non-aws";
+  };
+  messaging: {
+    /** SES emails per month (backup-failure notices only). */
+    sesEmailsPerMonth: number;
+    /** SNS publishes per topic per month (alarm state changes). */
+    snsPublishesPerTopic: number;
+    /** SNS email deliveries per topic per month. */
+    snsEmailsPerTopic: number;
+  };
+  cloudMap: {
+    /**
+     * DiscoverInstances calls per month. Upper bound: one per API request reaching the origin; API Gateway
+     * caches the result, so the real number is lower. Check it against the first bill.
+     */
+    discoverCallsPerMonth: number | "per-origin-request";
+  };
+  /** EBS snapshot GB-month kept by lifecycle policies, if any. */
+  snapshotGbMonth: number;
+}
+
+export const DEFAULT_ASSUMPTIONS: UsageAssumptions = {
+  hoursPerMonth: 730,
+  alwaysFreeTier: false,
+  edge: {
+    // 5M viewer requests: a static page view fetches a handful of assets, an app session ~10 API calls.
+    requestsPerMonth: 5_000_000,
+    // ~8 KB average response: static assets are cached in browsers, API responses are small JSON.
+    gbServedPerMonth: 40,
+    // Users are in the US and Israel; the US is the larger market.
+    shareUnitedStates: 0.6,
+    // 80% of edge requests are API calls (zmanim lookups); pages and assets are cached by browsers.
+    apiShareOfRequests: 0.8,
+    staticCacheHitRatio: 0.95,
+    // Zmanim vary by location and date; a 1-hour TTL with a coarse key catches about half.
+    apiCacheHitRatio: 0.5,
+    // One shield region (eu-west-1) in front of both origins collapses the regional misses a little more.
+    originShieldHitRatio: 0.2,
+    // One `/*` per static deploy, a few deploys a week.
+    invalidationPathsPerMonth: 20,
+    // One JSON record per request with the default field set is ~400-600 bytes.
+    accessLogBytesPerRequest: 500,
+  },
+  buckets: {
+    // restic repository: PostgreSQL dump of a ~2 GB database, compressed ~3x, 7 daily + 4 weekly + 3 monthly
+    // snapshots that deduplicate to ~2x one snapshot, plus 30 days of noncurrent versions of pack files.
+    backups: { storageGb: 3, tier1Requests: 30_000, tier2Requests: 20_000 },
+    // API binaries (~20 MB each), 30 days of noncurrent versions.
+    releases: { storageGb: 1, tier1Requests: 500, tier2Requests: 2_000 },
+    // Next.js export (~50 MB) plus noncurrent versions from deploys.
+    static: { storageGb: 0.5, tier1Requests: 10_000, tier2Requests: 250_000 },
+    // S3 server access logs and CloudFront standard logs, expired after 90 days.
+    logs: { storageGb: 5, tier1Requests: 150_000, tier2Requests: 1_000 },
+    default: { storageGb: 1, tier1Requests: 1_000, tier2Requests: 10_000 },
+  },
+  logGroups: {
+    // ~10-minute aggregated flow records of one ENI plus internet background scanning of the public IP.
+    "vpc-flow-logs": { ingestGbPerMonth: 0.5 },
+    // ~400 bytes per API Gateway access log line x the requests reaching API Gateway (~1.6M).
+    "apigw-access": { ingestGbPerMonth: 0.7 },
+    // Go API request log on the box, ~300 bytes per origin request.
+    api: { ingestGbPerMonth: 0.5 },
+    postgresql: { ingestGbPerMonth: 0.1 },
+    redis: { ingestGbPerMonth: 0.02 },
+    backup: { ingestGbPerMonth: 0.01 },
+    default: { ingestGbPerMonth: 0.05 },
+  },
+  cloudwatch: {
+    // mem_used_percent, disk_used_percent for / and /data, BackupSuccess, BackupAgeSeconds (docs/on-box-layout.md).
+    customMetricsPerInstance: 5,
+    // The agent flushes once a minute (43,800 calls/month) plus one call per backup run.
+    putMetricDataPerInstance: 44_000,
+  },
+  ec2: {
+    defaultRootVolumeGb: 8,
+    // OS security updates are baked into the AMI; the box talks to AWS APIs and, during migration, to Xata.
+    internetEgressGbPerMonth: 2,
+  },
+  dns: {
+    queriesPerZonePerMonth: 200_000,
+    healthCheckEndpoint: "non-aws",
+  },
+  messaging: {
+    sesEmailsPerMonth: 10,
+    snsPublishesPerTopic: 200,
+    snsEmailsPerTopic: 50,
+  },
+  cloudMap: { discoverCallsPerMonth: "per-origin-request" },
+  snapshotGbMonth: 0,
+};
+
+/** Deep-merges a partial override into `base`, rejecting keys `base` does not have (except in open maps). */
+export function mergeAssumptions(base: UsageAssumptions, override: unknown, source: string): UsageAssumptions {
+  const openMaps = new Set(["buckets", "logGroups"]);
+  const problems: string[] = [];
+  const merge = (b: unknown, o: unknown, path: string, open: boolean): unknown => {
+    if (o === undefined) return b;
+    const bIsObj = b !== null && typeof b === "object" && !Array.isArray(b);
+    const oIsObj = o !== null && typeof o === "object" && !Array.isArray(o);
+    if (bIsObj && oIsObj) {
+      const out: Record<string, unknown> = { ...(b as Record<string, unknown>) };
+      for (const [k, v] of Object.entries(o as Record<string, unknown>)) {
+        const p = path ? `${path}.${k}` : k;
+        if (!(k in out) && !open) {
+          problems.push(`${p}: unknown key; known keys are ${Object.keys(b as object).join(", ")}`);
+          continue;
+        }
+        const childBase = k in out ? out[k] : (b as Record<string, unknown>).default;
+        out[k] = merge(childBase, v, p, openMaps.has(k));
+      }
+      return out;
+    }
+    if (b !== undefined && typeof b !== typeof o && !(path.endsWith("discoverCallsPerMonth"))) {
+      problems.push(`${path} = ${JSON.stringify(o)}: expected a ${typeof b}`);
+      return b;
+    }
+    if (typeof o === "number" && !(Number.isFinite(o) && o >= 0)) {
+      problems.push(`${path} = ${JSON.stringify(o)}: use a finite number >= 0`);
+      return b;
+    }
+    return o;
+  };
+  const merged = merge(base, override, "", false) as UsageAssumptions;
+  const ratio = (p: string, v: number) => {
+    if (!(v >= 0 && v <= 1)) problems.push(`${p} = ${v}: a share or ratio must lie between 0 and 1`);
+  };
+  ratio("edge.shareUnitedStates", merged.edge.shareUnitedStates);
+  ratio("edge.apiShareOfRequests", merged.edge.apiShareOfRequests);
+  ratio("edge.staticCacheHitRatio", merged.edge.staticCacheHitRatio);
+  ratio("edge.apiCacheHitRatio", merged.edge.apiCacheHitRatio);
+  ratio("edge.originShieldHitRatio", merged.edge.originShieldHitRatio);
+  if (merged.dns.healthCheckEndpoint !== "aws" && merged.dns.healthCheckEndpoint !== "non-aws")
+    problems.push(`dns.healthCheckEndpoint = ${JSON.stringify(merged.dns.healthCheckEndpoint)}: use "aws" or "non-aws"`);
+  const d = merged.cloudMap.discoverCallsPerMonth;
+  if (d !== "per-origin-request" && !(typeof d === "number" && d >= 0))
+    problems.push(`cloudMap.discoverCallsPerMonth = ${JSON.stringify(d)}: use a number >= 0 or "per-origin-request"`);
+  if (problems.length) {
+    throw new AssumptionsError(`${source}: invalid assumptions; nothing was computed:\n${problems.map((p) => `  - ${p}`).join("\n")}`);
+  }
+  return merged;
+}
+
+export class AssumptionsError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "AssumptionsError";
+  }
+}

@@ -1,0 +1,159 @@
+/**
+ * npm run cost [-- --env NAME --outdir DIR --json FILE --assumptions FILE --strict --update-readme --update-doc FILE]
+ *
+ * Prices every resource in <outdir>/stacks/*\/cdk.tf.json (default cdktf.out) for one environment, prints a
+ * per-stack, per-resource table, writes the report as JSON, and exits non-zero when the estimate exceeds the
+ * environment's monthlyBudgetUsd. Resource types it cannot price are listed; with --strict they fail the run.
+ *
+ * Exit codes: 0 within budget; 1 over budget; 2 bad input (nothing written); 3 unpriced types with --strict.
+ */
+import { readFileSync, writeFileSync, mkdirSync, existsSync } from "fs";
+import { dirname, extname, join, resolve } from "path";
+import { ConfigError, selectEnvironment } from "../../stacks/validate-environment";
+import { AssumptionsError, DEFAULT_ASSUMPTIONS, UsageAssumptions, mergeAssumptions } from "./assumptions";
+import { renderComparisonMarkdown, renderDetailMarkdown, renderText } from "./format";
+import { estimate } from "./model";
+import { InputError, loadStacks, replaceBetweenMarkers, stacksOfEnvironment } from "./tfjson";
+
+const HELP = `Usage: npm run cost [-- options]
+
+Prices the synthesized stacks of one environment from a dated rate table (scripts/cost/rates.ts) and
+usage assumptions (scripts/cost/assumptions.ts); compares the total with the environment's monthlyBudgetUsd.
+
+Options:
+  --env NAME            environment (default: ZMANIM_ENV or prod)
+  --outdir DIR          cdktf output directory to read (default: cdktf.out)
+  --json FILE           where to write the JSON report (default: <outdir>/cost.json)
+  --assumptions FILE    JSON (partial, deep-merged over the defaults) or a .ts/.js module exporting
+                        \`assumptions\` (a full UsageAssumptions)
+  --strict              exit 3 when any resource type cannot be priced
+  --update-readme       rewrite the block between <!-- cost:begin --> and <!-- cost:end --> in README.md
+  --update-doc FILE     rewrite the blocks <!-- cost:begin/end --> (comparison) and <!-- cost-detail:begin/end -->
+                        (every line item) in FILE
+  -h, --help            this text
+
+Exit codes: 0 within budget, 1 over budget, 2 bad input, 3 unpriced types with --strict.
+`;
+
+interface Options {
+  outdir: string;
+  json?: string;
+  assumptions?: string;
+  strict: boolean;
+  updateReadme: boolean;
+  updateDocs: string[];
+  help: boolean;
+}
+
+function parseArgs(argv: readonly string[]): Options {
+  const o: Options = { outdir: "cdktf.out", strict: false, updateReadme: false, updateDocs: [], help: false };
+  const value = (i: number, flag: string): string => {
+    const v = argv[i + 1];
+    if (v === undefined || v.startsWith("--")) throw new InputError(`${flag}: missing value; see --help`);
+    return v;
+  };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    const eq = a.indexOf("=");
+    const flag = a.startsWith("--") && eq > 0 ? a.slice(0, eq) : a;
+    const inline = a.startsWith("--") && eq > 0 ? a.slice(eq + 1) : undefined;
+    const take = () => (inline !== undefined ? inline : value(i++, flag));
+    switch (flag) {
+      case "--env": take(); break; // read by selectEnvironment
+      case "--outdir": o.outdir = take(); break;
+      case "--json": o.json = take(); break;
+      case "--assumptions": o.assumptions = take(); break;
+      case "--strict": o.strict = true; break;
+      case "--update-readme": o.updateReadme = true; break;
+      case "--update-doc": o.updateDocs.push(take()); break;
+      case "-h": case "--help": o.help = true; break;
+      default:
+        throw new InputError(`${JSON.stringify(a)}: unknown option; see --help`);
+    }
+  }
+  return o;
+}
+
+function loadAssumptions(file: string | undefined): UsageAssumptions {
+  if (!file) return DEFAULT_ASSUMPTIONS;
+  const path = resolve(file);
+  if (!existsSync(path)) throw new InputError(`--assumptions ${JSON.stringify(file)}: file not found`);
+  const ext = extname(path);
+  if (ext === ".json") {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(readFileSync(path, "utf8"));
+    } catch (err) {
+      throw new InputError(`--assumptions ${file}: not valid JSON (${(err as Error).message})`);
+    }
+    return mergeAssumptions(DEFAULT_ASSUMPTIONS, parsed, file);
+  }
+  if (ext === ".ts" || ext === ".js") {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const mod = require(path) as { assumptions?: unknown; default?: unknown };
+    const a = mod.assumptions ?? mod.default;
+    if (!a) throw new InputError(`--assumptions ${file}: the module exports no \`assumptions\``);
+    return mergeAssumptions(DEFAULT_ASSUMPTIONS, a, file);
+  }
+  throw new InputError(`--assumptions ${file}: use a .json, .ts or .js file`);
+}
+
+/** Runs the command; returns the exit code. Reads nothing from the process itself. */
+export function main(argv: readonly string[], vars: Readonly<Record<string, string | undefined>>, print: (s: string) => void = (s) => process.stdout.write(s), printErr: (s: string) => void = (s) => process.stderr.write(s)): number {
+  let o: Options;
+  try {
+    o = parseArgs(argv);
+    if (o.help) {
+      print(HELP);
+      return 0;
+    }
+    const env = selectEnvironment(argv, vars);
+    const assumptions = loadAssumptions(o.assumptions);
+    const stacks = stacksOfEnvironment(loadStacks(o.outdir), env.name, o.outdir);
+    const report = estimate(stacks, { environment: env.name, budgetUsd: env.monthlyBudgetUsd, assumptions });
+
+    // Render everything before writing anything, so a failure leaves no half-updated file.
+    const writes: Array<[string, string]> = [];
+    const jsonFile = o.json ?? join(o.outdir, "cost.json");
+    writes.push([jsonFile, JSON.stringify({ ...report, assumptions }, null, 2) + "\n"]);
+    const comparison = renderComparisonMarkdown(report);
+    if (o.updateReadme) {
+      const readme = "README.md";
+      if (!existsSync(readme)) throw new InputError("--update-readme: README.md not found in the current directory; run from the repository root");
+      writes.push([readme, replaceBetweenMarkers(readFileSync(readme, "utf8"), "cost", comparison, readme)]);
+    }
+    for (const doc of o.updateDocs) {
+      if (!existsSync(doc)) throw new InputError(`--update-doc ${JSON.stringify(doc)}: file not found`);
+      let text = replaceBetweenMarkers(readFileSync(doc, "utf8"), "cost", comparison, doc);
+      text = replaceBetweenMarkers(text, "cost-detail", renderDetailMarkdown(report), doc);
+      writes.push([doc, text]);
+    }
+    for (const [file, text] of writes) {
+      mkdirSync(dirname(resolve(file)), { recursive: true });
+      writeFileSync(file, text);
+    }
+
+    print(renderText(report));
+    print(`JSON report: ${jsonFile}\n`);
+    if (report.overBudget) {
+      printErr(`cost: estimate $${report.totalUsd.toFixed(2)} exceeds the ${env.name} budget of $${report.budgetUsd.toFixed(2)} (monthlyBudgetUsd in stacks/environments.ts)\n`);
+      return 1;
+    }
+    if (report.unpriced.length) {
+      const msg = `cost: ${report.unpriced.length} resources of types ${report.unpricedTypes.join(", ")} are not priced; add rules to scripts/cost/model.ts and rates to scripts/cost/rates.ts`;
+      printErr(`${msg}${o.strict ? "" : " (warning; --strict makes this fail)"}\n`);
+      if (o.strict) return 3;
+    }
+    return 0;
+  } catch (err) {
+    if (err instanceof InputError || err instanceof AssumptionsError || err instanceof ConfigError) {
+      printErr(`cost: ${err.message}\n`);
+      return 2;
+    }
+    throw err;
+  }
+}
+
+if (require.main === module) {
+  process.exitCode = main(process.argv.slice(2), process.env);
+}

@@ -1,0 +1,145 @@
+/** Renders a CostReport as a terminal table and as Markdown (docs/cost.md, the README cost block). */
+import { CostReport, LineItem } from "./model";
+import { RATES } from "./rates";
+
+export function usd(x: number): string {
+  const s = Math.abs(x) < 0.005 && x !== 0 ? (x < 0 ? "-<$0.01" : "<$0.01") : `${x < 0 ? "-" : ""}$${Math.abs(x).toFixed(2)}`;
+  return s;
+}
+
+function qty(x: number): string {
+  if (x >= 1000) return Math.round(x).toLocaleString("en-US");
+  return String(Math.round(x * 1000) / 1000);
+}
+
+function rateText(l: LineItem): string {
+  const r = RATES[l.rateKey];
+  return r?.note && /per [\d,]+|per million/.test(r.note) ? r.note.split(";")[0] : `$${l.unitUsd}`;
+}
+
+function pad(s: string, n: number): string {
+  return s.length >= n ? s : s + " ".repeat(n - s.length);
+}
+function lpad(s: string, n: number): string {
+  return s.length >= n ? s : " ".repeat(n - s.length) + s;
+}
+
+export function renderText(r: CostReport): string {
+  const out: string[] = [];
+  out.push(`Monthly cost estimate for environment "${r.environment}" (rates ${r.ratesVersion}; on-demand list prices, USD)`);
+  out.push("");
+  for (const s of r.perStack) {
+    const lines = r.lines.filter((l) => l.stack === s.stack);
+    out.push(`${pad(s.stack, 92)}${lpad(usd(s.usd), 10)}`);
+    for (const l of lines) {
+      const q = `${qty(l.quantity)} x ${rateText(l)}`;
+      out.push(`  ${pad(l.address, 40)} ${pad(l.component, 58).slice(0, 58)} ${lpad(usd(l.usd), 9)}   ${q} (${l.unit})${l.note ? `  [${l.note}]` : ""}`);
+    }
+    if (lines.length === 0) out.push("  (nothing billed)");
+  }
+  out.push("");
+  out.push(`List total: ${usd(r.listTotalUsd)}`);
+  if (r.freeTierCredits.length) {
+    out.push(`Always-free allowances (${r.freeTierApplied ? "applied" : "not applied; set assumptions.alwaysFreeTier to apply"}):`);
+    for (const c of r.freeTierCredits) out.push(`  ${pad(c.description, 60)} ${lpad(usd(c.usd), 9)}`);
+  }
+  out.push(`Total: ${usd(r.totalUsd)} / budget ${usd(r.budgetUsd)}  ${r.overBudget ? "OVER BUDGET" : "within budget"}`);
+  out.push("");
+  const freeCount = r.free.reduce((s, f) => s + f.count, 0);
+  out.push(`Free of charge: ${freeCount} resources of ${r.free.length} types (${r.free.map((f) => `${f.type} x${f.count}`).join(", ")})`);
+  if (r.unpriced.length) {
+    out.push(`UNPRICED: ${r.unpriced.length} resources of ${r.unpricedTypes.length} types are not in the total:`);
+    for (const u of r.unpriced) out.push(`  ${u.stack} ${u.address}: ${u.reason}`);
+  } else {
+    out.push("Unpriced: none");
+  }
+  return out.join("\n") + "\n";
+}
+
+/** The epic's cost table (Epic 7, "Cost Breakdown"), for the comparison. */
+export const EPIC_ESTIMATE: ReadonlyArray<{ category: string; usd: number; text: string }> = [
+  { category: "EC2 instance", usd: 30, text: "~$30" },
+  { category: "EBS root volume", usd: 1, text: "~$1" },
+  { category: "EBS data volume", usd: 2, text: "~$2" },
+  { category: "Public IPv4 (Elastic IP)", usd: 0, text: "Free" },
+  { category: "S3", usd: 2, text: "~$2" },
+  { category: "CloudFront", usd: 5, text: "~$5" },
+  { category: "API Gateway", usd: 2, text: "~$2" },
+  { category: "Route 53 hosted zone and queries", usd: 0.5, text: "~$0.50" },
+  { category: "SSM Parameter Store", usd: 0, text: "Free" },
+];
+export const EPIC_TOTAL = 42.5;
+
+export function category(l: LineItem): string {
+  const item = l.rateKey.slice(l.rateKey.indexOf(":") + 1);
+  if (item.startsWith("ebs.")) return l.type === "aws_instance" ? "EBS root volume" : "EBS data volume";
+  if (item.startsWith("ec2.data-transfer")) return "Data transfer out of EC2";
+  if (item.startsWith("ec2.")) return "EC2 instance";
+  if (item === "vpc.public-ipv4") return "Public IPv4 (Elastic IP)";
+  if (item.startsWith("vpc.")) return "VPC endpoints and NAT";
+  if (item.startsWith("s3.")) return "S3";
+  if (item.startsWith("cloudfront.")) return "CloudFront";
+  if (item.startsWith("apigw.")) return "API Gateway";
+  if (item.startsWith("route53.health-check")) return "Route 53 health check";
+  if (item.startsWith("route53.")) return "Route 53 hosted zone and queries";
+  if (item.startsWith("cloudwatch.alarm")) return "CloudWatch alarms";
+  if (item.startsWith("cloudwatch.")) return "CloudWatch custom metrics and API";
+  if (item === "logs.ingest.vended" || (item === "logs.storage" && /flow/.test(l.address + (l.note ?? "")))) return "VPC flow logs";
+  if (item.startsWith("logs.")) return "CloudWatch Logs";
+  if (item.startsWith("cloudmap.")) return "Cloud Map";
+  if (item.startsWith("ses.") || item.startsWith("sns.")) return "SES and SNS";
+  if (item.startsWith("ssm.")) return "SSM Parameter Store";
+  return "Other";
+}
+
+/** Per-category totals next to the epic's figures; the README cost block. */
+export function renderComparisonMarkdown(r: CostReport): string {
+  const totals = new Map<string, number>();
+  for (const l of r.lines) totals.set(category(l), (totals.get(category(l)) ?? 0) + l.usd);
+  const rows: string[] = [];
+  const seen = new Set<string>();
+  for (const e of EPIC_ESTIMATE) {
+    seen.add(e.category);
+    rows.push(`| ${e.category} | ${e.text} | ${usd(totals.get(e.category) ?? 0)} |`);
+  }
+  for (const [c, v] of [...totals.entries()].sort((x, y) => y[1] - x[1])) {
+    if (seen.has(c)) continue;
+    rows.push(`| ${c} | not in the epic | ${usd(v)} |`);
+  }
+  const credits = r.freeTierCredits.reduce((s, c) => s + c.usd, 0);
+  const out = [
+    `Estimate for \`${r.environment}\` from \`npm run cost\` (rates of ${r.ratesVersion}, on-demand list prices in USD per month, ` +
+      `usage from scripts/cost/assumptions.ts):`,
+    "",
+    "| Item | Epic 7 estimate | This repository |",
+    "|---|---:|---:|",
+    ...rows,
+    `| **Total** | **~$${EPIC_TOTAL.toFixed(2)}** | **${usd(r.listTotalUsd)}** |`,
+    "",
+    `Budget: ${usd(r.budgetUsd)} per month (${r.overBudget ? "**exceeded**" : "within budget"}). ` +
+      (r.freeTierCredits.length
+        ? `AWS's always-free allowances would take off another ${usd(-credits)} if this account has them to itself` +
+          `${r.freeTierApplied ? " (applied in the total)" : " (not applied)"}. `
+        : "") +
+      (r.unpriced.length ? `Unpriced resources (not in the total): ${r.unpricedTypes.join(", ")}.` : "Every resource is priced or known to be free."),
+  ];
+  return out.join("\n") + "\n";
+}
+
+/** Every line item, grouped by stack; docs/cost.md. */
+export function renderDetailMarkdown(r: CostReport): string {
+  const out = [
+    "| Stack | Resource | Item | Quantity | Monthly |",
+    "|---|---|---|---:|---:|",
+  ];
+  for (const l of r.lines)
+    out.push(`| ${l.stack.replace(/^zmanim-[a-z0-9]+-/, "")} | \`${l.address}\` | ${l.component} | ${qty(l.quantity)} ${l.unit} | ${usd(l.usd)} |`);
+  out.push(`| | | **List total** | | **${usd(r.listTotalUsd)}** |`);
+  for (const c of r.freeTierCredits) out.push(`| | | always free: ${c.description} | ${qty(c.quantity)} | ${usd(c.usd)} |`);
+  out.push(`| | | **Total compared with the budget** (${r.freeTierApplied ? "free tier applied" : "free tier not applied"}) | | **${usd(r.totalUsd)}** |`);
+  if (r.unpriced.length) {
+    out.push("", "Unpriced (listed, not in the total):", "");
+    for (const u of r.unpriced) out.push(`- ${u.stack} \`${u.address}\`: ${u.reason}`);
+  }
+  return out.join("\n") + "\n";
+}
