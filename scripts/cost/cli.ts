@@ -27,7 +27,8 @@ Options:
   --assumptions FILE    JSON (partial, deep-merged over the defaults) or a .ts/.js module exporting
                         \`assumptions\` (a full UsageAssumptions)
   --strict              exit 3 when any resource type cannot be priced
-  --update-readme       rewrite the block between <!-- cost:begin --> and <!-- cost:end --> in README.md
+  --update-readme       rewrite the block between <!-- cost:begin --> and <!-- cost:end --> in the README
+  --readme FILE         the README for --update-readme (default: README.md)
   --update-doc FILE     rewrite the blocks <!-- cost:begin/end --> (comparison) and <!-- cost-detail:begin/end -->
                         (every line item) in FILE
   -h, --help            this text
@@ -41,12 +42,13 @@ interface Options {
   assumptions?: string;
   strict: boolean;
   updateReadme: boolean;
+  readme: string;
   updateDocs: string[];
   help: boolean;
 }
 
 function parseArgs(argv: readonly string[]): Options {
-  const o: Options = { outdir: "cdktf.out", strict: false, updateReadme: false, updateDocs: [], help: false };
+  const o: Options = { outdir: "cdktf.out", strict: false, updateReadme: false, readme: "README.md", updateDocs: [], help: false };
   const value = (i: number, flag: string): string => {
     const v = argv[i + 1];
     if (v === undefined || v.startsWith("--")) throw new InputError(`${flag}: missing value; see --help`);
@@ -65,6 +67,7 @@ function parseArgs(argv: readonly string[]): Options {
       case "--assumptions": o.assumptions = take(); break;
       case "--strict": o.strict = true; break;
       case "--update-readme": o.updateReadme = true; break;
+      case "--readme": o.readme = take(); break;
       case "--update-doc": o.updateDocs.push(take()); break;
       case "-h": case "--help": o.help = true; break;
       default:
@@ -118,8 +121,8 @@ export function main(argv: readonly string[], vars: Readonly<Record<string, stri
     writes.push([jsonFile, JSON.stringify({ ...report, assumptions }, null, 2) + "\n"]);
     const comparison = renderComparisonMarkdown(report);
     if (o.updateReadme) {
-      const readme = "README.md";
-      if (!existsSync(readme)) throw new InputError("--update-readme: README.md not found in the current directory; run from the repository root");
+      const readme = o.readme;
+      if (!existsSync(readme)) throw new InputError(`--update-readme: ${readme} not found; run from the repository root or pass --readme FILE`);
       writes.push([readme, replaceBetweenMarkers(readFileSync(readme, "utf8"), "cost", comparison, readme)]);
     }
     for (const doc of o.updateDocs) {
