@@ -35,6 +35,7 @@ need_cmd runuser util-linux
 need_cmd hyperfine hyperfine
 need_cmd dot graphviz
 need_cmd flock util-linux
+need_cmd python3 python3
 need_file /usr/bin/time time
 
 if [[ ${#missing[@]} -gt 0 ]]; then
