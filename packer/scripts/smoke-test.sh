@@ -77,7 +77,9 @@ fi
 # --- Redis: the shipped file loads (auth include pointed at a scratch file) ----------------------------------
 install -d -o redis -g redis -m 0750 "$scratch/redis"
 printf 'requirepass smoke\n' >"$scratch/redis/auth.conf"
-sed "s|^include /etc/redis/auth.conf\$|include $scratch/redis/auth.conf|" /etc/redis/redis.conf >"$scratch/redis/redis.conf"
+# Redis changes into `dir` while parsing, and /data/redis does not exist here: point both at the scratch dir.
+sed -e "s|^include /etc/redis/auth.conf\$|include $scratch/redis/auth.conf|" -e "s|^dir /data/redis\$|dir $scratch/redis|" \
+  /etc/redis/redis.conf >"$scratch/redis/redis.conf"
 chown -R redis:redis "$scratch/redis"
 if runuser -u redis -- redis-server "$scratch/redis/redis.conf" --port 0 --unixsocket "$scratch/redis/redis.sock" \
   --dir "$scratch/redis" --logfile "$scratch/redis/redis.log" --pidfile "$scratch/redis/redis.pid" \
