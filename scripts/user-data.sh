@@ -247,11 +247,16 @@ PGPASSWORD=$pg_password
 REDIS_HOST=127.0.0.1
 REDIS_PORT=6379
 REDISCLI_AUTH=$redis_password
+ZMANIM_METRICS_NAMESPACE=$(cfg ZMANIM_METRICS_NAMESPACE)
 EOF
 write_file "$ETC/redis/auth.conf" redis:redis 0600 "$REDIS_UNIT" <<EOF
 requirepass $redis_password
 EOF
 for unit in "$PG_UNIT" "$REDIS_UNIT"; do
+  # The AMI ships such a drop-in; write one only where no drop-in requires the mount yet.
+  if grep -qsx "RequiresMountsFor=$MNT" "$ETC/systemd/system/$unit.d/"*.conf; then
+    [[ -f "$ETC/systemd/system/$unit.d/10-zmanim-data.conf" ]] || continue
+  fi
   write_file "$ETC/systemd/system/$unit.d/10-zmanim-data.conf" root:root 0644 "$unit" <<EOF
 [Unit]
 RequiresMountsFor=$MNT

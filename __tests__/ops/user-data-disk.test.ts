@@ -265,6 +265,8 @@ describe("user data: a blank data volume", () => {
     expect(resticEnv).toContain(`RESTIC_PASSWORD=${SECRETS.restic}\n`);
     expect(resticEnv).toContain(`RESTIC_REPOSITORY=${boxConfig(prod).RESTIC_REPOSITORY}\n`);
     expect(resticEnv).toContain(`REDISCLI_AUTH=${SECRETS.redis}\n`);
+    // backup.sh reads only /etc/restic/env and publishes BackupSuccess into this namespace.
+    expect(resticEnv).toContain(`ZMANIM_METRICS_NAMESPACE=Zmanim/${prod.name}\n`);
     const auth = join(box.etc, "redis", "auth.conf");
     expect([owner(auth), mode(auth), readFileSync(auth, "utf8")]).toEqual(["redis:redis", "600", `requirepass ${SECRETS.redis}\n`]);
     const boxEnv = join(box.etc, "zmanim", "box.env");
@@ -366,6 +368,10 @@ describe("user data: a volume that already holds a filesystem and data", () => {
     });
     uuid = blkidValue(box.dev, "UUID");
     attach(box);
+    // This AMI already ships the PostgreSQL drop-in (packer/files/systemd/...).
+    const amiDropIn = join(box.etc, "systemd", "system", `postgresql@${PG_MAJOR}-main.service.d`);
+    mkdirSync(amiDropIn, { recursive: true });
+    writeFileSync(join(amiDropIn, "10-data-mount.conf"), `[Unit]\nRequiresMountsFor=${box.mnt}\nAfter=data.mount\n`);
   }, 60000);
 
   it("is mounted untouched on the first run: same filesystem type, UUID and content", () => {
@@ -379,6 +385,11 @@ describe("user data: a volume that already holds a filesystem and data", () => {
     expect(mountSource(box.mnt)).toBe(box.dev);
     expect(readFileSync(join(box.mnt, "precious.txt"), "utf8")).toBe("zmanim for 5786\n");
     expect(readFileSync(box.fstab, "utf8")).toContain(`UUID=${uuid} ${box.mnt} ext4 defaults,nofail 0 0\n`);
+    // The AMI's drop-in is kept as it is and not duplicated; Redis, without one, gets the script's.
+    const pgDir = join(box.etc, "systemd", "system", `postgresql@${PG_MAJOR}-main.service.d`);
+    expect(readFileSync(join(pgDir, "10-data-mount.conf"), "utf8")).toBe(`[Unit]\nRequiresMountsFor=${box.mnt}\nAfter=data.mount\n`);
+    expect(existsSync(join(pgDir, "10-zmanim-data.conf"))).toBe(false);
+    expect(existsSync(join(box.etc, "systemd", "system", "redis-server.service.d", "10-zmanim-data.conf"))).toBe(true);
   }, 120000);
 
   it("stays untouched on a rerun after an unmount (a new instance on the same volume)", () => {
