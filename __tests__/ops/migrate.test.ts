@@ -31,6 +31,11 @@ function migrate(args: string[], opts: { env?: Record<string, string>; timeoutMs
   return { status: r.status, stdout: r.stdout, stderr: r.stderr, out: r.stdout + r.stderr };
 }
 
+/** Asserts the exit status and shows the tool's whole output when it differs. */
+function expectExit(r: Run, code: number): void {
+  if (r.status !== code) throw new Error(`migrate-db exited ${r.status}, expected ${code}; output:\n${r.out}`);
+}
+
 function urlOf(pg: PgCluster, db: string): string {
   return `postgresql://postgres:${PW}@127.0.0.1:${pg.port}/${db}`;
 }
@@ -288,6 +293,88 @@ describe("migrate-db (dump mode, verification, preflight, rollback direction)", 
     const again = migrate(["--source", urlOf(src, "xata"), "--target", urlOf(tgt, "failing"), "--yes"]);
     expect(again.status).toBe(3);
     expect(again.stdout).toMatch(/a previous run marked "incomplete"/);
+  });
+
+  describe("replicate mode (logical replication, near-zero write downtime)", () => {
+    beforeAll(() => {
+      src.psql("CREATE DATABASE live");
+      src.psql(SEED, "live");
+      tgt.psql("CREATE DATABASE replica");
+      tgt.psql("CREATE DATABASE replica2");
+      src.psql("CREATE DATABASE replica_on_src");
+    }, 60000);
+
+    it("says when the source does not allow it (wal_level) and points to dump mode", () => {
+      const r = migrate(["--mode", "replicate", "--preflight-only", "--source", urlOf(tgt, "box"), "--target", urlOf(src, "replica_on_src")]);
+      expect(r.status).toBe(3);
+      expect(r.stdout).toMatch(/\[FAIL\] replication +source wal_level=replica; .*use --mode dump/);
+    });
+
+    it("refuses tables whose updates could not be published", () => {
+      const r = migrate(["--mode", "replicate", "--source", urlOf(src, "live"), "--target", urlOf(tgt, "replica"), "--yes"]);
+      expect(r.status).toBe(3);
+      expect(r.stdout).toMatch(/\[FAIL\] replica identity +tables without a primary key or replica identity .*: audit\.events;/);
+      expect(tgt.psql("SELECT count(*) FROM pg_namespace WHERE nspname IN ('zmanim_migration', 'geo')", "replica")).toBe("0");
+      expect(src.psql("SELECT count(*) FROM pg_publication", "live")).toBe("0");
+    });
+
+    it("replicates, keeps streaming writes, cuts over with synced sequences and detaches", () => {
+      src.psql("ALTER TABLE audit.events REPLICA IDENTITY FULL", "live");
+      const base = ["--mode", "replicate", "--source", urlOf(src, "live"), "--target", urlOf(tgt, "replica"), "--timeout", "120"];
+      const start = migrate([...base, "--yes"]);
+      expect(start.out).not.toContain(PW);
+      expect(start.status).toBe(0);
+      expect(start.stdout).toContain("initial sync finished: all tables streaming");
+      expect(start.stdout).toContain("replication running");
+      expect(tgt.psql("SELECT count(*) FROM geo.locations", "replica")).toBe("400");
+      expect(tgt.psql("SELECT state FROM zmanim_migration.status", "replica")).toBe("incomplete");
+
+      // Writes on the source while replication runs.
+      src.psql(`
+        INSERT INTO public.publishers (name) SELECT 'late publisher ' || g FROM generate_series(1, 5) g;
+        UPDATE geo.locations SET name = 'renamed during replication', boundary = ST_Translate(boundary, 0.5, 0) WHERE id = 11;
+        DELETE FROM app.zmanim_cache WHERE location_id = 12;
+        INSERT INTO audit.events SELECT * FROM audit.events WHERE kind = 'kind-2';
+        DELETE FROM audit.events WHERE ctid = (SELECT min(ctid) FROM audit.events WHERE kind = 'kind-3');
+        SELECT nextval('app.ticket_seq') FROM generate_series(1, 3);`, "live");
+
+      const status = migrate([...base, "--status"]);
+      expect(status.status).toBe(0);
+      expect(status.stdout).toMatch(/slot zmanim_migration: active=t, confirmed_flush_lsn=[0-9A-F]+\/[0-9A-F]+, lag=\d+ bytes/);
+      expect(status.stdout).toContain("table geo.locations: ready (streaming)");
+
+      const report = join(work, "cutover.json");
+      const cut = migrate([...base, "--cutover", "--yes", "--report", report]);
+      expectExit(cut, 0);
+      expect(cut.stdout).toContain("zero lag");
+      expect(cut.stdout).toContain("sequences copied: 4");
+      expect(cut.stdout).toMatch(/audit\.events\s+209\s+209\s+same/);
+      expect(cut.stdout).toContain("detached: subscription, slot and publication dropped");
+      expect(JSON.parse(readFileSync(report, "utf8"))).toMatchObject({ result: "ok", mode: "replicate", action: "cutover" });
+
+      expect(tgt.psql("SELECT name FROM geo.locations WHERE id = 11", "replica")).toBe("renamed during replication");
+      expect(tgt.psql("SELECT count(*) FROM app.zmanim_cache WHERE location_id = 12", "replica")).toBe("0");
+      // Sequences: the next value on the box continues after the source's.
+      expect(tgt.psql("SELECT nextval('public.publishers_id_seq')", "replica")).toBe("126");
+      expect(tgt.psql("SELECT last_value FROM app.ticket_seq", "replica")).toBe("4246");
+      expect(tgt.psql("SELECT count(*) FROM pg_subscription", "replica")).toBe("0");
+      expect(src.psql("SELECT count(*) FROM pg_replication_slots")).toBe("0");
+      expect(src.psql("SELECT count(*) FROM pg_publication", "live")).toBe("0");
+      expect(tgt.psql("SELECT state FROM zmanim_migration.status", "replica")).toBe("complete");
+    });
+
+    it("aborts cleanly: subscription, slot and publication gone, target still marked incomplete", () => {
+      const base = ["--mode", "replicate", "--source", urlOf(src, "live"), "--target", urlOf(tgt, "replica2"), "--timeout", "120", "--yes"];
+      const started = migrate(base);
+      expectExit(started, 0);
+      expect(src.psql("SELECT count(*) FROM pg_replication_slots WHERE slot_name = 'zmanim_migration'")).toBe("1");
+      const r = migrate([...base, "--abort"]);
+      expect(r.status).toBe(0);
+      expect(src.psql("SELECT count(*) FROM pg_replication_slots")).toBe("0");
+      expect(src.psql("SELECT count(*) FROM pg_publication", "live")).toBe("0");
+      expect(tgt.psql("SELECT count(*) FROM pg_subscription", "replica2")).toBe("0");
+      expect(tgt.psql("SELECT state FROM zmanim_migration.status", "replica2")).toBe("incomplete");
+    });
   });
 
   describe("an extension that the target cannot provide", () => {
