@@ -42,12 +42,13 @@ beforeAll(() => {
   const box = new TerraformStack(app, "zmanim-prod-box");
   new AwsProvider(box, "aws", { region: "eu-west-1" });
   const role = new IamRole(box, "role", { name: "box", assumeRolePolicy: "{}" });
+  const volume = new EbsVolume(box, "volume", { availabilityZone: "eu-west-1a", size: 20 });
+  // The volume is referenced only inside jsonencode, nested in a template string.
   new IamRolePolicy(box, "policy", {
     role: role.id,
-    policy: Fn.jsonencode({ Statement: [{ Effect: "Allow", Action: "s3:GetObject", Resource: [`${role.arn}/nested`] }] }),
+    policy: Fn.jsonencode({ Statement: [{ Effect: "Allow", Action: "ec2:AttachVolume", Resource: [`${volume.arn}/nested`] }] }),
   });
   const instance = new Instance(box, "instance", { ami: "ami-0123456789abcdef0", instanceType: "m7g.medium", subnetId: subnet.id, vpcSecurityGroupIds: [sg.id] });
-  const volume = new EbsVolume(box, "volume", { availabilityZone: "eu-west-1a", size: 20 });
   new VolumeAttachment(box, "attach", { deviceName: "/dev/sdf", instanceId: instance.id, volumeId: volume.id });
   app.synth();
   outdir = join(base, "cdktf.out");
@@ -74,6 +75,7 @@ const EXPECTED_EDGES: Array<[string, string, string]> = [
   ["zmanim-prod-net|aws_s3_bucket_versioning.versioning", "zmanim-prod-net|aws_s3_bucket.bucket", "ref"],
   ["zmanim-prod-net|aws_s3_bucket_versioning.versioning", "zmanim-prod-net|aws_security_group.sg", "depends_on"],
   ["zmanim-prod-box|aws_iam_role_policy.policy", "zmanim-prod-box|aws_iam_role.role", "ref"],
+  ["zmanim-prod-box|aws_iam_role_policy.policy", "zmanim-prod-box|aws_ebs_volume.volume", "ref"],
   ["zmanim-prod-box|aws_volume_attachment.attach", "zmanim-prod-box|aws_instance.instance", "ref"],
   ["zmanim-prod-box|aws_volume_attachment.attach", "zmanim-prod-box|aws_ebs_volume.volume", "ref"],
   ["zmanim-prod-box|aws_instance.instance", "zmanim-prod-net|aws_subnet.subnet", "remote_state"],
