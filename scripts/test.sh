@@ -10,7 +10,7 @@
 # Usage: scripts/test.sh [--skip-ops]
 set -uo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
-cd "$root"
+cd "$root" || exit 1
 skip_ops=0
 [[ "${1:-}" == "--skip-ops" ]] && skip_ops=1
 
@@ -29,6 +29,7 @@ step() {
 step typecheck npx tsc --noEmit
 step synth npm run --silent synth
 step unit npx jest --selectProjects unit --json --outputFile="$results/unit.json"
+# shellcheck disable=SC2016 # $0 and PIPESTATUS belong to the inner bash
 step terraform-validate bash -c 'bash scripts/tf-validate.sh | tee "$0/validate.txt"; exit "${PIPESTATUS[0]}"' "$results"
 if [[ $skip_ops -eq 0 ]]; then
   step ops npx jest --selectProjects ops --runInBand --json --outputFile="$results/ops.json"

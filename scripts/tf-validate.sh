@@ -15,6 +15,7 @@
 #   TF_VALIDATE_JOBS=N           parallel validations (default: number of cores)
 #
 # Exit: 0 all valid (or skipped), 1 any invalid stack, 3 terraform missing while required.
+# shellcheck disable=SC2317 # validate_one runs through xargs bash -c, which shellcheck cannot follow
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -58,6 +59,7 @@ if [[ -n "$mirror" ]]; then
   mkdir -p "$cache"
   sed -e "s#@MIRROR@#$mirror#" -e "s#@CACHE@#$cache#" scripts/terraform/cli.tfrc.template >"$work/cli.tfrc"
   export TF_CLI_CONFIG_FILE="$work/cli.tfrc"
+  # shellcheck disable=SC2012,SC2035 # provider directory names are namespace/name, no dashes first
   mirrored_providers=$(cd "$mirror/registry.terraform.io" && ls -d */* 2>/dev/null | tr '\n' ' ')
   echo "provider mirror: $mirror ($mirrored_providers)"
 else
@@ -102,6 +104,7 @@ validate_one() {
     sed 's/^/        /' "$copy/init.log"
     return 1
   fi
+  # shellcheck disable=SC2015 # validate failing is read from its JSON, not its exit code
   result=$(cd "$copy" && terraform validate -json -no-color || true)
   local valid errors warnings
   valid=$(jq -r '.valid' <<<"$result")
@@ -120,6 +123,7 @@ export work mirrored_providers
 
 jobs=${TF_VALIDATE_JOBS:-$(nproc)}
 status=0
+# shellcheck disable=SC2016 # $1 and $work expand in the inner bash
 printf '%s\n' "${dirs[@]}" | xargs -P "$jobs" -I{} bash -c 'validate_one "$1" >"$work/result-$(basename "$1").txt" 2>&1; echo $? >"$work/rc-$(basename "$1")"' _ {} || true
 valid=0 invalid=0 skipped=0
 for d in "${dirs[@]}"; do
