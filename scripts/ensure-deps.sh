@@ -17,6 +17,7 @@ need_file() { compgen -G "$1" >/dev/null || missing+=("$2"); }
 
 need_file "/usr/lib/postgresql/*/bin/initdb" postgresql
 need_cmd psql postgresql-client
+need_cmd curl curl
 need_file "/usr/share/postgresql/*/extension/postgis.control" "postgresql-15-postgis-3"
 need_file "/usr/share/postgresql/*/extension/pg_cron.control" "postgresql-15-cron"
 need_cmd redis-server redis-server
