@@ -19,13 +19,14 @@ export function mailFromDomain(env: EnvironmentConfig): string {
 }
 
 /**
- * The DMARC record of the site name. Aggregate reports go to the alarm mailbox when it lives in the same
- * organizational domain (a report address elsewhere needs an authorization record in its own zone).
+ * The DMARC record of the site name. Aggregate reports go to the alarm mailbox when its domain and the zone
+ * are the same or one contains the other (a report address in an unrelated domain needs an authorization
+ * record in that domain's zone, so it is left out).
  */
 export function dmarcRecord(env: EnvironmentConfig): string {
   const mailboxDomain = env.alarmEmail.split("@")[1]?.toLowerCase() ?? "";
   const zone = env.domain.zoneName;
-  const sameOrg = mailboxDomain === zone || mailboxDomain.endsWith(`.${zone}`);
+  const sameOrg = mailboxDomain === zone || mailboxDomain.endsWith(`.${zone}`) || zone.endsWith(`.${mailboxDomain}`);
   return ["v=DMARC1", "p=quarantine", "adkim=r", "aspf=r", ...(sameOrg ? [`rua=mailto:${env.alarmEmail}`] : [])].join("; ");
 }
 

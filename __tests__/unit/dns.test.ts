@@ -101,5 +101,8 @@ describe("dmarcRecord", () => {
     expect(dmarcRecord(prod)).toBe("v=DMARC1; p=quarantine; adkim=r; aspf=r; rua=mailto:admin@shtetl.io");
     const elsewhere: EnvironmentConfig = { ...prod, alarmEmail: "ops@example.org" };
     expect(dmarcRecord(elsewhere)).toBe("v=DMARC1; p=quarantine; adkim=r; aspf=r");
+    // A delegated subdomain zone (docs/dns.md) still reports to the parent domain's mailbox.
+    const delegated: EnvironmentConfig = { ...prod, domain: { zoneName: "zmanim.shtetl.io", siteName: "zmanim.shtetl.io", createZone: true } };
+    expect(dmarcRecord(delegated)).toBe("v=DMARC1; p=quarantine; adkim=r; aspf=r; rua=mailto:admin@shtetl.io");
   });
 });
