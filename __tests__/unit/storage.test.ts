@@ -3,6 +3,8 @@
  * policy lives in the cdn stack), and the policies are evaluated for concrete requests with a small
  * evaluator of the IAM condition operators they use: who can reach what, from where.
  */
+import { Testing } from "cdktf/lib/testing";
+import { HardenedBucket } from "../../constructs/hardened-bucket";
 import { prod, staging } from "../../stacks/environments";
 import { bucketName, BucketPurpose } from "../../stacks/naming";
 import { bucketPolicyRoles } from "../../stacks/storage";
@@ -221,5 +223,37 @@ describe.each([
       // Every other bucket's server access logs land under the prefix the grant covers.
       for (const [, , l] of resourcesOfType(s, "aws_s3_bucket_logging")) expect(l.target_prefix).toMatch(/^s3\//);
     });
+  });
+});
+
+describe("HardenedBucket.attachPolicy", () => {
+  it("leaves the policy to another stack when false, and creates it (with the TLS deny) by default", () => {
+    const without = JSON.parse(
+      Testing.synthScope((scope) => {
+        new HardenedBucket(scope, "site", { bucketName: "b-1", noncurrentVersionDays: 7, attachPolicy: false });
+      }),
+    );
+    expect(without.resource.aws_s3_bucket_policy).toBeUndefined();
+    expect(without.resource.aws_s3_bucket_public_access_block).toBeDefined();
+    const withPolicy = JSON.parse(
+      Testing.synthScope((scope) => {
+        new HardenedBucket(scope, "site", { bucketName: "b-1", noncurrentVersionDays: 7 });
+      }),
+    );
+    const [p] = Object.values(withPolicy.resource.aws_s3_bucket_policy) as Body[];
+    expect(statements(p.policy).map((x) => x.Sid)).toEqual(["DenyInsecureTransport"]);
+  });
+
+  it("refuses statements it would silently drop", () => {
+    expect(() =>
+      Testing.synthScope((scope) => {
+        new HardenedBucket(scope, "site", {
+          bucketName: "b-1",
+          noncurrentVersionDays: 7,
+          attachPolicy: false,
+          policyStatements: [{ Sid: "X", Effect: "Allow", Action: "s3:GetObject", Resource: "*" }],
+        });
+      }),
+    ).toThrow(/HardenedBucket site: policyStatements are set but attachPolicy is false/);
   });
 });
