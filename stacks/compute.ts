@@ -134,6 +134,8 @@ export class ComputeStack extends ZmanimStack {
     const name = `zmanim-${env.name}`;
 
     // ---- alarms topic ----
+    // Not KMS-encrypted: CloudWatch alarms cannot publish to a topic under the AWS managed aws/sns key, and a
+    // customer managed key ($1/month) would protect nothing secret (alarm names and states).
     this.alarmTopic = new SnsTopic(this, "alarm-topic", { name: alarmTopicName(env) });
     new SnsTopicSubscription(this, "alarm-email", {
       topicArn: this.alarmTopic.arn,
