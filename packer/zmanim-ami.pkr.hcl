@@ -94,7 +94,7 @@ build {
 
   # 1. Uploads: the on-box files, the backup scripts, the API binary (the template never builds Go).
   provisioner "shell" {
-    inline = ["rm -rf ${local.staging}", "mkdir -p ${local.staging}/scripts"]
+    inline = ["rm -rf ${local.staging}", "mkdir -p ${local.staging}/scripts/lib"]
   }
   provisioner "file" {
     source      = "${path.root}/files"
@@ -108,6 +108,10 @@ build {
       "${path.root}/../scripts/notify-failure.sh",
     ]
     destination = "${local.staging}/scripts/"
+  }
+  provisioner "file" {
+    source      = "${path.root}/../scripts/lib/common.sh"
+    destination = "${local.staging}/scripts/lib/common.sh"
   }
   provisioner "file" {
     source      = var.api_binary

@@ -149,9 +149,10 @@ describe("provisioners", () => {
       return i;
     };
     const order = [
-      at('"mkdir -p ${local.staging}/scripts"'),
+      at('"mkdir -p ${local.staging}/scripts/lib"'),
       at('source      = "${path.root}/files"'),
       at("${path.root}/../scripts/backup.sh"),
+      at("${path.root}/../scripts/lib/common.sh"),
       at("source      = var.api_binary"),
       at("${path.root}/scripts/provision.sh"),
       at("${path.root}/scripts/smoke-test.sh"),
@@ -193,6 +194,22 @@ describe("provisioners", () => {
     for (const u of [...installable, "postgresql@16-main.service", "redis-server.service", "amazon-cloudwatch-agent.service"]) {
       expect({ u, enabled: enableLine.includes(u), smoke: smoke.includes(u) }).toEqual({ u, enabled: true, smoke: true });
     }
+  });
+});
+
+describe("log files the CloudWatch agent ships", () => {
+  it("are written by the units and configs the AMI installs", () => {
+    // eslint-disable-next-line @typescript-eslint/no-var-requires
+    const { BOX_LOGS } = require("../../stacks/cloudwatch-agent") as { BOX_LOGS: { group: string; file: string }[] };
+    const files = Object.fromEntries(BOX_LOGS.map((l) => [l.group, l.file]));
+    const unit = (n: string) => read(`files/systemd/${n}`);
+    expect(unit("zmanim-api.service")).toContain(`StandardOutput=append:${files.api}`);
+    expect(unit("zmanim-backup.service")).toContain(`>>${files.backup}'`);
+    expect(read("files/redis/redis.conf")).toMatch(new RegExp(`^logfile ${files.redis.replace(/[.]/g, "\\.")}$`, "m"));
+    // pg_ctlcluster writes the server's stderr to /var/log/postgresql/postgresql-<version>-<cluster>.log.
+    expect(files.postgresql).toBe("/var/log/postgresql/postgresql-*-main.log");
+    expect(read("files/postgresql/postgresql.conf")).toMatch(/^logging_collector = off$/m);
+    expect(read("files/logrotate/zmanim")).toContain("/var/log/zmanim/*.log");
   });
 });
 

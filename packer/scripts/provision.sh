@@ -57,7 +57,7 @@ done
 files="$ZMANIM_STAGING/files"
 scripts="$ZMANIM_STAGING/scripts"
 for f in "$ZMANIM_STAGING/zmanim-api" "$files/bin/update-binary.sh" "$scripts/backup.sh" "$scripts/restore.sh" \
-  "$scripts/restore-drill.sh" "$scripts/notify-failure.sh"; do
+  "$scripts/restore-drill.sh" "$scripts/notify-failure.sh" "$scripts/lib/common.sh"; do
   [[ -s "$f" ]] || die "missing upload $f; check the file provisioners in packer/zmanim-ami.pkr.hcl"
 done
 
@@ -153,7 +153,7 @@ fi
 if ! id -u zmanim >/dev/null 2>&1; then
   useradd --system --user-group --home-dir /opt/zmanim --no-create-home --shell /usr/sbin/nologin zmanim
 fi
-install -d -o root -g root -m 0755 /opt/zmanim /opt/zmanim/bin /etc/zmanim
+install -d -o root -g root -m 0755 /opt/zmanim /opt/zmanim/bin /opt/zmanim/bin/lib /etc/zmanim
 install -d -o root -g root -m 0700 /etc/restic /var/cache/restic
 install -d -o zmanim -g zmanim -m 0755 /var/log/zmanim
 install -d -o postgres -g postgres -m 0755 /etc/postgresql/16/main
@@ -186,6 +186,8 @@ install -o root -g root -m 0755 "$files/bin/update-binary.sh" /opt/zmanim/bin/up
 for s in backup.sh restore.sh restore-drill.sh notify-failure.sh; do
   install -o root -g root -m 0755 "$scripts/$s" "/opt/zmanim/bin/$s"
 done
+# The scripts source their shared functions from lib/ next to themselves.
+install -o root -g root -m 0644 "$scripts/lib/common.sh" /opt/zmanim/bin/lib/common.sh
 install -o root -g root -m 0644 "$files/logrotate/zmanim" /etc/logrotate.d/zmanim
 
 # --- 9. systemd units: installed and enabled, never started here --------------------------------------------

@@ -100,6 +100,7 @@ check "CloudWatch agent runs" /opt/aws/amazon-cloudwatch-agent/bin/amazon-cloudw
 check "jq runs" jq --version
 check "mkfs.xfs runs" mkfs.xfs -V
 check "update-binary.sh runs" /opt/zmanim/bin/update-binary.sh --help
+check "backup.sh runs (finds lib/common.sh)" /opt/zmanim/bin/backup.sh --help
 for s in backup.sh restore.sh restore-drill.sh notify-failure.sh update-binary.sh; do
   [[ -x "/opt/zmanim/bin/$s" ]] && ok "/opt/zmanim/bin/$s installed" || bad "/opt/zmanim/bin/$s missing"
 done
