@@ -406,6 +406,21 @@ describe("user data: a volume that already holds a filesystem and data", () => {
 });
 
 describe("user data: refusals", () => {
+  it("exits 2 naming every missing value, or the malformed volume id, before touching anything", () => {
+    const clean = { PATH: process.env.PATH ?? "/usr/bin:/bin" };
+    const none = spawnSync("bash", [SCRIPT], { env: clean, encoding: "utf8" });
+    expect(none.status).toBe(2);
+    expect(none.stderr).toContain("missing value(s): ZMANIM_ENV ZMANIM_REGION ZMANIM_SSM_PREFIX ZMANIM_DATA_VOLUME_ID");
+    const bad = spawnSync("bash", [SCRIPT], {
+      env: { ...clean, ZMANIM_ENV: "prod", ZMANIM_REGION: "eu-west-1", ZMANIM_SSM_PREFIX: "/zmanim/prod", ZMANIM_DATA_VOLUME_ID: "/dev/nvme1n1" },
+      encoding: "utf8",
+    });
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toContain("ZMANIM_DATA_VOLUME_ID='/dev/nvme1n1' is not an EBS volume id (vol-<hex>)");
+    const arg = spawnSync("bash", [SCRIPT, "--format"], { env: clean, encoding: "utf8" });
+    expect([arg.status, arg.stderr.trim()]).toEqual([2, "user-data: unknown argument '--format'; run with --help"]);
+  });
+
   it("fails clearly after the bounded wait when the volume never appears, and formats nothing", async () => {
     const box = await newBox("missing");
     // The device exists, but it is never attached under its volume id.
