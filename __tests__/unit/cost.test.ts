@@ -1,7 +1,7 @@
 import { existsSync, mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "fs";
 import { tmpdir } from "os";
 import { join } from "path";
-import { DEFAULT_ASSUMPTIONS, UsageAssumptions, mergeAssumptions, AssumptionsError } from "../../scripts/cost/assumptions";
+import { DEFAULT_ASSUMPTIONS, UsageAssumptions, mergeAssumptions, AssumptionsError, assumptionsFor } from "../../scripts/cost/assumptions";
 import { main } from "../../scripts/cost/cli";
 import { CostReport, estimate } from "../../scripts/cost/model";
 import { ALWAYS_FREE, RATES, RATES_VERSION } from "../../scripts/cost/rates";
@@ -201,6 +201,25 @@ describe("the budget gate", () => {
     expect(report.overBudget).toBe(true);
     expect(report.totalUsd).toBeGreaterThan(50);
     expect(report.assumptions.edge.requestsPerMonth).toBe(60_000_000);
+  });
+
+  it("staging is priced with its own, smaller usage; an --assumptions file goes on top of it", () => {
+    expect(assumptionsFor("prod")).toBe(DEFAULT_ASSUMPTIONS);
+    const staging = assumptionsFor("staging");
+    expect(staging.edge.requestsPerMonth).toBeLessThan(DEFAULT_ASSUMPTIONS.edge.requestsPerMonth / 10);
+    expect(staging.edge.apiCacheHitRatio).toBe(DEFAULT_ASSUMPTIONS.edge.apiCacheHitRatio);
+    const stacks = fixtureStacks().map((s) => ({ ...s, name: s.name.replace("-prod-", "-staging-") }));
+    const dir = writeOutdir(stacks);
+    tmp.push(dir);
+    const file = join(dir, "a.json");
+    writeFileSync(file, JSON.stringify({ hoursPerMonth: 100 }));
+    const r = cli(["--outdir", dir, "--env", "staging", "--json", join(dir, "s.json"), "--assumptions", file]);
+    expect(r.code).toBe(0);
+    const report = JSON.parse(readFileSync(join(dir, "s.json"), "utf8"));
+    expect(report.environment).toBe("staging");
+    expect(report.budgetUsd).toBe(30);
+    expect(report.assumptions.hoursPerMonth).toBe(100);
+    expect(report.assumptions.edge.requestsPerMonth).toBe(staging.edge.requestsPerMonth);
   });
 
   it("always-free allowances lower the total only when the assumptions apply them", () => {

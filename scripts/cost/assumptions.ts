@@ -166,6 +166,34 @@ export const DEFAULT_ASSUMPTIONS: UsageAssumptions = {
   snapshotGbMonth: 0,
 };
 
+/**
+ * Per-environment overrides, deep-merged over DEFAULT_ASSUMPTIONS before any --assumptions file. Staging
+ * serves the team and CI smoke tests only, not users.
+ */
+export const ENVIRONMENT_OVERRIDES: Readonly<Record<string, unknown>> = {
+  staging: {
+    // Smoke tests and a handful of testers: ~100k edge requests, ~2 GB out.
+    edge: { requestsPerMonth: 100_000, gbServedPerMonth: 2 },
+    buckets: {
+      // A copy of prod data is not kept in staging; the test database is small.
+      backups: { storageGb: 0.5, tier1Requests: 10_000, tier2Requests: 5_000 },
+      logs: { storageGb: 0.5, tier1Requests: 20_000, tier2Requests: 100 },
+    },
+    logGroups: {
+      "apigw-access": { ingestGbPerMonth: 0.02 },
+      api: { ingestGbPerMonth: 0.02 },
+      postgresql: { ingestGbPerMonth: 0.02 },
+    },
+    dns: { queriesPerZonePerMonth: 10_000 },
+  },
+};
+
+/** DEFAULT_ASSUMPTIONS with the environment's overrides applied. */
+export function assumptionsFor(environment: string): UsageAssumptions {
+  const o = ENVIRONMENT_OVERRIDES[environment];
+  return o === undefined ? DEFAULT_ASSUMPTIONS : mergeAssumptions(DEFAULT_ASSUMPTIONS, o, `ENVIRONMENT_OVERRIDES.${environment}`);
+}
+
 /** Deep-merges a partial override into `base`, rejecting keys `base` does not have (except in open maps). */
 export function mergeAssumptions(base: UsageAssumptions, override: unknown, source: string): UsageAssumptions {
   const openMaps = new Set(["buckets", "logGroups"]);

@@ -10,7 +10,7 @@
 import { readFileSync, writeFileSync, mkdirSync, existsSync } from "fs";
 import { dirname, extname, join, resolve } from "path";
 import { ConfigError, selectEnvironment } from "../../stacks/validate-environment";
-import { AssumptionsError, DEFAULT_ASSUMPTIONS, UsageAssumptions, mergeAssumptions } from "./assumptions";
+import { AssumptionsError, UsageAssumptions, assumptionsFor, mergeAssumptions } from "./assumptions";
 import { renderComparisonMarkdown, renderDetailMarkdown, renderText } from "./format";
 import { estimate } from "./model";
 import { InputError, loadStacks, replaceBetweenMarkers, stacksOfEnvironment } from "./tfjson";
@@ -24,8 +24,8 @@ Options:
   --env NAME            environment (default: ZMANIM_ENV or prod)
   --outdir DIR          cdktf output directory to read (default: cdktf.out)
   --json FILE           where to write the JSON report (default: <outdir>/cost.json)
-  --assumptions FILE    JSON (partial, deep-merged over the defaults) or a .ts/.js module exporting
-                        \`assumptions\` (a full UsageAssumptions)
+  --assumptions FILE    JSON (partial, deep-merged over the defaults and the environment's overrides in
+                        scripts/cost/assumptions.ts) or a .ts/.js module exporting \`assumptions\`
   --strict              exit 3 when any resource type cannot be priced
   --update-readme       rewrite the block between <!-- cost:begin --> and <!-- cost:end --> in the README
   --readme FILE         the README for --update-readme (default: README.md)
@@ -77,8 +77,8 @@ function parseArgs(argv: readonly string[]): Options {
   return o;
 }
 
-function loadAssumptions(file: string | undefined): UsageAssumptions {
-  if (!file) return DEFAULT_ASSUMPTIONS;
+function loadAssumptions(file: string | undefined, base: UsageAssumptions): UsageAssumptions {
+  if (!file) return base;
   const path = resolve(file);
   if (!existsSync(path)) throw new InputError(`--assumptions ${JSON.stringify(file)}: file not found`);
   const ext = extname(path);
@@ -89,14 +89,14 @@ function loadAssumptions(file: string | undefined): UsageAssumptions {
     } catch (err) {
       throw new InputError(`--assumptions ${file}: not valid JSON (${(err as Error).message})`);
     }
-    return mergeAssumptions(DEFAULT_ASSUMPTIONS, parsed, file);
+    return mergeAssumptions(base, parsed, file);
   }
   if (ext === ".ts" || ext === ".js") {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const mod = require(path) as { assumptions?: unknown; default?: unknown };
     const a = mod.assumptions ?? mod.default;
     if (!a) throw new InputError(`--assumptions ${file}: the module exports no \`assumptions\``);
-    return mergeAssumptions(DEFAULT_ASSUMPTIONS, a, file);
+    return mergeAssumptions(base, a, file);
   }
   throw new InputError(`--assumptions ${file}: use a .json, .ts or .js file`);
 }
@@ -111,7 +111,7 @@ export function main(argv: readonly string[], vars: Readonly<Record<string, stri
       return 0;
     }
     const env = selectEnvironment(argv, vars);
-    const assumptions = loadAssumptions(o.assumptions);
+    const assumptions = loadAssumptions(o.assumptions, assumptionsFor(env.name));
     const stacks = stacksOfEnvironment(loadStacks(o.outdir), env.name, o.outdir);
     const report = estimate(stacks, { environment: env.name, budgetUsd: env.monthlyBudgetUsd, assumptions });
 
