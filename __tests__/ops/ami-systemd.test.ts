@@ -118,6 +118,7 @@ describe("unit contents (the on-box contract and D5/D6)", () => {
       expect(deps).toEqual(expect.arrayContaining(["postgresql@16-main.service", "redis-server.service"]));
     }
     expect(values(api, "WantedBy")).toEqual(["multi-user.target"]);
+    expect(values(api, "ConditionPathIsMountPoint")).toEqual(["/data"]);
     expect(values(api, "User")).toEqual(["zmanim"]);
     expect(values(api, "EnvironmentFile")).toEqual(["/etc/zmanim/api.env"]);
     expect(values(api, "ExecStartPre")).toEqual(["+/opt/zmanim/bin/update-binary.sh"]);
@@ -157,6 +158,7 @@ describe("unit contents (the on-box contract and D5/D6)", () => {
       const text = confs.map((f) => readFileSync(join(unitsDir, d, f), "utf8")).join("\n");
       expect({ d, mounts: values(text, "RequiresMountsFor") }).toEqual({ d, mounts: ["/data"] });
       expect({ d, after: values(text, "After") }).toEqual({ d, after: ["data.mount"] });
+      expect({ d, condition: values(text, "ConditionPathIsMountPoint") }).toEqual({ d, condition: ["/data"] });
     }
     const debianRedis = readFileSync(join(systemLib, "redis-server.service"), "utf8");
     if (/^ProtectSystem=strict$/m.test(debianRedis)) {
