@@ -42,6 +42,9 @@ source "amazon-ebs" "zmanim" {
   source_ami    = data.amazon-ami.ubuntu_noble_arm64.id
   instance_type = var.build_instance_type
   subnet_id     = var.build_subnet_id != "" ? var.build_subnet_id : null
+  associate_public_ip_address = true
+  # The temporary security group admits SSH only from the address Packer runs on.
+  temporary_security_group_source_public_ip = true
   ssh_username  = "ubuntu"
   ami_name      = local.ami_name
   ami_description = "Zmanim ${var.environment} ${var.ami_version} (api ${var.api_version}, git ${var.git_sha})"

@@ -66,6 +66,11 @@ describe("build instance and AMI", () => {
     expect(source().imds_support).toBe("v2.0");
   });
 
+  it("opens SSH on the temporary security group only to the address Packer runs on", () => {
+    expect(source().temporary_security_group_source_public_ip).toBe(true);
+    expect(source().temporary_security_group_source_cidrs).toBeUndefined();
+  });
+
   it("encrypts the AMI and every launch volume", () => {
     expect(source().encrypt_boot).toBe(true);
     const devices = source().launch_block_device_mappings;
