@@ -6,7 +6,6 @@ import { Eip } from "@cdktf/provider-aws/lib/eip";
 import { EipAssociation } from "@cdktf/provider-aws/lib/eip-association";
 import { IamRole } from "@cdktf/provider-aws/lib/iam-role";
 import { IamRolePolicy } from "@cdktf/provider-aws/lib/iam-role-policy";
-import { IamRolePolicyAttachment } from "@cdktf/provider-aws/lib/iam-role-policy-attachment";
 import { IamInstanceProfile } from "@cdktf/provider-aws/lib/iam-instance-profile";
 import { SsmParameter } from "@cdktf/provider-aws/lib/ssm-parameter";
 import { SnsTopic } from "@cdktf/provider-aws/lib/sns-topic";
@@ -47,8 +46,27 @@ export interface ComputeStackProps extends ZmanimStackProps {
   readonly userDataScript?: string;
 }
 
-/** AWS managed policy behind Session Manager and Run Command. */
-export const SSM_MANAGED_INSTANCE_CORE = "arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore";
+/**
+ * What the SSM agent needs for Session Manager and Run Command. This replaces the AWS managed policy
+ * AmazonSSMManagedInstanceCore, which also grants ssm:GetParameter(s) on every parameter of the account.
+ * The message-channel actions (ssmmessages, ec2messages) have no resource type; the agent's ssm: calls
+ * concern the calling instance itself.
+ */
+export const SSM_AGENT_ACTIONS = [
+  "ssm:UpdateInstanceInformation",
+  "ssm:ListInstanceAssociations",
+  "ssm:UpdateInstanceAssociationStatus",
+  "ssmmessages:CreateControlChannel",
+  "ssmmessages:CreateDataChannel",
+  "ssmmessages:OpenControlChannel",
+  "ssmmessages:OpenDataChannel",
+  "ec2messages:AcknowledgeMessage",
+  "ec2messages:DeleteMessage",
+  "ec2messages:FailMessage",
+  "ec2messages:GetEndpoint",
+  "ec2messages:GetMessages",
+  "ec2messages:SendReply",
+];
 
 /** One IAM policy statement as JSON. */
 export interface IamStatement {
@@ -102,6 +120,7 @@ export function instancePolicyStatements(env: EnvironmentConfig): IamStatement[]
       Resource: "*",
       Condition: { StringEquals: { "cloudwatch:namespace": metricsNamespace(env) } },
     },
+    { Sid: "SessionManagerAndRunCommand", Effect: "Allow", Action: [...SSM_AGENT_ACTIONS], Resource: "*" },
     {
       Sid: "WriteProjectLogs",
       Effect: "Allow",
@@ -181,7 +200,6 @@ export class ComputeStack extends ZmanimStack {
       role: this.role.id,
       policy: JSON.stringify({ Version: "2012-10-17", Statement: instancePolicyStatements(env) }),
     });
-    new IamRolePolicyAttachment(this, "ssm-core", { role: this.role.name, policyArn: SSM_MANAGED_INSTANCE_CORE });
     const profile = new IamInstanceProfile(this, "instance-profile", { name: instanceRoleName(env), role: this.role.name });
 
     // ---- stateful: the data volume and the Elastic IP reference nothing of the instance ----

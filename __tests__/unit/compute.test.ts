@@ -15,7 +15,7 @@ import {
   ssmParameterArnPattern,
 } from "../../stacks/naming";
 import { BOX_LOGS, METRICS, MONITORED_PATHS, boxLogGroupName, cloudwatchAgentConfig } from "../../stacks/cloudwatch-agent";
-import { SSM_MANAGED_INSTANCE_CORE } from "../../stacks/compute";
+import { SSM_AGENT_ACTIONS } from "../../stacks/compute";
 import { HEADER_BEGIN, HEADER_END, readUserDataScript, renderUserDataText, unescapeTerraformTemplate } from "../../stacks/user-data";
 import { asList, Statement, statements } from "../helpers/policy";
 import { resolveRef } from "../helpers/refs";
@@ -179,8 +179,13 @@ describe.each([
         expect([x.Sid, x.Effect]).toEqual([x.Sid, "Allow"]);
         expect([x.Sid, asList(x.Action).filter((a) => a.includes("*"))]).toEqual([x.Sid, []]);
         if (asList(x.Resource).includes("*")) {
-          expect([x.Sid, asList(x.Action)]).toEqual([x.Sid, ["cloudwatch:PutMetricData"]]);
-          expect(x.Condition).toEqual({ StringEquals: { "cloudwatch:namespace": metricsNamespace(env) } });
+          if (x.Sid === "SessionManagerAndRunCommand") {
+            // The agent's channels and its calls about itself; never a parameter, object or key.
+            expect(asList(x.Action).every((a) => /^(ssmmessages|ec2messages):/.test(a) || ["ssm:UpdateInstanceInformation", "ssm:ListInstanceAssociations", "ssm:UpdateInstanceAssociationStatus"].includes(a))).toBe(true);
+          } else {
+            expect([x.Sid, asList(x.Action)]).toEqual([x.Sid, ["cloudwatch:PutMetricData"]]);
+            expect(x.Condition).toEqual({ StringEquals: { "cloudwatch:namespace": metricsNamespace(env) } });
+          }
         }
       }
     });
@@ -228,12 +233,33 @@ describe.each([
 
     it("nothing else: every statement is one of the reviewed ones", () => {
       expect(st.map((x) => x.Sid).sort()).toEqual(
-        ["BackupsBucket", "BackupsObjects", "DecryptOwnParametersViaSsm", "PutProjectMetrics", "ReadOwnParameters", "ReleasesBucket", "ReleasesObjects", "SendMailFromProjectIdentity", "WriteProjectLogs"].sort(),
+        [
+          "BackupsBucket",
+          "BackupsObjects",
+          "DecryptOwnParametersViaSsm",
+          "PutProjectMetrics",
+          "ReadOwnParameters",
+          "ReleasesBucket",
+          "ReleasesObjects",
+          "SendMailFromProjectIdentity",
+          "SessionManagerAndRunCommand",
+          "WriteProjectLogs",
+        ].sort(),
       );
     });
 
-    it("Session Manager and Run Command through the AWS managed core policy; only EC2 may assume the role", () => {
-      expect(all(c, "aws_iam_role_policy_attachment").map(([, b]) => b.policy_arn)).toEqual([SSM_MANAGED_INSTANCE_CORE]);
+    it("Session Manager and Run Command without AmazonSSMManagedInstanceCore (it reads every parameter); only EC2 may assume the role", () => {
+      // No managed policy at all: everything the role may do is in the reviewed inline statements.
+      expect(all(c, "aws_iam_role_policy_attachment")).toEqual([]);
+      expect(all(c, "aws_iam_role_policy")).toHaveLength(1);
+      const agent = asList(bySid("SessionManagerAndRunCommand").Action);
+      expect(agent).toEqual(SSM_AGENT_ACTIONS);
+      for (const a of ["ssm:UpdateInstanceInformation", "ssmmessages:CreateControlChannel", "ssmmessages:CreateDataChannel", "ssmmessages:OpenControlChannel", "ssmmessages:OpenDataChannel", "ec2messages:GetMessages", "ec2messages:SendReply"]) {
+        expect(agent).toContain(a);
+      }
+      // Parameter reads are granted once, on the environment's prefix.
+      const reads = st.filter((x) => asList(x.Action).some((a) => a.startsWith("ssm:GetParameter")));
+      expect(reads.map((x) => x.Resource)).toEqual([ssmParameterArnPattern(env)]);
       const trust = statements(one(c, "aws_iam_role")[1].assume_role_policy);
       expect(trust).toEqual([
         expect.objectContaining({ Effect: "Allow", Principal: { Service: "ec2.amazonaws.com" }, Action: "sts:AssumeRole" }),
