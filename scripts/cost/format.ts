@@ -72,6 +72,7 @@ export const EPIC_TOTAL = 42.5;
 
 export function category(l: LineItem): string {
   const item = l.rateKey.slice(l.rateKey.indexOf(":") + 1);
+  if (l.type.startsWith("aws_service_discovery_")) return "Cloud Map";
   if (item.startsWith("ebs.")) return l.type === "aws_instance" ? "EBS root volume" : "EBS data volume";
   if (item.startsWith("ec2.data-transfer")) return "Data transfer out of EC2";
   if (item.startsWith("ec2.")) return "EC2 instance";

@@ -158,7 +158,7 @@ export const ALWAYS_FREE: readonly FreeTierPool[] = [
   { id: "cloudwatch-api", description: "CloudWatch: 1 million API requests", quantity: 1e6, rateKeys: ["eu-west-1:cloudwatch.api-request"], source: CW },
   { id: "cloudwatch-logs", description: "CloudWatch Logs: 5 GB ingestion + storage", quantity: 5, rateKeys: ["eu-west-1:logs.ingest.standard", "eu-west-1:logs.ingest.vended", "eu-west-1:logs.storage"], source: CW },
   { id: "cloudwatch-dashboards", description: "CloudWatch: 3 dashboards", quantity: 3, rateKeys: ["eu-west-1:cloudwatch.dashboard"], source: CW },
-  { id: "sns", description: "SNS: 1 million publishes, 1,000 email notifications", quantity: 1e6, rateKeys: ["eu-west-1:sns.publish", "us-east-1:sns.publish"], source: SNS },
+  { id: "sns", description: "SNS: 1 million publishes", quantity: 1e6, rateKeys: ["eu-west-1:sns.publish", "us-east-1:sns.publish"], source: SNS },
   { id: "sns-email", description: "SNS: 1,000 email notifications", quantity: 1000, rateKeys: ["eu-west-1:sns.email", "us-east-1:sns.email"], source: SNS },
   { id: "ec2-dto", description: "Data transfer out to the internet: 100 GB", quantity: 100, rateKeys: ["eu-west-1:ec2.data-transfer-out"], source: DT },
 ];
