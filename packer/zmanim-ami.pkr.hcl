@@ -123,7 +123,7 @@ build {
 
   # 2. Provisioning, then 3. the smoke test; a failure in either stops the build before the AMI is created.
   provisioner "shell" {
-    execute_command = "sudo -E bash '{{ .Path }}'"
+    execute_command = "sudo env {{ .Vars }} bash '{{ .Path }}'"
     environment_vars = [
       "ZMANIM_STAGING=${local.staging}",
       "ZMANIM_API_VERSION=${var.api_version}",
@@ -145,7 +145,7 @@ build {
 
   # 4. Clean up the uploads and the build instance's identity before the image is taken.
   provisioner "shell" {
-    execute_command = "sudo -E bash '{{ .Path }}'"
+    execute_command = "sudo env {{ .Vars }} bash '{{ .Path }}'"
     inline = [
       "rm -rf ${local.staging}",
       "cloud-init clean --logs --machine-id",

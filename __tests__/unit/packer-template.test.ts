@@ -170,6 +170,13 @@ describe("provisioners", () => {
     expect(provisioning.scripts).toEqual(["${path.root}/scripts/provision.sh", "${path.root}/scripts/smoke-test.sh"]);
   });
 
+  it("hands environment_vars to the scripts it runs as root ({{ .Vars }} in every custom execute_command)", () => {
+    for (const s of build().provisioner.shell) {
+      if (s.execute_command === undefined) continue;
+      expect(s.execute_command).toMatch(/^sudo env \{\{ \.Vars \}\} bash '\{\{ \.Path \}\}'$/);
+    }
+  });
+
   it("passes provision.sh every setting it requires, from variables", () => {
     const script = read("scripts/provision.sh");
     const loop = /for v in ([A-Z0-9_ \\\n]+?); do/.exec(script);
