@@ -34,6 +34,10 @@ variable "build_subnet_id" {
 variable "api_binary" {
   type        = string
   description = "Path of the linux/arm64 API binary to bake in (built by the application's release workflow)."
+  validation {
+    condition     = fileexists(var.api_binary)
+    error_message = "The api_binary file does not exist; download the release and pass its path (-var api_binary=/path/to/zmanim-api)."
+  }
 }
 
 variable "api_version" {
