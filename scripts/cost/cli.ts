@@ -149,7 +149,11 @@ export function main(argv: readonly string[], vars: Readonly<Record<string, stri
     }
     return 0;
   } catch (err) {
-    if (err instanceof InputError || err instanceof AssumptionsError || err instanceof ConfigError) {
+    if (err instanceof ConfigError) {
+      printErr(`cost: ${err.problems.join("; ")}\n`);
+      return 2;
+    }
+    if (err instanceof InputError || err instanceof AssumptionsError) {
       printErr(`cost: ${err.message}\n`);
       return 2;
     }

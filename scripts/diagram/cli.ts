@@ -142,7 +142,11 @@ export function main(argv: readonly string[], vars: Readonly<Record<string, stri
     print(`diagram: ${graph.stacks.length} stacks, ${n} nodes, ${graph.edges.length} edges${o.full ? "" : " (configuration resources folded; --full keeps them)"}\n`);
     return 0;
   } catch (err) {
-    if (err instanceof InputError || err instanceof ConfigError) {
+    if (err instanceof ConfigError) {
+      printErr(`diagram: ${err.problems.join("; ")}\n`);
+      return 2;
+    }
+    if (err instanceof InputError) {
       printErr(`diagram: ${err.message}\n`);
       return 2;
     }
