@@ -3,12 +3,12 @@
  * that replicate mode can run) plays Xata's endpoint, the target plays the box. Databases inside the
  * clusters are the separate "environments" of each scenario.
  */
-import { spawnSync } from "child_process";
+import { spawn, spawnSync } from "child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync, unlinkSync, writeFileSync } from "fs";
 import { tmpdir } from "os";
 import { join } from "path";
 import { startPostgres, PgCluster } from "../helpers/postgres";
-import { freePort } from "../helpers/ports";
+import { freePort, waitFor } from "../helpers/ports";
 
 const TOOL = join(__dirname, "..", "..", "scripts", "migrate-db");
 /** Passwords in the URLs: the clusters use trust auth, so they are never checked, but must never be printed. */
@@ -125,7 +125,7 @@ describe("migrate-db (dump mode, verification, preflight, rollback direction)", 
     work = mkdtempSync(join(tmpdir(), "zmanim-migrate-test-"));
     src.psql("CREATE DATABASE xata");
     src.psql(SEED, "xata");
-    for (const db of ["box", "back", "failing", "nonempty", "unconfirmed"]) tgt.psql(`CREATE DATABASE ${db}`);
+    for (const db of ["box", "back", "failing", "killed", "nonempty", "unconfirmed"]) tgt.psql(`CREATE DATABASE ${db}`);
   }, 120000);
 
   afterAll(() => {
@@ -294,6 +294,34 @@ describe("migrate-db (dump mode, verification, preflight, rollback direction)", 
     expect(again.status).toBe(3);
     expect(again.stdout).toMatch(/a previous run marked "incomplete"/);
   });
+
+  it("leaves the target marked incomplete when the operator's session dies mid-restore (kill -9)", async () => {
+    // The restore blocks on the target (an event trigger sleeps when app.zmanim_cache is created) while
+    // the tool and its pg_restore are killed with SIGKILL: no exit handler runs, so only the marker row
+    // written before the first restore statement tells the truth.
+    tgt.psql(`
+      CREATE FUNCTION public.stall() RETURNS event_trigger LANGUAGE plpgsql AS $$
+      BEGIN
+        IF EXISTS (SELECT 1 FROM pg_event_trigger_ddl_commands() WHERE object_identity = 'app.zmanim_cache') THEN PERFORM pg_sleep(60); END IF;
+      END $$;
+      CREATE EVENT TRIGGER stall ON ddl_command_end WHEN TAG IN ('CREATE TABLE') EXECUTE FUNCTION public.stall();`, "killed");
+    const child = spawn(TOOL, ["--source", urlOf(src, "xata"), "--target", urlOf(tgt, "killed"), "--yes", "--jobs", "2"], {
+      detached: true,
+      stdio: "ignore",
+      env: { ...process.env, PGCONNECT_TIMEOUT: "5" },
+    });
+    const exited = new Promise((r) => child.on("close", r));
+    try {
+      await waitFor(() => tgt.psql("SELECT count(*) FROM pg_stat_activity WHERE datname = 'killed' AND wait_event = 'PgSleep'") === "1", 60000, "the restore to stall");
+      process.kill(-child.pid!, "SIGKILL");
+      await exited;
+    } finally {
+      tgt.psql("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = 'killed' AND pid <> pg_backend_pid()");
+    }
+    expect(tgt.psql("SELECT state || ' ' || message FROM zmanim_migration.status", "killed")).toBe("incomplete copy in progress");
+    // Half a copy is there (schemas and extensions were created before the kill); the marker says so.
+    expect(tgt.psql("SELECT (to_regnamespace('geo') IS NOT NULL)::text || ' ' || (SELECT count(*) FROM pg_extension WHERE extname = 'postgis')", "killed")).toBe("true 1");
+  }, 90000);
 
   describe("replicate mode (logical replication, near-zero write downtime)", () => {
     beforeAll(() => {
