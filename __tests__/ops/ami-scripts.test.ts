@@ -5,7 +5,7 @@
  * is only run with settings it rejects before touching anything: it provisions the machine it runs on.)
  */
 import { spawnSync } from "child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "fs";
+import { mkdtempSync, rmSync, writeFileSync, appendFileSync } from "fs";
 import { tmpdir } from "os";
 import { join, resolve } from "path";
 import { AwsDouble, awsDouble } from "../helpers/aws-double";
@@ -112,5 +112,62 @@ describe("provision.sh and smoke-test.sh input handling", () => {
       expect({ s, status: r.status }).toEqual({ s, status: 0 });
       expect(r.stdout).toMatch(/^Usage: /m);
     }
+  });
+});
+
+describe("provision.sh verify-signature (the AWS CLI and CloudWatch agent check), with real gpg keys", () => {
+  let dir: string;
+  const gpg = (home: string, ...args: string[]) => {
+    const r = spawnSync("gpg", ["--homedir", home, "--batch", "--pinentry-mode", "loopback", "--passphrase", "", ...args], { encoding: "utf8" });
+    if (r.status !== 0) throw new Error(`gpg ${args.join(" ")}: ${r.stderr}`);
+    return r.stdout;
+  };
+  /** A fresh signing key: its exported public key file and its fingerprint. */
+  const makeKey = (name: string) => {
+    const home = join(dir, `home-${name}`);
+    spawnSync("mkdir", ["-m", "700", home]);
+    gpg(home, "--quick-gen-key", `${name} <${name}@example.invalid>`, "ed25519", "sign", "never");
+    const fpr = /^fpr:+([0-9A-F]{40}):/m.exec(gpg(home, "--with-colons", "--fingerprint"))![1];
+    gpg(home, "--armor", "--output", join(dir, `${name}.asc`), "--export", fpr);
+    return { home, fpr, keyFile: join(dir, `${name}.asc`) };
+  };
+  const verify = (file: string, sig: string, key: string, fpr: string) => {
+    const r = spawnSync("bash", [join(packer, "provision.sh"), "verify-signature", file, sig, key, fpr], { encoding: "utf8" });
+    return { status: r.status, stderr: r.stderr };
+  };
+  let vendor: ReturnType<typeof makeKey>;
+  let other: ReturnType<typeof makeKey>;
+
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), "zmanim-gpg-"));
+    vendor = makeKey("vendor");
+    other = makeKey("other");
+    writeFileSync(join(dir, "tool.zip"), "release payload\n");
+    gpg(vendor.home, "--local-user", vendor.fpr, "--detach-sign", "--output", join(dir, "tool.zip.sig"), join(dir, "tool.zip"));
+    gpg(other.home, "--local-user", other.fpr, "--detach-sign", "--output", join(dir, "tool.zip.other.sig"), join(dir, "tool.zip"));
+  }, 60000);
+  afterAll(() => {
+    for (const k of [vendor, other]) if (k) spawnSync("gpgconf", ["--homedir", k.home, "--kill", "all"]);
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("accepts a valid signature by the key with the pinned fingerprint", () => {
+    expect(verify(join(dir, "tool.zip"), join(dir, "tool.zip.sig"), vendor.keyFile, vendor.fpr)).toMatchObject({ status: 0 });
+  });
+
+  it("refuses a signature by another key, even when that key is the one supplied", () => {
+    const r = verify(join(dir, "tool.zip"), join(dir, "tool.zip.other.sig"), other.keyFile, vendor.fpr);
+    expect(r).toEqual({ status: 1, stderr: expect.stringMatching(`no valid signature by key ${vendor.fpr}; refusing to install`) });
+  });
+
+  it("refuses a file changed after signing", () => {
+    const copy = join(dir, "tampered.zip");
+    writeFileSync(copy, "release payload\n");
+    appendFileSync(copy, "extra");
+    expect(verify(copy, join(dir, "tool.zip.sig"), vendor.keyFile, vendor.fpr)).toMatchObject({ status: 1 });
+  });
+
+  it("rejects a malformed fingerprint with exit 2", () => {
+    expect(verify(join(dir, "tool.zip"), join(dir, "tool.zip.sig"), vendor.keyFile, "FB5D B77F")).toMatchObject({ status: 2, stderr: expect.stringMatching(/fingerprint 'FB5D B77F' must be 40 uppercase hex digits/) });
   });
 });

@@ -3,6 +3,9 @@
 # running it again on the same instance changes nothing that is already in place.
 #
 # Usage: provision.sh [--help]
+#        provision.sh verify-signature FILE SIGNATURE KEYFILE FINGERPRINT
+#          checks only that SIGNATURE is a valid signature of FILE by the key with primary FINGERPRINT (the
+#          check provisioning applies to the AWS CLI and the CloudWatch agent); use it when bumping a pin.
 #
 # Installs, all pinned: the Ubuntu packages (exact versions, from a dated archive snapshot), restic (upstream
 # release, sha256 verified), AWS CLI v2 and the CloudWatch agent (both verified against AWS's signing keys by
@@ -26,15 +29,34 @@
 # Exit: 0 provisioned; 1 a step failed (the message names it); 2 missing or malformed settings.
 set -euo pipefail
 
+log() { printf '==> provision: %s\n' "$*" >&2; }
+die() { printf '==> provision: ERROR: %s\n' "$*" >&2; exit 1; }
+bad() { printf '==> provision: ERROR: %s\n' "$*" >&2; exit 2; }
+
+# verify_signed FILE SIGNATURE KEYFILE FINGERPRINT: the signature must be valid and made by the key whose
+# primary fingerprint is pinned (gpg's VALIDSIG status line; its last field is the primary key fingerprint).
+verify_signed() {
+  local file=$1 sig=$2 key=$3 fpr=$4 home status
+  home=$(mktemp -d)
+  gpg --homedir "$home" --batch --quiet --import "$key" 2>/dev/null || { rm -rf "$home"; die "cannot import the signing key $key for $(basename "$file")"; }
+  status=$(gpg --homedir "$home" --batch --status-fd 1 --verify "$sig" "$file" 2>/dev/null || true)
+  rm -rf "$home"
+  awk -v f="$fpr" '$2 == "VALIDSIG" && $NF == f { ok = 1 } END { exit !ok }' <<<"$status" ||
+    die "signature check of $(basename "$file") failed: no valid signature by key $fpr; refusing to install"
+}
+
 if [[ "${1:-}" == "-h" || "${1:-}" == "--help" ]]; then
   sed -n '2,/^# Exit:/p' "$0" | sed 's/^# \{0,1\}//'
   exit 0
 fi
+if [[ "${1:-}" == verify-signature ]]; then
+  [[ $# -eq 5 ]] || bad "verify-signature needs FILE SIGNATURE KEYFILE FINGERPRINT; see --help"
+  [[ "$5" =~ ^[0-9A-F]{40}$ ]] || bad "fingerprint '$5' must be 40 uppercase hex digits without spaces"
+  verify_signed "$2" "$3" "$4" "$5"
+  log "$(basename "$2"): valid signature by $5"
+  exit 0
+fi
 [[ $# -eq 0 ]] || { echo "provision: unknown argument '$1'; see --help" >&2; exit 2; }
-
-log() { printf '==> provision: %s\n' "$*" >&2; }
-die() { printf '==> provision: ERROR: %s\n' "$*" >&2; exit 1; }
-bad() { printf '==> provision: ERROR: %s\n' "$*" >&2; exit 2; }
 
 for v in ZMANIM_STAGING ZMANIM_API_VERSION APT_SNAPSHOT APT_PACKAGES RESTIC_VERSION RESTIC_SHA256 AWSCLI_VERSION \
   AWSCLI_KEY_FINGERPRINT CWAGENT_VERSION CWAGENT_KEY_FINGERPRINT CWAGENT_REGION; do
@@ -106,17 +128,6 @@ else
   bunzip2 -c "$work/$asset" >"$work/restic"
   install -o root -g root -m 0755 "$work/restic" /usr/local/bin/restic
 fi
-
-# verify_signed FILE SIGNATURE KEYFILE FINGERPRINT: the signature must be valid and made by the key whose
-# primary fingerprint is pinned (gpg's VALIDSIG status line; its last field is the primary key fingerprint).
-verify_signed() {
-  local file=$1 sig=$2 key=$3 fpr=$4 home status
-  home=$(mktemp -d "$work/gnupg.XXXXXX")
-  gpg --homedir "$home" --batch --quiet --import "$key" 2>/dev/null || die "cannot import the signing key for $(basename "$file")"
-  status=$(gpg --homedir "$home" --batch --status-fd 1 --verify "$sig" "$file" 2>/dev/null || true)
-  awk -v f="$fpr" '$2 == "VALIDSIG" && $NF == f { ok = 1 } END { exit !ok }' <<<"$status" ||
-    die "signature check of $(basename "$file") failed: no valid signature by key $fpr; refusing to install"
-}
 
 # --- 3. AWS CLI v2 (pinned version, signature by the AWS CLI Team key) ---------------------------------------
 if [[ -x /usr/local/bin/aws ]] && /usr/local/bin/aws --version 2>&1 | grep -q "^aws-cli/$AWSCLI_VERSION "; then
