@@ -6,7 +6,6 @@
  */
 import { existsSync, readFileSync, readdirSync } from "fs";
 import { join, resolve } from "path";
-// eslint-disable-next-line @typescript-eslint/no-var-requires
 const { parse } = require("@cdktf/hcl2json") as { parse: (name: string, text: string) => Promise<any> };
 
 const repo = resolve(__dirname, "../..");
@@ -211,7 +210,6 @@ describe("provisioners", () => {
 
 describe("log files the CloudWatch agent ships", () => {
   it("are written by the units and configs the AMI installs", () => {
-    // eslint-disable-next-line @typescript-eslint/no-var-requires
     const { BOX_LOGS } = require("../../stacks/cloudwatch-agent") as { BOX_LOGS: { group: string; file: string }[] };
     const files = Object.fromEntries(BOX_LOGS.map((l) => [l.group, l.file]));
     const unit = (n: string) => read(`files/systemd/${n}`);
