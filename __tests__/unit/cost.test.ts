@@ -117,6 +117,19 @@ describe("known resources price to known amounts", () => {
     expect(usdOf(r2, "aws_cloudwatch_metric_alarm.math", /2 metrics/)).toBeCloseTo(0.2, 6);
   });
 
+  it("an HTTPS health check: base price, the HTTPS option, and its probes as uncached API requests", () => {
+    const r2 = run(fixtureStacks({
+      "zmanim-prod-dns": {
+        provider: { aws: [{ region: "eu-west-1" }] },
+        resource: { aws_route53_health_check: { hc: { type: "HTTPS", fqdn: "zmanim.shtetl.io", request_interval: 30 } } },
+      },
+    }));
+    expect(usdOf(r2, "aws_route53_health_check.hc", /endpoint health check \(non-AWS/)).toBeCloseTo(0.75, 6);
+    expect(usdOf(r2, "aws_route53_health_check.hc", /optional features: HTTPS$/)).toBeCloseTo(2, 6);
+    expect(usdOf(r2, "aws_apigatewayv2_api.api", /requests/)).toBeCloseTo(QUIET.dns.healthCheckRequestsPerMonth * 1.11e-6, 6);
+    expect(usdOf(run(fixtureStacks()), "aws_apigatewayv2_api.api", /requests/)).toBe(0);
+  });
+
   it("a log group that a flow log writes to is priced at the vended-log rate", () => {
     const r2 = run(fixtureStacks({
       "zmanim-prod-logs": {

@@ -76,6 +76,11 @@ export interface UsageAssumptions {
      * account; a CloudFront hostname checked by domain name is billed as non-AWS to be safe.
      */
     healthCheckEndpoint: "aws" | "non-aws";
+    /**
+     * Requests one HTTP(S) endpoint health check sends per month. They pass through CloudFront, Origin
+     * Shield and API Gateway like any uncached API request.
+     */
+    healthCheckRequestsPerMonth: number;
   };
   messaging: {
     /** SES emails per month (backup-failure notices only). */
@@ -156,6 +161,9 @@ export const DEFAULT_ASSUMPTIONS: UsageAssumptions = {
   dns: {
     queriesPerZonePerMonth: 200_000,
     healthCheckEndpoint: "non-aws",
+    // Route 53 runs several checkers in each configured region (3 here) at a 30 s interval; the endpoint sees
+    // about one request every 5 s. Check against the /api/health lines of the API Gateway access log.
+    healthCheckRequestsPerMonth: 520_000,
   },
   messaging: {
     sesEmailsPerMonth: 10,

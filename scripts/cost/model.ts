@@ -421,21 +421,25 @@ function priceSesIdentity(ctx: PriceContext) {
 }
 
 /** Derived traffic numbers; see UsageAssumptions.edge for each input. */
-export function deriveUsage(a: UsageAssumptions, originShield: boolean): Derived {
+export function deriveUsage(a: UsageAssumptions, originShield: boolean, endpointHealthChecks = 0): Derived {
   const e = a.edge;
-  const edgeApiRequests = e.requestsPerMonth * e.apiShareOfRequests;
-  const edgeStaticRequests = e.requestsPerMonth - edgeApiRequests;
-  const edgeApiMisses = edgeApiRequests * (1 - e.apiCacheHitRatio);
+  // Health-check probes are uncached API requests on top of the viewers' traffic.
+  const healthCheckRequests = endpointHealthChecks * a.dns.healthCheckRequestsPerMonth;
+  const viewerApi = e.requestsPerMonth * e.apiShareOfRequests;
+  const edgeApiRequests = viewerApi + healthCheckRequests;
+  const edgeStaticRequests = e.requestsPerMonth - viewerApi;
+  const edgeApiMisses = viewerApi * (1 - e.apiCacheHitRatio) + healthCheckRequests;
   const edgeStaticMisses = edgeStaticRequests * (1 - e.staticCacheHitRatio);
   const shieldHit = originShield ? e.originShieldHitRatio : 0;
   return {
-    edgeRequests: e.requestsPerMonth,
+    edgeRequests: e.requestsPerMonth + healthCheckRequests,
+    healthCheckRequests,
     edgeApiRequests,
     edgeStaticRequests,
     edgeApiMisses,
     edgeStaticMisses,
     originShieldRequests: originShield ? edgeApiMisses + edgeStaticMisses : 0,
-    apiOriginRequests: edgeApiMisses * (1 - shieldHit),
+    apiOriginRequests: viewerApi * (1 - e.apiCacheHitRatio) * (1 - shieldHit) + healthCheckRequests,
   };
 }
 
@@ -460,7 +464,11 @@ export interface EstimateOptions {
 /** Prices every resource of `stacks`. Pure: no I/O, no clock. */
 export function estimate(stacks: LoadedStack[], opts: EstimateOptions): CostReport {
   const a = opts.assumptions;
-  const d = deriveUsage(a, hasOriginShield(stacks));
+  const endpointChecks = stacks.reduce(
+    (n, s) => n + Object.values(s.json.resource?.aws_route53_health_check ?? {}).filter((b) => /^HTTP/.test(String(b.type))).length,
+    0,
+  );
+  const d = deriveUsage(a, hasOriginShield(stacks), endpointChecks);
   const all = stacks.flatMap((stack) => resourcesOf(stack).map((res) => ({ stack, res })));
   const counts = new Map<string, number>();
   for (const { res } of all) counts.set(res.type, (counts.get(res.type) ?? 0) + 1);
