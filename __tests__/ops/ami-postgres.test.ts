@@ -10,6 +10,7 @@ import { connect } from "net";
 import { tmpdir } from "os";
 import { join, resolve } from "path";
 import { PgCluster, startPostgres } from "../helpers/postgres";
+import { waitFor } from "../helpers/ports";
 
 const repo = resolve(__dirname, "../..");
 const shippedConf = readFileSync(join(repo, "packer/files/postgresql/postgresql.conf"), "utf8");
@@ -110,6 +111,7 @@ describe("AMI PostgreSQL configuration under a real server", () => {
     expect(show("password_encryption")).toBe("scram-sha-256");
     expect(show("shared_preload_libraries")).toBe("pg_cron");
     expect(show("cron.database_name")).toBe("zmanim");
+    expect(show("cron.max_running_jobs")).toBe("4");
     expect(show("logging_collector")).toBe("off");
     expect(show("log_destination")).toBe("stderr");
     expect(show("TimeZone")).toBe("UTC");
@@ -184,4 +186,17 @@ describe("AMI PostgreSQL configuration under a real server", () => {
     expect(pg.psql("SELECT cron.schedule('ami-test', '0 4 * * *', 'SELECT 1')", "zmanim")).toMatch(/^\d+$/);
     expect(() => pg.psql("CREATE EXTENSION pg_cron", "postgres")).toThrow(/can only create extension in database zmanim/);
   });
+
+  it("runs a scheduled pg_cron job owned by the zmanim role (background worker: no loopback password needed)", async () => {
+    expect(pg.psql("SHOW cron.use_background_workers")).toBe("on");
+    pg.psql("CREATE ROLE zmanim LOGIN PASSWORD 'NotUsedByCron2026'");
+    pg.psql("CREATE TABLE public.cron_probe (at timestamptz NOT NULL DEFAULT now()); GRANT INSERT ON public.cron_probe TO zmanim", "zmanim");
+    pg.psql("SELECT cron.schedule('ami-probe', '* * * * *', 'INSERT INTO public.cron_probe DEFAULT VALUES')", "zmanim");
+    pg.psql("UPDATE cron.job SET username = 'zmanim' WHERE jobname = 'ami-probe'", "zmanim");
+    // pg_cron's smallest schedule is one minute: wait for the next minute's run (bounded).
+    const status = () => pg.psql("SELECT coalesce(string_agg(status || ': ' || coalesce(return_message, ''), '; '), '') FROM cron.job_run_details d JOIN cron.job j USING (jobid) WHERE j.jobname = 'ami-probe'", "zmanim");
+    await waitFor(() => status() !== "" && !/running|starting/.test(status()), 90000, "the pg_cron job to run");
+    expect(status()).toMatch(/^succeeded: INSERT 0 1/);
+    expect(Number(pg.psql("SELECT count(*) FROM public.cron_probe", "zmanim"))).toBeGreaterThanOrEqual(1);
+  }, 120000);
 });
