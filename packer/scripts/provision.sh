@@ -155,7 +155,8 @@ else
   log "CloudWatch agent: downloading $CWAGENT_VERSION"
   curl -fsSL --retry 5 -o "$work/cwagent.deb" "$base/ubuntu/arm64/$CWAGENT_VERSION/amazon-cloudwatch-agent.deb"
   curl -fsSL --retry 5 -o "$work/cwagent.deb.sig" "$base/ubuntu/arm64/$CWAGENT_VERSION/amazon-cloudwatch-agent.deb.sig"
-  curl -fsSL --retry 5 -o "$work/cwagent.gpg" "$base/assets/amazon-cloudwatch-agent.gpg"
+  # The key is fetched from the agent's global bucket; verify_signed pins its fingerprint.
+  curl -fsSL --retry 5 -o "$work/cwagent.gpg" "https://amazoncloudwatch-agent.s3.amazonaws.com/assets/amazon-cloudwatch-agent.gpg"
   verify_signed "$work/cwagent.deb" "$work/cwagent.deb.sig" "$work/cwagent.gpg" "$CWAGENT_KEY_FINGERPRINT"
   dpkg -i "$work/cwagent.deb" >/dev/null
 fi
