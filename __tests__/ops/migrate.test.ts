@@ -231,6 +231,18 @@ describe("migrate-db (dump mode, verification, preflight, rollback direction)", 
     expect(r3.stderr).toContain("sequence app.ticket_seq");
   });
 
+  it("copies only the schemas selected with --include-schema/--exclude-schema (globs)", () => {
+    tgt.psql("CREATE DATABASE partial");
+    const bad = migrate(["--source", urlOf(src, "xata"), "--target", urlOf(tgt, "partial"), "--include-schema", "nosuch*", "--yes"]);
+    expect(bad.status).toBe(3);
+    expect(bad.stdout).toContain("--include-schema 'nosuch*' matches no copyable schema on the source");
+    const r = migrate(["--source", urlOf(src, "xata"), "--target", urlOf(tgt, "partial"), "--include-schema", "ge?", "--include-schema", "p*", "--exclude-schema", "public_*", "--yes"]);
+    expectExit(r, 0);
+    expect(r.stdout).toMatch(/\[ok {2}\] schemas +copy: geo public; excluded: app audit pgroll public_mig_cuvfbk5v5omnnkb7cnt0 xata_private/);
+    expect(tgt.psql("SELECT string_agg(nspname, ',' ORDER BY nspname) FROM pg_namespace WHERE nspname IN ('app', 'audit', 'geo', 'public', 'pgroll')", "partial")).toBe("geo,public");
+    expect(tgt.psql("SELECT count(*) FROM geo.locations", "partial")).toBe("400");
+  });
+
   it("refuses a non-empty target, and writes nothing without confirmation", () => {
     tgt.psql("CREATE SCHEMA geo; CREATE TABLE geo.locations (id int)", "nonempty");
     const r = migrate(["--source", urlOf(src, "xata"), "--target", urlOf(tgt, "nonempty"), "--yes"]);
@@ -371,6 +383,10 @@ describe("migrate-db (dump mode, verification, preflight, rollback direction)", 
       expect(status.stdout).toMatch(/slot zmanim_migration: active=t, confirmed_flush_lsn=[0-9A-F]+\/[0-9A-F]+, lag=\d+ bytes/);
       expect(status.stdout).toContain("table geo.locations: ready (streaming)");
 
+      // The write freeze, enforced in the source database: the app can no longer write, the tool still can
+      // drop its publication and slot.
+      src.psql("ALTER DATABASE live SET default_transaction_read_only = on");
+      expect(() => src.psql("INSERT INTO public.publishers (name) VALUES ('during freeze')", "live")).toThrow(/read-only transaction/);
       const report = join(work, "cutover.json");
       const cut = migrate([...base, "--cutover", "--yes", "--report", report]);
       expectExit(cut, 0);
@@ -389,6 +405,7 @@ describe("migrate-db (dump mode, verification, preflight, rollback direction)", 
       expect(src.psql("SELECT count(*) FROM pg_replication_slots")).toBe("0");
       expect(src.psql("SELECT count(*) FROM pg_publication", "live")).toBe("0");
       expect(tgt.psql("SELECT state FROM zmanim_migration.status", "replica")).toBe("complete");
+      src.psql("ALTER DATABASE live RESET default_transaction_read_only");
     });
 
     it("aborts cleanly: subscription, slot and publication gone, target still marked incomplete", () => {
