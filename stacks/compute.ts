@@ -346,6 +346,20 @@ export class ComputeStack extends ZmanimStack {
       comparisonOperator: "GreaterThanThreshold",
       treatMissingData: "missing",
     });
+    // The disk and memory alarms keep their state when data is missing (a replacement leaves a gap of a few
+    // minutes); this one notices an agent, or a box, that stopped reporting altogether.
+    alarm("agent-silent", {
+      alarmName: "agent-silent",
+      alarmDescription: "The CloudWatch agent has published no mem_used_percent for 15 minutes",
+      namespace: ns,
+      metricName: METRICS.memUsedPercent,
+      statistic: "SampleCount",
+      period: 300,
+      evaluationPeriods: 3,
+      threshold: 1,
+      comparisonOperator: "LessThanThreshold",
+      treatMissingData: "breaching",
+    });
     // D11: a missing metric is breaching, so a backup timer that never fires alarms as surely as a failure.
     alarm("backup-stale", {
       alarmName: "backup-stale",

@@ -314,7 +314,7 @@ describe.each([
       expect(one(c, "aws_sns_topic_subscription")[1]).toEqual(
         expect.objectContaining({ protocol: "email", endpoint: env.alarmEmail, topic_arn: `\${aws_sns_topic.${topicId}.arn}` }),
       );
-      expect(alarms().length).toBe(7); // cpu, status, recover, disk x2, memory, backup
+      expect(alarms().length).toBe(8); // cpu, status, recover, disk x2, memory, agent silent, backup
       for (const a of alarms()) {
         expect([a.alarm_name, asList(a.alarm_actions as string[])]).toEqual([a.alarm_name, expect.arrayContaining([`\${aws_sns_topic.${topicId}.arn}`])]);
       }
@@ -353,6 +353,21 @@ describe.each([
       expect(mem.dimensions).toBeUndefined();
     });
 
+    it("an agent that stops reporting alarms after 15 minutes (missing data is breaching)", () => {
+      expect(alarm("agent-silent")).toEqual(
+        expect.objectContaining({
+          namespace: metricsNamespace(env),
+          metric_name: "mem_used_percent",
+          statistic: "SampleCount",
+          period: 300,
+          evaluation_periods: 3,
+          threshold: 1,
+          comparison_operator: "LessThanThreshold",
+          treat_missing_data: "breaching",
+        }),
+      );
+    });
+
     it("backup freshness: no BackupSuccess for 26 hours alarms, and a missing metric counts as breaching", () => {
       const b = alarm("backup-stale");
       expect(b).toEqual(
@@ -377,7 +392,7 @@ describe.each([
         [METRICS.backupSuccess]: [undefined],
       };
       const own = alarms().filter((a) => a.namespace === metricsNamespace(env));
-      expect(own.length).toBe(4);
+      expect(own.length).toBe(5);
       for (const a of own) {
         expect([a.alarm_name, published[a.metric_name as string]]).toEqual([a.alarm_name, expect.arrayContaining([a.dimensions as Record<string, string> | undefined])]);
       }
