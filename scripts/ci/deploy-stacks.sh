@@ -10,8 +10,9 @@
 # Needs cdktf.out/ from `npm run synth` (or the synth job's artifact) and AWS credentials.
 # Exit: 0 all deployed, 1 a stack failed, 2 bad usage.
 set -euo pipefail
+self=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/$(basename "${BASH_SOURCE[0]}")
 
-usage() { sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$self"; }
 root=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$root"
 order_args=() only=() dry=0

@@ -7,8 +7,10 @@
 #   (one per downloaded artifact).
 # Prints the Markdown to stdout. Exit: 0 every plan ran, 1 any plan failed or is missing its text, 2 bad usage.
 set -euo pipefail
+self=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/$(basename "${BASH_SOURCE[0]}")
 
-if [[ "${1:-}" == "-h" || "${1:-}" == "--help" ]]; then sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//'; exit 0; fi
+usage() { awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$self"; }
+if [[ "${1:-}" == "-h" || "${1:-}" == "--help" ]]; then usage; exit 0; fi
 dir=${1:-}
 if [[ -z "$dir" || ! -d "$dir" ]]; then echo "plan-summary: DIR \"$dir\" is not a directory; see --help" >&2; exit 2; fi
 

@@ -10,15 +10,17 @@
 #   --bucket BUCKET   the releases bucket (zmanim-<env>-releases-<account>)
 #   --env NAME        environment tag of the instance (prod)
 #   --health-url URL  checked after the restart, e.g. https://zmanim.shtetl.io/api/health
-#   --attempts/--interval   health-check bounds (default 18 x 10 s); --wait-seconds: SSM wait (default 300)
+#   --attempts/--interval   health-check bounds (default 18 x 10 s)
+#   --wait-seconds/--poll   SSM command wait (default 300 s, polled every 5 s)
 # The box's update-binary.sh (ExecStartPre of zmanim-api.service) reads latest.txt, downloads the binary and
 # verifies it against the .sha256 object, whose content is `sha256sum` output: "<hex>  zmanim-api-V".
 # Exit: 0 released and healthy, 1 failed (rolled back when a previous version existed), 2 bad usage.
 set -euo pipefail
+self=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/$(basename "${BASH_SOURCE[0]}")
 
-usage() { sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$self"; }
 here=$(cd "$(dirname "$0")" && pwd)
-version="" binary="" bucket="" env_name="" health_url="" attempts=18 interval=10 wait_seconds=300
+version="" binary="" bucket="" env_name="" health_url="" attempts=18 interval=10 wait_seconds=300 poll=5
 while [[ $# -gt 0 ]]; do
   case "$1" in
     -h|--help) usage; exit 0 ;;
@@ -30,6 +32,7 @@ while [[ $# -gt 0 ]]; do
     --attempts) attempts=${2:-}; shift 2 ;;
     --interval) interval=${2:-}; shift 2 ;;
     --wait-seconds) wait_seconds=${2:-}; shift 2 ;;
+    --poll) poll=${2:-}; shift 2 ;;
     *) echo "release-api: unknown argument \"$1\"; see --help" >&2; exit 2 ;;
   esac
 done
@@ -81,7 +84,7 @@ fi
 activate() {
   printf '%s\n' "$1" | aws s3 cp - "s3://$bucket/latest.txt"
   echo "latest.txt -> $1"
-  bash "$here/ssm-restart.sh" --env "$env_name" --wait-seconds "$wait_seconds" &&
+  bash "$here/ssm-restart.sh" --env "$env_name" --wait-seconds "$wait_seconds" --poll "$poll" &&
     bash "$here/health-check.sh" "$health_url" --attempts "$attempts" --interval "$interval"
 }
 

@@ -6,12 +6,13 @@
 # Usage: scripts/ci/ssm-restart.sh --env NAME [--wait-seconds N] [--poll SECONDS]
 #   --env NAME          environment tag value (e.g. prod)
 #   --wait-seconds N    give up after N seconds (default 300)
-#   --poll SECONDS      pause between status checks (default 5)
+#   --poll SECONDS      pause between status checks (default 5; fractions allowed)
 # Uses the AWS CLI with the ambient credentials and AWS_REGION.
 # Exit: 0 every targeted instance ran the command successfully, 1 failure or timeout, 2 bad usage.
 set -euo pipefail
+self=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/$(basename "${BASH_SOURCE[0]}")
 
-usage() { sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$self"; }
 env_name="" wait_seconds=300 poll=5
 while [[ $# -gt 0 ]]; do
   case "$1" in
@@ -26,12 +27,14 @@ if [[ ! "$env_name" =~ ^[a-z][a-z0-9]{1,15}$ ]]; then
   echo "ssm-restart: --env \"$env_name\" must be an environment name such as prod" >&2
   exit 2
 fi
-for n in wait_seconds poll; do
-  if [[ ! "${!n}" =~ ^[0-9]+$ || "${!n}" -lt 1 ]]; then
-    echo "ssm-restart: --${n//_/-} \"${!n}\" must be a whole number >= 1" >&2
-    exit 2
-  fi
-done
+if [[ ! "$wait_seconds" =~ ^[0-9]+$ || "$wait_seconds" -lt 1 ]]; then
+  echo "ssm-restart: --wait-seconds \"$wait_seconds\" must be a whole number >= 1" >&2
+  exit 2
+fi
+if [[ ! "$poll" =~ ^[0-9]*\.?[0-9]+$ || "$poll" =~ ^0*\.?0*$ ]]; then
+  echo "ssm-restart: --poll \"$poll\" must be a number of seconds > 0 (e.g. 5 or 0.5)" >&2
+  exit 2
+fi
 
 command_id=$(aws ssm send-command \
   --document-name AWS-RunShellScript \

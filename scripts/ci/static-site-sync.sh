@@ -18,8 +18,9 @@
 # Invalidation cost: the first 1,000 paths a month are free, then USD 0.005 per path; "/*" counts as one path.
 # Exit: 0 done, 1 an AWS call failed, 2 bad usage.
 set -euo pipefail
+self=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/$(basename "${BASH_SOURCE[0]}")
 
-usage() { sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$self"; }
 source_dir="" bucket="" site="" distribution="" max_paths=50
 while [[ $# -gt 0 ]]; do
   case "$1" in

@@ -1,0 +1,374 @@
+/**
+ * The helper scripts the workflows call (scripts/ci/*.sh), run for real with bash. AWS itself is the TEST DOUBLE
+ * of the AWS CLI (__tests__/helpers/bin/aws); health endpoints are real HTTP servers on 127.0.0.1.
+ */
+import { spawn } from "child_process";
+import { createHash } from "crypto";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "fs";
+import { createServer, Server } from "http";
+import { AddressInfo } from "net";
+import { tmpdir } from "os";
+import { join, resolve } from "path";
+import { awsDouble, AwsDouble, AwsRule } from "../helpers/aws-double";
+
+const root = resolve(__dirname, "../..");
+const script = (name: string) => join(root, "scripts/ci", name);
+
+interface Result {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs a script without blocking the event loop (the health server lives in this process). */
+function run(file: string, args: string[], env: Record<string, string> = {}): Promise<Result> {
+  return new Promise((res, rej) => {
+    const p = spawn("bash", [file, ...args], { cwd: root, env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
+    let stdout = "";
+    let stderr = "";
+    p.stdout.on("data", (d) => (stdout += d));
+    p.stderr.on("data", (d) => (stderr += d));
+    p.on("error", rej);
+    p.on("close", (code) => res({ code, stdout, stderr }));
+  });
+}
+
+/** An HTTP server answering each request with the next status of `codes` (the last one repeats). */
+async function healthServer(codes: number[]): Promise<{ url: string; hits: () => number; close: () => Promise<void> }> {
+  let hits = 0;
+  const server: Server = createServer((_req, res) => {
+    const code = codes[Math.min(hits, codes.length - 1)];
+    hits++;
+    res.writeHead(code, { "content-type": "text/plain" });
+    res.end(code === 200 ? "ok" : "down");
+  });
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", () => r()));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}/api/health`,
+    hits: () => hits,
+    close: () => new Promise<void>((r) => server.close(() => r())),
+  };
+}
+
+const NOT_FOUND = { stderr: "fatal error: An error occurred (404) when calling the HeadObject operation: Not Found", exit: 1 };
+
+describe("scripts/ci/health-check.sh", () => {
+  it("succeeds as soon as the endpoint answers 2xx, after bounded retries", async () => {
+    const h = await healthServer([503, 502, 200]);
+    try {
+      const r = await run(script("health-check.sh"), [h.url, "--attempts", "5", "--interval", "0.2"]);
+      expect(r.code).toBe(0);
+      expect(h.hits()).toBe(3);
+      expect(r.stdout).toContain("answered 200 (attempt 3/5)");
+    } finally {
+      await h.close();
+    }
+  }, 20000);
+
+  it("gives up after exactly --attempts tries", async () => {
+    const h = await healthServer([503]);
+    try {
+      const r = await run(script("health-check.sh"), [h.url, "--attempts", "2", "--interval", "0.2"]);
+      expect(r.code).toBe(1);
+      expect(h.hits()).toBe(2);
+      expect(r.stderr).toContain("was not healthy after 2 attempts");
+    } finally {
+      await h.close();
+    }
+  }, 20000);
+
+  it("rejects a URL without a scheme and a bad number, naming the value", async () => {
+    const a = await run(script("health-check.sh"), ["zmanim.shtetl.io/api/health"]);
+    expect([a.code, a.stderr]).toEqual([2, expect.stringContaining('URL "zmanim.shtetl.io/api/health" must start with http')]);
+    const b = await run(script("health-check.sh"), ["https://x", "--attempts", "many"]);
+    expect([b.code, b.stderr]).toEqual([2, expect.stringContaining('--attempts "many" must be a whole number')]);
+  });
+});
+
+describe("scripts/ci/ssm-restart.sh", () => {
+  let aws: AwsDouble;
+  beforeEach(() => (aws = awsDouble()));
+  afterEach(() => aws.cleanup());
+
+  it("targets the instance by its Project and Environment tags and waits for Success", async () => {
+    aws.setRules([
+      { match: ["ssm", "send-command"], stdout: "cmd-1" },
+      { match: ["ssm", "list-command-invocations", "--command-id", "cmd-1"], stdout: "", times: 1 },
+      { match: ["ssm", "list-command-invocations", "--command-id", "cmd-1"], stdout: "i-0abc\tInProgress", times: 1 },
+      { match: ["ssm", "list-command-invocations", "--command-id", "cmd-1"], stdout: "i-0abc\tSuccess" },
+    ]);
+    const r = await run(script("ssm-restart.sh"), ["--env", "prod", "--poll", "0.2", "--wait-seconds", "30"], aws.env);
+    expect([r.code, r.stderr]).toEqual([0, ""]);
+    const send = aws.calls()[0];
+    expect(send).toEqual(expect.arrayContaining(["AWS-RunShellScript", "Key=tag:Project,Values=zmanim", "Key=tag:Environment,Values=prod"]));
+    expect(send.join(" ")).toContain("systemctl restart zmanim-api");
+    expect(aws.calls().filter((c) => c[1] === "list-command-invocations")).toHaveLength(3);
+    expect(aws.calls().some((c) => c[0] === "ec2")).toBe(false);
+  }, 20000);
+
+  it("fails when the command fails on the instance, and when no instance ever takes it", async () => {
+    aws.setRules([
+      { match: ["ssm", "send-command"], stdout: "cmd-2" },
+      { match: ["ssm", "list-command-invocations"], stdout: "i-0abc\tFailed" },
+    ]);
+    const failed = await run(script("ssm-restart.sh"), ["--env", "prod", "--poll", "0.2", "--wait-seconds", "10"], aws.env);
+    expect([failed.code, failed.stderr]).toEqual([1, expect.stringContaining("i-0abc: Failed")]);
+
+    aws.setRules([
+      { match: ["ssm", "send-command"], stdout: "cmd-3" },
+      { match: ["ssm", "list-command-invocations"], stdout: "" },
+    ]);
+    const none = await run(script("ssm-restart.sh"), ["--env", "prod", "--poll", "0.2", "--wait-seconds", "1"], aws.env);
+    expect([none.code, none.stderr]).toEqual([1, expect.stringContaining("no instance tagged Project=zmanim, Environment=prod")]);
+  }, 30000);
+});
+
+describe("scripts/ci/release-api.sh", () => {
+  let aws: AwsDouble;
+  let dir: string;
+  let binary: string;
+  let sum: string;
+  const bucket = "zmanim-prod-releases-111111111111";
+  beforeEach(() => {
+    aws = awsDouble();
+    dir = mkdtempSync(join(tmpdir(), "release-api-"));
+    binary = join(dir, "zmanim-api");
+    writeFileSync(binary, "#!/bin/true\nbinary v1.5.0\n");
+    sum = createHash("sha256").update("#!/bin/true\nbinary v1.5.0\n").digest("hex");
+  });
+  afterEach(() => {
+    aws.cleanup();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  const restartOk: AwsRule[] = [
+    { match: ["ssm", "send-command"], stdout: "cmd-1" },
+    { match: ["ssm", "list-command-invocations"], stdout: "i-0abc\tSuccess" },
+  ];
+  const args = (url: string, extra: string[] = []) => [
+    "--version", "v1.5.0", "--bucket", bucket, "--env", "prod", "--health-url", url,
+    "--attempts", "2", "--interval", "0.2", "--wait-seconds", "5", ...extra,
+  ];
+  /** [argv joined, stdin] of every `aws s3 cp - s3://...` upload, in order. */
+  const uploads = () =>
+    aws
+      .calls()
+      .filter((c) => c[0] === "s3" && c[1] === "cp" && c[2] !== undefined && !c[2].startsWith("s3://"))
+      .map((c) => c.slice(2, 4).join(" "));
+
+  it("uploads the binary and its checksum, then latest.txt, restarts through SSM and checks health", async () => {
+    const h = await healthServer([200]);
+    try {
+      aws.setRules([
+        { match: ["s3", "cp", `s3://${bucket}/latest.txt`, "-"], stdout: "v1.4.0" },
+        { match: ["s3", "cp", `s3://${bucket}/zmanim-api-v1.5.0.sha256`, "-"], ...NOT_FOUND },
+        { match: ["s3", "cp"] },
+        ...restartOk,
+      ]);
+      const r = await run(script("release-api.sh"), args(h.url, ["--binary", binary]), aws.env);
+      expect([r.code, r.stderr]).toEqual([0, ""]);
+      expect(uploads()).toEqual([
+        `${binary} s3://${bucket}/zmanim-api-v1.5.0`,
+        `- s3://${bucket}/zmanim-api-v1.5.0.sha256`,
+        `- s3://${bucket}/latest.txt`,
+      ]);
+      // Checksum in sha256sum format (update-binary.sh reads the first field), latest.txt names the version.
+      const log = readLog(aws);
+      expect(log.find((l) => l.argv.includes(`s3://${bucket}/zmanim-api-v1.5.0.sha256`) && l.argv.includes("-") && l.argv.indexOf("-") === 2)?.stdin).toBe(
+        `${sum}  zmanim-api-v1.5.0\n`,
+      );
+      expect(log.filter((l) => l.argv[2] === "-" && l.argv[3] === `s3://${bucket}/latest.txt`).map((l) => l.stdin)).toEqual(["v1.5.0\n"]);
+      expect(aws.calls().filter((c) => c[1] === "send-command")).toHaveLength(1);
+      expect(h.hits()).toBe(1);
+    } finally {
+      await h.close();
+    }
+  }, 30000);
+
+  it("rolls latest.txt back to the previous version and restarts again when health fails", async () => {
+    const h = await healthServer([503, 503, 200]);
+    try {
+      aws.setRules([
+        { match: ["s3", "cp", `s3://${bucket}/latest.txt`, "-"], stdout: "v1.4.0" },
+        { match: ["s3", "cp", `s3://${bucket}/zmanim-api-v1.5.0.sha256`, "-"], ...NOT_FOUND },
+        { match: ["s3", "cp"] },
+        ...restartOk,
+      ]);
+      const r = await run(script("release-api.sh"), args(h.url, ["--binary", binary]), aws.env);
+      expect(r.code).toBe(1);
+      expect(r.stderr).toContain("rolled back to v1.4.0; v1.5.0 is NOT live");
+      const latest = readLog(aws).filter((l) => l.argv[2] === "-" && l.argv[3] === `s3://${bucket}/latest.txt`).map((l) => l.stdin);
+      expect(latest).toEqual(["v1.5.0\n", "v1.4.0\n"]);
+      expect(aws.calls().filter((c) => c[1] === "send-command")).toHaveLength(2);
+    } finally {
+      await h.close();
+    }
+  }, 30000);
+
+  it("restores the previous version when the SSM restart itself fails", async () => {
+    const h = await healthServer([200]);
+    try {
+      aws.setRules([
+        { match: ["s3", "cp", `s3://${bucket}/latest.txt`, "-"], stdout: "v1.4.0" },
+        { match: ["s3", "cp", `s3://${bucket}/zmanim-api-v1.5.0.sha256`, "-"], ...NOT_FOUND },
+        { match: ["s3", "cp"] },
+        { match: ["ssm", "send-command"], stdout: "cmd-1" },
+        { match: ["ssm", "list-command-invocations", "--command-id", "cmd-1"], stdout: "i-0abc\tFailed", times: 1 },
+        { match: ["ssm", "list-command-invocations"], stdout: "i-0abc\tSuccess" },
+      ]);
+      const r = await run(script("release-api.sh"), args(h.url, ["--binary", binary]), aws.env);
+      expect(r.code).toBe(1);
+      const latest = readLog(aws).filter((l) => l.argv[2] === "-" && l.argv[3] === `s3://${bucket}/latest.txt`).map((l) => l.stdin);
+      expect(latest).toEqual(["v1.5.0\n", "v1.4.0\n"]);
+    } finally {
+      await h.close();
+    }
+  }, 30000);
+
+  it("refuses to overwrite a released version with a different binary, and uploads nothing", async () => {
+    aws.setRules([
+      { match: ["s3", "cp", `s3://${bucket}/latest.txt`, "-"], stdout: "v1.5.0" },
+      { match: ["s3", "cp", `s3://${bucket}/zmanim-api-v1.5.0.sha256`, "-"], stdout: `${"0".repeat(64)}  zmanim-api-v1.5.0` },
+    ]);
+    const r = await run(script("release-api.sh"), args("http://127.0.0.1:9/api/health", ["--binary", binary]), aws.env);
+    expect([r.code, r.stderr]).toEqual([1, expect.stringContaining("already released with a different binary")]);
+    expect(uploads()).toEqual([]);
+    expect(aws.calls().some((c) => c[1] === "send-command")).toBe(false);
+  });
+
+  it("re-deploys a version already in the bucket without --binary, and refuses one that is not there", async () => {
+    const h = await healthServer([200]);
+    try {
+      aws.setRules([
+        { match: ["s3", "cp", `s3://${bucket}/latest.txt`, "-"], stdout: "v1.5.0" },
+        { match: ["s3", "cp", `s3://${bucket}/zmanim-api-v1.4.0.sha256`, "-"], stdout: `${sum}  zmanim-api-v1.4.0` },
+        { match: ["s3", "cp"] },
+        ...restartOk,
+      ]);
+      const ok = await run(script("release-api.sh"), [...args(h.url), "--version", "v1.4.0"], aws.env);
+      expect([ok.code, ok.stderr]).toEqual([0, ""]);
+      expect(uploads()).toEqual([`- s3://${bucket}/latest.txt`]);
+
+      aws.setRules([
+        { match: ["s3", "cp", `s3://${bucket}/latest.txt`, "-"], stdout: "v1.5.0" },
+        { match: ["s3", "cp", `s3://${bucket}/zmanim-api-v9.9.9.sha256`, "-"], ...NOT_FOUND },
+      ]);
+      const missing = await run(script("release-api.sh"), [...args(h.url), "--version", "v9.9.9"], aws.env);
+      expect([missing.code, missing.stderr]).toEqual([1, expect.stringContaining("zmanim-api-v9.9.9.sha256 is not in")]);
+    } finally {
+      await h.close();
+    }
+  }, 30000);
+
+  it("rejects a bad version name before touching AWS", async () => {
+    const r = await run(script("release-api.sh"), ["--version", "../v1", "--bucket", bucket, "--env", "prod", "--health-url", "https://x/api/health"], aws.env);
+    expect([r.code, r.stderr]).toEqual([2, expect.stringContaining('--version "../v1" must be')]);
+    expect(aws.calls()).toEqual([]);
+  });
+});
+
+describe("scripts/ci/static-site-sync.sh", () => {
+  let aws: AwsDouble;
+  let out: string;
+  const bucket = "zmanim-prod-static-111111111111";
+  beforeEach(() => {
+    aws = awsDouble();
+    out = mkdtempSync(join(tmpdir(), "site-"));
+    mkdirSync(join(out, "_next/static/chunks"), { recursive: true });
+    mkdirSync(join(out, "about"), { recursive: true });
+    writeFileSync(join(out, "index.html"), "<html></html>");
+    writeFileSync(join(out, "about/index.html"), "<html></html>");
+    writeFileSync(join(out, "_next/static/chunks/main-3f2a9c1b7d.js"), "x");
+  });
+  afterEach(() => {
+    aws.cleanup();
+    rmSync(out, { recursive: true, force: true });
+  });
+
+  const sync = (pass: string, stdout: string): AwsRule => ({ match: ["s3", "sync", ...(pass ? [pass] : [])], stdout, times: 1 });
+
+  it("uploads immutable assets first, then HTML with revalidation, deletes last, and invalidates changed paths only", async () => {
+    aws.setRules([
+      sync("public,max-age=31536000,immutable", `upload: ${out}/_next/static/chunks/main-3f2a9c1b7d.js to s3://${bucket}/_next/static/chunks/main-3f2a9c1b7d.js`),
+      sync("--exclude", `upload: ${out}/about/index.html to s3://${bucket}/about/index.html\nupload: ${out}/index.html to s3://${bucket}/index.html`),
+      sync("--delete", `delete: s3://${bucket}/old/index.html`),
+      { match: ["cloudfront", "list-distributions"], stdout: "E1ABCDEF" },
+      { match: ["cloudfront", "create-invalidation"], stdout: "I123" },
+    ]);
+    const r = await run(script("static-site-sync.sh"), ["--source", out, "--bucket", bucket, "--site", "zmanim.shtetl.io"], aws.env);
+    expect([r.code, r.stderr]).toEqual([0, ""]);
+    const calls = aws.calls();
+    const syncs = calls.filter((c) => c[1] === "sync");
+    expect(syncs).toHaveLength(3);
+    const cc = (c: string[]) => c[c.indexOf("--cache-control") + 1];
+    expect(cc(syncs[0])).toBe("public,max-age=31536000,immutable");
+    expect(syncs[0].slice(syncs[0].indexOf("--exclude"), syncs[0].indexOf("--exclude") + 4)).toEqual(["--exclude", "*", "--include", "_next/static/*"]);
+    expect(cc(syncs[1])).toBe("public,max-age=0,must-revalidate");
+    expect(syncs[1]).toEqual(expect.arrayContaining(["--exclude", "_next/static/*", "--include", "*.html"]));
+    expect(syncs[0].includes("--delete") || syncs[1].includes("--delete")).toBe(false);
+    expect(syncs[2]).toContain("--delete");
+    const inv = calls.find((c) => c[1] === "create-invalidation")!;
+    expect(inv.slice(inv.indexOf("--distribution-id") + 1, inv.indexOf("--distribution-id") + 2)).toEqual(["E1ABCDEF"]);
+    const paths = inv.slice(inv.indexOf("--paths") + 1, inv.indexOf("--query"));
+    expect(paths.sort()).toEqual(["/", "/about/", "/about/index.html", "/index.html", "/old/", "/old/index.html"]);
+  });
+
+  it("invalidates '/*' (one path) when more paths changed than --max-paths", async () => {
+    const lines = Array.from({ length: 5 }, (_, i) => `upload: ${out}/p${i}.html to s3://${bucket}/p${i}.html`).join("\n");
+    aws.setRules([sync("public,max-age=31536000,immutable", ""), sync("--exclude", lines), sync("--delete", ""), { match: ["cloudfront", "create-invalidation"], stdout: "I1" }]);
+    const r = await run(script("static-site-sync.sh"), ["--source", out, "--bucket", bucket, "--distribution-id", "E1", "--max-paths", "3"], aws.env);
+    expect(r.code).toBe(0);
+    const inv = aws.calls().find((c) => c[1] === "create-invalidation")!;
+    expect(inv.slice(inv.indexOf("--paths") + 1, inv.indexOf("--query"))).toEqual(["/*"]);
+  });
+
+  it("invalidates nothing when only immutable assets changed", async () => {
+    aws.setRules([sync("public,max-age=31536000,immutable", `upload: x to s3://${bucket}/_next/static/a.js`), sync("--exclude", ""), sync("--delete", "")]);
+    const r = await run(script("static-site-sync.sh"), ["--source", out, "--bucket", bucket, "--distribution-id", "E1"], aws.env);
+    expect([r.code, r.stdout]).toEqual([0, expect.stringContaining("nothing to invalidate")]);
+    expect(aws.calls().some((c) => c[0] === "cloudfront")).toBe(false);
+  });
+
+  it("refuses a source without index.html, naming it", async () => {
+    const r = await run(script("static-site-sync.sh"), ["--source", join(out, "about/none"), "--bucket", bucket, "--site", "x"], aws.env);
+    expect([r.code, r.stderr]).toEqual([2, expect.stringContaining("must be a Next.js export directory containing index.html")]);
+    expect(aws.calls()).toEqual([]);
+  });
+});
+
+describe("scripts/ci/plan-summary.sh", () => {
+  let dir: string;
+  beforeEach(() => (dir = mkdtempSync(join(tmpdir(), "plans-"))));
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+  const put = (stack: string, code: number, text?: string) => {
+    mkdirSync(join(dir, stack), { recursive: true });
+    writeFileSync(join(dir, stack, `${stack}.exitcode`), `${code}\n`);
+    if (text !== undefined) writeFileSync(join(dir, stack, `${stack}.txt`), text);
+  };
+
+  it("tabulates each stack's plan and flags destroys", async () => {
+    put("zmanim-prod-network", 0, "No changes. Your infrastructure matches the configuration.");
+    put("zmanim-prod-compute", 2, "...\nPlan: 1 to add, 2 to change, 1 to destroy.\n");
+    const r = await run(script("plan-summary.sh"), [dir]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain("| `zmanim-prod-network` | no changes | - | - | - |");
+    expect(r.stdout).toContain("| `zmanim-prod-compute` | changes, **destroys 1** | 1 | 2 | 1 |");
+  });
+
+  it("fails when a plan failed or left no text", async () => {
+    put("zmanim-prod-api", 1, "Error: No valid credential sources found");
+    put("zmanim-prod-cdn", 2);
+    const r = await run(script("plan-summary.sh"), [dir]);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toContain("| `zmanim-prod-api` | **plan failed** (exit 1) |");
+    expect(r.stdout).toContain("| `zmanim-prod-cdn` | no plan output |");
+  });
+});
+
+function readLog(aws: AwsDouble): Array<{ argv: string[]; stdin: string }> {
+  const file = aws.env.AWS_DOUBLE_LOG;
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const text = (require("fs") as typeof import("fs")).existsSync(file) ? require("fs").readFileSync(file, "utf8") : "";
+  return text.split("\n").filter(Boolean).map((l: string) => JSON.parse(l));
+}
