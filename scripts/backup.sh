@@ -19,7 +19,8 @@ Every snapshot carries the tags `zmanim`, its kind (`postgres`, `postgres-global
 `run:<run id>`; when all three are saved the run is tagged `complete`. A failed dump never leaves a
 snapshot: with a restic that has `backup --stdin-from-command` (0.17+) restic itself discards it;
 otherwise every member of each pipe is checked and, on any failure, all snapshots of the run are
-forgotten (`restic forget --tag run:<id>`; the next successful prune frees the data).
+forgotten (listed with `restic snapshots --tag run:<id>`, then `restic forget <ids>`; the next
+successful prune frees the data).
 Then: publish the freshness metric, apply retention
 (forget --keep-daily 7 --keep-weekly 4 --keep-monthly 3 --prune, grouped by path so PostgreSQL and
 Redis each keep their own history) and, on Sundays, `restic check --read-data-subset=n/N` where n
@@ -103,8 +104,14 @@ elif [[ $REPO_STATUS -ne 0 ]]; then
   die "$REPO_STATUS" "$(explain_exit "$REPO_STATUS")"
 fi
 
+# Forget and prune need an exclusive lock. A restic that was killed (timeout, OOM, SIGPIPE of a
+# `restic dump | pg_restore -l`) leaves its lock behind; `restic unlock` removes only such stale locks
+# (the process is gone from this host, or the lock was not refreshed for 30 minutes).
+remove_stale_locks() { restic_cmd unlock >/dev/null 2>&1 || true; }
+
 retention() {
   info "retention: keep daily 7, weekly 4, monthly 3 per path (postgres.dump, postgres-globals.sql, redis.rdb)"
+  remove_stale_locks
   restic_cmd forget --tag zmanim --group-by paths --keep-daily 7 --keep-weekly 4 --keep-monthly 3 --prune
 }
 
@@ -116,11 +123,26 @@ fi
 
 run_id="$(date -u +%Y%m%dT%H%M%SZ)-$$-$RANDOM"
 run_started=0 run_committed=0
+# forget_run: remove every snapshot tagged run:<id>. `restic forget --tag X` alone removes nothing (no
+# policy given), so the ids are listed first; success means none is left.
+forget_run() {
+  local json
+  local -a ids
+  json=$(restic_cmd snapshots --json --tag "run:$run_id") || return 1
+  mapfile -t ids < <(jq -r '(. // [])[].id' <<<"$json")
+  if [[ ${#ids[@]} -gt 0 ]]; then
+    restic_cmd forget "${ids[@]}" || return 1
+  fi
+  json=$(restic_cmd snapshots --json --tag "run:$run_id") || return 1
+  [[ $(jq 'length' <<<"${json:-[]}") == 0 ]]
+}
+# shellcheck disable=SC2317 # invoked by the EXIT trap
 cleanup_run() {
   local rc=$?
   if [[ $rc -ne 0 && $run_started -eq 1 && $run_committed -eq 0 ]]; then
     err "run $run_id failed (exit $rc); removing every snapshot of this run"
-    if restic_cmd forget --tag "run:$run_id"; then
+    remove_stale_locks
+    if forget_run; then
       info "snapshots of run $run_id removed; the previous complete run is still the latest"
     else
       err "could not remove the snapshots of run $run_id; they are NOT tagged complete and restore ignores them; remove them with: restic forget --tag run:$run_id"

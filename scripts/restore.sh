@@ -158,8 +158,9 @@ restore_postgres() {
     summary+=("roles: applied from postgres-globals.sql ($(grep -c 'already exists' "$work/globals.err" || true) already existed)")
   fi
 
-  # The table of contents (read from the head of the stream; restic stops when pg_restore has it).
-  restic_cmd dump "$snap" postgres.dump 2>/dev/null | pg_restore -l -C >"$work/toc.full" || true
+  # The table of contents, read from the head of the stream. pg_restore stops reading once it has it and
+  # restic dies of SIGPIPE, so this read takes no repository lock (a killed restic would leave its lock).
+  restic_cmd --no-lock dump "$snap" postgres.dump 2>/dev/null | pg_restore -l -C >"$work/toc.full" || true
   grep -q '^;.*Format: CUSTOM' "$work/toc.full" || die "$ZMANIM_EXIT_FATAL" "snapshot $snap does not hold a pg_dump custom-format archive (pg_restore -l failed)"
   local owner
   owner=$(awk '$4 == "DATABASE" && $5 == "-" { print $7; exit }' "$work/toc.full")
@@ -174,8 +175,11 @@ restore_postgres() {
       summary+=("pg_cron: restored (cron.database_name = $cron_db)")
     else
       local jobs
-      jobs=$(restic_cmd dump "$snap" postgres.dump | pg_restore -f - --data-only -t job -n cron 2>/dev/null |
-        awk '/^COPY cron\.job /{c=1;next} c&&/^\\\.$/{c=0} c{n++} END{print n+0}') || jobs="?"
+      jobs=$(
+        set +o pipefail
+        restic_cmd --no-lock dump "$snap" postgres.dump 2>/dev/null | pg_restore -f - --data-only -t job -n cron 2>/dev/null |
+          awk '/^COPY cron\.job /{c=1;next} c&&/^\\\.$/{c=0} c{n++} END{print n+0}'
+      )
       grep -vE ' EXTENSION - pg_cron( |$)| EXTENSION pg_cron( |$)|SCHEMA - cron |^[0-9]+; [0-9]+ [0-9]+ [A-Z ]+ cron ' "$work/toc" >"$work/toc.filtered"
       mv "$work/toc.filtered" "$work/toc"
       local why="this server does not preload pg_cron"
@@ -228,7 +232,7 @@ restore_postgres() {
       printf '%-50s %12s %12s  %s\n' "$name" "$want" "-" "skipped (extension configuration table)" >>"$work/report"
       continue
     fi
-    got=$(psql -X -A -t --no-password -d "$target_db" -c "SELECT count(*) FROM $name")
+    got=$(psql -X -A -t --no-password -d "$target_db" -c "SELECT count(*) FROM ONLY $name")
     tables=$((tables + 1))
     if [[ $got == "$want" ]]; then
       printf '%-50s %12s %12s  %s\n' "$name" "$want" "$got" "ok" >>"$work/report"

@@ -19,7 +19,7 @@ export interface S3Server {
   readonly caCert: string;
   /** restic environment for a repository in `bucket` (the bucket is created at start). */
   resticEnv(bucket?: string, prefix?: string): Record<string, string>;
-  /** Total size in bytes of all stored files under `bucket`. */
+  /** Total size in bytes of the files stored under `bucket` (objects and s3rver's metadata). */
   bucketBytes(bucket?: string): number;
   stop(): Promise<void>;
 }
@@ -77,8 +77,8 @@ export async function startS3(buckets: string[] = ["restic"]): Promise<S3Server>
     });
   });
   const bucketBytes = (bucket = buckets[0]) => {
-    const out = execFileSync("du", ["-sb", join(directory, bucket)], { encoding: "utf8" });
-    return Number(out.split(/\s/)[0]);
+    const out = execFileSync("find", [join(directory, bucket), "-type", "f", "-printf", "%s\\n"], { encoding: "utf8" });
+    return out.split("\n").filter(Boolean).reduce((sum, n) => sum + Number(n), 0);
   };
   return {
     port,

@@ -47,7 +47,10 @@ die() {
 # parsed, never executed. A missing file is fine (the environment may carry everything).
 load_env() {
   local file=${ZMANIM_RESTIC_ENV_FILE:-/etc/restic/env}
-  [[ -e $file ]] || return 0
+  if [[ ! -e $file ]]; then
+    [[ -n ${REDISCLI_AUTH:-} ]] || unset REDISCLI_AUTH
+    return 0
+  fi
   [[ -r $file ]] || die "$ZMANIM_EXIT_USAGE" "cannot read $file (ZMANIM_RESTIC_ENV_FILE); run as root or point ZMANIM_RESTIC_ENV_FILE elsewhere"
   local line key value
   while IFS= read -r line || [[ -n $line ]]; do
@@ -67,6 +70,8 @@ load_env() {
       export "$key=$value"
     fi
   done <"$file"
+  # An empty REDISCLI_AUTH means "no password" (redis-cli would otherwise send AUTH with "").
+  [[ -n ${REDISCLI_AUTH:-} ]] || unset REDISCLI_AUTH
 }
 
 # require_var NAME HINT: exit 2 with a clear message when NAME is unset or empty.
