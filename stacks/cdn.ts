@@ -289,7 +289,7 @@ export class CdnStack extends ZmanimStack {
       provider: useast1,
       deliverySourceName: logSource.name,
       deliveryDestinationArn: logDestination.arn,
-      s3DeliveryConfiguration: [{ suffixPath: `{DistributionId}/{yyyy}/{MM}/{dd}/{HH}`, enableHiveCompatiblePath: false }],
+      // Default key layout under the destination: AWSLogs/<account>/CloudFront/...
     });
 
     for (const type of ["A", "AAAA"]) {
