@@ -74,6 +74,10 @@ as_owner=()
 if [[ $(id -u) -eq 0 ]]; then
   chown postgres:postgres "$sock"
   as_owner=(runuser -u postgres --)
+  if ! runuser -u postgres -- test -x "$base"; then
+    rm -rf "$base"
+    die "$ZMANIM_EXIT_USAGE" "the postgres user cannot enter $base; make ZMANIM_DRILL_DIR='${ZMANIM_DRILL_DIR:-${TMPDIR:-/tmp}}' traversable (chmod o+x) or point it elsewhere"
+  fi
 fi
 pg_started=0 redis_port=""
 redis_password=$(head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n')

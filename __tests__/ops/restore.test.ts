@@ -3,7 +3,7 @@
  * pg_cron where it lives, an AOF-safe Redis restore that survives a restart, and the weekly drill.
  */
 import { spawnSync } from "child_process";
-import { mkdtempSync, readdirSync, rmSync } from "fs";
+import { chmodSync, mkdtempSync, readdirSync, rmSync } from "fs";
 import { tmpdir } from "os";
 import { join } from "path";
 import { startPostgres, PgCluster } from "../helpers/postgres";
@@ -113,6 +113,7 @@ describe("restore.sh", () => {
 describe("restore-drill.sh", () => {
   it("restores the latest run into scratch servers, verifies it and reports RTO and RPO", () => {
     const drillDir = mkdtempSync(join(tmpdir(), "zmanim-drill-test-"));
+    chmodSync(drillDir, 0o755); // the scratch cluster runs as the postgres user
     try {
       const r = runScript("restore-drill.sh", [], { ...env, ZMANIM_PG_BINDIR: pg.binDir, ZMANIM_DRILL_DIR: drillDir });
       expect(r.stdout).toMatch(/restore drill PASSED: RTO [\d.]+ s \(restore and verification\), RPO \d+ s/);
@@ -130,6 +131,7 @@ describe("restore-drill.sh", () => {
 
   it("exits non-zero when the restore fails, and leaves no scratch server or data behind", () => {
     const drillDir = mkdtempSync(join(tmpdir(), "zmanim-drill-test-"));
+    chmodSync(drillDir, 0o755); // the scratch cluster runs as the postgres user
     try {
       const r = runScript("restore-drill.sh", ["--snapshot", "deadbeef"], { ...env, ZMANIM_PG_BINDIR: pg.binDir, ZMANIM_DRILL_DIR: drillDir });
       expect(r.status).not.toBe(0);
