@@ -280,6 +280,33 @@ describe("migrate-db (dump mode, verification, preflight, rollback direction)", 
     expect(r4.stderr).toContain("--jobs 'zero' is not valid");
   });
 
+  it("passes percent-encoded passwords to libpq intact and never prints them", async () => {
+    // A cluster that really checks passwords (scram), with a password full of URL-special characters.
+    const secret = "p@ss w%rd:/?#&=x+y\\n";
+    // (The password is set while the harness's default trust rules apply; then TCP switches to scram.)
+    const auth = await startPostgres({ superuserPassword: secret });
+    try {
+      writeFileSync(join(auth.dataDir, "pg_hba.conf"), "local all all trust\nhost all all 127.0.0.1/32 scram-sha-256\n");
+      auth.psql("SELECT pg_reload_conf()");
+      auth.psql("CREATE DATABASE a");
+      auth.psql("CREATE DATABASE b");
+      const enc = encodeURIComponent(secret);
+      const url = (db: string, pw: string) => `postgresql://postgres:${pw}@127.0.0.1:${auth.port}/${db}`;
+      const ok = migrate(["--preflight-only", "--source", url("a", enc), "--target", url("b", enc)]);
+      expectExit(ok, 0);
+      const wrong = migrate(["--preflight-only", "--source", url("a", enc), "--target", url("b", "not-it")]);
+      expect(wrong.status).toBe(3);
+      expect(wrong.stdout).toMatch(/cannot connect to the target postgresql:\/\/postgres:\*\*\*@127\.0\.0\.1:\d+\/b: .*password authentication failed/);
+      for (const r of [ok, wrong]) {
+        expect(r.out).not.toContain(secret);
+        expect(r.out).not.toContain(enc);
+        expect(r.out).not.toContain("not-it");
+      }
+    } finally {
+      auth.stop();
+    }
+  }, 60000);
+
   it("leaves the target marked incomplete when the restore fails midway", () => {
     // A server-side fault on the target: as soon as app.zmanim_cache is created, it gets a constraint
     // that rejects every row, so pg_restore fails in the middle of the data phase.
@@ -447,8 +474,12 @@ describe("migrate-db (dump mode, verification, preflight, rollback direction)", 
       }
       tgt.psql("CREATE DATABASE noext");
       expect(tgt.psql("SELECT count(*) FROM pg_available_extensions WHERE name = 'zmanim_test_only'", "noext")).toBe("0");
-      const r = migrate(["--source", urlOf(src, "withext"), "--target", urlOf(tgt, "noext"), "--yes"]);
+      const report = join(work, "noext.json");
+      const r = migrate(["--source", urlOf(src, "withext"), "--target", urlOf(tgt, "noext"), "--yes", "--report", report]);
       expect(r.status).toBe(3);
+      const rep = JSON.parse(readFileSync(report, "utf8"));
+      expect(rep).toMatchObject({ result: "failed", failed_phase: "preflight", exit_code: 3, target_marked_incomplete: false });
+      expect(rep.preflight.find((c: any) => c.check === "extensions")).toMatchObject({ status: "fail" });
       expect(r.stdout).toMatch(/\[FAIL\] extensions +used on the source but not available on the target: zmanim_test_only/);
       expect(r.stderr).toContain("nothing was written to the target");
       expect(tgt.psql("SELECT count(*) FROM pg_namespace WHERE nspname = 'zmanim_migration'", "noext")).toBe("0");
