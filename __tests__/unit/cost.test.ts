@@ -130,6 +130,21 @@ describe("known resources price to known amounts", () => {
     expect(usdOf(run(fixtureStacks()), "aws_apigatewayv2_api.api", /requests/)).toBe(0);
   });
 
+  it("a CloudFront log delivery is priced when its destination is an S3 bucket, and listed otherwise", () => {
+    const delivery = (arn: string): StackJson => ({
+      provider: { aws: [{ region: "eu-west-1" }, { alias: "us-east-1", region: "us-east-1" }] },
+      resource: {
+        aws_cloudwatch_log_delivery_destination: { d: { provider: "aws.us-east-1", delivery_destination_configuration: [{ destination_resource_arn: arn }] } },
+        aws_cloudwatch_log_delivery: { l: { provider: "aws.us-east-1", delivery_destination_arn: "${aws_cloudwatch_log_delivery_destination.d.arn}" } },
+      },
+    });
+    const usage = mergeAssumptions(QUIET, { edge: { requestsPerMonth: 2_000_000, accessLogBytesPerRequest: 500 } }, "test");
+    const toS3 = run(fixtureStacks({ "zmanim-prod-cdn": delivery("arn:aws:s3:::logs/cloudfront") }), usage);
+    expect(usdOf(toS3, "aws_cloudwatch_log_delivery.l", /delivery to S3/)).toBeCloseTo(1 * 0.25, 6);
+    const toLogs = run(fixtureStacks({ "zmanim-prod-cdn": delivery("arn:aws:logs:us-east-1:111111111111:log-group:x") }), usage);
+    expect(toLogs.unpriced).toContainEqual(expect.objectContaining({ address: "aws_cloudwatch_log_delivery.l", reason: "only deliveries to S3 are priced" }));
+  });
+
   it("a log group that a flow log writes to is priced at the vended-log rate", () => {
     const r2 = run(fixtureStacks({
       "zmanim-prod-logs": {
@@ -273,6 +288,28 @@ describe("bad input gets a clear error and writes nothing", () => {
     expect(r4.code).toBe(2);
     expect(r4.err).toContain('"--bogus": unknown option');
     expect(existsSync(out)).toBe(false);
+  });
+});
+
+describe("the README cost block", () => {
+  it("--update-readme writes the comparison with the epic between the markers; --check-readme detects staleness", () => {
+    const dir = writeOutdir(fixtureStacks());
+    tmp.push(dir);
+    const readme = join(dir, "README.md");
+    writeFileSync(readme, "# T\n<!-- cost:begin -->\n<!-- cost:end -->\ntail\n");
+    expect(cli(["--outdir", dir, "--json", join(dir, "c.json"), "--readme", readme, "--check-readme"]).code).toBe(4);
+    expect(cli(["--outdir", dir, "--json", join(dir, "c.json"), "--readme", readme, "--update-readme"]).code).toBe(0);
+    const text = readFileSync(readme, "utf8");
+    expect(text).toMatch(/^# T\n<!-- cost:begin -->\nEstimate for `prod`/);
+    expect(text).toContain("| Public IPv4 (Elastic IP) | Free | $3.65 |");
+    expect(text).toContain(`rates of ${RATES_VERSION}`);
+    expect(text.endsWith("<!-- cost:end -->\ntail\n")).toBe(true);
+    expect(cli(["--outdir", dir, "--json", join(dir, "c.json"), "--readme", readme, "--check-readme"]).code).toBe(0);
+    const bigger = join(dir, "b.json");
+    writeFileSync(bigger, JSON.stringify({ hoursPerMonth: 744 }));
+    const stale = cli(["--outdir", dir, "--json", join(dir, "c.json"), "--readme", readme, "--check-readme", "--assumptions", bigger]);
+    expect(stale.code).toBe(4);
+    expect(stale.err).toContain("is stale");
   });
 });
 

@@ -5,7 +5,8 @@
  * per-stack, per-resource table, writes the report as JSON, and exits non-zero when the estimate exceeds the
  * environment's monthlyBudgetUsd. Resource types it cannot price are listed; with --strict they fail the run.
  *
- * Exit codes: 0 within budget; 1 over budget; 2 bad input (nothing written); 3 unpriced types with --strict.
+ * Exit codes: 0 within budget; 1 over budget; 2 bad input (nothing written); 3 unpriced types with --strict;
+ * 4 the README cost block is stale (--check-readme, which writes nothing).
  */
 import { readFileSync, writeFileSync, mkdirSync, existsSync } from "fs";
 import { dirname, extname, join, resolve } from "path";
@@ -13,7 +14,7 @@ import { ConfigError, selectEnvironment } from "../../stacks/validate-environmen
 import { AssumptionsError, UsageAssumptions, assumptionsFor, mergeAssumptions } from "./assumptions";
 import { renderComparisonMarkdown, renderDetailMarkdown, renderText } from "./format";
 import { estimate } from "./model";
-import { InputError, loadStacks, replaceBetweenMarkers, stacksOfEnvironment } from "./tfjson";
+import { InputError, loadStacks, replaceBetweenMarkers, stacksOfEnvironment, textBetweenMarkers } from "./tfjson";
 
 const HELP = `Usage: npm run cost [-- options]
 
@@ -28,12 +29,14 @@ Options:
                         scripts/cost/assumptions.ts) or a .ts/.js module exporting \`assumptions\`
   --strict              exit 3 when any resource type cannot be priced
   --update-readme       rewrite the block between <!-- cost:begin --> and <!-- cost:end --> in the README
-  --readme FILE         the README for --update-readme (default: README.md)
+  --check-readme        exit 4 when that README block differs from the current estimate; writes nothing
+  --readme FILE         the README for --update-readme / --check-readme (default: README.md)
   --update-doc FILE     rewrite the blocks <!-- cost:begin/end --> (comparison) and <!-- cost-detail:begin/end -->
                         (every line item) in FILE
   -h, --help            this text
 
-Exit codes: 0 within budget, 1 over budget, 2 bad input, 3 unpriced types with --strict.
+Exit codes: 0 within budget, 1 over budget, 2 bad input, 3 unpriced types with --strict,
+4 stale README block (--check-readme).
 `;
 
 interface Options {
@@ -42,13 +45,14 @@ interface Options {
   assumptions?: string;
   strict: boolean;
   updateReadme: boolean;
+  checkReadme: boolean;
   readme: string;
   updateDocs: string[];
   help: boolean;
 }
 
 function parseArgs(argv: readonly string[]): Options {
-  const o: Options = { outdir: "cdktf.out", strict: false, updateReadme: false, readme: "README.md", updateDocs: [], help: false };
+  const o: Options = { outdir: "cdktf.out", strict: false, updateReadme: false, checkReadme: false, readme: "README.md", updateDocs: [], help: false };
   const value = (i: number, flag: string): string => {
     const v = argv[i + 1];
     if (v === undefined || v.startsWith("--")) throw new InputError(`${flag}: missing value; see --help`);
@@ -68,6 +72,7 @@ function parseArgs(argv: readonly string[]): Options {
       case "--strict": o.strict = true; break;
       case "--update-readme": o.updateReadme = true; break;
       case "--readme": o.readme = take(); break;
+      case "--check-readme": o.checkReadme = true; break;
       case "--update-doc": o.updateDocs.push(take()); break;
       case "-h": case "--help": o.help = true; break;
       default:
@@ -115,11 +120,23 @@ export function main(argv: readonly string[], vars: Readonly<Record<string, stri
     const stacks = stacksOfEnvironment(loadStacks(o.outdir), env.name, o.outdir);
     const report = estimate(stacks, { environment: env.name, budgetUsd: env.monthlyBudgetUsd, assumptions });
 
+    const comparison = renderComparisonMarkdown(report);
+    if (o.checkReadme) {
+      if (!existsSync(o.readme)) throw new InputError(`--check-readme: ${o.readme} not found; run from the repository root or pass --readme FILE`);
+      const current = textBetweenMarkers(readFileSync(o.readme, "utf8"), "cost");
+      if (current === undefined) throw new InputError(`${o.readme}: markers <!-- cost:begin --> ... <!-- cost:end --> not found`);
+      if (current.trim() !== comparison.trim()) {
+        printErr(`cost: the cost block in ${o.readme} is stale; run \`npm run synth && npm run cost -- --update-readme --update-doc docs/cost.md\`\n`);
+        return 4;
+      }
+      print(`cost: ${o.readme} is up to date\n`);
+      return 0;
+    }
+
     // Render everything before writing anything, so a failure leaves no half-updated file.
     const writes: Array<[string, string]> = [];
     const jsonFile = o.json ?? join(o.outdir, "cost.json");
     writes.push([jsonFile, JSON.stringify({ ...report, assumptions }, null, 2) + "\n"]);
-    const comparison = renderComparisonMarkdown(report);
     if (o.updateReadme) {
       const readme = o.readme;
       if (!existsSync(readme)) throw new InputError(`--update-readme: ${readme} not found; run from the repository root or pass --readme FILE`);

@@ -300,7 +300,10 @@ const PRICERS: Record<string, Pricer> = {
   aws_cloudwatch_log_delivery(ctx) {
     // CloudFront standard logging (v2) and other vended logs delivered to S3.
     const dest = String(ctx.res.body.delivery_destination_arn ?? "");
-    const s3 = ctx.res.body.s3_delivery_configuration !== undefined || /s3/i.test(dest);
+    const m = /aws_cloudwatch_log_delivery_destination\.([A-Za-z0-9_-]+)\./.exec(dest);
+    const destination = m ? ctx.stack.json.resource?.aws_cloudwatch_log_delivery_destination?.[m[1]] : undefined;
+    const target = String(first(destination?.delivery_destination_configuration)?.destination_resource_arn ?? dest);
+    const s3 = destination?.delivery_destination_type === "S3" || target.startsWith("arn:aws:s3:::") || ctx.res.body.s3_delivery_configuration !== undefined;
     if (!s3) return ctx.unpriced("only deliveries to S3 are priced");
     const gb = (ctx.d.edgeRequests * ctx.a.edge.accessLogBytesPerRequest) / 1e9;
     ctx.add("vended log delivery to S3 (CloudFront access logs)", gb, "logs.vended.s3", { note: "assumptions.edge.accessLogBytesPerRequest" });
