@@ -97,7 +97,6 @@ function loadAssumptions(file: string | undefined, base: UsageAssumptions): Usag
     return mergeAssumptions(base, parsed, file);
   }
   if (ext === ".ts" || ext === ".js") {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
     const mod = require(path) as { assumptions?: unknown; default?: unknown };
     const a = mod.assumptions ?? mod.default;
     if (!a) throw new InputError(`--assumptions ${file}: the module exports no \`assumptions\``);

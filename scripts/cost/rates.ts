@@ -93,20 +93,20 @@ export const RATES: Readonly<Record<string, Rate>> = {
   "eu-west-1:apigw.http.request": r(1.11 / 1e6, "HTTP API request (512 KB metering)", "eu-west-1", APIGW, "list", "$1.11 per million; us-east-1 is $1.00"),
 
   // CloudWatch, eu-west-1 (metrics, alarms, logs) and us-east-1 (alarms on Route 53 / CloudFront metrics).
-  "eu-west-1:cloudwatch.metric": r(0.3, "custom or detailed-monitoring metric-month (first 10,000)", "eu-west-1", CW, "page"),
+  "eu-west-1:cloudwatch.metric": r(0.3, "custom or detailed-monitoring metric-month (first 10,000)", "eu-west-1", CW, "list"),
   "eu-west-1:cloudwatch.api-request": r(0.01 / 1000, "PutMetricData and other API request", "eu-west-1", CW, "list", "$0.01 per 1,000"),
-  "eu-west-1:cloudwatch.alarm.standard": r(0.1, "standard-resolution alarm metric-month", "eu-west-1", CW, "page"),
-  "eu-west-1:cloudwatch.alarm.high-resolution": r(0.3, "high-resolution alarm metric-month", "eu-west-1", CW, "page"),
+  "eu-west-1:cloudwatch.alarm.standard": r(0.1, "standard-resolution alarm metric-month", "eu-west-1", CW, "list"),
+  "eu-west-1:cloudwatch.alarm.high-resolution": r(0.3, "high-resolution alarm metric-month", "eu-west-1", CW, "list"),
   "eu-west-1:cloudwatch.alarm.composite": r(0.5, "composite alarm-month", "eu-west-1", CW, "list"),
-  "eu-west-1:cloudwatch.dashboard": r(3, "dashboard-month", "eu-west-1", CW, "page"),
+  "eu-west-1:cloudwatch.dashboard": r(3, "dashboard-month", "eu-west-1", CW, "list"),
   "eu-west-1:logs.ingest.standard": r(0.57, "GB ingested (Standard class)", "eu-west-1", CW, "list", "us-east-1 is $0.50"),
   "eu-west-1:logs.ingest.vended": r(0.57, "GB ingested, vended logs to CloudWatch Logs (first 10 TB)", "eu-west-1", CW, "list", "VPC flow logs are vended; API Gateway access logs and agent logs are Standard ingestion"),
   "eu-west-1:logs.storage": r(0.03, "GB-month archived", "eu-west-1", CW, "list"),
   "us-east-1:logs.vended.s3": r(0.25, "GB of vended logs delivered to S3 (first 10 TB)", "us-east-1", CW_US, "list", "CloudFront standard logging v2 to S3"),
   "eu-west-1:logs.vended.s3": r(0.25, "GB of vended logs delivered to S3 (first 10 TB)", "eu-west-1", CW, "list"),
-  "us-east-1:cloudwatch.alarm.standard": r(0.1, "standard-resolution alarm metric-month", "us-east-1", CW_US, "page"),
-  "us-east-1:cloudwatch.alarm.high-resolution": r(0.3, "high-resolution alarm metric-month", "us-east-1", CW_US, "page"),
-  "us-east-1:cloudwatch.metric": r(0.3, "custom metric-month", "us-east-1", CW_US, "page"),
+  "us-east-1:cloudwatch.alarm.standard": r(0.1, "standard-resolution alarm metric-month", "us-east-1", CW_US, "list"),
+  "us-east-1:cloudwatch.alarm.high-resolution": r(0.3, "high-resolution alarm metric-month", "us-east-1", CW_US, "list"),
+  "us-east-1:cloudwatch.metric": r(0.3, "custom metric-month", "us-east-1", CW_US, "list"),
 
   // Route 53 (global service, billed in us-east-1).
   "global:route53.hosted-zone": r(0.5, "hosted zone-month (first 25)", "global", R53, "page"),
