@@ -28,12 +28,14 @@ export function renderText(r: CostReport): string {
   const out: string[] = [];
   out.push(`Monthly cost estimate for environment "${r.environment}" (rates ${r.ratesVersion}; on-demand list prices, USD)`);
   out.push("");
+  const aw = Math.min(60, Math.max(20, ...r.lines.map((l) => l.address.length)));
+  const cw = Math.min(70, Math.max(20, ...r.lines.map((l) => l.component.length)));
   for (const s of r.perStack) {
     const lines = r.lines.filter((l) => l.stack === s.stack);
-    out.push(`${pad(s.stack, 92)}${lpad(usd(s.usd), 10)}`);
+    out.push(`${pad(s.stack, aw + cw + 4)}${lpad(usd(s.usd), 10)}`);
     for (const l of lines) {
       const q = `${qty(l.quantity)} x ${rateText(l)}`;
-      out.push(`  ${pad(l.address, 40)} ${pad(l.component, 58).slice(0, 58)} ${lpad(usd(l.usd), 9)}   ${q} (${l.unit})${l.note ? `  [${l.note}]` : ""}`);
+      out.push(`  ${pad(l.address, aw)} ${pad(l.component, cw).slice(0, cw)} ${lpad(usd(l.usd), 9)}   ${q} (${l.unit})${l.note ? `  [${l.note}]` : ""}`);
     }
     if (lines.length === 0) out.push("  (nothing billed)");
   }
@@ -41,7 +43,7 @@ export function renderText(r: CostReport): string {
   out.push(`List total: ${usd(r.listTotalUsd)}`);
   if (r.freeTierCredits.length) {
     out.push(`Always-free allowances (${r.freeTierApplied ? "applied" : "not applied; set assumptions.alwaysFreeTier to apply"}):`);
-    for (const c of r.freeTierCredits) out.push(`  ${pad(c.description, 60)} ${lpad(usd(c.usd), 9)}`);
+    for (const c of r.freeTierCredits) out.push(`  ${pad(c.description, aw + cw + 1)} ${lpad(usd(c.usd), 9)}`);
   }
   out.push(`Total: ${usd(r.totalUsd)} / budget ${usd(r.budgetUsd)}  ${r.overBudget ? "OVER BUDGET" : "within budget"}`);
   out.push("");
