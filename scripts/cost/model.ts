@@ -580,7 +580,7 @@ export function estimate(stacks: LoadedStack[], opts: EstimateOptions): CostRepo
     budgetUsd: opts.budgetUsd,
     lines,
     perStack: [...perStackMap.entries()].map(([stack, usd]) => ({ stack, usd: round(usd) })),
-    free: [...free.entries()].sort(([x], [y]) => x.localeCompare(y)).map(([type, count]) => ({ type, count })),
+    free: [...free.entries()].sort(([x], [y]) => (x < y ? -1 : x > y ? 1 : 0)).map(([type, count]) => ({ type, count })),
     unpriced,
     unpricedTypes: [...new Set(unpriced.map((u) => u.type))].sort(),
     listTotalUsd: round(listTotal),

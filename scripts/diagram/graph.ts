@@ -305,6 +305,11 @@ export function buildGraph(stacks: LoadedStack[], opts: GraphOptions = {}): Grap
     stacks: order
       .map((name) => ({ name, short: shortStackName(name), nodes: nodesByStack.get(name)! }))
       .filter((s) => s.nodes.length > 0),
-    edges: [...edges.values()].sort((x, y) => `${x.from}>${x.to}>${x.kind}`.localeCompare(`${y.from}>${y.to}>${y.kind}`)),
+    edges: [...edges.values()].sort((x, y) => {
+      // Code-unit order, not locale order: the README block must be the same on every machine.
+      const a = `${x.from}>${x.to}>${x.kind}`;
+      const b = `${y.from}>${y.to}>${y.kind}`;
+      return a < b ? -1 : a > b ? 1 : 0;
+    }),
   };
 }
