@@ -189,6 +189,23 @@ describe("migrate-db (dump mode, verification, preflight, rollback direction)", 
     expect(tgt.psql("SELECT state FROM zmanim_migration.status ORDER BY started_at DESC LIMIT 1", "box")).toBe("complete");
   });
 
+  it("runs as a non-superuser database owner, like the zmanim role on the box", () => {
+    tgt.psql("CREATE ROLE app LOGIN");
+    tgt.psql("CREATE DATABASE owned OWNER app");
+    const asApp = `postgresql://app:${PW}@127.0.0.1:${tgt.port}/owned`;
+    // PostGIS is not a trusted extension: preflight names it and the command that fixes it.
+    const r = migrate(["--source", urlOf(src, "xata"), "--target", asApp, "--yes"]);
+    expect(r.status).toBe(3);
+    expect(r.stdout).toMatch(/\[FAIL\] extension rights +target role app may not create postgis .*sudo -u postgres psql -d owned -c 'CREATE EXTENSION postgis'/);
+    expect(r.stdout).toMatch(/\[warn\] disk headroom +.*free space unknown/);
+    tgt.psql("CREATE EXTENSION postgis", "owned");
+    // The empty data of the extension table spatial_ref_sys (owned by the superuser) is not restored.
+    const r2 = migrate(["--source", urlOf(src, "xata"), "--target", asApp, "--yes"]);
+    expectExit(r2, 0);
+    expect(r2.stdout).toContain("skipping public.spatial_ref_sys: extension table, no user rows in the dump");
+    expect(tgt.psql("SELECT string_agg(DISTINCT tableowner, ',') FROM pg_tables WHERE schemaname IN ('app', 'audit', 'geo', 'zmanim_migration') OR tablename = 'publishers'", "owned")).toBe("app");
+  });
+
   it("verifies independently of physical row order", () => {
     // Rewrite every tuple (new physical positions) without changing content.
     tgt.psql("UPDATE audit.events SET kind = kind; UPDATE geo.locations SET name = name", "box");
