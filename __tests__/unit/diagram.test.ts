@@ -19,7 +19,8 @@ import { IamRolePolicy } from "@cdktf/provider-aws/lib/iam-role-policy";
 import { buildGraph, interpolations, referencesIn } from "../../scripts/diagram/graph";
 import { readmeBlock, renderDot, renderMermaid } from "../../scripts/diagram/render";
 import { main } from "../../scripts/diagram/cli";
-import { loadStacks } from "../../scripts/cost/tfjson";
+import { loadStacks, stacksOfEnvironment } from "../../scripts/cost/tfjson";
+import { synthAll } from "../helpers/synth";
 
 /**
  * The fixture app: two stacks, references within each, a reference nested inside jsonencode, an explicit
@@ -139,6 +140,38 @@ describe("the diagram of a small fixture app", () => {
     expect(run.stdout).toContain("<svg");
     for (const n of byId.values()) expect(run.stdout).toContain(n.address);
     expect((run.stdout.match(/class="edge"/g) ?? []).length).toBe(EXPECTED_EDGES.length);
+  });
+});
+
+describe("the diagram of the current prod synth", () => {
+  const stacks = () => stacksOfEnvironment(loadStacks(synthAll().outdir), "prod", "synth");
+
+  it("folding loses no resource or data source: each is a node or inside exactly one node", () => {
+    const all = stacks().flatMap((s) => [
+      ...Object.entries(s.json.resource ?? {}).flatMap(([t, by]) => Object.keys(by).map((n) => `${s.name}|${t}.${n}`)),
+      ...Object.entries(s.json.data ?? {}).filter(([t]) => t !== "terraform_remote_state").flatMap(([t, by]) => Object.keys(by).map((n) => `${s.name}|data.${t}.${n}`)),
+    ]);
+    const g = buildGraph(stacks());
+    const shown = g.stacks.flatMap((s) => s.nodes.flatMap((n) => [`${n.stack}|${n.address}`, ...n.absorbed.map((a) => `${n.stack}|${a}`)]));
+    expect(shown.sort()).toEqual(all.sort());
+    expect(g.stacks.reduce((n, s) => n + s.nodes.length, 0)).toBeLessThan(all.length / 2);
+  });
+
+  it("every remote-state reference to an output that names a resource becomes a cross-stack edge", () => {
+    const g = buildGraph(stacks(), { collapse: false });
+    const byId = new Map(g.stacks.flatMap((s) => s.nodes.map((n) => [n.id, n] as const)));
+    const remote = new Set(g.edges.filter((e) => e.kind === "remote_state").map((e) => `${byId.get(e.from)!.stack}|${byId.get(e.from)!.address}`));
+    let expected = 0;
+    for (const s of stacks()) {
+      for (const [type, by] of Object.entries(s.json.resource ?? {})) {
+        for (const [name, body] of Object.entries(by)) {
+          if (!JSON.stringify(body).includes("data.terraform_remote_state.")) continue;
+          expected++;
+          expect(remote).toContain(`${s.name}|${type}.${name}`);
+        }
+      }
+    }
+    expect(expected).toBeGreaterThan(5);
   });
 });
 
