@@ -190,6 +190,7 @@ describe("unpriced resources are listed, never dropped", () => {
     const json = JSON.parse(readFileSync(join(dir, "cost.json"), "utf8"));
     expect(json.unpricedTypes).toEqual(["aws_lb"]);
     expect(json.ratesVersion).toBe(RATES_VERSION);
+    for (const l of json.lines) expect(json.rates[l.rateKey].source).toMatch(/^https:\/\/aws\.amazon\.com\//);
   });
 
   it("every resource of the current synth is accounted for: priced, free or listed as unpriced", () => {

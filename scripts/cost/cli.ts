@@ -14,6 +14,7 @@ import { ConfigError, selectEnvironment } from "../../stacks/validate-environmen
 import { AssumptionsError, UsageAssumptions, assumptionsFor, mergeAssumptions } from "./assumptions";
 import { renderComparisonMarkdown, renderDetailMarkdown, renderText } from "./format";
 import { estimate } from "./model";
+import { RATES } from "./rates";
 import { InputError, loadStacks, replaceBetweenMarkers, stacksOfEnvironment, textBetweenMarkers } from "./tfjson";
 
 const HELP = `Usage: npm run cost [-- options]
@@ -135,7 +136,9 @@ export function main(argv: readonly string[], vars: Readonly<Record<string, stri
     // Render everything before writing anything, so a failure leaves no half-updated file.
     const writes: Array<[string, string]> = [];
     const jsonFile = o.json ?? join(o.outdir, "cost.json");
-    writes.push([jsonFile, JSON.stringify({ ...report, assumptions }, null, 2) + "\n"]);
+    // The rates behind the lines, with their sources, so the JSON can be audited on its own.
+    const rates = Object.fromEntries([...new Set(report.lines.map((l) => l.rateKey))].sort().map((k) => [k, RATES[k]]));
+    writes.push([jsonFile, JSON.stringify({ ...report, rates, assumptions }, null, 2) + "\n"]);
     if (o.updateReadme) {
       const readme = o.readme;
       if (!existsSync(readme)) throw new InputError(`--update-readme: ${readme} not found; run from the repository root or pass --readme FILE`);
