@@ -261,8 +261,12 @@ describe("retention", () => {
   it("keeps exactly daily 7, weekly 4, monthly 3, per path, and only zmanim snapshots", () => {
     const renv = { ...env, ...s3.resticEnv("retention") };
     restic(renv, ["init"]);
+    // As backup.sh makes them: every run has its own run:<id> tag, and snapshots from before March come
+    // from a replaced instance with another hostname. Neither may split a path's history.
+    let run = 0;
     const mk = (time: string, file = "postgres.dump", tags = "zmanim,postgres,complete") =>
-      restic(renv, ["backup", "--stdin", "--stdin-filename", file, "--tag", tags, "--time", time], `dump at ${time}`);
+      restic(renv, ["backup", "--stdin", "--stdin-filename", file, "--tag", `${tags},run:${++run}`, "--time", time,
+        "--host", time < "2026-03" ? "ip-10-0-1-10-old" : "ip-10-0-1-10"], `dump at ${time}`);
     const pgTimes = [
       "2026-03-31 12:00:00", "2026-03-31 06:00:00", "2026-03-30 12:00:00", "2026-03-29 12:00:00", "2026-03-28 12:00:00",
       "2026-03-27 12:00:00", "2026-03-26 12:00:00", "2026-03-25 12:00:00", "2026-03-24 12:00:00", "2026-03-18 12:00:00",
