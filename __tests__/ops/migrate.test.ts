@@ -4,7 +4,7 @@
  * clusters are the separate "environments" of each scenario.
  */
 import { spawn, spawnSync } from "child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync, unlinkSync, writeFileSync } from "fs";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, unlinkSync, writeFileSync } from "fs";
 import { tmpdir } from "os";
 import { join } from "path";
 import { startPostgres, PgCluster } from "../helpers/postgres";
@@ -21,10 +21,17 @@ interface Run {
   out: string;
 }
 
+/** The tool's temporary files and kept dumps go here (TMPDIR), removed in afterAll. */
+let toolTmp = tmpdir();
+
+function toolEnv(): NodeJS.ProcessEnv {
+  return { ...process.env, PGCONNECT_TIMEOUT: "5", TMPDIR: toolTmp };
+}
+
 function migrate(args: string[], opts: { env?: Record<string, string>; timeoutMs?: number } = {}): Run {
   const r = spawnSync(TOOL, args, {
     encoding: "utf8",
-    env: { ...process.env, PGCONNECT_TIMEOUT: "5", ...(opts.env ?? {}) },
+    env: { ...toolEnv(), ...(opts.env ?? {}) },
     timeout: opts.timeoutMs ?? 180000,
     stdio: ["ignore", "pipe", "pipe"],
   });
@@ -123,6 +130,8 @@ describe("migrate-db (dump mode, verification, preflight, rollback direction)", 
     src = await startPostgres({ conf: { wal_level: "logical", max_replication_slots: 10, max_wal_senders: 10 } });
     tgt = await startPostgres();
     work = mkdtempSync(join(tmpdir(), "zmanim-migrate-test-"));
+    toolTmp = join(work, "tool-tmp");
+    mkdirSync(toolTmp);
     src.psql("CREATE DATABASE xata");
     src.psql(SEED, "xata");
     for (const db of ["box", "back", "failing", "killed", "nonempty", "unconfirmed"]) tgt.psql(`CREATE DATABASE ${db}`);
@@ -344,6 +353,10 @@ describe("migrate-db (dump mode, verification, preflight, rollback direction)", 
     expect(tgt.psql("SELECT state || ' ' || (message LIKE 'failed in phase restore%')::text FROM zmanim_migration.status", "failing")).toBe("incomplete true");
     const rep = JSON.parse(readFileSync(report, "utf8"));
     expect(rep).toMatchObject({ result: "failed", failed_phase: "restore", target_marked_incomplete: true, exit_code: 1 });
+    // The dump of a failed run is kept for the analysis, and said so.
+    const kept = r.stderr.match(/dump kept in (\S+)/);
+    expect(kept && existsSync(join(kept[1], "toc.dat"))).toBe(true);
+    expect(readdirSync(toolTmp)).toContain(kept![1].split("/").pop());
     // The half copy doesn't pass verification, and a plain rerun refuses the target.
     const v = migrate(["--source", urlOf(src, "xata"), "--target", urlOf(tgt, "failing"), "--verify-only"]);
     expect(v.status).toBe(4);
@@ -365,7 +378,7 @@ describe("migrate-db (dump mode, verification, preflight, rollback direction)", 
     const child = spawn(TOOL, ["--source", urlOf(src, "xata"), "--target", urlOf(tgt, "killed"), "--yes", "--jobs", "2"], {
       detached: true,
       stdio: "ignore",
-      env: { ...process.env, PGCONNECT_TIMEOUT: "5" },
+      env: toolEnv(),
     });
     const exited = new Promise((r) => child.on("close", r));
     try {
