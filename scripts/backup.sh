@@ -186,6 +186,7 @@ info "backup run $run_id to $RESTIC_REPOSITORY (restic --stdin-from-command: $([
 stream postgres postgres.dump pg_dump --no-password -Fc -Z0 --dbname="$PGDATABASE"
 stream postgres-globals postgres-globals.sql pg_dumpall --no-password --globals-only
 stream redis redis.rdb redis-cli -h "${REDIS_HOST:-127.0.0.1}" -p "${REDIS_PORT:-6379}" --no-auth-warning --rdb -
+remove_stale_locks # `restic tag` needs an exclusive lock
 restic_cmd tag --tag "run:$run_id" --add complete || die "$ZMANIM_EXIT_FATAL" "could not tag run $run_id complete"
 run_committed=1
 info "run $run_id complete"

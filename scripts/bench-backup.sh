@@ -48,10 +48,13 @@ as_pg=()
 [[ $(id -u) -eq 0 ]] && as_pg=(runuser -u postgres --)
 pg_started=0 redis_port="" s3_pid=""
 cleanup() {
+  local rc=$?
+  set +e
   [[ $pg_started -eq 1 ]] && "${as_pg[@]}" "$bindir/pg_ctl" -D "$work/pg" -m immediate -w stop >/dev/null 2>&1
   [[ -n $redis_port ]] && redis-cli -p "$redis_port" SHUTDOWN NOSAVE >/dev/null 2>&1
   [[ -n $s3_pid ]] && kill "$s3_pid" 2>/dev/null && wait "$s3_pid" 2>/dev/null
   rm -rf "$work"
+  exit "$rc"
 }
 trap cleanup EXIT
 port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
