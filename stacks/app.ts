@@ -32,7 +32,7 @@ export function addStacks(app: App, env: EnvironmentConfig): ZmanimStacks {
   const dns = new DnsStack(app, { env });
   const api = new ApiStack(app, { env, network, compute });
   const cdn = new CdnStack(app, { env, storage, api, dns });
-  const cicd = new CicdStack(app, { env, storage });
+  const cicd = new CicdStack(app, { env });
 
   // Declared as well as inferred, so the deploy order holds even before a stack references another.
   storage.addDependency(network);
@@ -44,7 +44,6 @@ export function addStacks(app: App, env: EnvironmentConfig): ZmanimStacks {
   cdn.addDependency(storage);
   cdn.addDependency(api);
   cdn.addDependency(dns);
-  cicd.addDependency(storage);
 
   return { network, storage, secrets, compute, dns, api, cdn, cicd };
 }

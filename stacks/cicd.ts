@@ -7,15 +7,12 @@ import { TerraformOutput } from "cdktf/lib/terraform-output";
 import { ZmanimStack, ZmanimStackProps } from "./base";
 import { EnvironmentConfig } from "./environments";
 import { bucketArn, ciRoleName, logGroupPrefix, ssmParameterArnPattern } from "./naming";
-import { StorageStack } from "./storage";
 
-export interface CicdStackProps extends ZmanimStackProps {
-  /**
-   * The storage stack. Only its deterministic bucket names are used (stacks/naming.ts), never a reference,
-   * so this stack reads no other stack's state and an administrator can apply it on its own first.
-   */
-  readonly storage: StorageStack;
-}
+/**
+ * The cicd stack reads no other stack's state: bucket names and ARNs come from stacks/naming.ts, so an
+ * administrator can apply it on its own, first, before the pipeline it enables exists.
+ */
+export type CicdStackProps = ZmanimStackProps;
 
 /** Host of GitHub's OIDC issuer; also the prefix of its IAM condition keys. */
 export const GITHUB_OIDC_HOST = "token.actions.githubusercontent.com";
