@@ -30,6 +30,7 @@ beforeAll(async () => {
   redis = await startRedis({ password: "redis-secret", args: { appendonly: "yes", "enable-debug-command": "local", "repl-diskless-sync-delay": "0" } });
   for (let i = 0; i < 100; i++) redis.cli("SET", `zman:${i}`, `value ${i}`);
   redis.cli("HSET", "location:1", "name", "shul", "tz", "Asia/Jerusalem");
+  for (let i = 0; i < 5; i++) redis.cli("SET", `cache:big:${i}`, "x".repeat(100000));
   sourceDigest = redis.cli("DEBUG", "DIGEST");
   env = scriptEnv({
     ...s3.resticEnv("restic"),
@@ -99,6 +100,22 @@ describe("restore.sh", () => {
     }
   });
 
+  it("fails verification with exit 13 when the target Redis cannot hold the backup", async () => {
+    // A real server-side loss: a target whose maxmemory is below the dataset evicts keys after the sync.
+    const target = await startRedis({ args: { "maxmemory-policy": "allkeys-random" } });
+    try {
+      // Room for about half of the five 100 KB values.
+      const used = Number(/used_memory:(\d+)/.exec(target.cli("INFO", "memory"))![1]);
+      target.cli("CONFIG", "SET", "maxmemory", String(used + 250000));
+      const r = runScript("restore.sh", ["--redis"], { ...env, ...target.env, REDISCLI_AUTH: undefined });
+      expect(r.stdout).toMatch(/redis: MISMATCH: the RDB holds 'db0=106', the target 'db0=\d+'/);
+      expect(r.stderr).toContain("verification failed");
+      expect(r.status).toBe(13);
+    } finally {
+      await target.stop();
+    }
+  });
+
   it("refuses a snapshot of a run that never completed", () => {
     const out = restic(env, ["backup", "--stdin", "--stdin-filename", "postgres.dump", "--tag", "zmanim,postgres,run:19990101T000000Z-1-1"], "truncated");
     const id = /snapshot ([0-9a-f]+) saved/.exec(out)![1];
@@ -120,7 +137,7 @@ describe("restore-drill.sh", () => {
       expect(r.status).toBe(0);
       expect(r.stdout).toMatch(/public\.locations\s+5000\s+5000\s+ok/);
       expect(r.stdout).toContain("pg_cron: NOT restored (this server does not preload pg_cron); 1 job(s) in the dump skipped");
-      expect(r.stdout).toMatch(/redis: restored from [0-9a-f]+ .*keys per database equal to the RDB \(db0=101\)/);
+      expect(r.stdout).toMatch(/redis: restored from [0-9a-f]+ .*keys per database equal to the RDB \(db0=106\)/);
       expect(readdirSync(drillDir)).toEqual([]);
       // The live servers were not touched.
       expect(redis.cli("GET", "written-after-backup")).toBe("1");
