@@ -145,7 +145,7 @@ cleanup_run() {
     if forget_run; then
       info "snapshots of run $run_id removed; the previous complete run is still the latest"
     else
-      err "could not remove the snapshots of run $run_id; they are NOT tagged complete and restore ignores them; remove them with: restic forget --tag run:$run_id"
+      err "could not remove the snapshots of run $run_id; they are NOT tagged complete and restore ignores them; remove them with: restic forget \$(restic snapshots --json --tag run:$run_id | jq -r '.[].id')"
     fi
   fi
   exit "$rc"
