@@ -239,11 +239,10 @@ write_file "$ETC/restic/env" root:root 0600 "" <<EOF
 RESTIC_REPOSITORY=$restic_repo
 RESTIC_PASSWORD=$restic_password
 AWS_DEFAULT_REGION=$ZMANIM_REGION
-PGHOST=127.0.0.1
+PGHOST=/var/run/postgresql
 PGPORT=$PG_PORT
-PGUSER=zmanim
+PGUSER=postgres
 PGDATABASE=zmanim
-PGPASSWORD=$pg_password
 REDIS_HOST=127.0.0.1
 REDIS_PORT=6379
 REDISCLI_AUTH=$redis_password

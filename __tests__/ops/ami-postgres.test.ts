@@ -15,6 +15,7 @@ import { waitFor } from "../helpers/ports";
 const repo = resolve(__dirname, "../..");
 const shippedConf = readFileSync(join(repo, "packer/files/postgresql/postgresql.conf"), "utf8");
 const shippedHba = readFileSync(join(repo, "packer/files/postgresql/pg_hba.conf"), "utf8");
+const shippedIdent = readFileSync(join(repo, "packer/files/postgresql/pg_ident.conf"), "utf8");
 const PASSWORD = "AmiConfigTest2026";
 /** The only settings the test changes: where files live, and the port. */
 const OVERRIDDEN = ["data_directory", "hba_file", "ident_file", "external_pid_file", "unix_socket_directories", "port"];
@@ -79,7 +80,8 @@ describe("AMI PostgreSQL configuration under a real server", () => {
       shippedConf + "\n# test overrides: paths and port only\n" + Object.entries(overrides).map(([k, v]) => `${k} = ${v}`).join("\n") + "\n",
     );
     writeFileSync(join(pg.dataDir, "pg_hba.conf"), shippedHba);
-    spawnSync("chown", ["postgres:postgres", confPath, join(pg.dataDir, "pg_hba.conf")]);
+    writeFileSync(join(pg.dataDir, "pg_ident.conf"), shippedIdent);
+    spawnSync("chown", ["postgres:postgres", confPath, join(pg.dataDir, "pg_hba.conf"), join(pg.dataDir, "pg_ident.conf")]);
     pg.restart();
   }, 120000);
   afterAll(() => pg?.stop());
@@ -148,6 +150,7 @@ describe("AMI PostgreSQL configuration under a real server", () => {
   it("has exactly the intended pg_hba rules: local peer, loopback SCRAM, reject everything else", () => {
     const rules = pg.psql("SELECT type || ' ' || array_to_string(database, ',') || ' ' || array_to_string(user_name, ',') || ' ' || coalesce(address, '-') || ' ' || coalesce(netmask, '-') || ' ' || auth_method || ' ' || coalesce(error, 'ok') FROM pg_hba_file_rules ORDER BY line_number");
     expect(rules.split("\n")).toEqual([
+      "local all postgres - - peer ok",
       "local all all - - peer ok",
       "host all all 127.0.0.1 255.255.255.255 scram-sha-256 ok",
       "host all all ::1 ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff scram-sha-256 ok",
@@ -176,6 +179,25 @@ describe("AMI PostgreSQL configuration under a real server", () => {
     const asNobody = spawnSync("runuser", ["-u", "nobody", "--", "psql", "-X", "-h", pg.socketDir, "-p", String(pg.port), "-U", "postgres", "-d", "postgres", "-c", "SELECT 1"], { encoding: "utf8", env: { PATH: process.env.PATH } });
     expect(asNobody.status).not.toBe(0);
     expect(asNobody.stderr).toMatch(/Peer authentication failed/);
+  });
+
+  it("maps OS root to the superuser over the socket (backups run as root), and to nothing else", () => {
+    const psqlAsRoot = (role: string) =>
+      spawnSync("psql", ["-X", "-A", "-t", "-h", pg.socketDir, "-p", String(pg.port), "-U", role, "-d", "postgres", "-c", "SELECT current_user"], {
+        encoding: "utf8",
+        env: { PATH: process.env.PATH },
+      });
+    expect(process.getuid?.()).toBe(0);
+    const superuser = psqlAsRoot("postgres");
+    expect({ status: superuser.status, out: superuser.stdout.trim() }).toEqual({ status: 0, out: "postgres" });
+    pg.psql("CREATE ROLE ident_probe LOGIN");
+    const other = psqlAsRoot("ident_probe");
+    expect(other.status).not.toBe(0);
+    expect(other.stderr).toMatch(/Peer authentication failed for user "ident_probe"/);
+    expect(pg.psql("SELECT map_name || ' ' || sys_name || ' ' || pg_username || ' ' || coalesce(error, 'ok') FROM pg_ident_file_mappings ORDER BY line_number").split("\n")).toEqual([
+      "superuser postgres postgres ok",
+      "superuser root postgres ok",
+    ]);
   });
 
   it("installs PostGIS and pg_cron (in cron.database_name only) and schedules a job", () => {

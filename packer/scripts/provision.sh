@@ -178,7 +178,7 @@ if [[ -d /var/lib/postgresql/16/main ]]; then
 fi
 install -o postgres -g postgres -m 0644 "$files/postgresql/postgresql.conf" /etc/postgresql/16/main/postgresql.conf
 install -o postgres -g postgres -m 0644 "$files/postgresql/pg_hba.conf" /etc/postgresql/16/main/pg_hba.conf
-printf '# MAPNAME SYSTEM-USERNAME PG-USERNAME\n' | install -o postgres -g postgres -m 0640 /dev/stdin /etc/postgresql/16/main/pg_ident.conf
+install -o postgres -g postgres -m 0640 "$files/postgresql/pg_ident.conf" /etc/postgresql/16/main/pg_ident.conf
 printf 'auto\n' | install -o postgres -g postgres -m 0644 /dev/stdin /etc/postgresql/16/main/start.conf
 printf '# pg_ctl options for pg_ctlcluster\n' | install -o postgres -g postgres -m 0644 /dev/stdin /etc/postgresql/16/main/pg_ctl.conf
 printf '# environment for the postmaster\n' | install -o postgres -g postgres -m 0644 /dev/stdin /etc/postgresql/16/main/environment
