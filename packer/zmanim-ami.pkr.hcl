@@ -95,7 +95,7 @@ build {
   name    = "zmanim"
   sources = ["source.amazon-ebs.zmanim"]
 
-  # 1. Uploads: the on-box files, the backup scripts, the API binary (the template never builds Go).
+  # 1. Uploads: the on-box files, the backup and migration scripts, the API binary (the template never builds Go).
   provisioner "shell" {
     inline = ["rm -rf ${local.staging}", "mkdir -p ${local.staging}/scripts/lib"]
   }
@@ -115,6 +115,18 @@ build {
   provisioner "file" {
     source      = "${path.root}/../scripts/lib/common.sh"
     destination = "${local.staging}/scripts/lib/common.sh"
+  }
+  # The migration tools (cutover and rollback runbooks): migrate-db with its SQL and endpoint checklist.
+  provisioner "file" {
+    sources = [
+      "${path.root}/../scripts/migrate-db",
+      "${path.root}/../scripts/smoke-test-api.sh",
+    ]
+    destination = "${local.staging}/scripts/"
+  }
+  provisioner "file" {
+    source      = "${path.root}/../scripts/migrate"
+    destination = "${local.staging}/scripts/"
   }
   provisioner "file" {
     source      = var.api_binary

@@ -79,7 +79,8 @@ done
 files="$ZMANIM_STAGING/files"
 scripts="$ZMANIM_STAGING/scripts"
 for f in "$ZMANIM_STAGING/zmanim-api" "$files/bin/update-binary.sh" "$scripts/backup.sh" "$scripts/restore.sh" \
-  "$scripts/restore-drill.sh" "$scripts/notify-failure.sh" "$scripts/lib/common.sh"; do
+  "$scripts/restore-drill.sh" "$scripts/notify-failure.sh" "$scripts/lib/common.sh" "$scripts/migrate-db" \
+  "$scripts/smoke-test-api.sh" "$scripts/migrate/endpoints.txt"; do
   [[ -s "$f" ]] || die "missing upload $f; check the file provisioners in packer/zmanim-ami.pkr.hcl"
 done
 
@@ -195,11 +196,16 @@ printf '%s\n' "$ZMANIM_API_VERSION" >/opt/zmanim/version.txt
 chmod 0644 /opt/zmanim/version.txt
 install -o root -g root -m 0644 "$files/zmanim/config.env.template" /opt/zmanim/config.env.template
 install -o root -g root -m 0755 "$files/bin/update-binary.sh" /opt/zmanim/bin/update-binary.sh
-for s in backup.sh restore.sh restore-drill.sh notify-failure.sh; do
+for s in backup.sh restore.sh restore-drill.sh notify-failure.sh migrate-db smoke-test-api.sh; do
   install -o root -g root -m 0755 "$scripts/$s" "/opt/zmanim/bin/$s"
 done
 # The scripts source their shared functions from lib/ next to themselves.
 install -o root -g root -m 0644 "$scripts/lib/common.sh" /opt/zmanim/bin/lib/common.sh
+# The migration tools find their data next to themselves: migrate-db its SQL (bin/migrate/compat), the smoke
+# test its endpoint checklist (bin/migrate/endpoints.txt). The benchmark stays in the repository.
+install -d -o root -g root -m 0755 /opt/zmanim/bin/migrate /opt/zmanim/bin/migrate/compat
+install -o root -g root -m 0644 "$scripts/migrate/endpoints.txt" /opt/zmanim/bin/migrate/endpoints.txt
+install -o root -g root -m 0644 "$scripts"/migrate/compat/*.sql /opt/zmanim/bin/migrate/compat/
 install -o root -g root -m 0644 "$files/logrotate/zmanim" /etc/logrotate.d/zmanim
 
 # --- 9. systemd units: installed and enabled, never started here --------------------------------------------
