@@ -108,7 +108,8 @@ describe("restore.sh", () => {
       const used = Number(/used_memory:(\d+)/.exec(target.cli("INFO", "memory"))![1]);
       target.cli("CONFIG", "SET", "maxmemory", String(used + 250000));
       const r = runScript("restore.sh", ["--redis"], { ...env, ...target.env, REDISCLI_AUTH: undefined });
-      expect(r.stdout).toMatch(/redis: MISMATCH: the RDB holds 'db0=106', the target 'db0=\d+'/);
+      // Depending on when the replica hits maxmemory, the target ends with part of the keys or none.
+      expect(r.stdout).toMatch(/redis: MISMATCH: the RDB holds 'db0=106', the target '(db0=\d+|no keys)'/);
       expect(r.stderr).toContain("verification failed");
       expect(r.status).toBe(13);
     } finally {
