@@ -95,19 +95,6 @@ cleanup() {
 }
 trap cleanup EXIT
 
-free_port() {
-  local p i
-  for i in $(seq 1 50); do
-    p=$((20000 + (RANDOM * 32768 + RANDOM) % 40000))
-    if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
-      echo "$p"
-      return 0
-    fi
-    : "$i"
-  done
-  return 1
-}
-
 info "starting a scratch PostgreSQL ($bindir) and Redis in $base"
 [[ $(id -u) -eq 0 ]] && install -d -o postgres -g postgres -m 0700 "$pgdata"
 "${as_owner[@]}" "$bindir/initdb" -D "$pgdata" -U postgres --auth=trust -E UTF8 --locale=C.UTF-8 --no-sync >"$base/initdb.log" 2>&1 ||

@@ -250,19 +250,6 @@ restore_postgres() {
   summary+=("postgres: database '$target_db' restored from $snap; $tables table(s) verified, row counts equal to the dump ($skipped extension table(s) skipped)")
 }
 
-free_port() {
-  local p i
-  for i in $(seq 1 50); do
-    p=$((20000 + (RANDOM * 32768 + RANDOM) % 40000))
-    if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
-      echo "$p"
-      return 0
-    fi
-    : "$i"
-  done
-  return 1
-}
-
 # wait_until SECONDS COMMAND...: poll COMMAND every 0.2 s; fail after SECONDS.
 wait_until() {
   local limit=$1

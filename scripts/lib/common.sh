@@ -181,3 +181,17 @@ snapshot_of() {
   [[ -n $id ]] || die "$ZMANIM_EXIT_FATAL" "backup run $run has no snapshot of $file"
   printf '%s\n' "$id"
 }
+
+# free_port: print a TCP port on 127.0.0.1 that nothing listens on (for scratch servers).
+free_port() {
+  local p i
+  for i in $(seq 1 50); do
+    p=$((20000 + (RANDOM * 32768 + RANDOM) % 40000))
+    if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
+      echo "$p"
+      return 0
+    fi
+    : "$i"
+  done
+  return 1
+}
