@@ -46,6 +46,38 @@ function accountPrincipal(env: EnvironmentConfig) {
 const both = (arn: string) => [arn, `${arn}/*`];
 
 /**
+ * The instance role may use `actions` on the bucket only through the VPC's S3 gateway endpoint; a Deny
+ * catches it anywhere else, so stolen instance credentials are useless outside the VPC.
+ */
+function instanceViaEndpoint(
+  env: EnvironmentConfig,
+  arn: string,
+  s3EndpointId: string,
+  sid: string,
+  actions: string[],
+): PolicyStatement[] {
+  const instance = bucketPolicyRoles(env).instance;
+  return [
+    {
+      Sid: sid,
+      Effect: "Allow",
+      Principal: accountPrincipal(env),
+      Action: actions,
+      Resource: both(arn),
+      Condition: { ArnEquals: { "aws:PrincipalArn": instance }, StringEquals: { "aws:SourceVpce": s3EndpointId } },
+    },
+    {
+      Sid: "DenyInstanceOutsideEndpoint",
+      Effect: "Deny",
+      Principal: "*",
+      Action: "s3:*",
+      Resource: both(arn),
+      Condition: { ArnEquals: { "aws:PrincipalArn": instance }, StringNotEquals: { "aws:SourceVpce": s3EndpointId } },
+    },
+  ];
+}
+
+/**
  * Backups (the restic repository).
  * - The instance lists, reads, writes and deletes objects (restic backup, forget, prune, locks), and only
  *   through the VPC's S3 gateway endpoint. A Deny catches the instance role anywhere else, so stolen
@@ -61,22 +93,13 @@ export function backupsPolicyStatements(env: EnvironmentConfig, s3EndpointId: st
   const arn = bucketArn(env, "backups");
   const r = bucketPolicyRoles(env);
   return [
-    {
-      Sid: "InstanceResticViaEndpoint",
-      Effect: "Allow",
-      Principal: accountPrincipal(env),
-      Action: ["s3:ListBucket", "s3:GetBucketLocation", "s3:GetObject", "s3:PutObject", "s3:DeleteObject"],
-      Resource: both(arn),
-      Condition: { ArnEquals: { "aws:PrincipalArn": r.instance }, StringEquals: { "aws:SourceVpce": s3EndpointId } },
-    },
-    {
-      Sid: "DenyInstanceOutsideEndpoint",
-      Effect: "Deny",
-      Principal: "*",
-      Action: "s3:*",
-      Resource: both(arn),
-      Condition: { ArnEquals: { "aws:PrincipalArn": r.instance }, StringNotEquals: { "aws:SourceVpce": s3EndpointId } },
-    },
+    ...instanceViaEndpoint(env, arn, s3EndpointId, "InstanceResticViaEndpoint", [
+      "s3:ListBucket",
+      "s3:GetBucketLocation",
+      "s3:GetObject",
+      "s3:PutObject",
+      "s3:DeleteObject",
+    ]),
     {
       Sid: "DenyInstanceDestroyingHistory",
       Effect: "Deny",
@@ -126,22 +149,11 @@ export function releasesPolicyStatements(env: EnvironmentConfig, s3EndpointId: s
   const arn = bucketArn(env, "releases");
   const r = bucketPolicyRoles(env);
   return [
-    {
-      Sid: "InstanceReadViaEndpoint",
-      Effect: "Allow",
-      Principal: accountPrincipal(env),
-      Action: ["s3:ListBucket", "s3:GetBucketLocation", "s3:GetObject"],
-      Resource: both(arn),
-      Condition: { ArnEquals: { "aws:PrincipalArn": r.instance }, StringEquals: { "aws:SourceVpce": s3EndpointId } },
-    },
-    {
-      Sid: "DenyInstanceOutsideEndpoint",
-      Effect: "Deny",
-      Principal: "*",
-      Action: "s3:*",
-      Resource: both(arn),
-      Condition: { ArnEquals: { "aws:PrincipalArn": r.instance }, StringNotEquals: { "aws:SourceVpce": s3EndpointId } },
-    },
+    ...instanceViaEndpoint(env, arn, s3EndpointId, "InstanceReadViaEndpoint", [
+      "s3:ListBucket",
+      "s3:GetBucketLocation",
+      "s3:GetObject",
+    ]),
     {
       Sid: "DenyInstanceWrites",
       Effect: "Deny",
