@@ -3,6 +3,7 @@ import { join } from "path";
 import { textBetweenMarkers } from "../../scripts/cost/tfjson";
 import { mermaidFor } from "../../scripts/diagram/cli";
 import { readmeBlock } from "../../scripts/diagram/render";
+import { main as costMain } from "../../scripts/cost/cli";
 import { synthAll } from "../helpers/synth";
 
 /**
@@ -17,5 +18,17 @@ describe("README architecture diagram", () => {
     const fresh = readmeBlock(mermaidFor(synthAll().outdir, "prod"));
     // Compared as text; a mismatch means: run `npm run synth && npm run diagram -- --update-readme`.
     expect(block!.trim()).toBe(fresh.trim());
+  });
+});
+
+/**
+ * The README's cost table is `npm run cost`'s estimate of the current prod synth. Fix with
+ * `npm run synth && npm run cost -- --update-readme --update-doc docs/cost.md`.
+ */
+describe("README cost table", () => {
+  it("is the estimate of the current prod synth", () => {
+    const out: string[] = [];
+    const code = costMain(["--env", "prod", "--outdir", synthAll().outdir, "--check-readme"], {}, (s) => out.push(s), (s) => out.push(s));
+    expect({ code, out: out.join("") }).toEqual({ code: 0, out: expect.any(String) });
   });
 });
