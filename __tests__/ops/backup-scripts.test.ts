@@ -7,7 +7,7 @@ import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "fs"
 import { tmpdir } from "os";
 import { join, resolve } from "path";
 import { awsDouble } from "../helpers/aws-double";
-import { runScript, scriptEnv, scriptsDir } from "./backup-env";
+import { runScript, scriptEnv, scriptsDir } from "../helpers/backup-env";
 
 const scripts = ["backup.sh", "restore.sh", "restore-drill.sh", "notify-failure.sh"];
 

@@ -12,7 +12,7 @@ import { startRedis, RedisServer } from "../helpers/redis";
 import { startS3, S3Server } from "../helpers/s3";
 import { awsDouble, AwsDouble } from "../helpers/aws-double";
 import { freePort, waitFor } from "../helpers/ports";
-import { checksums, createDataset, restic, runScript, runScriptAsync, scriptEnv, snapshotIds, snapshots, storedBytes } from "./backup-env";
+import { backupScriptEnv, checksums, createDataset, restic, runScript, runScriptAsync, snapshotIds, snapshots, storedBytes } from "../helpers/backup-env";
 
 jest.setTimeout(300000);
 
@@ -43,16 +43,7 @@ beforeAll(async () => {
   redis = await startRedis({ password: "redis-secret", args: { appendonly: "yes", "enable-debug-command": "local" } });
   redisFill(redis);
   aws = awsDouble([{ match: ["cloudwatch", "put-metric-data"], exit: 0 }]);
-  env = scriptEnv({
-    ...s3.resticEnv("restic"),
-    RESTIC_PASSWORD: "repo-secret",
-    ...pg.env,
-    PGDATABASE: "zmanim",
-    ...redis.env,
-    ...aws.env,
-    ZMANIM_METRICS_NAMESPACE: "Zmanim/test",
-    ZMANIM_BACKUP_LOCK: join(work, "backup.lock"),
-  });
+  env = backupScriptEnv(s3, pg, redis, join(work, "backup.lock"), { ...aws.env, ZMANIM_METRICS_NAMESPACE: "Zmanim/test" });
 }, 300000);
 
 afterAll(async () => {

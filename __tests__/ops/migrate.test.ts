@@ -39,7 +39,7 @@ function migrate(args: string[], opts: { env?: Record<string, string>; timeoutMs
 }
 
 /** Asserts the exit status and shows the tool's whole output when it differs. */
-function expectExit(r: Run, code: number): void {
+function expectStatus(r: Run, code: number): void {
   if (r.status !== code) throw new Error(`migrate-db exited ${r.status}, expected ${code}; output:\n${r.out}`);
 }
 
@@ -210,7 +210,7 @@ describe("migrate-db (dump mode, verification, preflight, rollback direction)", 
     tgt.psql("CREATE EXTENSION postgis", "owned");
     // The empty data of the extension table spatial_ref_sys (owned by the superuser) is not restored.
     const r2 = migrate(["--source", urlOf(src, "xata"), "--target", asApp, "--yes"]);
-    expectExit(r2, 0);
+    expectStatus(r2, 0);
     expect(r2.stdout).toContain("skipping public.spatial_ref_sys: extension table, no user rows in the dump");
     expect(tgt.psql("SELECT string_agg(DISTINCT tableowner, ',') FROM pg_tables WHERE schemaname IN ('app', 'audit', 'geo', 'zmanim_migration') OR tablename = 'publishers'", "owned")).toBe("app");
   });
@@ -264,7 +264,7 @@ describe("migrate-db (dump mode, verification, preflight, rollback direction)", 
     expect(bad.status).toBe(3);
     expect(bad.stdout).toContain("--include-schema 'nosuch*' matches no copyable schema on the source");
     const r = migrate(["--source", urlOf(src, "xata"), "--target", urlOf(tgt, "partial"), "--include-schema", "ge?", "--include-schema", "p*", "--exclude-schema", "public_*", "--yes"]);
-    expectExit(r, 0);
+    expectStatus(r, 0);
     expect(r.stdout).toMatch(/\[ok {2}\] schemas +copy: geo public; excluded: app audit pgroll public_mig_cuvfbk5v5omnnkb7cnt0 xata_private/);
     expect(tgt.psql("SELECT string_agg(nspname, ',' ORDER BY nspname) FROM pg_namespace WHERE nspname IN ('app', 'audit', 'geo', 'public', 'pgroll')", "partial")).toBe("geo,public");
     expect(tgt.psql("SELECT count(*) FROM geo.locations", "partial")).toBe("400");
@@ -319,7 +319,7 @@ describe("migrate-db (dump mode, verification, preflight, rollback direction)", 
       const enc = encodeURIComponent(secret);
       const url = (db: string, pw: string) => `postgresql://postgres:${pw}@127.0.0.1:${auth.port}/${db}`;
       const ok = migrate(["--preflight-only", "--source", url("a", enc), "--target", url("b", enc)]);
-      expectExit(ok, 0);
+      expectStatus(ok, 0);
       const wrong = migrate(["--preflight-only", "--source", url("a", enc), "--target", url("b", "not-it")]);
       expect(wrong.status).toBe(3);
       expect(wrong.stdout).toMatch(/cannot connect to the target postgresql:\/\/postgres:\*\*\*@127\.0\.0\.1:\d+\/b: .*password authentication failed/);
@@ -448,7 +448,7 @@ describe("migrate-db (dump mode, verification, preflight, rollback direction)", 
       const report = join(work, "cutover.json");
       // A narrower filter at cutover doesn't narrow the verification: the marker's schema list wins.
       const cut = migrate([...base, "--cutover", "--include-schema", "geo", "--yes", "--report", report]);
-      expectExit(cut, 0);
+      expectStatus(cut, 0);
       expect(cut.stdout).toContain("zero lag");
       expect(cut.stdout).toContain("sequences copied: 4");
       expect(cut.stdout).toMatch(/audit\.events\s+209\s+209\s+same/);
@@ -470,7 +470,7 @@ describe("migrate-db (dump mode, verification, preflight, rollback direction)", 
     it("aborts cleanly: subscription, slot and publication gone, target still marked incomplete", () => {
       const base = ["--mode", "replicate", "--source", urlOf(src, "live"), "--target", urlOf(tgt, "replica2"), "--timeout", "120", "--yes"];
       const started = migrate(base);
-      expectExit(started, 0);
+      expectStatus(started, 0);
       expect(src.psql("SELECT count(*) FROM pg_replication_slots WHERE slot_name = 'zmanim_migration'")).toBe("1");
       const r = migrate([...base, "--abort"]);
       expect(r.status).toBe(0);

@@ -9,7 +9,7 @@ import { join } from "path";
 import { startPostgres, PgCluster } from "../helpers/postgres";
 import { startRedis, RedisServer } from "../helpers/redis";
 import { startS3, S3Server } from "../helpers/s3";
-import { checksums, createDataset, restic, runScript, scriptEnv } from "./backup-env";
+import { backupScriptEnv, checksums, createDataset, restic, runScript } from "../helpers/backup-env";
 
 jest.setTimeout(300000);
 
@@ -32,14 +32,7 @@ beforeAll(async () => {
   redis.cli("HSET", "location:1", "name", "shul", "tz", "Asia/Jerusalem");
   for (let i = 0; i < 5; i++) redis.cli("SET", `cache:big:${i}`, "x".repeat(100000));
   sourceDigest = redis.cli("DEBUG", "DIGEST");
-  env = scriptEnv({
-    ...s3.resticEnv("restic"),
-    RESTIC_PASSWORD: "repo-secret",
-    ...pg.env,
-    PGDATABASE: "zmanim",
-    ...redis.env,
-    ZMANIM_BACKUP_LOCK: join(work, "backup.lock"),
-  });
+  env = backupScriptEnv(s3, pg, redis, join(work, "backup.lock"));
   const b = runScript("backup.sh", ["--init", "--no-check"], env);
   if (b.status !== 0) throw new Error(`backup failed: ${b.stderr}`);
 }, 300000);

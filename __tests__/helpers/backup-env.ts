@@ -1,11 +1,12 @@
 /**
  * Shared plumbing of the backup/restore integration tests: run the scripts with a controlled environment,
- * list restic snapshots, build the PostGIS dataset and compare checksums. (Not a test file: jest only
- * runs *.test.ts.)
+ * list restic snapshots, build the PostGIS dataset and compare checksums.
  */
 import { spawn, spawnSync } from "child_process";
 import { resolve } from "path";
-import type { PgCluster } from "../helpers/postgres";
+import type { PgCluster } from "./postgres";
+import type { RedisServer } from "./redis";
+import type { S3Server } from "./s3";
 
 export const scriptsDir = resolve(__dirname, "..", "..", "scripts");
 
@@ -26,6 +27,28 @@ export function scriptEnv(extra: Record<string, string | undefined>): NodeJS.Pro
     else env[k] = v;
   }
   return env;
+}
+
+/**
+ * The environment backup.sh and restore.sh get in the tests: a restic repository on the S3 server, the
+ * PostgreSQL `zmanim` database, Redis, and a lock file in `work`; `extra` adds or overrides.
+ */
+export function backupScriptEnv(
+  s3: S3Server,
+  pg: PgCluster,
+  redis: RedisServer,
+  lockFile: string,
+  extra: Record<string, string | undefined> = {},
+): NodeJS.ProcessEnv {
+  return scriptEnv({
+    ...s3.resticEnv("restic"),
+    RESTIC_PASSWORD: "repo-secret",
+    ...pg.env,
+    PGDATABASE: "zmanim",
+    ...redis.env,
+    ZMANIM_BACKUP_LOCK: lockFile,
+    ...extra,
+  });
 }
 
 export function runScript(name: string, args: string[], env: NodeJS.ProcessEnv, timeoutMs = 300000): RunResult {
