@@ -65,6 +65,91 @@ export interface GitHubConfig {
   appRepository: string;
 }
 
+/**
+ * How the API and its data are hosted. One field of the environment chooses; `stacks/app.ts` reads it in one
+ * place. Leaving `topology` out means `{ kind: "single-box" }`, and the synthesized JSON of a single-box
+ * environment is the same whether the field is given or not.
+ */
+export type TopologyConfig = SingleBoxTopology | ScaledTopology;
+
+/** Today's topology: one box runs the Go API, PostgreSQL and Redis (compute stack). */
+export interface SingleBoxTopology {
+  kind: "single-box";
+}
+
+/**
+ * The growth topology: RDS for PostgreSQL (Multi-AZ), ElastiCache for Valkey, and an Auto Scaling group of
+ * API-only instances behind an internal ALB, across two availability zones.
+ */
+export interface ScaledTopology {
+  kind: "scaled";
+  /**
+   * Exactly two availability zones of `region`. The first should be `availabilityZone`, so the box (while
+   * `keepBox` holds) and the fleet share a zone.
+   */
+  availabilityZones: [string, string];
+  /** One app subnet per AZ (same order as `availabilityZones`), inside `vpcCidr`; routes to the internet gateway. */
+  appSubnetCidrs: [string, string];
+  /** One data subnet per AZ, inside `vpcCidr`; their route table has no route to the internet. */
+  dataSubnetCidrs: [string, string];
+  /**
+   * How API instances reach the internet (SSM, CloudWatch, releases bucket via the gateway endpoint aside):
+   * `public-ip` gives each instance a public IPv4 with ingress only from the ALB; `nat-gateway` puts one NAT
+   * gateway in the first app AZ and gives instances no public address.
+   * @default "public-ip"
+   */
+  egress: "public-ip" | "nat-gateway";
+  database: ManagedDatabaseConfig;
+  cache: ManagedCacheConfig;
+  fleet: FleetConfig;
+  /**
+   * true while the box still runs beside the scaled topology (the scale-out and its rollback window): the
+   * compute stack and its volume and Elastic IP stay. false retires the box (docs/runbooks/scale-out.md).
+   */
+  keepBox: boolean;
+}
+
+export interface ManagedDatabaseConfig {
+  /** RDS instance class, Graviton, e.g. `db.t4g.medium` or `db.m7g.large`. */
+  instanceClass: string;
+  /** A standby in the second AZ. Required in prod. */
+  multiAz: boolean;
+  /** Initial gp3 storage in GiB (RDS minimum 20). */
+  allocatedStorageGb: number;
+  /** Storage autoscaling ceiling in GiB; must exceed `allocatedStorageGb`. */
+  maxAllocatedStorageGb: number;
+  /** Automated backup retention in days (7 to 35). */
+  backupRetentionDays: number;
+}
+
+export type ManagedCacheConfig =
+  | {
+      /** ElastiCache Serverless for Valkey: highly available across AZs by construction, billed per GB-hour and ECPU. */
+      kind: "serverless";
+      /** Upper bound of data storage in GB (a cost guard). */
+      maxDataStorageGb: number;
+      /** Upper bound of ElastiCache Processing Units per second (a cost guard). */
+      maxEcpuPerSecond: number;
+    }
+  | {
+      /** A node-based Valkey replication group. */
+      kind: "replication-group";
+      /** Graviton cache node type, e.g. `cache.t4g.small`. */
+      nodeType: string;
+      /** Replicas besides the primary. At least 1 for automatic failover (required in prod). */
+      replicas: number;
+    };
+
+export interface FleetConfig {
+  /** Graviton instance type of the API-only instances. */
+  instanceType: string;
+  /** Auto Scaling group bounds; `min` is at least 2 (one per AZ). */
+  min: number;
+  max: number;
+  /** Target average CPU utilisation (percent) for target tracking. */
+  targetCpuPercent: number;
+}
+
 export interface EnvironmentConfig {
   /** Short environment name, used in stack names (`zmanim-<name>-<stack>`) and SSM paths. */
   name: string;
@@ -100,6 +185,8 @@ export interface EnvironmentConfig {
   noncurrentVersionDays: number;
   state: StateConfig;
   github: GitHubConfig;
+  /** @default { kind: "single-box" } */
+  topology?: TopologyConfig;
 }
 
 export const prod: EnvironmentConfig = {
@@ -150,3 +237,8 @@ export const staging: EnvironmentConfig = {
 export const environments: Readonly<Record<string, EnvironmentConfig>> = { prod, staging };
 
 export const DEFAULT_ENVIRONMENT = "prod";
+
+/** The environment's topology, with the default applied. */
+export function topologyOf(env: EnvironmentConfig): TopologyConfig {
+  return env.topology ?? { kind: "single-box" };
+}
