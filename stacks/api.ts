@@ -6,8 +6,8 @@ import { Apigatewayv2Route } from "@cdktf/provider-aws/lib/apigatewayv2-route";
 import { Apigatewayv2Stage } from "@cdktf/provider-aws/lib/apigatewayv2-stage";
 import { Apigatewayv2VpcLink } from "@cdktf/provider-aws/lib/apigatewayv2-vpc-link";
 import { CloudwatchMetricAlarm } from "@cdktf/provider-aws/lib/cloudwatch-metric-alarm";
+import { ServiceDiscoveryHttpNamespace } from "@cdktf/provider-aws/lib/service-discovery-http-namespace";
 import { ServiceDiscoveryInstance } from "@cdktf/provider-aws/lib/service-discovery-instance";
-import { ServiceDiscoveryPrivateDnsNamespace } from "@cdktf/provider-aws/lib/service-discovery-private-dns-namespace";
 import { ServiceDiscoveryService } from "@cdktf/provider-aws/lib/service-discovery-service";
 import { TerraformOutput } from "cdktf/lib/terraform-output";
 import { RetainedLogGroup } from "../constructs/log-group";
@@ -119,19 +119,20 @@ export class ApiStack extends ZmanimStack {
       subnetIds: [net.publicSubnet.id],
       securityGroupIds: [net.vpcLinkSecurityGroup.id],
     });
-    const namespace = new ServiceDiscoveryPrivateDnsNamespace(this, "namespace", {
-      name: `${prefix}.internal`,
-      description: "Service discovery for the API Gateway VPC link",
-      vpc: net.vpc.id,
+    // An HTTP namespace: API Gateway finds the instance with DiscoverInstances, which works for every
+    // namespace type, so no Route 53 private hosted zone ($0.50/month) is needed. Sources: the integrationUri
+    // field of the API Gateway v2 API reference ("If you specify the ARN of an AWS Cloud Map service, API
+    // Gateway uses DiscoverInstances to identify resources") and Cloud Map's DiscoverInstances reference
+    // ("You can use DiscoverInstances to discover instances for any type of namespace"). The name differs
+    // from the former private DNS namespace's, so both can exist while Terraform replaces one with the other.
+    const namespace = new ServiceDiscoveryHttpNamespace(this, "namespace", {
+      name: `${prefix}-api`,
+      description: "Service discovery for the API Gateway VPC link (DiscoverInstances only, no DNS)",
     });
     const service = new ServiceDiscoveryService(this, "api-service", {
       name: "api",
       description: "The Go API on the instance",
-      dnsConfig: {
-        namespaceId: namespace.id,
-        routingPolicy: "MULTIVALUE",
-        dnsRecords: [{ type: "A", ttl: 10 }],
-      },
+      namespaceId: namespace.id,
     });
     new ServiceDiscoveryInstance(this, "api-instance", {
       serviceId: service.id,

@@ -44,10 +44,12 @@ describe.each([
     const link = r.aws_apigatewayv2_vpc_link["vpc-link"];
     expect(link.subnet_ids).toEqual([expect.stringMatching(/^\$\{data\.terraform_remote_state\.cross-stack-reference-input-zmanim-[a-z]+-network\.outputs\.cross-stack-output-aws_subnetpublic_subnetid\}$/)]);
     expect(link.security_group_ids).toEqual([expect.stringMatching(/network\.outputs\.cross-stack-output-aws_security_groupvpc-link-sgid\}$/)]);
-    const ns = r.aws_service_discovery_private_dns_namespace.namespace;
-    expect(ns.vpc).toMatch(/network\.outputs\.cross-stack-output-aws_vpcvpcid\}$/);
+    // An HTTP namespace (DiscoverInstances only): no Route 53 private hosted zone behind it.
+    expect(r.aws_service_discovery_private_dns_namespace).toBeUndefined();
+    expect(Object.keys(r.aws_service_discovery_http_namespace)).toEqual(["namespace"]);
     const svc = r.aws_service_discovery_service["api-service"];
-    expect(svc.dns_config).toEqual(expect.objectContaining({ namespace_id: "${aws_service_discovery_private_dns_namespace.namespace.id}" }));
+    expect(svc.namespace_id).toBe("${aws_service_discovery_http_namespace.namespace.id}");
+    expect(svc.dns_config).toBeUndefined();
     const inst = Object.values(r.aws_service_discovery_instance);
     expect(inst).toEqual([
       expect.objectContaining({
