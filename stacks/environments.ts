@@ -234,6 +234,36 @@ export const staging: EnvironmentConfig = {
   noncurrentVersionDays: 7,
 };
 
+/**
+ * The `scaled` topology as a shipped example: a staging-sized copy with the smallest sane Graviton classes,
+ * Multi-AZ on, its own VPC range and site name, and no box (keepBox false).
+ */
+export const scaled: EnvironmentConfig = {
+  ...staging,
+  name: "scaled",
+  vpcCidr: "10.44.0.0/16",
+  publicSubnetCidr: "10.44.0.0/24",
+  availabilityZone: "eu-west-1a",
+  domain: { zoneName: "shtetl.io", siteName: "zmanim-scaled.shtetl.io", createZone: false },
+  topology: {
+    kind: "scaled",
+    availabilityZones: ["eu-west-1a", "eu-west-1b"],
+    appSubnetCidrs: ["10.44.10.0/24", "10.44.11.0/24"],
+    dataSubnetCidrs: ["10.44.20.0/24", "10.44.21.0/24"],
+    egress: "public-ip",
+    database: {
+      instanceClass: "db.t4g.small",
+      multiAz: true,
+      allocatedStorageGb: 20,
+      maxAllocatedStorageGb: 100,
+      backupRetentionDays: 7,
+    },
+    cache: { kind: "serverless", maxDataStorageGb: 1, maxEcpuPerSecond: 5000 },
+    fleet: { instanceType: "t4g.small", min: 2, max: 4, targetCpuPercent: 60 },
+    keepBox: false,
+  },
+};
+
 export const environments: Readonly<Record<string, EnvironmentConfig>> = { prod, staging };
 
 export const DEFAULT_ENVIRONMENT = "prod";

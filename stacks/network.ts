@@ -16,6 +16,8 @@ import { IamRole } from "@cdktf/provider-aws/lib/iam-role";
 import { IamRolePolicy } from "@cdktf/provider-aws/lib/iam-role-policy";
 import { RetainedLogGroup } from "../constructs/log-group";
 import { ZmanimStack, ZmanimStackProps } from "./base";
+import { topologyOf } from "./environments";
+import { ScaledNetwork } from "./scaled-network";
 import { logGroupPrefix } from "./naming";
 
 /**
@@ -33,6 +35,8 @@ export class NetworkStack extends ZmanimStack {
   readonly s3Endpoint: VpcEndpoint;
   readonly instanceSecurityGroup: SecurityGroup;
   readonly vpcLinkSecurityGroup: SecurityGroup;
+  /** The two-AZ layout of the `scaled` topology; undefined in `single-box`. */
+  readonly scaled?: ScaledNetwork;
 
   constructor(scope: Construct, props: ZmanimStackProps) {
     super(scope, "network", props);
@@ -145,6 +149,11 @@ export class NetworkStack extends ZmanimStack {
       toPort: 5432,
       cidrIpv4: "0.0.0.0/0",
     });
+
+    const topology = topologyOf(env);
+    if (topology.kind === "scaled") {
+      this.scaled = new ScaledNetwork(this, "scaled", { env, topology, network: this, internetGateway: igw });
+    }
 
     // Flow logs: every accepted and rejected flow, aggregated per 10 minutes to keep ingestion small.
     const flowLogs = new RetainedLogGroup(this, "flow-logs", {

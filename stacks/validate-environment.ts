@@ -198,6 +198,7 @@ export function environmentProblems(env: EnvironmentConfig): string[] {
     if (!GITHUB_REPO.test(env.github.appRepository ?? ""))
       bad("github.appRepository", env.github.appRepository, "use \"owner/name\" of the application repository");
   }
+  if (env.topology !== undefined) topologyProblems(env, vpc, subnet, bad);
   return problems;
 }
 
@@ -275,4 +276,124 @@ export function selectEnvironment(
     }
   }
   return validateEnvironment(env);
+}
+
+/** Graviton RDS classes (burstable t4g; general-purpose and memory-optimised 6g/7g/8g). */
+const GRAVITON_DB_CLASS = /^db\.(t4g|m6g|m6gd|m7g|m8g|r6g|r6gd|r7g|r8g|x2g)\.(micro|small|medium|large|xlarge|\d+xlarge)$/;
+/** Graviton ElastiCache node types. */
+const GRAVITON_CACHE_NODE = /^cache\.(t4g|m6g|m7g|r6g|r7g|r8g)\.(micro|small|medium|large|xlarge|\d+xlarge)$/;
+
+/** Production is held to stricter rules: a standby database and a cache that survives a node failure. */
+function isProduction(env: EnvironmentConfig): boolean {
+  return env.name === "prod";
+}
+
+const isInt = (v: unknown, min: number, max: number): boolean =>
+  typeof v === "number" && Number.isInteger(v) && v >= min && v <= max;
+
+type Cidr = { base: number; prefix: number };
+
+/** Problems with `env.topology` (only called when the field is present). */
+function topologyProblems(
+  env: EnvironmentConfig,
+  vpc: Cidr | undefined,
+  publicSubnet: Cidr | undefined,
+  bad: (field: string, value: unknown, fix: string) => void,
+): void {
+  const t = env.topology;
+  if (!t) return;
+  if (t.kind === "single-box") return;
+  if (t.kind !== "scaled") {
+    bad("topology.kind", (t as { kind: unknown }).kind, "use \"single-box\" (the default) or \"scaled\"");
+    return;
+  }
+
+  const azs = t.availabilityZones;
+  const zone = new RegExp(`^${env.region}[a-z]$`);
+  if (!Array.isArray(azs) || azs.length !== 2 || new Set(azs).size !== 2)
+    bad("topology.availabilityZones", azs ?? null, `list exactly two distinct zones of region ${env.region}, e.g. ["${env.region}a", "${env.region}b"]; the standby, the replicas and the fleet need a second zone`);
+  else {
+    azs.forEach((az, i) => {
+      if (!zone.test(az)) bad(`topology.availabilityZones[${i}]`, az, `must be a zone of region ${env.region}, e.g. "${env.region}${i === 0 ? "a" : "b"}"`);
+    });
+    if (!azs.includes(env.availabilityZone))
+      bad("topology.availabilityZones", azs, `must include availabilityZone "${env.availabilityZone}" (the public subnet's zone, where the box and the NAT gateway live); put it first`);
+  }
+
+  // Every subnet of the VPC: parsed, inside the VPC, and disjoint from every other.
+  const subnets: Array<[string, string, Cidr]> = [];
+  if (publicSubnet) subnets.push(["publicSubnetCidr", env.publicSubnetCidr, publicSubnet]);
+  for (const key of ["appSubnetCidrs", "dataSubnetCidrs"] as const) {
+    const list = t[key];
+    if (!Array.isArray(list) || list.length !== 2) {
+      bad(`topology.${key}`, list ?? null, `list two CIDRs inside vpcCidr ${env.vpcCidr}, one per availability zone, e.g. /24s`);
+      continue;
+    }
+    list.forEach((cidr, i) => {
+      const field = `topology.${key}[${i}]`;
+      const parsed = parseCidr(cidr);
+      if (!parsed) bad(field, cidr, "use a network address in CIDR form, e.g. \"10.42.10.0/24\"");
+      else if (parsed.prefix < 16 || parsed.prefix > 28) bad(field, cidr, "AWS allows subnet prefixes /16 to /28; use e.g. a /24");
+      else if (vpc && !cidrContains(vpc, parsed)) bad(field, cidr, `must lie inside vpcCidr ${env.vpcCidr}`);
+      else subnets.push([field, cidr, parsed]);
+    });
+  }
+  for (let i = 0; i < subnets.length; i++) {
+    for (let j = 0; j < i; j++) {
+      if (cidrsOverlap(subnets[i][2], subnets[j][2]))
+        bad(subnets[i][0], subnets[i][1], `overlaps ${subnets[j][0]} ${subnets[j][1]}; give every subnet its own range inside vpcCidr ${env.vpcCidr}`);
+    }
+  }
+
+  if (t.egress !== "public-ip" && t.egress !== "nat-gateway")
+    bad("topology.egress", t.egress ?? null, "use \"public-ip\" (a public IPv4 per instance, ingress only from the ALB) or \"nat-gateway\" (one NAT gateway)");
+
+  const db = t.database;
+  if (!db) bad("topology.database", null, "is required: { instanceClass, multiAz, allocatedStorageGb, maxAllocatedStorageGb, backupRetentionDays }");
+  else {
+    if (!GRAVITON_DB_CLASS.test(db.instanceClass ?? ""))
+      bad("topology.database.instanceClass", db.instanceClass ?? null, "use a Graviton RDS class such as \"db.t4g.small\" or \"db.m7g.large\"");
+    if (typeof db.multiAz !== "boolean") bad("topology.database.multiAz", db.multiAz ?? null, "use true (a standby in the second zone) or false");
+    else if (!db.multiAz && isProduction(env))
+      bad("topology.database.multiAz", db.multiAz, "prod requires Multi-AZ (a synchronous standby in the second zone); set it to true");
+    const allocatedOk = isInt(db.allocatedStorageGb, 20, 65536);
+    if (!allocatedOk) bad("topology.database.allocatedStorageGb", db.allocatedStorageGb ?? null, "use a whole number of GiB between 20 (the gp3 minimum) and 65536");
+    if (!isInt(db.maxAllocatedStorageGb, 21, 65536))
+      bad("topology.database.maxAllocatedStorageGb", db.maxAllocatedStorageGb ?? null, "use a whole number of GiB up to 65536, above allocatedStorageGb (storage autoscaling ceiling)");
+    else if (allocatedOk && db.maxAllocatedStorageGb <= db.allocatedStorageGb)
+      bad("topology.database.maxAllocatedStorageGb", db.maxAllocatedStorageGb, `must exceed allocatedStorageGb (${db.allocatedStorageGb}); otherwise storage autoscaling is off`);
+    if (!isInt(db.backupRetentionDays, 7, 35))
+      bad("topology.database.backupRetentionDays", db.backupRetentionDays ?? null, "use 7 to 35 days; automated backups replace restic for PostgreSQL in this topology");
+  }
+
+  const cache = t.cache;
+  if (!cache) bad("topology.cache", null, "is required: { kind: \"serverless\", ... } or { kind: \"replication-group\", ... }");
+  else if (cache.kind === "serverless") {
+    if (!isInt(cache.maxDataStorageGb, 1, 5000))
+      bad("topology.cache.maxDataStorageGb", cache.maxDataStorageGb ?? null, "use a whole number of GB between 1 and 5000");
+    if (!isInt(cache.maxEcpuPerSecond, 1000, 15_000_000))
+      bad("topology.cache.maxEcpuPerSecond", cache.maxEcpuPerSecond ?? null, "use a whole number of ECPU per second between 1000 and 15000000");
+  } else if (cache.kind === "replication-group") {
+    if (!GRAVITON_CACHE_NODE.test(cache.nodeType ?? ""))
+      bad("topology.cache.nodeType", cache.nodeType ?? null, "use a Graviton node type such as \"cache.t4g.small\" or \"cache.m7g.large\"");
+    if (!isInt(cache.replicas, 0, 5)) bad("topology.cache.replicas", cache.replicas ?? null, "use a whole number of replicas from 0 to 5");
+    else if (cache.replicas < 1 && isProduction(env))
+      bad("topology.cache.replicas", cache.replicas, "prod requires a highly available cache: at least 1 replica (automatic failover, Multi-AZ), or kind \"serverless\"");
+  } else bad("topology.cache.kind", (cache as { kind: unknown }).kind ?? null, "use \"serverless\" or \"replication-group\"");
+
+  const fleet = t.fleet;
+  if (!fleet) bad("topology.fleet", null, "is required: { instanceType, min, max, targetCpuPercent }");
+  else {
+    if (!ARM64_INSTANCE_TYPE.test(fleet.instanceType ?? ""))
+      bad("topology.fleet.instanceType", fleet.instanceType ?? null, "the AMI is arm64; use a Graviton type such as \"t4g.small\" or \"m7g.medium\"");
+    const minOk = isInt(fleet.min, 2, 100);
+    if (!minOk) bad("topology.fleet.min", fleet.min ?? null, "use at least 2 (one instance per availability zone), at most 100");
+    if (!isInt(fleet.max, 2, 100)) bad("topology.fleet.max", fleet.max ?? null, "use a whole number from 2 to 100, at least fleet.min");
+    else if (minOk && fleet.max < fleet.min) bad("topology.fleet.max", fleet.max, `must be at least fleet.min (${fleet.min})`);
+    if (!isInt(fleet.targetCpuPercent, 10, 90))
+      bad("topology.fleet.targetCpuPercent", fleet.targetCpuPercent ?? null, "use a whole percentage from 10 to 90 for target tracking");
+  }
+
+  if (typeof t.keepBox !== "boolean")
+    bad("topology.keepBox", t.keepBox ?? null, "use true while the box still runs beside the scaled topology, false once it is retired");
 }

@@ -9,21 +9,13 @@ import {
   environmentSetProblems,
   parseCidr,
   selectEnvironment,
-  validateEnvironment,
 } from "../../stacks/validate-environment";
 import { synthEnvironment } from "../../stacks/synth";
+import { configErrorMessage } from "../helpers/config-error";
 
 const withChange = (patch: Partial<EnvironmentConfig>): EnvironmentConfig => ({ ...prod, ...patch });
 
-function problemFor(env: EnvironmentConfig): string {
-  try {
-    validateEnvironment(env);
-  } catch (e) {
-    expect(e).toBeInstanceOf(ConfigError);
-    return (e as Error).message;
-  }
-  throw new Error("expected a ConfigError");
-}
+const problemFor = configErrorMessage;
 
 describe("environment definitions", () => {
   it("ships prod and staging, both valid, with prod as the default", () => {
