@@ -57,6 +57,9 @@ export const ONE_YEAR = 31536000;
 /** Route 53 health checker regions (the minimum of three keeps the probe traffic small). */
 export const HEALTH_CHECK_REGIONS = ["us-east-1", "us-west-2", "eu-west-1"];
 
+/** The health path's viewer protocol policy: the one behaviour that answers plain HTTP (the Route 53 check). */
+export const HEALTH_VIEWER_PROTOCOL_POLICY = "allow-all";
+
 /**
  * The static bucket's policy: TLS only (as every hardened bucket), read by this distribution alone through
  * OAC, published by the CI deploy and release roles.
@@ -212,8 +215,11 @@ export class CdnStack extends ZmanimStack {
         responseHeadersPolicyId: immutableHeaders.id,
         compress: true,
       },
-      // Health probes (Route 53, deploy workflows) must see the origin, never a cached answer.
-      { ...api, pathPattern: env.api.healthPath, cachePolicyId: MANAGED_CACHE_POLICY.CachingDisabled },
+      // Health probes (Route 53, deploy workflows) must see the origin, never a cached answer. This path
+      // alone also answers plain HTTP instead of redirecting: Route 53 counts any 2xx or 3xx as healthy, so
+      // an HTTP check against a redirect would always pass, and HTTP saves the check's HTTPS option
+      // ($2/month for a non-AWS endpoint, docs/cost.md). The health JSON is public and carries no secret.
+      { ...api, pathPattern: env.api.healthPath, viewerProtocolPolicy: HEALTH_VIEWER_PROTOCOL_POLICY, cachePolicyId: MANAGED_CACHE_POLICY.CachingDisabled },
       { ...api, pathPattern: "/api/*", cachePolicyId: this.apiCachePolicy.id },
     ];
 
@@ -301,12 +307,14 @@ export class CdnStack extends ZmanimStack {
       });
     }
 
+    // Plain HTTP through CloudFront, API Gateway and the VPC link to the API: the whole public path answers,
+    // without the HTTPS option's price. The health behaviour above does not redirect, so a 2xx must come
+    // from the API itself.
     const health = new Route53HealthCheck(this, "api-health-check", {
-      type: "HTTPS",
+      type: "HTTP",
       fqdn: site,
-      port: 443,
+      port: 80,
       resourcePath: env.api.healthPath,
-      enableSni: true,
       requestInterval: 30,
       failureThreshold: 3,
       regions: HEALTH_CHECK_REGIONS,
@@ -323,7 +331,7 @@ export class CdnStack extends ZmanimStack {
     new CloudwatchMetricAlarm(this, "api-health-alarm", {
       provider: useast1,
       alarmName: `${prefix}-api-health`,
-      alarmDescription: `https://${site}${env.api.healthPath} failing from Route 53 health checkers`,
+      alarmDescription: `http://${site}${env.api.healthPath} failing from Route 53 health checkers`,
       namespace: "AWS/Route53",
       metricName: "HealthCheckStatus",
       dimensions: { HealthCheckId: health.id },

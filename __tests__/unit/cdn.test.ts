@@ -145,18 +145,20 @@ describe.each([
     }
   });
 
-  it("health-checks https://<site><healthPath> and alarms in us-east-1 to an emailed topic there", () => {
+  it("health-checks http://<site><healthPath> and alarms in us-east-1 to an emailed topic there", () => {
     const hc = Object.values(r.aws_route53_health_check);
     expect(hc).toEqual([
       expect.objectContaining({
-        type: "HTTPS",
+        type: "HTTP",
         fqdn: env.domain.siteName,
-        port: 443,
+        port: 80,
         resource_path: env.api.healthPath,
-        enable_sni: true,
         regions: HEALTH_CHECK_REGIONS,
       }),
     ]);
+    // Route 53 counts a 3xx as healthy: the checked path must answer plain HTTP itself, not redirect.
+    expect(hc[0].enable_sni).toBeUndefined();
+    expect(behaviour(hc[0].resource_path as string).viewer_protocol_policy).toBe("allow-all");
     const alarm = r.aws_cloudwatch_metric_alarm["api-health-alarm"];
     expect(alarm).toEqual(
       expect.objectContaining({
