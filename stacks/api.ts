@@ -1,16 +1,12 @@
 import { Construct } from "constructs";
 import { Apigatewayv2Api } from "@cdktf/provider-aws/lib/apigatewayv2-api";
 import { Apigatewayv2Authorizer } from "@cdktf/provider-aws/lib/apigatewayv2-authorizer";
-import { Apigatewayv2Integration } from "@cdktf/provider-aws/lib/apigatewayv2-integration";
 import { Apigatewayv2Route } from "@cdktf/provider-aws/lib/apigatewayv2-route";
 import { Apigatewayv2Stage } from "@cdktf/provider-aws/lib/apigatewayv2-stage";
-import { Apigatewayv2VpcLink } from "@cdktf/provider-aws/lib/apigatewayv2-vpc-link";
-import { CloudwatchMetricAlarm } from "@cdktf/provider-aws/lib/cloudwatch-metric-alarm";
-import { ServiceDiscoveryHttpNamespace } from "@cdktf/provider-aws/lib/service-discovery-http-namespace";
-import { ServiceDiscoveryInstance } from "@cdktf/provider-aws/lib/service-discovery-instance";
-import { ServiceDiscoveryService } from "@cdktf/provider-aws/lib/service-discovery-service";
 import { TerraformOutput } from "cdktf/lib/terraform-output";
+import { AlarmSet } from "../constructs/alarm-set";
 import { RetainedLogGroup } from "../constructs/log-group";
+import { PrivateIntegration } from "../constructs/private-integration";
 import { ZmanimStack, ZmanimStackProps } from "./base";
 import { ComputeStack } from "./compute";
 import { EnvironmentConfig } from "./environments";
@@ -114,44 +110,19 @@ export class ApiStack extends ZmanimStack {
     this.executeApiDomain = `${this.api.id}.execute-api.${env.region}.amazonaws.com`;
 
     // Private integration: VPC link -> Cloud Map service -> the instance's fixed private address.
-    const vpcLink = new Apigatewayv2VpcLink(this, "vpc-link", {
+    const { integration } = new PrivateIntegration(this, "private-integration", {
+      apiId: this.api.id,
       name: `${prefix}-api`,
       subnetIds: [net.publicSubnet.id],
       securityGroupIds: [net.vpcLinkSecurityGroup.id],
-    });
-    // An HTTP namespace: API Gateway finds the instance with DiscoverInstances, which works for every
-    // namespace type, so no Route 53 private hosted zone ($0.50/month) is needed. Sources: the integrationUri
-    // field of the API Gateway v2 API reference ("If you specify the ARN of an AWS Cloud Map service, API
-    // Gateway uses DiscoverInstances to identify resources") and Cloud Map's DiscoverInstances reference
-    // ("You can use DiscoverInstances to discover instances for any type of namespace"). The name differs
-    // from the former private DNS namespace's, so both can exist while Terraform replaces one with the other.
-    const namespace = new ServiceDiscoveryHttpNamespace(this, "namespace", {
-      name: `${prefix}-api`,
-      description: "Service discovery for the API Gateway VPC link (DiscoverInstances only, no DNS)",
-    });
-    const service = new ServiceDiscoveryService(this, "api-service", {
-      name: "api",
-      description: "The Go API on the instance",
-      namespaceId: namespace.id,
-    });
-    new ServiceDiscoveryInstance(this, "api-instance", {
-      serviceId: service.id,
-      instanceId: `${prefix}-box`,
-      attributes: {
-        AWS_INSTANCE_IPV4: instancePrivateIp(env),
-        AWS_INSTANCE_PORT: String(env.api.port),
-      },
-    });
-    const integration = new Apigatewayv2Integration(this, "integration", {
-      apiId: this.api.id,
       description: "Go API on the instance via VPC link + Cloud Map",
-      integrationType: "HTTP_PROXY",
-      integrationMethod: "ANY",
-      connectionType: "VPC_LINK",
-      connectionId: vpcLink.id,
-      integrationUri: service.arn,
-      payloadFormatVersion: "1.0",
-      timeoutMilliseconds: 29000,
+      target: {
+        kind: "cloud-map",
+        namespaceName: `${prefix}-api`,
+        instanceId: `${prefix}-box`,
+        ipv4: instancePrivateIp(env),
+        port: env.api.port,
+      },
     });
 
     this.authorizer = new Apigatewayv2Authorizer(this, "clerk-jwt", {
@@ -205,21 +176,25 @@ export class ApiStack extends ZmanimStack {
         dimensions: { ApiId: this.api.id, Stage: "$default" },
       },
     });
-    new CloudwatchMetricAlarm(this, "api-5xx-rate", {
-      alarmName: `${prefix}-api-5xx-rate`,
-      alarmDescription: `HTTP API 5xx responses above 1% of requests for 5 minutes (${env.domain.siteName}/api)`,
-      comparisonOperator: "GreaterThanThreshold",
-      threshold: 1,
-      evaluationPeriods: 5,
-      datapointsToAlarm: 5,
-      treatMissingData: "notBreaching",
-      metricQuery: [
-        metric("errors", "5xx"),
-        metric("requests", "Count"),
-        { id: "rate", expression: "IF(requests > 0, 100 * errors / requests, 0)", label: "5xx rate (%)", returnData: true },
+    new AlarmSet(this, "alarms", {
+      topicArn: alarmTopicArn(env),
+      namePrefix: `${prefix}-`,
+      alarms: [
+        {
+          id: "api-5xx-rate",
+          alarmDescription: `HTTP API 5xx responses above 1% of requests for 5 minutes (${env.domain.siteName}/api)`,
+          comparisonOperator: "GreaterThanThreshold",
+          threshold: 1,
+          evaluationPeriods: 5,
+          datapointsToAlarm: 5,
+          treatMissingData: "notBreaching",
+          metricQuery: [
+            metric("errors", "5xx"),
+            metric("requests", "Count"),
+            { id: "rate", expression: "IF(requests > 0, 100 * errors / requests, 0)", label: "5xx rate (%)", returnData: true },
+          ],
+        },
       ],
-      alarmActions: [alarmTopicArn(env)],
-      okActions: [alarmTopicArn(env)],
     });
 
     new TerraformOutput(this, "api-endpoint", { value: this.api.apiEndpoint });

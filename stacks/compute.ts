@@ -1,16 +1,15 @@
 import { Construct } from "constructs";
-import { Fn } from "cdktf/lib/terraform-functions";
 import { DataAwsSsmParameter } from "@cdktf/provider-aws/lib/data-aws-ssm-parameter";
 import { Instance } from "@cdktf/provider-aws/lib/instance";
 import { Eip } from "@cdktf/provider-aws/lib/eip";
-import { EipAssociation } from "@cdktf/provider-aws/lib/eip-association";
 import { IamRole } from "@cdktf/provider-aws/lib/iam-role";
-import { IamRolePolicy } from "@cdktf/provider-aws/lib/iam-role-policy";
-import { IamInstanceProfile } from "@cdktf/provider-aws/lib/iam-instance-profile";
 import { SsmParameter } from "@cdktf/provider-aws/lib/ssm-parameter";
 import { SnsTopic } from "@cdktf/provider-aws/lib/sns-topic";
 import { SnsTopicSubscription } from "@cdktf/provider-aws/lib/sns-topic-subscription";
-import { CloudwatchMetricAlarm, CloudwatchMetricAlarmConfig } from "@cdktf/provider-aws/lib/cloudwatch-metric-alarm";
+import { CloudwatchMetricAlarm } from "@cdktf/provider-aws/lib/cloudwatch-metric-alarm";
+import { AlarmSet, AlarmSpec } from "../constructs/alarm-set";
+import { Box } from "../constructs/box";
+import { IamStatement, InstanceRole } from "../constructs/instance-role";
 import { PersistentVolume } from "../constructs/persistent-volume";
 import { RetainedLogGroup } from "../constructs/log-group";
 import { ZmanimStack, ZmanimStackProps } from "./base";
@@ -31,6 +30,8 @@ import { NetworkStack } from "./network";
 import { SecretsStack, SSM_LEAVES } from "./secrets";
 import { StorageStack } from "./storage";
 import { readUserDataScript, renderUserDataForTerraform } from "./user-data";
+
+export type { IamStatement };
 
 export interface ComputeStackProps extends ZmanimStackProps {
   readonly network: NetworkStack;
@@ -67,15 +68,6 @@ export const SSM_AGENT_ACTIONS = [
   "ec2messages:GetMessages",
   "ec2messages:SendReply",
 ];
-
-/** One IAM policy statement as JSON. */
-export interface IamStatement {
-  Sid: string;
-  Effect: "Allow";
-  Action: string[];
-  Resource: string | string[];
-  Condition?: Record<string, Record<string, string | string[]>>;
-}
 
 /** The instance role's inline policy: what the box itself needs, and nothing else. */
 export function instancePolicyStatements(env: EnvironmentConfig): IamStatement[] {
@@ -145,7 +137,7 @@ export class ComputeStack extends ZmanimStack {
   readonly dataVolume: PersistentVolume;
   readonly eip: Eip;
   readonly role: IamRole;
-  readonly alarms: CloudwatchMetricAlarm[] = [];
+  readonly alarms: CloudwatchMetricAlarm[];
 
   constructor(scope: Construct, props: ComputeStackProps) {
     super(scope, "compute", props);
@@ -180,106 +172,58 @@ export class ComputeStack extends ZmanimStack {
     });
 
     // ---- IAM ----
-    this.role = new IamRole(this, "instance-role", {
+    const { role, profile } = new InstanceRole(this, "instance-role", {
       name: instanceRoleName(env),
       description: "The Zmanim box: backups, releases, its own SSM parameters, SES, metrics and logs",
-      assumeRolePolicy: Fn.jsonencode({
-        Version: "2012-10-17",
-        Statement: [
-          {
-            Effect: "Allow",
-            Principal: { Service: "ec2.amazonaws.com" },
-            Action: "sts:AssumeRole",
-            Condition: { StringEquals: { "aws:SourceAccount": env.accountId } },
-          },
-        ],
-      }),
+      policyName: "zmanim-box",
+      statements: instancePolicyStatements(env),
+      accountId: env.accountId,
     });
-    new IamRolePolicy(this, "instance-policy", {
-      name: "zmanim-box",
-      role: this.role.id,
-      policy: JSON.stringify({ Version: "2012-10-17", Statement: instancePolicyStatements(env) }),
-    });
-    const profile = new IamInstanceProfile(this, "instance-profile", { name: instanceRoleName(env), role: this.role.name });
+    this.role = role;
 
     // ---- stateful: the data volume and the Elastic IP reference nothing of the instance ----
     const ami = new DataAwsSsmParameter(this, "ami-id", { name: ssmParameterName(env, SSM_LEAVES.amiId) });
 
-    this.eip = new Eip(this, "eip", {
-      domain: "vpc",
-      tags: { Name: name },
-      lifecycle: { preventDestroy: true },
-    });
-    this.eip.overrideLogicalId("eip");
-
-    // The volume comes first: the boot script names its volume id. It attaches after the instance exists.
-    this.dataVolume = new PersistentVolume(this, "data-volume", {
-      logicalId: "data_volume",
-      availabilityZone: env.availabilityZone,
-      sizeGb: env.dataVolumeGb,
-      tags: { Name: `${name}-data` },
-    });
     const userDataScript = props.userDataScript ?? readUserDataScript();
-
-    this.instance = new Instance(this, "instance", {
+    const box = new Box(this, "box", {
+      name,
       ami: ami.insecureValue,
       instanceType: env.instanceType,
       subnetId: props.network.publicSubnet.id,
       availabilityZone: env.availabilityZone,
       privateIp: instancePrivateIp(env),
-      vpcSecurityGroupIds: [props.network.instanceSecurityGroup.id],
-      iamInstanceProfile: profile.name,
-      ebsOptimized: true,
-      // Basic (5-minute) monitoring: the CPU alarm evaluates one 5-minute period; status checks are
-      // per-minute regardless.
-      monitoring: false,
-      metadataOptions: {
-        httpEndpoint: "enabled",
-        httpTokens: "required",
-        httpPutResponseHopLimit: 1,
-        instanceMetadataTags: "disabled",
-      },
-      rootBlockDevice: {
-        volumeType: "gp3",
-        volumeSize: env.rootVolumeGb,
-        encrypted: true,
-        deleteOnTermination: true,
-      },
-      userData: renderUserDataForTerraform(
-        userDataScript,
-        {
-          ZMANIM_ENV: env.name,
-          ZMANIM_REGION: env.region,
-          ZMANIM_SSM_PREFIX: ssmPrefix(env),
-        },
-        { ZMANIM_DATA_VOLUME_ID: this.dataVolume.volume.id },
-      ),
-      userDataReplaceOnChange: true,
-      tags: { Name: name },
+      securityGroupIds: [props.network.instanceSecurityGroup.id],
+      instanceProfileName: profile.name,
+      rootVolumeGb: env.rootVolumeGb,
+      dataVolumeGb: env.dataVolumeGb,
+      userData: (dataVolumeId) =>
+        renderUserDataForTerraform(
+          userDataScript,
+          { ZMANIM_ENV: env.name, ZMANIM_REGION: env.region, ZMANIM_SSM_PREFIX: ssmPrefix(env) },
+          { ZMANIM_DATA_VOLUME_ID: dataVolumeId },
+        ),
     });
-    this.dataVolume.attachTo(this.instance.id);
-
-    new EipAssociation(this, "eip-association", {
-      allocationId: this.eip.allocationId,
-      instanceId: this.instance.id,
-    }).overrideLogicalId("eip_association");
+    this.instance = box.instance;
+    this.eip = box.eip;
+    this.dataVolume = box.dataVolume;
 
     // ---- alarms ----
-    const topic = [this.alarmTopic.arn];
-    const alarm = (id: string, cfg: Omit<CloudwatchMetricAlarmConfig, "alarmActions" | "okActions">, extraActions: string[] = []) => {
-      const a = new CloudwatchMetricAlarm(this, id, {
-        ...cfg,
-        alarmName: `${name}-${cfg.alarmName}`,
-        alarmActions: [...extraActions, ...topic],
-        okActions: topic,
-      });
-      this.alarms.push(a);
-      return a;
-    };
-    const ec2 = { namespace: "AWS/EC2", dimensions: { InstanceId: this.instance.id } };
-    alarm("cpu-high", {
+    this.alarms = new AlarmSet(this, "alarms", {
+      topicArn: this.alarmTopic.arn,
+      namePrefix: `${name}-`,
+      alarms: boxAlarms(env, this.instance.id),
+    }).alarms;
+  }
+}
+
+/** The box's alarms: EC2 CPU and status checks (with auto-recovery), agent disk and memory, backup freshness. */
+export function boxAlarms(env: EnvironmentConfig, instanceId: string): AlarmSpec[] {
+  const ec2 = { namespace: "AWS/EC2", dimensions: { InstanceId: instanceId } };
+  const ns = metricsNamespace(env);
+  return [
+    {
       ...ec2,
-      alarmName: "cpu-high",
+      id: "cpu-high",
       alarmDescription: "CPU above 80% for 5 minutes",
       metricName: "CPUUtilization",
       statistic: "Average",
@@ -287,11 +231,10 @@ export class ComputeStack extends ZmanimStack {
       evaluationPeriods: 1,
       threshold: 80,
       comparisonOperator: "GreaterThanThreshold",
-      treatMissingData: "missing",
-    });
-    alarm("status-check-failed", {
+    },
+    {
       ...ec2,
-      alarmName: "status-check-failed",
+      id: "status-check-failed",
       alarmDescription: "An instance or system status check failed for 2 minutes",
       metricName: "StatusCheckFailed",
       statistic: "Maximum",
@@ -299,29 +242,23 @@ export class ComputeStack extends ZmanimStack {
       evaluationPeriods: 2,
       threshold: 1,
       comparisonOperator: "GreaterThanOrEqualToThreshold",
-      treatMissingData: "missing",
-    });
-    alarm(
-      "auto-recover",
-      {
-        ...ec2,
-        alarmName: "auto-recover",
-        alarmDescription: "System status check failed: EC2 recovers the instance onto healthy hardware (same id, IP, volumes)",
-        metricName: "StatusCheckFailed_System",
-        statistic: "Maximum",
-        period: 60,
-        evaluationPeriods: 2,
-        threshold: 1,
-        comparisonOperator: "GreaterThanOrEqualToThreshold",
-        treatMissingData: "missing",
-      },
-      [`arn:aws:automate:${env.region}:ec2:recover`],
-    );
-    const ns = metricsNamespace(env);
-    for (const path of MONITORED_PATHS) {
+    },
+    {
+      ...ec2,
+      id: "auto-recover",
+      alarmDescription: "System status check failed: EC2 recovers the instance onto healthy hardware (same id, IP, volumes)",
+      metricName: "StatusCheckFailed_System",
+      statistic: "Maximum",
+      period: 60,
+      evaluationPeriods: 2,
+      threshold: 1,
+      comparisonOperator: "GreaterThanOrEqualToThreshold",
+      extraAlarmActions: [`arn:aws:automate:${env.region}:ec2:recover`],
+    },
+    ...MONITORED_PATHS.map((path): AlarmSpec => {
       const slug = path === "/" ? "root" : path.replace(/[^a-z0-9]/gi, "");
-      alarm(`disk-high-${slug}`, {
-        alarmName: `disk-high-${slug}`,
+      return {
+        id: `disk-high-${slug}`,
         alarmDescription: `Disk usage of ${path} above 80% (CloudWatch agent)`,
         namespace: ns,
         metricName: METRICS.diskUsedPercent,
@@ -331,11 +268,10 @@ export class ComputeStack extends ZmanimStack {
         evaluationPeriods: 1,
         threshold: 80,
         comparisonOperator: "GreaterThanThreshold",
-        treatMissingData: "missing",
-      });
-    }
-    alarm("memory-high", {
-      alarmName: "memory-high",
+      };
+    }),
+    {
+      id: "memory-high",
       alarmDescription: "Memory usage above 90% for 10 minutes (CloudWatch agent)",
       namespace: ns,
       metricName: METRICS.memUsedPercent,
@@ -344,12 +280,11 @@ export class ComputeStack extends ZmanimStack {
       evaluationPeriods: 2,
       threshold: 90,
       comparisonOperator: "GreaterThanThreshold",
-      treatMissingData: "missing",
-    });
+    },
     // The disk and memory alarms keep their state when data is missing (a replacement leaves a gap of a few
     // minutes); this one notices an agent, or a box, that stopped reporting altogether.
-    alarm("agent-silent", {
-      alarmName: "agent-silent",
+    {
+      id: "agent-silent",
       alarmDescription: "The CloudWatch agent has published no mem_used_percent for 15 minutes",
       namespace: ns,
       metricName: METRICS.memUsedPercent,
@@ -359,10 +294,10 @@ export class ComputeStack extends ZmanimStack {
       threshold: 1,
       comparisonOperator: "LessThanThreshold",
       treatMissingData: "breaching",
-    });
+    },
     // D11: a missing metric is breaching, so a backup timer that never fires alarms as surely as a failure.
-    alarm("backup-stale", {
-      alarmName: "backup-stale",
+    {
+      id: "backup-stale",
       alarmDescription: "No successful backup (BackupSuccess) in the last 26 hours",
       namespace: ns,
       metricName: METRICS.backupSuccess,
@@ -373,6 +308,6 @@ export class ComputeStack extends ZmanimStack {
       threshold: 1,
       comparisonOperator: "LessThanThreshold",
       treatMissingData: "breaching",
-    });
-  }
+    },
+  ];
 }

@@ -5,6 +5,8 @@ import { S3BucketLifecycleConfiguration } from "@cdktf/provider-aws/lib/s3-bucke
 import { S3BucketLoggingA } from "@cdktf/provider-aws/lib/s3-bucket-logging";
 import { HardenedBucket, HardenedBucketProps } from "../../constructs/hardened-bucket";
 import { RetainedLogGroup } from "../../constructs/log-group";
+import { AlarmSet, AlarmSpec } from "../../constructs/alarm-set";
+import { PrivateIntegration, PrivateIntegrationProps } from "../../constructs/private-integration";
 import { statements } from "../helpers/policy";
 
 function bucketStack(props: HardenedBucketProps) {
@@ -78,5 +80,66 @@ describe("RetainedLogGroup", () => {
     expect(() => new RetainedLogGroup(new TerraformStack(Testing.app(), "u"), "g", { name: "/y", retentionDays: 0 })).toThrow(
       /RetainedLogGroup g: retentionDays = 0; use a positive CloudWatch retention/,
     );
+  });
+});
+
+describe("AlarmSet", () => {
+  const spec = (id: string): AlarmSpec => ({
+    id,
+    namespace: "AWS/EC2",
+    metricName: "CPUUtilization",
+    statistic: "Average",
+    period: 300,
+    evaluationPeriods: 1,
+    threshold: 80,
+    comparisonOperator: "GreaterThanThreshold",
+  });
+  const alarmStack = (alarms: AlarmSpec[], logicalIdPrefix?: string) => {
+    const stack = new TerraformStack(Testing.app(), "t");
+    new AlarmSet(stack, "alarms", { topicArn: "arn:topic", namePrefix: "p-", alarms, logicalIdPrefix });
+    return JSON.parse(Testing.synth(stack)).resource.aws_cloudwatch_metric_alarm as Record<string, Record<string, unknown>>;
+  };
+
+  it("names, pins and wires every alarm to the topic, with missing data kept as missing unless told", () => {
+    const alarms = alarmStack([spec("cpu"), { ...spec("heartbeat"), treatMissingData: "breaching", extraAlarmActions: ["arn:recover"] }]);
+    expect(Object.keys(alarms).sort()).toEqual(["cpu", "heartbeat"]);
+    expect(alarms.cpu).toEqual(expect.objectContaining({ alarm_name: "p-cpu", alarm_actions: ["arn:topic"], ok_actions: ["arn:topic"], treat_missing_data: "missing" }));
+    expect(alarms.heartbeat).toEqual(expect.objectContaining({ alarm_actions: ["arn:recover", "arn:topic"], treat_missing_data: "breaching" }));
+    expect(Object.keys(alarmStack([spec("cpu")], "fleet-"))).toEqual(["fleet-cpu"]);
+  });
+
+  it("refuses a duplicate id and an alarm with both or neither of a metric and a query", () => {
+    expect(() => alarmStack([spec("a"), spec("a")])).toThrow(/alarm id "a" appears twice/);
+    const { metricName: _m, ...noMetric } = spec("b"); // eslint-disable-line @typescript-eslint/no-unused-vars
+    expect(() => alarmStack([noMetric])).toThrow(/alarm "b" needs exactly one of metricName or metricQuery/);
+    expect(() => alarmStack([{ ...spec("c"), metricQuery: [{ id: "q", expression: "1", returnData: true }] }])).toThrow(/alarm "c" needs exactly one/);
+  });
+});
+
+describe("PrivateIntegration", () => {
+  const integrationStack = (target: PrivateIntegrationProps["target"], extra: Partial<PrivateIntegrationProps> = {}) => {
+    const stack = new TerraformStack(Testing.app(), "t");
+    new PrivateIntegration(stack, "pi", { apiId: "api", name: "n", subnetIds: ["s1"], securityGroupIds: ["sg"], description: "d", target, ...extra });
+    return JSON.parse(Testing.synth(stack)).resource;
+  };
+
+  it("targets a load balancer listener directly, with no Cloud Map resources", () => {
+    const r = integrationStack({ kind: "load-balancer-listener", listenerArn: "arn:listener" });
+    expect(r.aws_apigatewayv2_integration.integration).toEqual(
+      expect.objectContaining({ integration_uri: "arn:listener", connection_type: "VPC_LINK", connection_id: "${aws_apigatewayv2_vpc_link.vpc-link.id}", timeout_milliseconds: 29000 }),
+    );
+    expect(Object.keys(r).filter((t) => t.startsWith("aws_service_discovery"))).toEqual([]);
+  });
+
+  it("registers one Cloud Map instance and points the integration at its service", () => {
+    const r = integrationStack({ kind: "cloud-map", namespaceName: "ns", instanceId: "box", ipv4: "10.0.0.10", port: 8080 });
+    expect(r.aws_apigatewayv2_integration.integration.integration_uri).toBe("${aws_service_discovery_service.api-service.arn}");
+    expect(r.aws_service_discovery_instance["api-instance"].attributes).toEqual({ AWS_INSTANCE_IPV4: "10.0.0.10", AWS_INSTANCE_PORT: "8080" });
+  });
+
+  it("refuses an empty subnet list and a timeout outside what HTTP APIs allow", () => {
+    const lb = { kind: "load-balancer-listener", listenerArn: "x" } as const;
+    expect(() => integrationStack(lb, { subnetIds: [] })).toThrow(/subnetIds is empty/);
+    expect(() => integrationStack(lb, { timeoutMilliseconds: 31000 })).toThrow(/timeoutMilliseconds = 31000/);
   });
 });
