@@ -17,6 +17,7 @@ import { Route53Record } from "@cdktf/provider-aws/lib/route53-record";
 import { S3BucketPolicy } from "@cdktf/provider-aws/lib/s3-bucket-policy";
 import { SnsTopic } from "@cdktf/provider-aws/lib/sns-topic";
 import { SnsTopicSubscription } from "@cdktf/provider-aws/lib/sns-topic-subscription";
+import { SiteCertificate } from "../constructs/site-certificate";
 import { assertUniqueSids, hardenedBucketBaseStatements, PolicyStatement } from "../constructs/hardened-bucket";
 import { ZmanimStack, ZmanimStackProps } from "./base";
 import { ApiStack } from "./api";
@@ -54,6 +55,11 @@ export const HASHED_ASSETS_PATH = "/_next/static/*";
 
 export const ONE_YEAR = 31536000;
 
+/** The names on the distribution's certificate (and its aliases): the site name first. */
+export function certificateNames(env: EnvironmentConfig): string[] {
+  return [env.domain.siteName];
+}
+
 /** Route 53 health checker regions (the minimum of three keeps the probe traffic small). */
 export const HEALTH_CHECK_REGIONS = ["us-east-1", "us-west-2", "eu-west-1"];
 
@@ -90,7 +96,7 @@ export function staticBucketPolicyStatements(env: EnvironmentConfig, distributio
  *   hour by default with the query string, `Authorization` and `Origin` in the cache key (D13); everything
  *   else is the static site with a short HTML TTL and the SPA router function (D14).
  * - Viewer side: HTTPS only (redirect), TLS 1.2 (2021 policy), HTTP/2 and HTTP/3, IPv6, the site name with
- *   its us-east-1 certificate, security headers with HSTS.
+ *   its us-east-1 certificate (owned here: `SiteCertificate`), security headers with HSTS.
  * - Access logs: CloudFront standard logging v2 to the logs bucket (ACL-free, BucketOwnerEnforced).
  * - DNS: A/AAAA aliases for the site name; a Route 53 health check on the API health path with an alarm.
  *   Route 53 metrics exist only in us-east-1, so that alarm and its SNS topic live there.
@@ -99,6 +105,7 @@ export function staticBucketPolicyStatements(env: EnvironmentConfig, distributio
 export class CdnStack extends ZmanimStack {
   readonly distribution: CloudfrontDistribution;
   readonly apiCachePolicy: CloudfrontCachePolicy;
+  readonly certificate: SiteCertificate;
 
   constructor(scope: Construct, props: CdnStackProps) {
     super(scope, "cdn", props);
@@ -107,6 +114,13 @@ export class CdnStack extends ZmanimStack {
     const site = env.domain.siteName;
     const useast1 = this.regionalProvider("us-east-1", "us-east-1");
     const shield = { enabled: true, originShieldRegion: env.originShieldRegion };
+
+    // The certificate lives beside its one consumer, so a change of names never deadlocks (SiteCertificate).
+    this.certificate = new SiteCertificate(this, "site-certificate", {
+      provider: useast1,
+      zoneId: props.dns.zoneId,
+      domainNames: certificateNames(env),
+    });
 
     const oac = new CloudfrontOriginAccessControl(this, "static-oac", {
       name: `${prefix}-static`,
@@ -263,7 +277,7 @@ export class CdnStack extends ZmanimStack {
       },
       orderedCacheBehavior: ordered,
       viewerCertificate: {
-        acmCertificateArn: props.dns.certificateArn,
+        acmCertificateArn: this.certificate.arn,
         sslSupportMethod: "sni-only",
         minimumProtocolVersion: "TLSv1.2_2021",
       },
@@ -346,6 +360,8 @@ export class CdnStack extends ZmanimStack {
     });
 
     new TerraformOutput(this, "distribution-id", { value: this.distribution.id });
+    // The CNAMEs ACM checks; docs/runbooks/cutover.md adds them at the current DNS before the site zone is delegated.
+    new TerraformOutput(this, "certificate-validation-records", { value: this.certificate.certificate.domainValidationOptions });
     new TerraformOutput(this, "distribution-domain", { value: this.distribution.domainName });
   }
 }

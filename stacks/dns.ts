@@ -1,17 +1,13 @@
 import { Construct } from "constructs";
 import { Fn } from "cdktf/lib/terraform-functions";
-import { Token } from "cdktf/lib/tokens";
-import { TerraformIterator } from "cdktf/lib/terraform-iterator";
 import { TerraformOutput } from "cdktf/lib/terraform-output";
 import { Route53Zone } from "@cdktf/provider-aws/lib/route53-zone";
 import { DataAwsRoute53Zone } from "@cdktf/provider-aws/lib/data-aws-route53-zone";
 import { Route53Record } from "@cdktf/provider-aws/lib/route53-record";
-import { AcmCertificate } from "@cdktf/provider-aws/lib/acm-certificate";
-import { AcmCertificateValidation } from "@cdktf/provider-aws/lib/acm-certificate-validation";
 import { Sesv2EmailIdentity } from "@cdktf/provider-aws/lib/sesv2-email-identity";
 import { Sesv2EmailIdentityMailFromAttributes } from "@cdktf/provider-aws/lib/sesv2-email-identity-mail-from-attributes";
 import { ZmanimStack, ZmanimStackProps } from "./base";
-import { EnvironmentConfig } from "./environments";
+import { ApexZoneConfig, CarriedRecord, EnvironmentConfig } from "./environments";
 
 /** Subdomain of the site used as the custom MAIL FROM domain (SPF and bounces): `mail.<siteName>`. */
 export function mailFromDomain(env: EnvironmentConfig): string {
@@ -30,27 +26,33 @@ export function dmarcRecord(env: EnvironmentConfig): string {
   return ["v=DMARC1", "p=quarantine", "adkim=r", "aspf=r", ...(sameOrg ? [`rua=mailto:${env.alarmEmail}`] : [])].join("; ");
 }
 
+/** A stable construct id per carried record set (name and type), so reordering the list changes nothing. */
+export function carriedRecordId(r: CarriedRecord): string {
+  return `carried-${r.type.toLowerCase()}-${r.name.replace(/[^a-z0-9]+/gi, "-")}`;
+}
+
 /**
- * DNS and identity: the Route 53 hosted zone (created, or looked up when it already exists), the site's
- * ACM certificate in us-east-1 (CloudFront only accepts certificates from there) with DNS validation, and
- * the SES domain identity that backup-failure mail is sent from, with Easy DKIM, a custom MAIL FROM domain
- * (MX + SPF) and DMARC.
+ * DNS and identity: the site's Route 53 hosted zone (created, or looked up when it already exists) and the
+ * SES domain identity that backup-failure mail is sent from, with Easy DKIM, a custom MAIL FROM domain
+ * (MX + SPF) and DMARC. Every record is under the site name, so all of them are served as soon as the
+ * current DNS delegates the site name to the zone (docs/dns.md).
  *
- * The alias records, the health check and its alarm belong to the cdn stack (they need the distribution).
+ * Opt-in (`domain.apexZone`): a zone for the parent domain that recreates the carried records and
+ * delegates the site name to the site zone, ready for a later delegation of the apex at the registrar.
+ *
+ * The certificate, its validation, the alias records, the health check and its alarm belong to the cdn
+ * stack, beside the distribution that uses them.
  */
 export class DnsStack extends ZmanimStack {
   /** Hosted zone id of `env.domain.zoneName`. */
   readonly zoneId: string;
-  /** ARN of the validated certificate (us-east-1); referencing it waits for validation. */
-  readonly certificateArn: string;
-  readonly certificate: AcmCertificate;
   readonly emailIdentity: Sesv2EmailIdentity;
 
   constructor(scope: Construct, props: ZmanimStackProps) {
     super(scope, "dns", props);
     const env = props.env;
     const site = env.domain.siteName;
-    const useast1 = this.regionalProvider("us-east-1", "us-east-1");
+    let siteZoneNameServers: string[] = [];
 
     if (env.domain.createZone) {
       const zone = new Route53Zone(this, "zone", {
@@ -62,41 +64,15 @@ export class DnsStack extends ZmanimStack {
       });
       zone.overrideLogicalId("zone");
       this.zoneId = zone.zoneId;
+      siteZoneNameServers = zone.nameServers;
       new TerraformOutput(this, "name-servers", {
         value: zone.nameServers,
-        description: `Delegate ${env.domain.zoneName} to these name servers at the registrar (docs/dns.md)`,
+        description: `Delegate ${env.domain.zoneName} with four NS records at the DNS that serves its parent today (docs/dns.md)`,
       });
     } else {
       const zone = new DataAwsRoute53Zone(this, "zone", { name: env.domain.zoneName, privateZone: false });
       this.zoneId = zone.zoneId;
     }
-
-    // ACM certificate for CloudFront: must be in us-east-1.
-    this.certificate = new AcmCertificate(this, "certificate", {
-      provider: useast1,
-      domainName: site,
-      validationMethod: "DNS",
-      lifecycle: { createBeforeDestroy: true },
-      tags: { Name: site },
-    });
-    this.certificate.overrideLogicalId("certificate");
-
-    const dvo = TerraformIterator.fromComplexList(this.certificate.domainValidationOptions, "domain_name");
-    const validationRecords = new Route53Record(this, "certificate-validation-record", {
-      forEach: dvo,
-      zoneId: this.zoneId,
-      name: dvo.getString("resource_record_name"),
-      type: dvo.getString("resource_record_type"),
-      records: [dvo.getString("resource_record_value")],
-      ttl: 300,
-      allowOverwrite: true,
-    });
-    const validation = new AcmCertificateValidation(this, "certificate-validation", {
-      provider: useast1,
-      certificateArn: this.certificate.arn,
-      validationRecordFqdns: Token.asList(TerraformIterator.fromResources(validationRecords).pluckProperty("fqdn")),
-    });
-    this.certificateArn = validation.certificateArn;
 
     // SES identity in the environment's region: naming.sesIdentityArn(env) names exactly this identity.
     this.emailIdentity = new Sesv2EmailIdentity(this, "ses-identity", {
@@ -146,6 +122,25 @@ export class DnsStack extends ZmanimStack {
       records: [dmarcRecord(env)],
     });
 
-    new TerraformOutput(this, "certificate-arn", { value: this.certificateArn });
+    if (env.domain.apexZone) this.apexZone(env.domain.apexZone, site, siteZoneNameServers);
+  }
+
+  /** The parent zone: the carried records, and NS records that keep the site zone delegated. */
+  private apexZone(apex: ApexZoneConfig, site: string, siteNameServers: string[]): void {
+    const zone = new Route53Zone(this, "apex-zone", {
+      name: apex.name,
+      comment: `${apex.name}: records carried over from the current DNS; managed by zmanim-infra`,
+      forceDestroy: false,
+      lifecycle: { preventDestroy: true },
+    });
+    zone.overrideLogicalId("apex_zone");
+    for (const r of apex.carriedRecords) {
+      new Route53Record(this, carriedRecordId(r), { zoneId: zone.zoneId, name: r.name, type: r.type, ttl: r.ttl ?? 300, records: r.values });
+    }
+    new Route53Record(this, "site-delegation", { zoneId: zone.zoneId, name: site, type: "NS", ttl: 3600, records: siteNameServers });
+    new TerraformOutput(this, "apex-name-servers", {
+      value: zone.nameServers,
+      description: `Set ${apex.name}'s name servers at the registrar to these only after the preflight's apex check passes (docs/dns.md)`,
+    });
   }
 }

@@ -28,7 +28,11 @@ export type StateConfig =
     };
 
 export interface DomainConfig {
-  /** The zone apex Route 53 serves, e.g. `shtetl.io`. */
+  /**
+   * The hosted zone that holds the site's records. Default: the site's own name (`zmanim.shtetl.io`), which
+   * the current DNS of the parent delegates with four NS records; the parent (apex) is never touched.
+   * A created zone must equal `siteName`; a zone above the site is the `apexZone` opt-in (docs/dns.md).
+   */
   zoneName: string;
   /** The public site name served by CloudFront, e.g. `zmanim.shtetl.io`. Must be inside `zoneName`. */
   siteName: string;
@@ -37,6 +41,33 @@ export interface DomainConfig {
    * looked up by name (documented external-DNS alternative in docs/dns.md).
    */
   createZone: boolean;
+  /**
+   * Opt-in: Route 53 also hosts the parent zone (e.g. `shtetl.io`). Delegating it at the registrar replaces
+   * every record the current DNS serves, so the zone is refused unless it lists the records to carry over
+   * (at least Clerk's CNAMEs and the MX of the alarm mailbox). The site zone stays a delegated subzone, so
+   * the certificate validates before the apex moves. @default undefined (the apex is never touched)
+   */
+  apexZone?: ApexZoneConfig;
+}
+
+/** The records an apex zone recreates from the current DNS before it is delegated. */
+export interface ApexZoneConfig {
+  /** The parent zone, e.g. `shtetl.io`; `siteName` must be inside it. */
+  name: string;
+  carriedRecords: CarriedRecord[];
+}
+
+export type CarriedRecordType = "A" | "AAAA" | "CNAME" | "MX" | "TXT" | "CAA" | "SRV";
+
+/** One record set copied from the current DNS (`dig +noall +answer <name> <type>` shows it). */
+export interface CarriedRecord {
+  /** Fully qualified name without a trailing dot, e.g. `clerk.shtetl.io`. */
+  name: string;
+  type: CarriedRecordType;
+  /** Record values as Route 53 takes them, e.g. `["10 inbound-smtp.example.net"]` for an MX. */
+  values: string[];
+  /** @default 300 */
+  ttl?: number;
 }
 
 export interface ClerkConfig {
@@ -199,7 +230,7 @@ export const prod: EnvironmentConfig = {
   instanceType: "m7g.medium",
   dataVolumeGb: 20,
   rootVolumeGb: 10,
-  domain: { zoneName: "shtetl.io", siteName: "zmanim.shtetl.io", createZone: true },
+  domain: { zoneName: "zmanim.shtetl.io", siteName: "zmanim.shtetl.io", createZone: true },
   adminCidrs: [],
   alarmEmail: "admin@shtetl.io",
   clerk: {
@@ -228,7 +259,7 @@ export const staging: EnvironmentConfig = {
   publicSubnetCidr: "10.43.0.0/24",
   instanceType: "t4g.small",
   availabilityZone: "eu-west-1b",
-  domain: { zoneName: "shtetl.io", siteName: "zmanim-staging.shtetl.io", createZone: false },
+  domain: { zoneName: "zmanim-staging.shtetl.io", siteName: "zmanim-staging.shtetl.io", createZone: true },
   monthlyBudgetUsd: 30,
   logRetentionDays: 14,
   noncurrentVersionDays: 7,

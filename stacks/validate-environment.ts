@@ -127,6 +127,7 @@ export function environmentProblems(env: EnvironmentConfig): string[] {
       else if (env.domain.siteName !== env.domain.zoneName && !env.domain.siteName.endsWith(`.${env.domain.zoneName}`))
         bad("domain.siteName", env.domain.siteName, `must be inside domain.zoneName "${env.domain.zoneName}"`);
     }
+    domainZoneProblems(env, bad);
   }
 
   (env.adminCidrs ?? []).forEach((c, i) => {
@@ -200,6 +201,75 @@ export function environmentProblems(env: EnvironmentConfig): string[] {
   }
   if (env.topology !== undefined) topologyProblems(env, vpc, subnet, bad);
   return problems;
+}
+
+const CARRIED_TYPES = ["A", "AAAA", "CNAME", "MX", "TXT", "CAA", "SRV"];
+
+/**
+ * The go-live DNS rules (docs/dns.md): a created zone is the site's own name, delegated from the current DNS;
+ * a zone above the site is an explicit `apexZone` opt-in that must carry over the records the current DNS
+ * serves, at least Clerk's CNAME (the JWT issuer) and the MX of the alarm mailbox.
+ */
+function domainZoneProblems(env: EnvironmentConfig, bad: (field: string, value: unknown, fix: string) => void): void {
+  const d = env.domain;
+  if (!DOMAIN_NAME.test(d.siteName ?? "") || !DOMAIN_NAME.test(d.zoneName ?? "")) return;
+  if (d.createZone && d.zoneName !== d.siteName)
+    bad(
+      "domain.zoneName",
+      d.zoneName,
+      `a zone created above the site name takes over every record of ${d.zoneName} once delegated (Clerk's CNAMEs, the MX); ` +
+        `set it to "${d.siteName}" (the site's own zone, delegated from the current DNS with four NS records), ` +
+        `or opt in with domain.apexZone = { name: "${d.zoneName}", carriedRecords: [...] } (docs/dns.md)`,
+    );
+  const apex = d.apexZone;
+  if (!apex) return;
+  if (!DOMAIN_NAME.test(apex.name ?? "") || !d.siteName.endsWith(`.${apex.name}`)) {
+    bad("domain.apexZone.name", apex.name ?? null, `use a parent of domain.siteName "${d.siteName}", e.g. "${d.siteName.split(".").slice(1).join(".")}"`);
+    return;
+  }
+  if (!d.createZone || d.zoneName !== d.siteName)
+    bad("domain.apexZone", apex.name, `needs the site zone too: set domain.zoneName to "${d.siteName}" and domain.createZone to true; the apex zone delegates it`);
+  const records = Array.isArray(apex.carriedRecords) ? apex.carriedRecords : [];
+  const seen = new Set<string>();
+  records.forEach((r, i) => {
+    const f = `domain.apexZone.carriedRecords[${i}]`;
+    const name = r?.name ?? "";
+    if (name !== apex.name && !name.endsWith(`.${apex.name}`))
+      bad(`${f}.name`, r?.name ?? null, `use a fully qualified name inside ${apex.name} without a trailing dot, e.g. "clerk.${apex.name}"`);
+    else if (name === d.siteName || name.endsWith(`.${d.siteName}`))
+      bad(`${f}.name`, name, `records at or under ${d.siteName} belong to the site zone, which the stacks manage; remove it here`);
+    if (!CARRIED_TYPES.includes(r?.type))
+      bad(`${f}.type`, r?.type ?? null, `use one of ${CARRIED_TYPES.join(", ")} (Route 53 creates the apex NS and SOA itself)`);
+    const values = Array.isArray(r?.values) ? r.values : [];
+    if (values.length === 0 || values.some((v) => typeof v !== "string" || v === ""))
+      bad(`${f}.values`, r?.values ?? null, "list the record's values exactly as the current DNS answers them");
+    else if (r.type === "CNAME" && (values.length !== 1 || name === apex.name))
+      bad(`${f}.values`, values, "a CNAME has exactly one value and cannot sit at the zone apex");
+    else if (r.type === "MX" && values.some((v) => !/^\d{1,5} \S+$/.test(v)))
+      bad(`${f}.values`, values, "write each MX value as \"<priority> <host>\", e.g. \"10 mx.example.net\"");
+    if (r?.ttl !== undefined && (!Number.isInteger(r.ttl) || r.ttl < 0 || r.ttl > 2147483647))
+      bad(`${f}.ttl`, r.ttl, "use a whole number of seconds, e.g. 300");
+    const key = `${name} ${r?.type}`;
+    if (seen.has(key)) bad(`${f}`, key, "list each name and type once, with all its values");
+    seen.add(key);
+  });
+  const has = (name: string, type: string) => records.some((r) => r?.name === name && r?.type === type);
+  const inApexOnly = (name: string) => (name === apex.name || name.endsWith(`.${apex.name}`)) && name !== d.siteName && !name.endsWith(`.${d.siteName}`);
+  const issuerHost = /^https:\/\/([a-z0-9.-]+)/.exec(env.clerk?.issuer ?? "")?.[1];
+  if (issuerHost && inApexOnly(issuerHost) && !has(issuerHost, "CNAME"))
+    bad(
+      "domain.apexZone.carriedRecords",
+      records.map((r) => `${r?.name} ${r?.type}`),
+      `carry Clerk's records, at least { name: "${issuerHost}", type: "CNAME", values: [<current target>] } (the JWT issuer); ` +
+        `the Clerk dashboard (Domains) lists the others (accounts, clkmail, clk._domainkey, clk2._domainkey)`,
+    );
+  const mailDomain = env.alarmEmail?.split("@")[1]?.toLowerCase();
+  if (mailDomain && inApexOnly(mailDomain) && !has(mailDomain, "MX"))
+    bad(
+      "domain.apexZone.carriedRecords",
+      records.map((r) => `${r?.name} ${r?.type}`),
+      `carry the MX of ${mailDomain} (alarmEmail ${env.alarmEmail}): { name: "${mailDomain}", type: "MX", values: [<dig +short MX ${mailDomain}>] }`,
+    );
 }
 
 /**

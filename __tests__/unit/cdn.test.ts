@@ -5,7 +5,7 @@
 import { readFileSync } from "fs";
 import { prod, staging } from "../../stacks/environments";
 import { bucketArn, bucketName, ciRoleName, roleArn } from "../../stacks/naming";
-import { HEALTH_CHECK_REGIONS, PRICE_CLASS, SPA_ROUTER_PATH } from "../../stacks/cdn";
+import { certificateNames, HEALTH_CHECK_REGIONS, PRICE_CLASS, SPA_ROUTER_PATH } from "../../stacks/cdn";
 import { logsPolicyStatements } from "../../stacks/storage";
 import { synthAll, Synthesized } from "../helpers/synth";
 import { statements } from "../helpers/policy";
@@ -33,14 +33,32 @@ describe.each([
     expect(Object.keys(r.aws_s3_bucket_policy)).toEqual(["static_bucket_policy"]);
   });
 
-  it("serves the site name with the validated us-east-1 certificate from the dns stack, price class 100 (US, Europe, Israel)", () => {
+  it("serves the site name with its own validated us-east-1 certificate, price class 100 (US, Europe, Israel)", () => {
     expect(d.aliases).toEqual([env.domain.siteName]);
     expect(d.price_class).toBe(PRICE_CLASS);
     expect(PRICE_CLASS).toBe("PriceClass_100");
-    expect((d.viewer_certificate as Body).acm_certificate_arn).toMatch(
-      /^\$\{data\.terraform_remote_state\.cross-stack-reference-input-zmanim-[a-z]+-dns\.outputs\.cross-stack-output-aws_acm_certificate_validation.*certificate_arn\}$/,
-    );
+    expect((d.viewer_certificate as Body).acm_certificate_arn).toBe("${aws_acm_certificate_validation.certificate-validation.certificate_arn}");
     expect(d.is_ipv6_enabled).toBe(true);
+  });
+
+  it("requests the certificate in us-east-1 for every certificate name, validated by DNS in the site zone, replaced create-before-destroy", () => {
+    const useast1 = (s.stacks.cdn.provider!.aws as Body[]).find((p) => p.alias === "us-east-1");
+    expect(useast1?.region).toBe("us-east-1");
+    const names = certificateNames(env);
+    expect(names[0]).toBe(env.domain.siteName);
+    expect(Object.keys(r.aws_acm_certificate)).toEqual(["certificate"]);
+    expect(r.aws_acm_certificate.certificate).toEqual(
+      expect.objectContaining({ provider: "aws.us-east-1", domain_name: names[0], validation_method: "DNS", lifecycle: { create_before_destroy: true } }),
+    );
+    expect(r.aws_acm_certificate.certificate.subject_alternative_names ?? []).toEqual(names.slice(1));
+    const rec = r.aws_route53_record["certificate-validation-record"];
+    expect(rec.for_each).toContain("aws_acm_certificate.certificate.domain_validation_options");
+    expect([rec.name, rec.type, rec.records]).toEqual(["${each.value.resource_record_name}", "${each.value.resource_record_type}", ["${each.value.resource_record_value}"]]);
+    expect(rec.zone_id).toMatch(new RegExp(`^\\$\\{data\\.terraform_remote_state\\.cross-stack-reference-input-zmanim-${env.name}-dns\\.outputs\\.[^}]*route53_zone[^}]*zone_id\\}$`));
+    const v = r.aws_acm_certificate_validation["certificate-validation"];
+    expect([v.provider, v.certificate_arn]).toEqual(["aws.us-east-1", "${aws_acm_certificate.certificate.arn}"]);
+    expect(String(v.validation_record_fqdns)).toContain("aws_route53_record.certificate-validation-record");
+    expect(s.stacks.cdn.output?.["certificate-validation-records"]?.value).toBe("${tolist(aws_acm_certificate.certificate.domain_validation_options)}");
   });
 
   it("origins: the static bucket by its regional name, the API by its execute-api name from the api stack", () => {
@@ -132,7 +150,7 @@ describe.each([
   });
 
   it("points A and AAAA aliases for the site name at the distribution, in the dns stack's zone", () => {
-    const records = Object.values(r.aws_route53_record);
+    const records = Object.values(r.aws_route53_record).filter((x) => x.alias !== undefined);
     expect(records.map((x) => x.type).sort()).toEqual(["A", "AAAA"]);
     for (const x of records) {
       expect(x.name).toBe(env.domain.siteName);

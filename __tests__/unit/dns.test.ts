@@ -1,10 +1,10 @@
 /**
- * The dns stack: hosted zone (created or looked up), the us-east-1 certificate with DNS validation, and the
- * SES identity with DKIM, custom MAIL FROM (MX + SPF) and DMARC.
+ * The dns stack: the site's hosted zone (created or looked up), the SES identity with DKIM, custom MAIL FROM
+ * (MX + SPF) and DMARC, and the apex-zone opt-in with its carried records.
  */
 import { prod, staging, EnvironmentConfig } from "../../stacks/environments";
 import { sesIdentityArn } from "../../stacks/naming";
-import { dmarcRecord, mailFromDomain } from "../../stacks/dns";
+import { carriedRecordId, dmarcRecord, mailFromDomain } from "../../stacks/dns";
 import { synthAll, Synthesized } from "../helpers/synth";
 
 type Body = Record<string, unknown>;
@@ -22,7 +22,8 @@ describe.each([
     zoneRef = env.domain.createZone ? "${aws_route53_zone.zone.zone_id}" : "${data.aws_route53_zone.zone.zone_id}";
   });
 
-  it("creates the hosted zone (pinned, never destroyed) or looks up the existing public zone", () => {
+  it("creates the site's own zone (never the apex), pinned and never destroyed, or looks up the existing public zone", () => {
+    if (env.domain.createZone) expect(env.domain.zoneName).toBe(env.domain.siteName);
     if (env.domain.createZone) {
       expect(r.aws_route53_zone).toEqual({
         zone: expect.objectContaining({ name: env.domain.zoneName, force_destroy: false, lifecycle: { prevent_destroy: true } }),
@@ -36,27 +37,20 @@ describe.each([
     for (const [id, rec] of Object.entries(r.aws_route53_record)) expect([id, rec.zone_id]).toEqual([id, zoneRef]);
   });
 
-  it("requests the site certificate in us-east-1 with DNS validation and waits for it", () => {
-    const useast1 = (s.stacks.dns.provider!.aws as Body[]).find((p) => p.alias === "us-east-1");
-    expect(useast1?.region).toBe("us-east-1");
-    expect(r.aws_acm_certificate.certificate).toEqual(
-      expect.objectContaining({
-        provider: "aws.us-east-1",
-        domain_name: env.domain.siteName,
-        validation_method: "DNS",
-        lifecycle: { create_before_destroy: true },
-      }),
-    );
-    const rec = r.aws_route53_record["certificate-validation-record"];
-    expect(rec.for_each).toContain("aws_acm_certificate.certificate.domain_validation_options");
-    expect([rec.name, rec.type, rec.records]).toEqual(["${each.value.resource_record_name}", "${each.value.resource_record_type}", ["${each.value.resource_record_value}"]]);
-    const v = r.aws_acm_certificate_validation["certificate-validation"];
-    expect(v.provider).toBe("aws.us-east-1");
-    expect(v.certificate_arn).toBe("${aws_acm_certificate.certificate.arn}");
-    expect(String(v.validation_record_fqdns)).toContain("aws_route53_record.certificate-validation-record");
-    // The cdn stack gets the validated ARN (so CloudFront waits for validation) and the zone id.
-    const outputs = Object.values(s.stacks.dns.output ?? {}).map((o) => o.value);
-    expect(outputs).toEqual(expect.arrayContaining(["${aws_acm_certificate_validation.certificate-validation.certificate_arn}", zoneRef]));
+  it("holds no certificate: the cdn stack owns it beside the distribution", () => {
+    expect(r.aws_acm_certificate).toBeUndefined();
+    expect(r.aws_acm_certificate_validation).toBeUndefined();
+    expect(Object.keys(s.stacks.dns.output ?? {}).filter((k) => /acm|certificate/.test(k))).toEqual([]);
+  });
+
+  it("puts every record, the SES identity's DKIM and MAIL FROM included, inside the site zone that the delegation serves", () => {
+    const names = Object.entries(r.aws_route53_record).map(([id, rec]) => [id, String(rec.name)]);
+    expect(names.length).toBeGreaterThanOrEqual(6);
+    for (const [id, name] of names) {
+      const inside = name === env.domain.zoneName || name.endsWith(`.${env.domain.zoneName}`);
+      expect([id, name, inside]).toEqual([id, name, true]);
+    }
+    expect(r.aws_sesv2_email_identity.ses_identity.email_identity).toBe(env.domain.siteName);
   });
 
   it("creates the SES identity that naming.sesIdentityArn (the instance's send permission) points at", () => {
@@ -104,5 +98,47 @@ describe("dmarcRecord", () => {
     // A delegated subdomain zone (docs/dns.md) still reports to the parent domain's mailbox.
     const delegated: EnvironmentConfig = { ...prod, domain: { zoneName: "zmanim.shtetl.io", siteName: "zmanim.shtetl.io", createZone: true } };
     expect(dmarcRecord(delegated)).toBe("v=DMARC1; p=quarantine; adkim=r; aspf=r; rua=mailto:admin@shtetl.io");
+  });
+});
+
+describe("apex zone opt-in", () => {
+  const carried = [
+    { name: "clerk.shtetl.io", type: "CNAME" as const, values: ["frontend-api.clerk.services"] },
+    { name: "accounts.shtetl.io", type: "CNAME" as const, values: ["accounts.clerk.services"] },
+    { name: "shtetl.io", type: "MX" as const, values: ["1 smtp.google.com"], ttl: 3600 },
+    { name: "shtetl.io", type: "TXT" as const, values: ["v=spf1 include:_spf.google.com ~all"] },
+  ];
+  const apexEnv: EnvironmentConfig = { ...prod, domain: { ...prod.domain, apexZone: { name: "shtetl.io", carriedRecords: carried } } };
+  let r: Record<string, Record<string, Body>>;
+  let out: Record<string, Body>;
+  beforeAll(() => {
+    const s = synthAll(apexEnv);
+    r = s.stacks.dns.resource as Record<string, Record<string, Body>>;
+    out = s.stacks.dns.output as Record<string, Body>;
+  });
+
+  it("creates the apex zone beside the site zone, both pinned and never destroyed", () => {
+    expect(Object.keys(r.aws_route53_zone).sort()).toEqual(["apex_zone", "zone"]);
+    expect(r.aws_route53_zone.apex_zone).toEqual(expect.objectContaining({ name: "shtetl.io", force_destroy: false, lifecycle: { prevent_destroy: true } }));
+    expect(r.aws_route53_zone.zone.name).toBe("zmanim.shtetl.io");
+    expect(out["apex-name-servers"].value).toBe("${aws_route53_zone.apex_zone.name_servers}");
+  });
+
+  it("creates every carried record in the apex zone, keyed by name and type", () => {
+    for (const c of carried) {
+      expect(r.aws_route53_record[carriedRecordId(c)]).toEqual(
+        expect.objectContaining({ zone_id: "${aws_route53_zone.apex_zone.zone_id}", name: c.name, type: c.type, records: c.values, ttl: c.ttl ?? 300 }),
+      );
+    }
+    const inApex = Object.values(r.aws_route53_record).filter((x) => x.zone_id === "${aws_route53_zone.apex_zone.zone_id}");
+    expect(inApex).toHaveLength(carried.length + 1);
+  });
+
+  it("keeps the site zone delegated from the apex zone, so the certificate never waits on the apex", () => {
+    expect(r.aws_route53_record["site-delegation"]).toEqual(
+      expect.objectContaining({ zone_id: "${aws_route53_zone.apex_zone.zone_id}", name: "zmanim.shtetl.io", type: "NS", records: "${aws_route53_zone.zone.name_servers}" }),
+    );
+    // Site records (SES, DMARC) stay in the site zone.
+    expect(r.aws_route53_record.dmarc.zone_id).toBe("${aws_route53_zone.zone.zone_id}");
   });
 });

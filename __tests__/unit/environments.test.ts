@@ -2,7 +2,7 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFil
 import { tmpdir } from "os";
 import { join } from "path";
 import { spawnSync } from "child_process";
-import { EnvironmentConfig, environments, prod, staging } from "../../stacks/environments";
+import { CarriedRecord, EnvironmentConfig, environments, prod, staging } from "../../stacks/environments";
 import {
   ConfigError,
   environmentProblems,
@@ -55,7 +55,7 @@ describe("environment validation names the field, the value and the fix", () => 
     ["subnet too small", { publicSubnetCidr: "10.42.0.0/29" }, /publicSubnetCidr = "10.42.0.0\/29": AWS allows subnet prefixes \/16 to \/28/],
     ["x86 instance type", { instanceType: "m7i.large" }, /instanceType = "m7i.large": the AMI is arm64; use a Graviton type such as "m7g.medium"/],
     ["bad zone name", { domain: { ...prod.domain, zoneName: "Shtetl_IO" } }, /domain.zoneName = "Shtetl_IO": use a lowercase DNS name/],
-    ["site outside the zone", { domain: { ...prod.domain, siteName: "zmanim.example.com" } }, /domain.siteName = "zmanim.example.com": must be inside domain.zoneName "shtetl.io"/],
+    ["site outside the zone", { domain: { ...prod.domain, siteName: "zmanim.example.com" } }, /domain.siteName = "zmanim.example.com": must be inside domain.zoneName "zmanim.shtetl.io"/],
     ["missing alarm email", { alarmEmail: "" }, /alarmEmail = "": is required; set it in stacks\/environments.ts/],
     ["open SSH", { adminCidrs: ["0.0.0.0/0"] }, /adminCidrs\[0\] = "0.0.0.0\/0": 0.0.0.0\/0 opens SSH to the internet/],
     ["admin CIDR overlapping the VPC", { adminCidrs: ["10.42.1.0/24"] }, /adminCidrs\[0\] = "10.42.1.0\/24": overlaps vpcCidr 10.42.0.0\/16/],
@@ -93,6 +93,64 @@ describe("environment validation names the field, the value and the fix", () => 
     for (const bad of ["10.42.0.0", "10.42.0.256/24", "10.42.0.0/-1", "a.b.c.d/8", "10.42.0.0/16 "]) {
       expect(parseCidr(bad)).toBeUndefined();
     }
+  });
+});
+
+describe("go-live DNS: the site's own zone by default, an apex zone only with its carried records", () => {
+  const clerk = { name: "clerk.shtetl.io", type: "CNAME" as const, values: ["frontend-api.clerk.services"] };
+  const mx = { name: "shtetl.io", type: "MX" as const, values: ["1 smtp.google.com"] };
+  const apex = (carriedRecords: CarriedRecord[]) => withChange({ domain: { ...prod.domain, apexZone: { name: "shtetl.io", carriedRecords } } });
+
+  it("prod and staging each create the zone of their own site name", () => {
+    for (const env of [prod, staging]) expect([env.name, env.domain.createZone, env.domain.zoneName]).toEqual([env.name, true, env.domain.siteName]);
+  });
+
+  it("refuses a created zone above the site name, naming the field, the value and both fixes", () => {
+    const msg = problemFor(withChange({ domain: { ...prod.domain, zoneName: "shtetl.io" } }));
+    expect(msg).toMatch(/domain.zoneName = "shtetl.io": a zone created above the site name takes over every record of shtetl.io/);
+    expect(msg).toMatch(/set it to "zmanim.shtetl.io" \(the site's own zone, delegated from the current DNS with four NS records\)/);
+    expect(msg).toMatch(/or opt in with domain.apexZone = \{ name: "shtetl.io", carriedRecords: \[...\] \}/);
+    // Looking up an existing parent zone (createZone false) touches nothing and stays allowed.
+    expect(environmentProblems(withChange({ domain: { ...prod.domain, zoneName: "shtetl.io", createZone: false } }))).toEqual([]);
+  });
+
+  it("refuses the apex opt-in without Clerk's CNAME and the alarm mailbox's MX", () => {
+    const msg = problemFor(apex([]));
+    expect(msg).toMatch(/domain.apexZone.carriedRecords = \[\]: carry Clerk's records, at least \{ name: "clerk.shtetl.io", type: "CNAME"/);
+    expect(msg).toMatch(/domain.apexZone.carriedRecords = \[\]: carry the MX of shtetl.io \(alarmEmail admin@shtetl.io\)/);
+    expect(problemFor(apex([clerk]))).toMatch(/carry the MX of shtetl.io/);
+    expect(problemFor(apex([mx]))).toMatch(/carry Clerk's records/);
+    expect(environmentProblems(apex([clerk, mx]))).toEqual([]);
+  });
+
+  it("checks every carried record: inside the apex, not under the site, a known type, well-formed values, once", () => {
+    const msg = problemFor(
+      apex([
+        clerk,
+        mx,
+        { name: "other.example.com", type: "A", values: ["192.0.2.1"] },
+        { name: "www.zmanim.shtetl.io", type: "CNAME", values: ["x.example.net"] },
+        { name: "shtetl.io", type: "NS" as CarriedRecord["type"], values: ["ns1.example.net"] },
+        { name: "shtetl.io", type: "CNAME", values: ["x.example.net"] },
+        { name: "mail.shtetl.io", type: "MX", values: ["smtp.example.net"] },
+        { name: "clerk.shtetl.io", type: "CNAME", values: ["frontend-api.clerk.services"] },
+      ]),
+    );
+    expect(msg).toMatch(/carriedRecords\[2\].name = "other.example.com": use a fully qualified name inside shtetl.io/);
+    expect(msg).toMatch(/carriedRecords\[3\].name = "www.zmanim.shtetl.io": records at or under zmanim.shtetl.io belong to the site zone/);
+    expect(msg).toMatch(/carriedRecords\[4\].type = "NS": use one of A, AAAA, CNAME, MX, TXT, CAA, SRV/);
+    expect(msg).toMatch(/carriedRecords\[5\].values = \["x.example.net"\]: a CNAME has exactly one value and cannot sit at the zone apex/);
+    expect(msg).toMatch(/carriedRecords\[6\].values = \["smtp.example.net"\]: write each MX value as "<priority> <host>"/);
+    expect(msg).toMatch(/carriedRecords\[7\] = "clerk.shtetl.io CNAME": list each name and type once/);
+  });
+
+  it("keeps the site zone under an apex zone, and the apex a parent of the site", () => {
+    expect(problemFor(withChange({ domain: { ...prod.domain, apexZone: { name: "example.org", carriedRecords: [clerk, mx] } } }))).toMatch(
+      /domain.apexZone.name = "example.org": use a parent of domain.siteName "zmanim.shtetl.io", e.g. "shtetl.io"/,
+    );
+    expect(problemFor(withChange({ domain: { ...prod.domain, createZone: false, apexZone: { name: "shtetl.io", carriedRecords: [clerk, mx] } } }))).toMatch(
+      /domain.apexZone = "shtetl.io": needs the site zone too: set domain.zoneName to "zmanim.shtetl.io" and domain.createZone to true/,
+    );
   });
 });
 

@@ -128,6 +128,36 @@ describe.each([
     }
   });
 
+  it("every create_before_destroy resource, and whatever derives from it, is consumed only in its own stack", () => {
+    // Exported through remote state, the old object would still be in use by the other stack when its own
+    // stack deletes it after the replacement: ACM's ResourceInUseException for a certificate on CloudFront.
+    let checked = 0;
+    for (const [short, json] of Object.entries(s.stacks)) {
+      const bodies = new Map<string, string>();
+      for (const [type, byId] of Object.entries(json.resource ?? {})) {
+        for (const [id, body] of Object.entries(byId)) bodies.set(`${type}.${id}`, JSON.stringify(body));
+      }
+      const derived = new Set<string>();
+      for (const [addr, body] of bodies) if (/"create_before_destroy":true/.test(body)) derived.add(addr);
+      for (let grew = true; grew; ) {
+        grew = false;
+        for (const [addr, body] of bodies) {
+          if (!derived.has(addr) && [...derived].some((d) => body.includes(`${d}.`))) {
+            derived.add(addr);
+            grew = true;
+          }
+        }
+      }
+      checked += derived.size;
+      for (const [name, o] of Object.entries(json.output ?? {})) {
+        if (!name.startsWith("cross-stack-output-")) continue;
+        const hit = [...derived].filter((d) => JSON.stringify(o.value).includes(`${d}.`));
+        expect([short, name, hit]).toEqual([short, name, []]);
+      }
+    }
+    expect(checked).toBeGreaterThan(0);
+  });
+
   it("every provider block is pinned to the environment's account", () => {
     for (const [short, json] of Object.entries(s.stacks)) {
       for (const p of json.provider?.aws ?? []) {
