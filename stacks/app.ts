@@ -3,8 +3,9 @@ import { ApiStack } from "./api";
 import { CdnStack } from "./cdn";
 import { CicdStack } from "./cicd";
 import { ComputeStack } from "./compute";
+import { DataStack } from "./data";
 import { DnsStack } from "./dns";
-import { EnvironmentConfig } from "./environments";
+import { EnvironmentConfig, topologyOf } from "./environments";
 import { NetworkStack } from "./network";
 import { SecretsStack } from "./secrets";
 import { StorageStack } from "./storage";
@@ -18,6 +19,8 @@ export interface ZmanimStacks {
   readonly api: ApiStack;
   readonly cdn: CdnStack;
   readonly cicd: CicdStack;
+  /** Scaled topology only: RDS and ElastiCache. */
+  readonly data?: DataStack;
 }
 
 /**
@@ -45,5 +48,13 @@ export function addStacks(app: App, env: EnvironmentConfig): ZmanimStacks {
   cdn.addDependency(api);
   cdn.addDependency(dns);
 
-  return { network, storage, secrets, compute, dns, api, cdn, cicd };
+  const topology = topologyOf(env);
+  let data: DataStack | undefined;
+  if (topology.kind === "scaled") {
+    data = new DataStack(app, { env, network, topology });
+    data.addDependency(network);
+    data.addDependency(secrets);
+  }
+
+  return { network, storage, secrets, compute, dns, api, cdn, cicd, data };
 }

@@ -3,7 +3,7 @@ import { SsmParameter } from "@cdktf/provider-aws/lib/ssm-parameter";
 import { RandomProvider } from "@cdktf/provider-random/lib/provider";
 import { Password } from "@cdktf/provider-random/lib/password";
 import { ZmanimStack, ZmanimStackProps } from "./base";
-import { EnvironmentConfig } from "./environments";
+import { EnvironmentConfig, topologyOf } from "./environments";
 import {
   bucketName,
   logGroupPrefix,
@@ -28,6 +28,12 @@ export const SSM_LEAVES = {
   cloudwatchAgent: "cloudwatch-agent",
   /** Written by the AMI pipeline: the AMI the instance boots from. */
   amiId: "ami-id",
+  /** Scaled topology: password of the application's own PostgreSQL role on RDS (never the master user). */
+  databaseAppPassword: "database-app-password",
+  /** Scaled topology: password of the application's ElastiCache user. */
+  cachePassword: "cache-password",
+  /** Scaled topology, written by the data stack: endpoints of RDS and ElastiCache (JSON of KEY: value). */
+  dataConfig: "data-config",
 } as const;
 
 /** The value the Clerk key placeholder is created with. User data refuses to start the API with it. */
@@ -42,6 +48,16 @@ const GENERATED: Array<{ id: string; leaf: string; description: string }> = [
     leaf: SSM_LEAVES.resticPassword,
     description: "Key of the restic backup repository; without it no backup can be read",
   },
+];
+
+/** Generated only in the scaled topology, for the managed data stores (docs/topologies.md). */
+const GENERATED_SCALED: typeof GENERATED = [
+  {
+    id: "database_app_password",
+    leaf: SSM_LEAVES.databaseAppPassword,
+    description: "Password of the zmanim role on RDS PostgreSQL (the application's own login, not the master user)",
+  },
+  { id: "cache_password", leaf: SSM_LEAVES.cachePassword, description: "Password of the zmanim user of ElastiCache Valkey" },
 ];
 
 /** Characters allowed in a `config` value: each becomes `KEY=value` in box.env, unquoted. */
@@ -97,7 +113,7 @@ export class SecretsStack extends ZmanimStack {
     const env = props.env;
     new RandomProvider(this, "random");
 
-    for (const g of GENERATED) {
+    for (const g of topologyOf(env).kind === "scaled" ? [...GENERATED, ...GENERATED_SCALED] : GENERATED) {
       // No prevent_destroy on the generator: rotation is `terraform apply -replace=random_password.<id>`,
       // which updates the SSM value in place. The SSM parameter itself is protected.
       const password = new Password(this, `${g.id}-random`, { length: 40, special: false, minLower: 2, minUpper: 2, minNumeric: 2 });

@@ -1,0 +1,177 @@
+import { Construct } from "constructs";
+import { CloudwatchMetricAlarm } from "@cdktf/provider-aws/lib/cloudwatch-metric-alarm";
+import { ManagedDatabase } from "../constructs/managed-database";
+import { EnvironmentConfig, ScaledTopology } from "./environments";
+import { alarmTopicArn } from "./naming";
+
+const GIB = 1024 ** 3;
+
+/**
+ * Memory of an RDS Graviton class in GiB: t4g and m*g have 4 GiB per vCPU from `large` up (micro 1, small 2,
+ * medium 4), r*g twice that, x2g four times. https://aws.amazon.com/rds/instance-types/
+ */
+export function dbClassMemoryGib(instanceClass: string): number {
+  const m = /^db\.([a-z0-9]+)\.(\w+)$/.exec(instanceClass);
+  if (!m) throw new Error(`instance class ${JSON.stringify(instanceClass)}: expected db.<family>.<size>`);
+  const [, family, size] = m;
+  const base: Record<string, number> = { micro: 1, small: 2, medium: 4, large: 8, xlarge: 16 };
+  const n = /^(\d+)xlarge$/.exec(size);
+  const general = n ? 16 * Number(n[1]) : base[size];
+  if (general === undefined) throw new Error(`instance class ${instanceClass}: unknown size ${size}`);
+  const factor = family.startsWith("x2") ? 4 : family.startsWith("r") ? 2 : 1;
+  return general * factor;
+}
+
+export interface DataAlarmsProps {
+  readonly env: EnvironmentConfig;
+  readonly topology: ScaledTopology;
+  readonly database: ManagedDatabase;
+  /** Serverless cache name or replication group id. */
+  readonly cacheName: string;
+}
+
+/**
+ * Alarms of the data tier, each notifying the environment's alarm topic on alarm and on return to OK. Metric
+ * names: RDS https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/rds-metrics.html, ElastiCache
+ * Serverless https://docs.aws.amazon.com/AmazonElastiCache/latest/dg/serverless-metrics-events-redis.html and
+ * node-based https://docs.aws.amazon.com/AmazonElastiCache/latest/dg/CacheMetrics.Redis.html.
+ */
+export function dataAlarms(scope: Construct, props: DataAlarmsProps): CloudwatchMetricAlarm[] {
+  const { env, topology: t, database } = props;
+  const prefix = `zmanim-${env.name}`;
+  const topic = alarmTopicArn(env);
+  const alarms: CloudwatchMetricAlarm[] = [];
+  const alarm = (
+    id: string,
+    spec: {
+      description: string;
+      namespace: string;
+      metricName: string;
+      dimensions: Record<string, string>;
+      statistic: "Average" | "Minimum" | "Maximum" | "Sum";
+      comparison: "GreaterThanThreshold" | "LessThanThreshold";
+      threshold: number;
+      missing?: "missing" | "notBreaching" | "breaching";
+    },
+  ) => {
+    const a = new CloudwatchMetricAlarm(scope, id, {
+      alarmName: `${prefix}-${id}`,
+      alarmDescription: spec.description,
+      namespace: spec.namespace,
+      metricName: spec.metricName,
+      dimensions: spec.dimensions,
+      statistic: spec.statistic,
+      period: 300,
+      evaluationPeriods: 3,
+      datapointsToAlarm: 3,
+      comparisonOperator: spec.comparison,
+      threshold: spec.threshold,
+      treatMissingData: spec.missing ?? "missing",
+      alarmActions: [topic],
+      okActions: [topic],
+    });
+    a.overrideLogicalId(id.replace(/-/g, "_"));
+    alarms.push(a);
+  };
+
+  const db = { DBInstanceIdentifier: database.instance.identifier };
+  const allocatedBytes = database.allocatedStorageGb * GIB;
+  const memoryBytes = dbClassMemoryGib(t.database.instanceClass) * GIB;
+  alarm("db-free-storage", {
+    description: "RDS free storage below 10% of the initial allocation (or 2 GiB) for 15 minutes; autoscaling may be at its ceiling",
+    namespace: "AWS/RDS",
+    metricName: "FreeStorageSpace",
+    dimensions: db,
+    statistic: "Minimum",
+    comparison: "LessThanThreshold",
+    threshold: Math.max(2 * GIB, Math.floor(allocatedBytes / 10)),
+  });
+  alarm("db-cpu", {
+    description: "RDS CPU above 80% for 15 minutes",
+    namespace: "AWS/RDS",
+    metricName: "CPUUtilization",
+    dimensions: db,
+    statistic: "Average",
+    comparison: "GreaterThanThreshold",
+    threshold: 80,
+  });
+  alarm("db-freeable-memory", {
+    description: `RDS freeable memory below 10% of the class's ${memoryBytes / GIB} GiB for 15 minutes`,
+    namespace: "AWS/RDS",
+    metricName: "FreeableMemory",
+    dimensions: db,
+    statistic: "Average",
+    comparison: "LessThanThreshold",
+    threshold: Math.floor(memoryBytes / 10),
+  });
+  // A slot that stops advancing holds back WAL; max_slot_wal_keep_size (a quarter of the storage) invalidates
+  // it eventually. Alarm at half of that, while the subscriber can still catch up. No slot: no data, no alarm.
+  const slotBytes = Math.floor(allocatedBytes / 8);
+  alarm("db-replication-slot-lag", {
+    description: "The most lagging replication slot holds back more than 1/8 of the storage in WAL for 15 minutes",
+    namespace: "AWS/RDS",
+    metricName: "OldestReplicationSlotLag",
+    dimensions: db,
+    statistic: "Maximum",
+    comparison: "GreaterThanThreshold",
+    threshold: slotBytes,
+    missing: "notBreaching",
+  });
+  alarm("db-transaction-logs", {
+    description: "WAL on disk above 1/8 of the storage for 15 minutes (a stalled slot or archiving)",
+    namespace: "AWS/RDS",
+    metricName: "TransactionLogsDiskUsage",
+    dimensions: db,
+    statistic: "Maximum",
+    comparison: "GreaterThanThreshold",
+    threshold: slotBytes,
+    missing: "notBreaching",
+  });
+
+  const c = t.cache;
+  if (c.kind === "serverless") {
+    const cache = { clusterId: props.cacheName };
+    alarm("cache-storage", {
+      description: `Valkey data above 80% of its ${c.maxDataStorageGb} GB limit for 15 minutes; at the limit it evicts keys with a TTL, then refuses writes`,
+      namespace: "AWS/ElastiCache",
+      metricName: "BytesUsedForCache",
+      dimensions: cache,
+      statistic: "Maximum",
+      comparison: "GreaterThanThreshold",
+      threshold: Math.floor(c.maxDataStorageGb * 1e9 * 0.8),
+    });
+    alarm("cache-ecpu", {
+      description: `Valkey ECPU above 80% of its ${c.maxEcpuPerSecond}/s limit for 15 minutes; at the limit requests are throttled`,
+      namespace: "AWS/ElastiCache",
+      metricName: "ElastiCacheProcessingUnits",
+      dimensions: cache,
+      statistic: "Sum",
+      comparison: "GreaterThanThreshold",
+      threshold: Math.floor(c.maxEcpuPerSecond * 300 * 0.8),
+    });
+  } else {
+    // Node-based metrics are per node: <replication group id>-001, -002, ...
+    for (let i = 1; i <= 1 + c.replicas; i++) {
+      const node = `${props.cacheName}-${String(i).padStart(3, "0")}`;
+      alarm(`cache-memory-${i}`, {
+        description: `Valkey node ${node} memory above 80% of maxmemory for 15 minutes; at 100% it evicts keys with a TTL, then refuses writes`,
+        namespace: "AWS/ElastiCache",
+        metricName: "DatabaseMemoryUsagePercentage",
+        dimensions: { CacheClusterId: node },
+        statistic: "Maximum",
+        comparison: "GreaterThanThreshold",
+        threshold: 80,
+      });
+      alarm(`cache-cpu-${i}`, {
+        description: `Valkey node ${node} engine CPU above 80% for 15 minutes`,
+        namespace: "AWS/ElastiCache",
+        metricName: "EngineCPUUtilization",
+        dimensions: { CacheClusterId: node },
+        statistic: "Average",
+        comparison: "GreaterThanThreshold",
+        threshold: 80,
+      });
+    }
+  }
+  return alarms;
+}
