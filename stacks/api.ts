@@ -10,7 +10,7 @@ import { PrivateIntegration } from "../constructs/private-integration";
 import { ZmanimStack, ZmanimStackProps } from "./base";
 import { ComputeStack } from "./compute";
 import { EnvironmentConfig } from "./environments";
-import { alarmTopicArn, instancePrivateIp, logGroupPrefix } from "./naming";
+import { alarmTopicArn, instancePrivateIp, logGroupPrefix, siteOrigins } from "./naming";
 import { NetworkStack } from "./network";
 
 export interface ApiStackProps extends ZmanimStackProps {
@@ -28,25 +28,59 @@ export interface ApiRoute {
   readonly protected: boolean;
 }
 
-/** Route key of the anonymous catch-all (public zmanim endpoints, health). */
-export const PUBLIC_ROUTE_KEY = "ANY /api/{proxy+}";
+/** The anonymous catch-all path (public zmanim endpoints, health). */
+export const PUBLIC_ROUTE_PATH = "/api/{proxy+}";
 
 /**
- * Every route of the API. Each protected prefix `p` gets `ANY p` and `ANY p/{proxy+}`; HTTP APIs pick the
- * most specific match, so those win over the anonymous `ANY /api/{proxy+}`. Prefixes match whole path
- * segments: `/api/v1/me` protects `/api/v1/me` and `/api/v1/me/x`, not `/api/v1/meals`.
+ * The methods every route is declared for, one route per method. Never `ANY` and never `OPTIONS`: a route
+ * that matches OPTIONS (an `ANY` route included) captures the browser's CORS preflight, which then meets the
+ * route's authorizer (a preflight carries no token) or the Go API, instead of API Gateway's own CORS answer.
+ */
+export const ROUTE_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"] as const;
+
+/**
+ * Every route of the API. Each protected prefix `p` gets `<method> p` and `<method> p/{proxy+}`; HTTP APIs
+ * pick the most specific match, so those win over the anonymous `<method> /api/{proxy+}`. Prefixes match
+ * whole path segments: `/api/v1/me` protects `/api/v1/me` and `/api/v1/me/x`, not `/api/v1/meals`.
  */
 export function apiRoutes(env: EnvironmentConfig): ApiRoute[] {
   const routes: ApiRoute[] = [];
+  const add = (path: string, isProtected: boolean) => {
+    for (const m of ROUTE_METHODS) routes.push({ routeKey: `${m} ${path}`, protected: isProtected });
+  };
   for (const prefix of env.clerk.protectedRoutePrefixes) {
-    routes.push({ routeKey: `ANY ${prefix}`, protected: true });
-    routes.push({ routeKey: `ANY ${prefix}/{proxy+}`, protected: true });
+    add(prefix, true);
+    add(`${prefix}/{proxy+}`, true);
   }
-  routes.push({ routeKey: PUBLIC_ROUTE_KEY, protected: false });
+  add(PUBLIC_ROUTE_PATH, false);
   const keys = routes.map((r) => r.routeKey);
   const dup = keys.find((k, i) => keys.indexOf(k) !== i);
   if (dup) throw new Error(`clerk.protectedRoutePrefixes: route "${dup}" appears twice; list each prefix once`);
   return routes;
+}
+
+/**
+ * CORS for the frontend, which calls `https://api.<site>` from `https://<site>` (cross-origin).
+ * - Origins: exactly the environment's site (naming.siteOrigins); no wildcard, no credentials (the app sends
+ *   a bearer token, not cookies).
+ * - Methods the app uses and the headers it sends: `Authorization` (Clerk token) and `Content-Type` (JSON
+ *   bodies). A browser preflights only requests that carry them, i.e. protected and writing calls.
+ * - Max age 7200 s, the most Chromium honours (Firefox honours up to a day), so a browser preflights a URL
+ *   at most every two hours.
+ * With CORS configured, API Gateway answers a preflight OPTIONS request itself when no route matches it
+ * (https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-cors.html; a `$default` route
+ * captures OPTIONS, and so does an `ANY` route, see docs/request-flow.md). apiRoutes() declares no
+ * `OPTIONS`, `ANY` or `$default` route, so no preflight meets an authorizer. API Gateway also replaces any
+ * CORS headers the Go API sends.
+ */
+export function corsConfiguration(env: EnvironmentConfig) {
+  return {
+    allowOrigins: siteOrigins(env),
+    allowMethods: ["GET", "POST", "PUT", "PATCH", "DELETE"],
+    allowHeaders: ["authorization", "content-type"],
+    maxAge: 7200,
+    allowCredentials: false,
+  };
 }
 
 /** Fields of the JSON access log line (API Gateway `$context` variables). */
@@ -98,13 +132,7 @@ export class ApiStack extends ZmanimStack {
       description: "Shtetl Zmanim Go API (behind CloudFront /api/*)",
       // CloudFront's origin is this endpoint; it cannot be disabled without a custom API domain.
       disableExecuteApiEndpoint: false,
-      corsConfiguration: {
-        allowOrigins: [`https://${env.domain.siteName}`],
-        allowMethods: ["GET", "HEAD", "OPTIONS", "POST", "PUT", "PATCH", "DELETE"],
-        allowHeaders: ["authorization", "content-type"],
-        maxAge: 3600,
-        allowCredentials: false,
-      },
+      corsConfiguration: corsConfiguration(env),
     });
     this.api.overrideLogicalId("http_api");
     this.executeApiDomain = `${this.api.id}.execute-api.${env.region}.amazonaws.com`;

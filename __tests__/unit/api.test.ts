@@ -3,7 +3,7 @@
  * protected prefixes only (D15), throttling, CORS, access logs and the 5xx-rate alarm.
  */
 import { prod, staging, EnvironmentConfig } from "../../stacks/environments";
-import { ACCESS_LOG_FORMAT, apiRoutes, PUBLIC_ROUTE_KEY } from "../../stacks/api";
+import { ACCESS_LOG_FORMAT, apiRoutes, PUBLIC_ROUTE_PATH, ROUTE_METHODS } from "../../stacks/api";
 import { alarmTopicArn, instancePrivateIp } from "../../stacks/naming";
 import { resourcesOfType, synthAll, Synthesized } from "../helpers/synth";
 
@@ -77,12 +77,14 @@ describe.each([
 
   it("attaches the authorizer to exactly the protected prefixes (bare and {proxy+}); every other route is anonymous", () => {
     const routes = resourcesOfType(s, "aws_apigatewayv2_route").map(([, , b]) => b);
-    const expectedProtected = env.clerk.protectedRoutePrefixes.flatMap((p) => [`ANY ${p}`, `ANY ${p}/{proxy+}`]).sort();
+    const expectedProtected = env.clerk.protectedRoutePrefixes.flatMap((p) => ROUTE_METHODS.flatMap((m) => [`${m} ${p}`, `${m} ${p}/{proxy+}`])).sort();
     const guarded = routes.filter((x) => x.authorization_type === "JWT");
     expect(guarded.map((x) => x.route_key).sort()).toEqual(expectedProtected);
     for (const g of guarded) expect(g.authorizer_id).toBe("${aws_apigatewayv2_authorizer.clerk-jwt.id}");
     const open = routes.filter((x) => x.authorization_type !== "JWT");
-    expect(open.map((x) => [x.route_key, x.authorization_type, x.authorizer_id])).toEqual([[PUBLIC_ROUTE_KEY, "NONE", undefined]]);
+    expect(open.map((x) => [x.route_key, x.authorization_type, x.authorizer_id]).sort()).toEqual(
+      ROUTE_METHODS.map((m) => [`${m} ${PUBLIC_ROUTE_PATH}`, "NONE", undefined]).sort(),
+    );
     for (const x of routes) expect(x.target).toBe("integrations/${aws_apigatewayv2_integration.integration.id}");
   });
 
@@ -128,23 +130,27 @@ describe.each([
 });
 
 describe("apiRoutes", () => {
-  it("turns each prefix into a bare and a greedy route ahead of the anonymous catch-all", () => {
-    expect(apiRoutes({ ...prod, clerk: { ...prod.clerk, protectedRoutePrefixes: ["/api/v1/me"] } })).toEqual([
-      { routeKey: "ANY /api/v1/me", protected: true },
-      { routeKey: "ANY /api/v1/me/{proxy+}", protected: true },
-      { routeKey: "ANY /api/{proxy+}", protected: false },
+  it("turns each prefix into a bare and a greedy route per method ahead of the anonymous catch-all", () => {
+    const routes = apiRoutes({ ...prod, clerk: { ...prod.clerk, protectedRoutePrefixes: ["/api/v1/me"] } });
+    expect(routes.filter((r) => r.routeKey.startsWith("GET "))).toEqual([
+      { routeKey: "GET /api/v1/me", protected: true },
+      { routeKey: "GET /api/v1/me/{proxy+}", protected: true },
+      { routeKey: "GET /api/{proxy+}", protected: false },
     ]);
+    expect(routes).toHaveLength(3 * ROUTE_METHODS.length);
+    // No route may match a CORS preflight: no OPTIONS, no ANY, no $default.
+    expect(routes.filter((r) => /^(OPTIONS|ANY) |^\$default$/.test(r.routeKey))).toEqual([]);
   });
 
   it("with no protected prefixes, every route is anonymous", () => {
     const env: EnvironmentConfig = { ...prod, name: "open", clerk: { ...prod.clerk, protectedRoutePrefixes: [] } };
     const routes = resourcesOfType(synthAll(env), "aws_apigatewayv2_route").map(([, , b]) => [b.route_key, b.authorization_type]);
-    expect(routes).toEqual([[PUBLIC_ROUTE_KEY, "NONE"]]);
+    expect(routes.sort()).toEqual(ROUTE_METHODS.map((m) => [`${m} ${PUBLIC_ROUTE_PATH}`, "NONE"]).sort());
   });
 
   it("refuses a prefix listed twice, naming the field and the route", () => {
     expect(() => apiRoutes({ ...prod, clerk: { ...prod.clerk, protectedRoutePrefixes: ["/api/v1/me", "/api/v1/me"] } })).toThrow(
-      /clerk\.protectedRoutePrefixes: route "ANY \/api\/v1\/me" appears twice/,
+      /clerk\.protectedRoutePrefixes: route "GET \/api\/v1\/me" appears twice/,
     );
   });
 });
