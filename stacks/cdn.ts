@@ -23,7 +23,7 @@ import { ZmanimStack, ZmanimStackProps } from "./base";
 import { ApiStack } from "./api";
 import { DnsStack } from "./dns";
 import { EnvironmentConfig } from "./environments";
-import { alarmTopicName, bucketArn, bucketName } from "./naming";
+import { alarmTopicName, apiHostName, bucketArn, bucketName, edgeHostNames } from "./naming";
 import { repoPath } from "./repo-root";
 import { CLOUDFRONT_LOG_PREFIX, ciWriterStatements, StorageStack } from "./storage";
 
@@ -55,9 +55,9 @@ export const HASHED_ASSETS_PATH = "/_next/static/*";
 
 export const ONE_YEAR = 31536000;
 
-/** The names on the distribution's certificate (and its aliases): the site name first. */
+/** The names on the distribution's certificate (and its aliases): the site name first, then api.<site>. */
 export function certificateNames(env: EnvironmentConfig): string[] {
-  return [env.domain.siteName];
+  return edgeHostNames(env);
 }
 
 /** Route 53 health checker regions (the minimum of three keeps the probe traffic small). */
@@ -239,8 +239,8 @@ export class CdnStack extends ZmanimStack {
 
     this.distribution = new CloudfrontDistribution(this, "distribution", {
       enabled: true,
-      comment: `Shtetl Zmanim (${env.name}): ${site}`,
-      aliases: [site],
+      comment: `Shtetl Zmanim (${env.name}): ${site} and ${apiHostName(env)}`,
+      aliases: edgeHostNames(env),
       priceClass: PRICE_CLASS,
       httpVersion: "http2and3",
       isIpv6Enabled: true,
@@ -312,21 +312,25 @@ export class CdnStack extends ZmanimStack {
       // Default key layout under the destination: AWSLogs/<account>/CloudFront/...
     });
 
-    for (const type of ["A", "AAAA"]) {
-      new Route53Record(this, `alias-${type.toLowerCase()}`, {
-        zoneId: props.dns.zoneId,
-        name: site,
-        type,
-        alias: { name: this.distribution.domainName, zoneId: this.distribution.hostedZoneId, evaluateTargetHealth: false },
-      });
+    // A and AAAA for both aliases; the site's records keep their original ids.
+    for (const [id, name] of [["alias", site], ["api-alias", apiHostName(env)]]) {
+      for (const type of ["A", "AAAA"]) {
+        new Route53Record(this, `${id}-${type.toLowerCase()}`, {
+          zoneId: props.dns.zoneId,
+          name,
+          type,
+          alias: { name: this.distribution.domainName, zoneId: this.distribution.hostedZoneId, evaluateTargetHealth: false },
+        });
+      }
     }
 
     // Plain HTTP through CloudFront, API Gateway and the VPC link to the API: the whole public path answers,
     // without the HTTPS option's price. The health behaviour above does not redirect, so a 2xx must come
-    // from the API itself.
+    // from the API itself. It probes api.<site>, the name the frontend calls, so that name's DNS records
+    // are covered too (the certificate is covered by every HTTPS visitor, not by this probe).
     const health = new Route53HealthCheck(this, "api-health-check", {
       type: "HTTP",
-      fqdn: site,
+      fqdn: apiHostName(env),
       port: 80,
       resourcePath: env.api.healthPath,
       requestInterval: 30,
@@ -345,7 +349,7 @@ export class CdnStack extends ZmanimStack {
     new CloudwatchMetricAlarm(this, "api-health-alarm", {
       provider: useast1,
       alarmName: `${prefix}-api-health`,
-      alarmDescription: `http://${site}${env.api.healthPath} failing from Route 53 health checkers`,
+      alarmDescription: `http://${apiHostName(env)}${env.api.healthPath} failing from Route 53 health checkers`,
       namespace: "AWS/Route53",
       metricName: "HealthCheckStatus",
       dimensions: { HealthCheckId: health.id },

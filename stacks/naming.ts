@@ -88,3 +88,18 @@ export function alarmTopicName(env: EnvironmentConfig): string {
 export function alarmTopicArn(env: EnvironmentConfig, region: string = env.region): string {
   return `arn:aws:sns:${region}:${env.accountId}:${alarmTopicName(env)}`;
 }
+
+/** The API's own host name, `api.<siteName>`: the base URL the frontend is built with (`NEXT_PUBLIC_API_URL`). */
+export function apiHostName(env: EnvironmentConfig): string {
+  return `api.${env.domain.siteName}`;
+}
+
+/** Every name the distribution answers to (its aliases), and so every name its certificate must cover. */
+export function edgeHostNames(env: EnvironmentConfig): string[] {
+  return [env.domain.siteName, apiHostName(env)];
+}
+
+/** The browser origins allowed to call the API cross-origin (CORS): the environment's own site. */
+export function siteOrigins(env: EnvironmentConfig): string[] {
+  return [`https://${env.domain.siteName}`];
+}

@@ -126,6 +126,8 @@ export function environmentProblems(env: EnvironmentConfig): string[] {
         bad("domain.siteName", env.domain.siteName, "use a lowercase DNS name, e.g. \"zmanim.shtetl.io\"");
       else if (env.domain.siteName !== env.domain.zoneName && !env.domain.siteName.endsWith(`.${env.domain.zoneName}`))
         bad("domain.siteName", env.domain.siteName, `must be inside domain.zoneName "${env.domain.zoneName}"`);
+      else if (env.domain.siteName.startsWith("api."))
+        bad("domain.siteName", env.domain.siteName, "must not start with \"api.\": api.<siteName> is the API's host name and the edge function treats api.* hosts as API-only");
     }
     domainZoneProblems(env, bad);
   }

@@ -33,8 +33,8 @@ describe.each([
     expect(Object.keys(r.aws_s3_bucket_policy)).toEqual(["static_bucket_policy"]);
   });
 
-  it("serves the site name with its own validated us-east-1 certificate, price class 100 (US, Europe, Israel)", () => {
-    expect(d.aliases).toEqual([env.domain.siteName]);
+  it("serves the site name and api.<site> with its own validated us-east-1 certificate, price class 100 (US, Europe, Israel)", () => {
+    expect(d.aliases).toEqual([env.domain.siteName, `api.${env.domain.siteName}`]);
     expect(d.price_class).toBe(PRICE_CLASS);
     expect(PRICE_CLASS).toBe("PriceClass_100");
     expect((d.viewer_certificate as Body).acm_certificate_arn).toBe("${aws_acm_certificate_validation.certificate-validation.certificate_arn}");
@@ -149,11 +149,14 @@ describe.each([
     expect(d.logging_config).toBeUndefined();
   });
 
-  it("points A and AAAA aliases for the site name at the distribution, in the dns stack's zone", () => {
+  it("points A and AAAA aliases for the site name and api.<site> at the distribution, in the dns stack's zone", () => {
     const records = Object.values(r.aws_route53_record).filter((x) => x.alias !== undefined);
-    expect(records.map((x) => x.type).sort()).toEqual(["A", "AAAA"]);
+    expect(records.map((x) => `${x.type} ${x.name}`).sort()).toEqual(
+      [`A ${env.domain.siteName}`, `AAAA ${env.domain.siteName}`, `A api.${env.domain.siteName}`, `AAAA api.${env.domain.siteName}`].sort(),
+    );
+    // The site's records keep the logical ids they were created with.
+    expect([r.aws_route53_record["alias-a"].name, r.aws_route53_record["alias-aaaa"].name]).toEqual([env.domain.siteName, env.domain.siteName]);
     for (const x of records) {
-      expect(x.name).toBe(env.domain.siteName);
       expect(x.zone_id).toMatch(/^\$\{data\.terraform_remote_state\.cross-stack-reference-input-zmanim-[a-z]+-dns\.outputs\.[^}]+\}$/);
       expect(x.alias).toEqual({
         name: "${aws_cloudfront_distribution.distribution.domain_name}",
@@ -163,12 +166,12 @@ describe.each([
     }
   });
 
-  it("health-checks http://<site><healthPath> and alarms in us-east-1 to an emailed topic there", () => {
+  it("health-checks http://api.<site><healthPath> (where the frontend goes) and alarms in us-east-1 to an emailed topic there", () => {
     const hc = Object.values(r.aws_route53_health_check);
     expect(hc).toEqual([
       expect.objectContaining({
         type: "HTTP",
-        fqdn: env.domain.siteName,
+        fqdn: `api.${env.domain.siteName}`,
         port: 80,
         resource_path: env.api.healthPath,
         regions: HEALTH_CHECK_REGIONS,

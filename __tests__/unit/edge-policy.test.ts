@@ -226,7 +226,7 @@ describe.each([
     }
   });
 
-  it("every distribution requires TLS 1.2 (2021 policy), SNI, HTTP/2 and HTTP/3, and the site name", () => {
+  it("every distribution requires TLS 1.2 (2021 policy), SNI, HTTP/2 and HTTP/3, and the site and API names", () => {
     for (const [, id, d] of resourcesOfType(s, "aws_cloudfront_distribution")) {
       const vc = d.viewer_certificate as Body;
       expect([id, vc.minimum_protocol_version, vc.ssl_support_method, vc.cloudfront_default_certificate]).toEqual([
@@ -235,7 +235,7 @@ describe.each([
         "sni-only",
         undefined,
       ]);
-      expect([id, d.http_version, d.aliases]).toEqual([id, "http2and3", [env.domain.siteName]]);
+      expect([id, d.http_version, d.aliases]).toEqual([id, "http2and3", [env.domain.siteName, `api.${env.domain.siteName}`]]);
     }
   });
 

@@ -56,6 +56,7 @@ describe("environment validation names the field, the value and the fix", () => 
     ["x86 instance type", { instanceType: "m7i.large" }, /instanceType = "m7i.large": the AMI is arm64; use a Graviton type such as "m7g.medium"/],
     ["bad zone name", { domain: { ...prod.domain, zoneName: "Shtetl_IO" } }, /domain.zoneName = "Shtetl_IO": use a lowercase DNS name/],
     ["site outside the zone", { domain: { ...prod.domain, siteName: "zmanim.example.com" } }, /domain.siteName = "zmanim.example.com": must be inside domain.zoneName "zmanim.shtetl.io"/],
+    ["site named like the API host", { domain: { ...prod.domain, zoneName: "api.shtetl.io", siteName: "api.shtetl.io" } }, /domain.siteName = "api.shtetl.io": must not start with "api."/],
     ["missing alarm email", { alarmEmail: "" }, /alarmEmail = "": is required; set it in stacks\/environments.ts/],
     ["open SSH", { adminCidrs: ["0.0.0.0/0"] }, /adminCidrs\[0\] = "0.0.0.0\/0": 0.0.0.0\/0 opens SSH to the internet/],
     ["admin CIDR overlapping the VPC", { adminCidrs: ["10.42.1.0/24"] }, /adminCidrs\[0\] = "10.42.1.0\/24": overlaps vpcCidr 10.42.0.0\/16/],

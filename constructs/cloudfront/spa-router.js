@@ -13,6 +13,10 @@
 //   prefix's shell page (/app/index.html); S3 cannot be asked from here whether a page exists, so
 //   the list is explicit. Any other missing path reaches S3 and gets its 403.
 //
+// On the API's own host (api.<site>, same distribution) only the API behaviours (/api/*) serve anything.
+// Every other path of that host reaches this function and gets the JSON 404 API Gateway gives an unknown
+// route, never a page of the site.
+//
 // The URI is handled as received (percent-encoded); S3 decodes it when it looks up the key. The code
 // uses only ES5 syntax and no modules, so the same file runs in CloudFront and in the node unit tests.
 
@@ -22,6 +26,9 @@ var CLIENT_ROUTE_PREFIXES = ["/app/"];
 
 // Paths that are served byte for byte, whatever their shape.
 var PASSTHROUGH_PREFIXES = ["/_next/", "/.well-known/"];
+
+// Host names starting with this prefix are the API's host (naming.apiHostName: api.<siteName>).
+var API_HOST_PREFIX = "api.";
 
 // Characters allowed in a redirect target: RFC 3986 path characters and percent-escapes. Anything else
 // (backslashes, control characters, spaces) is never echoed into a Location header.
@@ -71,9 +78,24 @@ function clientShell(uri) {
   return null;
 }
 
+function apiNotFound() {
+  return {
+    statusCode: 404,
+    statusDescription: "Not Found",
+    headers: {
+      "content-type": { value: "application/json" },
+      "cache-control": { value: "public, max-age=300" },
+    },
+    body: { encoding: "text", data: '{"message":"Not Found"}' },
+  };
+}
+
 function handler(event) {
   var request = event.request;
   var uri = request.uri;
+  var host = request.headers && request.headers.host ? request.headers.host.value.toLowerCase() : "";
+
+  if (host.indexOf(API_HOST_PREFIX) === 0) return apiNotFound();
 
   if (!uri || uri.charAt(0) !== "/") {
     request.uri = "/index.html";
