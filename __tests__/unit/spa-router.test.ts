@@ -8,11 +8,11 @@ import { readFileSync, readdirSync, statSync } from "fs";
 import { join } from "path";
 import { runInNewContext } from "vm";
 import { SPA_ROUTER_PATH } from "../../stacks/cdn";
+import { parseQuery, QueryString } from "../helpers/edge";
 
 const FIXTURE = join(__dirname, "..", "fixtures", "next-export");
 const SOURCE = readFileSync(SPA_ROUTER_PATH, "utf8");
 
-type QueryString = Record<string, { value: string; multiValue?: { value: string }[] }>;
 interface CfRequest {
   method: string;
   uri: string;
@@ -40,24 +40,6 @@ function keysOf(dir: string, prefix = ""): string[] {
   });
 }
 const KEYS = new Set(keysOf(FIXTURE));
-
-/** Parses `a=1&a=2&b` into the CloudFront Functions querystring shape (values as received). */
-function parseQuery(raw: string): QueryString {
-  const qs: QueryString = {};
-  if (!raw) return qs;
-  for (const part of raw.split("&")) {
-    const eq = part.indexOf("=");
-    const key = eq === -1 ? part : part.slice(0, eq);
-    const value = eq === -1 ? "" : part.slice(eq + 1);
-    const cur = qs[key];
-    if (!cur) qs[key] = { value };
-    else {
-      cur.multiValue = cur.multiValue ?? [{ value: cur.value }];
-      cur.multiValue.push({ value });
-    }
-  }
-  return qs;
-}
 
 function event(method: string, target: string) {
   const q = target.indexOf("?");
