@@ -64,7 +64,10 @@ describe.each([
   });
 
   it("the us-east-1 certificate covers every name the distribution answers to, and nothing else", () => {
-    const cert = res("dns").aws_acm_certificate.certificate;
+    // The certificate lives beside the distribution (cdn stack) and is what the distribution presents.
+    const cert = res("cdn").aws_acm_certificate.certificate;
+    const d = res("cdn").aws_cloudfront_distribution.distribution;
+    expect((d.viewer_certificate as Body).acm_certificate_arn).toBe("${aws_acm_certificate_validation.certificate-validation.certificate_arn}");
     expect(cert.provider).toBe("aws.us-east-1");
     const names = [cert.domain_name as string, ...((cert.subject_alternative_names as string[] | undefined) ?? [])];
     expect(names.sort()).toEqual([...edge.aliases].sort());
