@@ -161,7 +161,7 @@ export function deployPolicyDocuments(env: EnvironmentConfig): Record<string, St
         Sid: "ProjectIam",
         Effect: "Allow",
         Action: [
-          "iam:Get*", "iam:List*", "iam:CreateRole", "iam:DeleteRole", "iam:UpdateRole", "iam:UpdateAssumeRolePolicy",
+          "iam:Get*", "iam:List*", "iam:CreateRole", "iam:DeleteRole", "iam:UpdateRole", "iam:UpdateRoleDescription", "iam:UpdateAssumeRolePolicy",
           "iam:PutRolePolicy", "iam:DeleteRolePolicy", "iam:AttachRolePolicy", "iam:DetachRolePolicy", "iam:TagRole", "iam:UntagRole",
           "iam:CreatePolicy", "iam:DeletePolicy", "iam:CreatePolicyVersion", "iam:DeletePolicyVersion", "iam:TagPolicy", "iam:UntagPolicy",
           "iam:CreateInstanceProfile", "iam:DeleteInstanceProfile", "iam:AddRoleToInstanceProfile", "iam:RemoveRoleFromInstanceProfile",
@@ -184,7 +184,11 @@ export function deployPolicyDocuments(env: EnvironmentConfig): Record<string, St
         Effect: "Allow",
         Action: ["iam:CreateServiceLinkedRole"],
         Resource: [`arn:aws:iam::${acct}:role/aws-service-role/*`],
-        Condition: { StringEquals: { "iam:AWSServiceName": ["ops.apigateway.amazonaws.com", "servicediscovery.amazonaws.com"] } },
+        // events.amazonaws.com: AWSServiceRoleForCloudWatchEvents, which PutMetricAlarm creates for an alarm with an
+        // EC2 action (the auto-recover alarm); see the PutMetricAlarm API reference.
+        Condition: {
+          StringEquals: { "iam:AWSServiceName": ["ops.apigateway.amazonaws.com", "servicediscovery.amazonaws.com", "events.amazonaws.com"] },
+        },
       },
       {
         // The CI roles and the OIDC provider are the trust root: changed only by an administrator applying the
@@ -242,13 +246,26 @@ export function deployPolicyDocuments(env: EnvironmentConfig): Record<string, St
         Resource: [logGroups, `${logGroups}:*`],
       },
       {
-        Sid: "LogDeliveries",
+        Sid: "LogsRead",
         Effect: "Allow",
         Action: [
-          "logs:DescribeLogGroups", "logs:ListTagsForResource", "logs:CreateLogDelivery", "logs:GetLogDelivery", "logs:UpdateLogDelivery",
-          "logs:DeleteLogDelivery", "logs:ListLogDeliveries", "logs:PutResourcePolicy", "logs:DescribeResourcePolicies",
+          "logs:DescribeLogGroups", "logs:ListTagsForResource", "logs:PutResourcePolicy", "logs:DescribeResourcePolicies",
+          "logs:DescribeDeliveries", "logs:DescribeDeliverySources", "logs:DescribeDeliveryDestinations",
         ],
         Resource: ["*"],
+      },
+      {
+        // CloudFront standard logging v2: vended-log delivery source, destination and delivery, all in us-east-1.
+        // https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/AWS-logs-infrastructure-V2-S3.html
+        Sid: "CloudFrontLogDelivery",
+        Effect: "Allow",
+        Action: [
+          "logs:PutDeliverySource", "logs:GetDeliverySource", "logs:DeleteDeliverySource",
+          "logs:PutDeliveryDestination", "logs:GetDeliveryDestination", "logs:DeleteDeliveryDestination",
+          "logs:CreateDelivery", "logs:GetDelivery", "logs:DeleteDelivery", "logs:UpdateDeliveryConfiguration",
+          "logs:TagResource", "logs:UntagResource", "logs:ListTagsForResource",
+        ],
+        Resource: ["delivery", "delivery-source", "delivery-destination"].map((t) => `arn:aws:logs:us-east-1:${acct}:${t}:*`),
       },
       {
         Sid: "Alarms",
@@ -270,7 +287,10 @@ export function deployPolicyDocuments(env: EnvironmentConfig): Record<string, St
       {
         Sid: "Route53Create",
         Effect: "Allow",
-        Action: ["route53:CreateHostedZone", "route53:CreateHealthCheck", "route53:ListHostedZones", "route53:ListHostedZonesByName", "route53:ListHealthChecks", "route53:GetHostedZoneCount"],
+        Action: [
+          "route53:CreateHostedZone", "route53:CreateHealthCheck", "route53:ListHostedZones", "route53:ListHostedZonesByName", "route53:ListHealthChecks",
+          "route53:GetHostedZoneCount", "route53:GetHealthCheckCount",
+        ],
         Resource: ["*"],
       },
       {
@@ -282,7 +302,16 @@ export function deployPolicyDocuments(env: EnvironmentConfig): Record<string, St
       { Sid: "RequestCertificates", Effect: "Allow", Action: ["acm:RequestCertificate", "acm:ListCertificates", "acm:AddTagsToCertificate"], Resource: ["*"] },
       // Distribution, policy, function and OAC ids are generated: scoped to the account.
       { Sid: "CloudFront", Effect: "Allow", Action: ["cloudfront:*"], Resource: [`arn:aws:cloudfront::${acct}:*`] },
-      { Sid: "CloudFrontList", Effect: "Allow", Action: ["cloudfront:List*", "cloudfront:Get*", "cloudfront:Describe*"], Resource: ["*"] },
+      {
+        // Create calls support no resource-level permissions (Resource "*" in the service authorization reference).
+        Sid: "CloudFrontListAndCreate",
+        Effect: "Allow",
+        Action: [
+          "cloudfront:List*", "cloudfront:Get*", "cloudfront:Describe*", "cloudfront:CreateDistribution", "cloudfront:CreateCachePolicy",
+          "cloudfront:CreateOriginRequestPolicy", "cloudfront:CreateResponseHeadersPolicy", "cloudfront:CreateOriginAccessControl", "cloudfront:CreateFunction",
+        ],
+        Resource: ["*"],
+      },
       { Sid: "Ses", Effect: "Allow", Action: ["ses:*"], Resource: [`arn:aws:ses:${region}:${acct}:*`] },
       { Sid: "SesVerify", Effect: "Allow", Action: ["ses:VerifyDomainIdentity", "ses:VerifyDomainDkim", "ses:GetIdentityVerificationAttributes", "ses:GetIdentityDkimAttributes", "ses:ListIdentities"], Resource: ["*"] },
     ],

@@ -19,6 +19,7 @@ import {
   bucketArn,
   instancePrivateIp,
   instanceRoleName,
+  mailFromAddress,
   metricsNamespace,
   sesIdentityArn,
   ssmParameterArnPattern,
@@ -69,6 +70,16 @@ export const SSM_AGENT_ACTIONS = [
   "ec2messages:SendReply",
 ];
 
+/**
+ * The SES identities a failure mail is authorized against: the project's sending identity and, for the SES
+ * sandbox, the recipient's identity as an address and as a domain (either may be the verified one).
+ */
+export function sesSendIdentityArns(env: EnvironmentConfig): string[] {
+  const identity = (name: string) => `arn:aws:ses:${env.region}:${env.accountId}:identity/${name}`;
+  const recipientDomain = env.alarmEmail.slice(env.alarmEmail.indexOf("@") + 1);
+  return [...new Set([sesIdentityArn(env), identity(env.alarmEmail), identity(recipientDomain)])];
+}
+
 /** The instance role's inline policy: what the box itself needs, and nothing else. */
 export function instancePolicyStatements(env: EnvironmentConfig): IamStatement[] {
   const backups = bucketArn(env, "backups");
@@ -103,7 +114,20 @@ export function instancePolicyStatements(env: EnvironmentConfig): IamStatement[]
         StringLike: { "kms:EncryptionContext:PARAMETER_ARN": ssmParameterArnPattern(env) },
       },
     },
-    { Sid: "SendMailFromProjectIdentity", Effect: "Allow", Action: ["ses:SendEmail", "ses:SendRawEmail"], Resource: sesIdentityArn(env) },
+    {
+      // While the account is in the SES sandbox, a send is also authorized against the recipient's verified
+      // identity (the address itself, or its domain), so both are listed; the conditions keep the box to its
+      // own sender address and the alarm recipient whichever identity authorizes the send.
+      // https://docs.aws.amazon.com/ses/latest/dg/sending-authorization-policies.html
+      Sid: "SendMailFromProjectIdentity",
+      Effect: "Allow",
+      Action: ["ses:SendEmail", "ses:SendRawEmail"],
+      Resource: sesSendIdentityArns(env),
+      Condition: {
+        StringEquals: { "ses:FromAddress": mailFromAddress(env) },
+        "ForAllValues:StringEquals": { "ses:Recipients": [env.alarmEmail] },
+      },
+    },
     {
       // PutMetricData has no resource type; the namespace condition is the scope.
       Sid: "PutProjectMetrics",

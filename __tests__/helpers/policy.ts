@@ -5,21 +5,8 @@
  *   back to JSON; bare references (e.g. `aws_s3_bucket.x.arn`) become strings `"${aws_s3_bucket.x.arn}"`.
  */
 
-export interface Statement {
-  Sid?: string;
-  Effect: "Allow" | "Deny";
-  Principal?: unknown;
-  Action?: string | string[];
-  NotAction?: string | string[];
-  Resource?: string | string[];
-  NotResource?: string | string[];
-  Condition?: Record<string, Record<string, unknown>>;
-}
-
-export interface PolicyDocument {
-  Version?: string;
-  Statement: Statement[] | Statement;
-}
+import type { PolicyDocument, Statement } from "../../scripts/iam/policy-types";
+export type { PolicyDocument, Statement } from "../../scripts/iam/policy-types";
 
 function hclObjectToJson(src: string): string {
   let out = "";

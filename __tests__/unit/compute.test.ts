@@ -11,6 +11,7 @@ import {
   instancePrivateIp,
   instanceRoleName,
   metricsNamespace,
+  mailFromAddress,
   sesIdentityArn,
   ssmParameterArnPattern,
 } from "../../stacks/naming";
@@ -218,9 +219,19 @@ describe.each([
       });
     });
 
-    it("SES: send only from the project's identity", () => {
+    it("SES: send only from the project's address to the alarm recipient; the recipient's identity covers the sandbox", () => {
       const ses = st.filter((x) => asList(x.Action).some((a) => a.startsWith("ses:")));
-      expect(ses).toEqual([expect.objectContaining({ Action: ["ses:SendEmail", "ses:SendRawEmail"], Resource: sesIdentityArn(env) })]);
+      const identity = (name: string) => `arn:aws:ses:${env.region}:${env.accountId}:identity/${name}`;
+      expect(ses).toEqual([
+        expect.objectContaining({
+          Action: ["ses:SendEmail", "ses:SendRawEmail"],
+          Resource: [sesIdentityArn(env), identity(env.alarmEmail), identity(env.alarmEmail.split("@")[1])],
+          Condition: {
+            StringEquals: { "ses:FromAddress": mailFromAddress(env) },
+            "ForAllValues:StringEquals": { "ses:Recipients": [env.alarmEmail] },
+          },
+        }),
+      ]);
     });
 
     it("logs: write only to the project's box log groups", () => {

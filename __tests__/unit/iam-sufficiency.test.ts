@@ -1,0 +1,251 @@
+/**
+ * Deploy-permission sufficiency: every role, simulated with a real IAM evaluator (@cloud-copilot/iam-simulate)
+ * against what it will be asked to do, in every environment of stacks/environments.ts. A failure lists each
+ * denied `action on ARN (who asks)`; zero denials is the only pass. docs/iam-sufficiency.md explains the
+ * action map, the ARNs and their placeholders.
+ */
+import { readFileSync } from "fs";
+import { join } from "path";
+import { EnvironmentConfig, environments } from "../../stacks/environments";
+import { ciRoleName, instanceRoleName } from "../../stacks/naming";
+import { MissingTypeError, REFRESH_COMMAND, TypeKind, typeActions } from "../../scripts/iam/action-map";
+import { ROLE_SCRIPTS, awsCliCommands, callRequests, instanceCalls, releaseCalls } from "../../scripts/iam/calls";
+import { conditionKeyProblems, oidcProviderKeys } from "../../scripts/iam/condition-keys";
+import { deployRequests, planRequests } from "../../scripts/iam/roles";
+import { simResources } from "../../scripts/iam/resources";
+import { PolicyDoc, PolicyStatement, RolePolicies, SimRequest, denials, formatDenial, resourceRequests, rolePolicies } from "../../scripts/iam/simulate";
+import { TfDocument } from "../../scripts/iam/types";
+import { parsePolicy } from "../helpers/policy";
+import { synthAll } from "../helpers/synth";
+
+const REPO_ROOT = join(__dirname, "..", "..");
+
+/** Every IAM policy document in the synthesized stacks: identity, trust and bucket policies. */
+const POLICY_ATTRIBUTES: Array<[string, string]> = [
+  ["aws_iam_policy", "policy"],
+  ["aws_iam_role_policy", "policy"],
+  ["aws_iam_role", "assume_role_policy"],
+  ["aws_s3_bucket_policy", "policy"],
+];
+
+const denied = async (role: RolePolicies, requests: SimRequest[]) => (await denials(role, requests)).map(formatDenial);
+
+/** A copy of the role's policies with `action` taken out of the statement `sid` (and nothing else). */
+function withoutGrant(role: RolePolicies, sid: string, action: string): RolePolicies {
+  const copy: RolePolicies = JSON.parse(JSON.stringify(role));
+  let removed = 0;
+  for (const p of copy.policies) {
+    const stmts = Array.isArray(p.policy.Statement) ? p.policy.Statement : [p.policy.Statement];
+    for (const st of stmts) {
+      if (st.Sid !== sid) continue;
+      const before = ([] as string[]).concat(st.Action as string | string[]);
+      st.Action = before.filter((a) => a !== action);
+      removed += before.length - (st.Action as string[]).length;
+    }
+  }
+  if (removed !== 1) throw new Error(`expected exactly one ${action} in statement ${sid}, removed ${removed}`);
+  return copy;
+}
+
+describe.each(Object.values(environments).map((e) => [e.name, e] as [string, EnvironmentConfig]))("IAM sufficiency (%s)", (_name, env) => {
+  let stacks: Record<string, TfDocument>;
+  const role = (name: string) => rolePolicies(stacks, name, env.accountId);
+  beforeAll(() => {
+    stacks = synthAll(env).stacks;
+  });
+
+  it("every synthesized AWS resource and data source type has an IAM action map entry", () => {
+    const missing: string[] = [];
+    for (const [name, stack] of Object.entries(stacks)) {
+      for (const kind of ["resource", "data"] as TypeKind[]) {
+        for (const type of Object.keys(stack[kind] ?? {}).filter((t) => t.startsWith("aws_"))) {
+          try {
+            typeActions(kind, type);
+          } catch (e) {
+            if (!(e instanceof MissingTypeError)) throw e;
+            missing.push(`${name}: ${e.message}`);
+          }
+        }
+      }
+    }
+    expect(missing).toEqual([]);
+  });
+
+  it("deploy role: applies (read, create, update, delete, tag) every stack but cicd, with its state", async () => {
+    const requests = await deployRequests(stacks, env);
+    expect(requests.length).toBeGreaterThan(500);
+    expect(await denied(role(ciRoleName(env, "deploy")), requests)).toEqual([]);
+  });
+
+  it("plan role: plans every stack, reading remote state and taking both locks", async () => {
+    const requests = await planRequests(stacks, env);
+    expect(requests.some((r) => r.resource.endsWith(".tfstate.tflock") && r.action === "s3:PutObject")).toBe(true);
+    expect(requests.some((r) => r.action === "dynamodb:PutItem")).toBe(true);
+    expect(await denied(role(ciRoleName(env, "plan")), requests)).toEqual([]);
+  });
+
+  it("release role: what release-api.sh, ssm-restart.sh and static-site-sync.sh call", async () => {
+    expect(await denied(role(ciRoleName(env, "release")), callRequests(env, releaseCalls(env)))).toEqual([]);
+  });
+
+  it("instance role: what the box's scripts, restic and the agents call", async () => {
+    expect(await denied(role(instanceRoleName(env)), callRequests(env, instanceCalls(env)))).toEqual([]);
+  });
+
+  it("every condition key in every policy applies to every action it guards", async () => {
+    const hosts = Object.values(stacks).flatMap((s) =>
+      Object.values(s.resource?.aws_iam_openid_connect_provider ?? {}).map((p) => String(p.url).replace(/^https:\/\//, "")),
+    );
+    const problems: string[] = [];
+    let checked = 0;
+    for (const [name, stack] of Object.entries(stacks)) {
+      for (const [type, attr] of POLICY_ATTRIBUTES) {
+        for (const [id, body] of Object.entries(stack.resource?.[type] ?? {})) {
+          checked++;
+          problems.push(...(await conditionKeyProblems(`${name}/${type}.${id}`, parsePolicy(body[attr]), oidcProviderKeys(hosts))));
+        }
+      }
+    }
+    expect(checked).toBeGreaterThan(10);
+    expect(problems).toEqual([]);
+  });
+
+  // ---- the findings these tests exist for, one request each ----
+
+  const requestsOf = async (type: string) => {
+    const out: SimRequest[] = [];
+    for (const [name, stack] of Object.entries(stacks)) {
+      for (const r of simResources(name, stack, env.accountId).filter((x) => x.type === type)) out.push(...(await resourceRequests(r, "apply")));
+    }
+    return out;
+  };
+
+  it("deploy role: CloudFront standard logging v2 (delivery source, destination, delivery in us-east-1)", async () => {
+    const requests = [
+      ...(await requestsOf("aws_cloudwatch_log_delivery_source")),
+      ...(await requestsOf("aws_cloudwatch_log_delivery_destination")),
+      ...(await requestsOf("aws_cloudwatch_log_delivery")),
+    ];
+    const pairs = requests.map((r) => `${r.action} ${r.resource}`);
+    const acct = env.accountId;
+    expect(pairs).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(new RegExp(`^logs:PutDeliverySource arn:aws:logs:us-east-1:${acct}:delivery-source:`)),
+        expect.stringMatching(new RegExp(`^logs:PutDeliveryDestination arn:aws:logs:us-east-1:${acct}:delivery-destination:`)),
+        expect.stringMatching(new RegExp(`^logs:CreateDelivery arn:aws:logs:us-east-1:${acct}:delivery:`)),
+        expect.stringMatching(new RegExp(`^logs:GetDelivery arn:aws:logs:us-east-1:${acct}:delivery:`)),
+        expect.stringMatching(new RegExp(`^logs:DeleteDelivery arn:aws:logs:us-east-1:${acct}:delivery:`)),
+        expect.stringMatching(/^logs:TagResource /),
+        expect.stringMatching(/^logs:DescribeDeliveries \*$/),
+      ]),
+    );
+    expect(await denied(role(ciRoleName(env, "deploy")), requests)).toEqual([]);
+  });
+
+  it("deploy role: the auto-recover alarm creates the AWSServiceRoleForCloudWatchEvents service-linked role", async () => {
+    const slr = (await requestsOf("aws_cloudwatch_metric_alarm")).filter((r) => r.action === "iam:CreateServiceLinkedRole");
+    expect(slr.map((r) => [r.resource, r.context["iam:AWSServiceName"]])).toEqual([
+      [`arn:aws:iam::${env.accountId}:role/aws-service-role/events.amazonaws.com/AWSServiceRoleForCloudWatchEvents`, "events.amazonaws.com"],
+    ]);
+    expect(await denied(role(ciRoleName(env, "deploy")), slr)).toEqual([]);
+  });
+
+  it("instance role: failure mail in the SES sandbox (recipient identity), and only from its own address to the alarm recipient", async () => {
+    const mail = callRequests(env, instanceCalls(env)).filter((r) => r.action === "ses:SendEmail");
+    expect(mail.map((r) => r.resource)).toContain(`arn:aws:ses:${env.region}:${env.accountId}:identity/${env.alarmEmail}`);
+    const instance = role(instanceRoleName(env));
+    expect(await denied(instance, mail)).toEqual([]);
+    const spoofed = mail.map((r) => ({ ...r, context: { ...r.context, "ses:FromAddress": `ceo@${env.domain.siteName}` } }));
+    const elsewhere = mail.map((r) => ({ ...r, context: { ...r.context, "ses:Recipients": ["someone@example.com"] } }));
+    expect(await denied(instance, spoofed)).toHaveLength(mail.length);
+    expect(await denied(instance, elsewhere)).toHaveLength(mail.length);
+  });
+});
+
+describe("IAM sufficiency: the call lists match the scripts", () => {
+  const env = environments.prod;
+  it.each(Object.entries(ROLE_SCRIPTS))("%s role: every `aws` command of its scripts is simulated, and nothing else", (kind, scripts) => {
+    const calls = kind === "release" ? releaseCalls(env) : instanceCalls(env);
+    for (const script of scripts) {
+      const inScript = awsCliCommands(readFileSync(join(REPO_ROOT, script), "utf8"));
+      const listed = [...new Set(calls.filter((c) => c.script === script).map((c) => c.cli))].sort();
+      expect({ script, commands: listed.filter((c) => !c.startsWith("restic")) }).toEqual({ script, commands: inScript });
+    }
+  });
+
+  it("finds commands behind global options, and skips comments", () => {
+    const text = ['aws --region "$R" ssm get-parameter --name x', 'x=$(aws "${args[@]}" s3 cp a b)', "# aws ec2 terminate-instances", "aws --version"].join("\n");
+    expect(awsCliCommands(text)).toEqual(["s3 cp", "ssm get-parameter"]);
+  });
+});
+
+describe("IAM sufficiency: the tests fail, naming the action and the ARN", () => {
+  const env = environments.prod;
+  let stacks: Record<string, TfDocument>;
+  beforeAll(() => {
+    stacks = synthAll(env).stacks;
+  });
+
+  it("a grant taken from the deploy role is reported as the exact action on the exact ARN", async () => {
+    const deploy = withoutGrant(rolePolicies(stacks, ciRoleName(env, "deploy"), env.accountId), "CloudFrontLogDelivery", "logs:CreateDelivery");
+    const out = await denied(deploy, await deployRequests(stacks, env));
+    expect(out).toEqual([
+      expect.stringMatching(new RegExp(`^logs:CreateDelivery on arn:aws:logs:us-east-1:${env.accountId}:delivery:\\S+ \\(cdn/aws_cloudwatch_log_delivery\\.`)),
+      `logs:CreateDelivery on arn:aws:logs:us-east-1:${env.accountId}:delivery-destination:zmanim-prod-cloudfront-s3 (cdn/aws_cloudwatch_log_delivery.access-log-delivery): ImplicitlyDenied`,
+      `logs:CreateDelivery on arn:aws:logs:us-east-1:${env.accountId}:delivery-source:zmanim-prod-cloudfront (cdn/aws_cloudwatch_log_delivery.access-log-delivery): ImplicitlyDenied`,
+    ]);
+  });
+
+  it("the plan role without its lock-file grant cannot take the S3 lock of any stack", async () => {
+    const plan = withoutGrant(rolePolicies(stacks, ciRoleName(env, "plan"), env.accountId), "StateLockFiles", "s3:PutObject");
+    const out = await denied(plan, await planRequests(stacks, env));
+    const st = env.state.kind === "s3" ? env.state.bucket : "";
+    expect(out.sort()).toEqual(
+      Object.keys(stacks)
+        .sort()
+        .map((n) => `s3:PutObject on arn:aws:s3:::${st}/prod/${n}.tfstate.tflock (${n}: terraform state lock file): ImplicitlyDenied`),
+    );
+  });
+
+  it("the release role without CreateInvalidation, the instance role without restic's DeleteObject", async () => {
+    const release = withoutGrant(rolePolicies(stacks, ciRoleName(env, "release"), env.accountId), "Invalidate", "cloudfront:CreateInvalidation");
+    expect(await denied(release, callRequests(env, releaseCalls(env)))).toEqual([
+      `cloudfront:CreateInvalidation on arn:aws:cloudfront::${env.accountId}:distribution/E2QWRUHAPOMQZL (scripts/ci/static-site-sync.sh: cloudfront create-invalidation): ImplicitlyDenied`,
+    ]);
+    const box = withoutGrant(rolePolicies(stacks, instanceRoleName(env), env.accountId), "BackupsObjects", "s3:DeleteObject");
+    expect(await denied(box, callRequests(env, instanceCalls(env)))).toEqual([
+      `s3:DeleteObject on arn:aws:s3:::zmanim-prod-backups-${env.accountId}/locks/0123abcd (scripts/backup.sh: restic): ImplicitlyDenied`,
+    ]);
+  });
+
+  it("the SLR grant without events.amazonaws.com fails the auto-recover alarm", async () => {
+    const deploy = rolePolicies(stacks, ciRoleName(env, "deploy"), env.accountId);
+    const copy: RolePolicies = JSON.parse(JSON.stringify(deploy));
+    for (const p of copy.policies) {
+      for (const st of ([] as PolicyStatement[]).concat(p.policy.Statement)) {
+        const names = st.Condition?.StringEquals?.["iam:AWSServiceName"];
+        if (st.Sid === "ServiceLinkedRoles" && Array.isArray(names)) {
+          st.Condition!.StringEquals["iam:AWSServiceName"] = names.filter((s) => s !== "events.amazonaws.com");
+        }
+      }
+    }
+    expect(await denied(copy, await deployRequests(stacks, env))).toEqual([
+      `iam:CreateServiceLinkedRole on arn:aws:iam::${env.accountId}:role/aws-service-role/events.amazonaws.com/AWSServiceRoleForCloudWatchEvents (compute/aws_cloudwatch_metric_alarm.auto-recover): ImplicitlyDenied`,
+    ]);
+  });
+
+  it("a type without a map entry fails, naming the type and the refresh command", () => {
+    expect(() => typeActions("resource", "aws_imaginary_widget")).toThrow(MissingTypeError);
+    expect(() => typeActions("resource", "aws_imaginary_widget")).toThrow(
+      `no IAM action map for resource type aws_imaginary_widget: run \`${REFRESH_COMMAND}\``,
+    );
+  });
+
+  it("a condition key the action does not support is reported", async () => {
+    const policy: PolicyDoc = {
+      Version: "2012-10-17",
+      Statement: [{ Sid: "Wrong", Effect: "Allow", Action: ["logs:PutLogEvents"], Resource: "*", Condition: { StringEquals: { "cloudwatch:namespace": "x" } } }],
+    };
+    expect(await conditionKeyProblems("p", policy)).toEqual(["p Wrong: condition key cloudwatch:namespace does not apply to logs:PutLogEvents"]);
+  });
+});

@@ -1,0 +1,166 @@
+/**
+ * The resources of synthesized stacks as the IAM simulation sees them: type, configuration, region (the
+ * aliased us-east-1 provider included), tags (the provider's default_tags merged with the resource's own)
+ * and the ARN variables known before apply.
+ */
+import { TypeKind } from "./action-map";
+import { ArnTarget } from "./arns";
+import { TfDocument } from "./types";
+
+export interface SimResource {
+  stack: string;
+  kind: TypeKind;
+  type: string;
+  id: string;
+  body: Record<string, unknown>;
+  region: string;
+  tags: Record<string, string>;
+  target: ArnTarget;
+}
+
+type Body = Record<string, unknown>;
+
+/** `${aws_x.y.attr}` -> [aws_x, y, attr]; anything else (literals, remote state, functions) -> undefined. */
+function parseRef(v: unknown): [string, string, string] | undefined {
+  if (typeof v !== "string") return undefined;
+  const m = /^\$\{(aws_[a-z0-9_]+)\.([A-Za-z0-9_-]+)\.([a-z_]+)\}$/.exec(v);
+  return m ? [m[1], m[2], m[3]] : undefined;
+}
+
+/** Attributes whose value equals a configured attribute of the same resource (per provider 5.100 docs). */
+const SAME_AS: Record<string, Record<string, string>> = {
+  aws_iam_role: { id: "name", name: "name" },
+  aws_iam_instance_profile: { id: "name", name: "name" },
+  aws_s3_bucket: { id: "bucket", bucket: "bucket" },
+  aws_ssm_parameter: { id: "name", name: "name" },
+  aws_cloudwatch_log_group: { id: "name", name: "name" },
+  aws_cloudwatch_log_delivery_source: { id: "name", name: "name" },
+  aws_cloudwatch_log_delivery_destination: { id: "name", name: "name" },
+  aws_sesv2_email_identity: { id: "email_identity", email_identity: "email_identity" },
+  aws_sns_topic: { name: "name" },
+};
+
+/** The literal value of `v`, following `${aws_x.y.attr}` references inside one stack; undefined if unknown. */
+export function resolve(stack: TfDocument, v: unknown, depth = 0): string | undefined {
+  if (typeof v !== "string" || depth > 5) return undefined;
+  const ref = parseRef(v);
+  if (!ref) return v.includes("${") ? undefined : v;
+  const [type, id, attr] = ref;
+  const body = stack.resource?.[type]?.[id];
+  const same = SAME_AS[type]?.[attr];
+  if (!body || !same) return undefined;
+  return resolve(stack, body[same], depth + 1);
+}
+
+/** The body of the resource a reference points to, within the stack. */
+function target(stack: TfDocument, v: unknown): Body | undefined {
+  const ref = parseRef(v);
+  return ref ? stack.resource?.[ref[0]]?.[ref[1]] : undefined;
+}
+
+const stripSlash = (s: string) => s.replace(/^\//, "");
+const defined = (o: Record<string, string | undefined>): Record<string, string> =>
+  Object.fromEntries(Object.entries(o).filter((e): e is [string, string] => e[1] !== undefined));
+
+/**
+ * Each type's own IAM resource type and the ARN variables its configuration fixes. Types not listed
+ * here are evaluated with placeholders only (their policies grant by account or region, not by name).
+ */
+const TARGETS: Record<string, (b: Body, s: TfDocument) => { primary?: string; vars: Record<string, string | undefined> }> = {
+  aws_s3_bucket: (b) => ({ primary: "s3:bucket", vars: { BucketName: b.bucket as string } }),
+  ...Object.fromEntries(
+    ["policy", "versioning", "lifecycle_configuration", "logging", "ownership_controls", "public_access_block", "server_side_encryption_configuration"].map(
+      (t) => [`aws_s3_bucket_${t}`, (b: Body, s: TfDocument) => ({ primary: "s3:bucket", vars: { BucketName: resolve(s, b.bucket) } })],
+    ),
+  ),
+  aws_iam_role: (b) => ({ primary: "iam:role", vars: { RoleNameWithPath: b.name as string } }),
+  aws_iam_role_policy: (b, s) => ({ primary: "iam:role", vars: { RoleNameWithPath: resolve(s, b.role) } }),
+  aws_iam_role_policy_attachment: (b, s) => ({ primary: "iam:role", vars: { RoleNameWithPath: resolve(s, b.role) } }),
+  aws_iam_policy: (b) => ({ primary: "iam:policy", vars: { PolicyNameWithPath: b.name as string } }),
+  aws_iam_instance_profile: (b, s) => ({
+    primary: "iam:instance-profile",
+    vars: { InstanceProfileNameWithPath: b.name as string, RoleNameWithPath: resolve(s, b.role) },
+  }),
+  aws_iam_openid_connect_provider: (b) => ({
+    primary: "iam:oidc-provider",
+    vars: { OidcProviderName: String(b.url).replace(/^https:\/\//, "") },
+  }),
+  aws_instance: (b, s) => ({
+    primary: "ec2:instance",
+    // iam:PassRole of the instance profile's role
+    vars: { RoleNameWithPath: resolve(s, target(s, b.iam_instance_profile)?.role) },
+  }),
+  aws_flow_log: (b, s) => ({
+    primary: "ec2:vpc-flow-log",
+    vars: {
+      RoleNameWithPath: resolve(s, target(s, b.iam_role_arn)?.name),
+      LogGroupName: resolve(s, target(s, b.log_destination)?.name),
+    },
+  }),
+  aws_ssm_parameter: (b) => ({ primary: "ssm:parameter", vars: { ParameterNameWithoutLeadingSlash: stripSlash(String(b.name)) } }),
+  aws_cloudwatch_log_group: (b) => ({ primary: "logs:log-group", vars: { LogGroupName: b.name as string } }),
+  aws_sns_topic: (b) => ({ primary: "sns:topic", vars: { TopicName: b.name as string } }),
+  aws_sns_topic_subscription: (b, s) => ({ primary: "sns:topic", vars: { TopicName: resolve(s, target(s, b.topic_arn)?.name) } }),
+  aws_cloudwatch_metric_alarm: (b) => ({ primary: "cloudwatch:alarm", vars: { AlarmName: b.alarm_name as string } }),
+  aws_cloudwatch_log_delivery_source: (b) => ({ primary: "logs:delivery-source", vars: { DeliverySourceName: b.name as string } }),
+  aws_cloudwatch_log_delivery_destination: (b) => ({
+    primary: "logs:delivery-destination",
+    vars: { DeliveryDestinationName: b.name as string },
+  }),
+  aws_cloudwatch_log_delivery: (b, s) => ({
+    primary: "logs:delivery",
+    vars: {
+      DeliverySourceName: resolve(s, b.delivery_source_name),
+      DeliveryDestinationName: resolve(s, target(s, b.delivery_destination_arn)?.name),
+    },
+  }),
+  aws_sesv2_email_identity: (b) => ({ primary: "ses:identity", vars: { IdentityName: b.email_identity as string } }),
+  aws_sesv2_email_identity_mail_from_attributes: (b, s) => ({ primary: "ses:identity", vars: { IdentityName: resolve(s, b.email_identity) } }),
+  aws_acm_certificate: () => ({ primary: "acm:certificate", vars: {} }),
+  aws_acm_certificate_validation: () => ({ primary: "acm:certificate", vars: {} }),
+  aws_route53_zone: () => ({ primary: "route53:hostedzone", vars: {} }),
+  aws_route53_record: () => ({ primary: "route53:hostedzone", vars: {} }),
+  aws_route53_health_check: () => ({ primary: "route53:healthcheck", vars: {} }),
+  aws_cloudfront_distribution: () => ({ primary: "cloudfront:distribution", vars: {} }),
+  aws_ebs_volume: () => ({ primary: "ec2:volume", vars: {} }),
+  aws_eip: () => ({ primary: "ec2:elastic-ip", vars: {} }),
+  aws_vpc: () => ({ primary: "ec2:vpc", vars: {} }),
+  aws_subnet: () => ({ primary: "ec2:subnet", vars: {} }),
+  aws_security_group: () => ({ primary: "ec2:security-group", vars: {} }),
+  aws_route_table: () => ({ primary: "ec2:route-table", vars: {} }),
+  aws_internet_gateway: () => ({ primary: "ec2:internet-gateway", vars: {} }),
+  aws_vpc_endpoint: () => ({ primary: "ec2:vpc-endpoint", vars: {} }),
+  aws_volume_attachment: () => ({ primary: "ec2:volume", vars: {} }),
+};
+
+/** Reads `provider` blocks: default region, aliased regions, and default tags. */
+function providers(stack: TfDocument): { regions: Record<string, string>; tags: Record<string, Record<string, string>> } {
+  const regions: Record<string, string> = {};
+  const tags: Record<string, Record<string, string>> = {};
+  for (const p of stack.provider?.aws ?? []) {
+    const key = p.alias ? `aws.${p.alias}` : "aws";
+    regions[key] = String(p.region);
+    const dt = (p.default_tags as Array<{ tags?: Record<string, string> }> | undefined)?.[0]?.tags ?? {};
+    tags[key] = dt;
+  }
+  return { regions, tags };
+}
+
+/** Every AWS resource and data source of one stack, ready to simulate. */
+export function simResources(stackName: string, stack: TfDocument, account: string): SimResource[] {
+  const p = providers(stack);
+  const out: SimResource[] = [];
+  for (const kind of ["resource", "data"] as const) {
+    for (const [type, byId] of Object.entries(stack[kind] ?? {})) {
+      if (!type.startsWith("aws_")) continue;
+      for (const [id, body] of Object.entries(byId)) {
+        const prov = typeof body.provider === "string" ? body.provider : "aws";
+        const region = p.regions[prov] ?? p.regions.aws;
+        const tags = { ...(p.tags[prov] ?? {}), ...((body.tags as Record<string, string> | undefined) ?? {}) };
+        const t = TARGETS[type]?.(body, stack) ?? { vars: {} };
+        out.push({ stack: stackName, kind, type, id, body, region, tags, target: { region, account, primary: t.primary, vars: defined(t.vars) } });
+      }
+    }
+  }
+  return out;
+}
