@@ -246,10 +246,12 @@ export function deployPolicyDocuments(env: EnvironmentConfig): Record<string, St
         Resource: [logGroups, `${logGroups}:*`],
       },
       {
-        Sid: "LogsRead",
+        // V1 log delivery: HTTP API access logs (docs.aws.amazon.com/apigateway/latest/developerguide/http-api-logging.html).
+        Sid: "LogDeliveries",
         Effect: "Allow",
         Action: [
-          "logs:DescribeLogGroups", "logs:ListTagsForResource", "logs:PutResourcePolicy", "logs:DescribeResourcePolicies",
+          "logs:DescribeLogGroups", "logs:ListTagsForResource", "logs:CreateLogDelivery", "logs:GetLogDelivery", "logs:UpdateLogDelivery",
+          "logs:DeleteLogDelivery", "logs:ListLogDeliveries", "logs:PutResourcePolicy", "logs:DescribeResourcePolicies",
           "logs:DescribeDeliveries", "logs:DescribeDeliverySources", "logs:DescribeDeliveryDestinations",
         ],
         Resource: ["*"],

@@ -116,6 +116,9 @@ const TARGETS: Record<string, (b: Body, s: TfDocument) => { primary?: string; va
   }),
   aws_sesv2_email_identity: (b) => ({ primary: "ses:identity", vars: { IdentityName: b.email_identity as string } }),
   aws_sesv2_email_identity_mail_from_attributes: (b, s) => ({ primary: "ses:identity", vars: { IdentityName: resolve(s, b.email_identity) } }),
+  aws_apigatewayv2_stage: (b, s) => ({
+    vars: { LogGroupName: resolve(s, target(s, (b.access_log_settings as Body | undefined)?.destination_arn)?.name) },
+  }),
   aws_acm_certificate: () => ({ primary: "acm:certificate", vars: {} }),
   aws_acm_certificate_validation: () => ({ primary: "acm:certificate", vars: {} }),
   aws_route53_zone: () => ({ primary: "route53:hostedzone", vars: {} }),
