@@ -4,8 +4,11 @@
  *
  * CLI commands map to IAM actions per the service authorization reference: `s3 cp` from S3 is GetObject
  * (its HeadObject is authorized as GetObject too), `s3 cp` to S3 is PutObject (multipart uploads included),
- * `s3 sync` lists with ListBucket and writes and deletes objects. scripts/iam/calls.test guards the list:
- * every `aws <service> <command>` in a script must appear here for that script.
+ * `s3 sync` lists with ListBucket and writes and deletes objects. __tests__/unit/iam-sufficiency.test.ts
+ * guards the list: every `aws <service> <command>` in a script must appear here for that script.
+ * Programs without a CLI line: restic (repository layout, https://restic.readthedocs.io/en/stable/design.html),
+ * the CloudWatch agent (https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/create-iam-roles-for-cloudwatch-agent.html)
+ * and the SSM agent (https://docs.aws.amazon.com/systems-manager/latest/userguide/setup-instance-permissions.html).
  */
 import { EnvironmentConfig } from "../../stacks/environments";
 import { bucketArn, mailFromAddress, metricsNamespace, sesIdentityArn, ssmParameterName } from "../../stacks/naming";
