@@ -1,10 +1,10 @@
 import { existsSync, mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "fs";
 import { tmpdir } from "os";
 import { join } from "path";
-import { DEFAULT_ASSUMPTIONS, UsageAssumptions, mergeAssumptions, AssumptionsError, assumptionsFor } from "../../scripts/cost/assumptions";
+import { DEFAULT_ASSUMPTIONS, UsageAssumptions, mergeAssumptions, AssumptionsError, assumptionsFor, atTraffic } from "../../scripts/cost/assumptions";
 import { main } from "../../scripts/cost/cli";
 import { CostReport, estimate } from "../../scripts/cost/model";
-import { ALWAYS_FREE, RATES, RATES_VERSION } from "../../scripts/cost/rates";
+import { ALWAYS_FREE, COMMITMENT_DISCOUNTS, RATES, RATES_VERSION } from "../../scripts/cost/rates";
 import { LoadedStack, StackJson } from "../../scripts/cost/tfjson";
 import { allResources, synthAll } from "../helpers/synth";
 
@@ -164,9 +164,9 @@ describe("unpriced resources are listed, never dropped", () => {
   it("an unknown type is reported with its stack and address", () => {
     const r = run(fixtureStacks());
     expect(r.unpriced).toEqual([
-      { stack: "zmanim-prod-compute", address: "aws_lb.mystery", type: "aws_lb", reason: "no pricing rule for this resource type" },
+      { stack: "zmanim-prod-compute", address: "aws_mq_broker.mystery", type: "aws_mq_broker", reason: "no pricing rule for this resource type" },
     ]);
-    expect(r.unpricedTypes).toEqual(["aws_lb"]);
+    expect(r.unpricedTypes).toEqual(["aws_mq_broker"]);
   });
 
   it("a known type with a setting that has no rate is reported too", () => {
@@ -183,12 +183,12 @@ describe("unpriced resources are listed, never dropped", () => {
     tmp.push(dir);
     const plain = cli(["--outdir", dir, "--json", join(dir, "cost.json")]);
     expect(plain.code).toBe(0);
-    expect(plain.out).toContain("zmanim-prod-compute aws_lb.mystery: no pricing rule");
-    expect(plain.err).toMatch(/types aws_lb are not priced.*warning/);
+    expect(plain.out).toContain("zmanim-prod-compute aws_mq_broker.mystery: no pricing rule");
+    expect(plain.err).toMatch(/types aws_mq_broker are not priced.*warning/);
     const strict = cli(["--outdir", dir, "--json", join(dir, "cost.json"), "--strict"]);
     expect(strict.code).toBe(3);
     const json = JSON.parse(readFileSync(join(dir, "cost.json"), "utf8"));
-    expect(json.unpricedTypes).toEqual(["aws_lb"]);
+    expect(json.unpricedTypes).toEqual(["aws_mq_broker"]);
     expect(json.ratesVersion).toBe(RATES_VERSION);
     for (const l of json.lines) expect(json.rates[l.rateKey].source).toMatch(/^https:\/\/aws\.amazon\.com\//);
   });
@@ -252,11 +252,12 @@ describe("the budget gate", () => {
   });
 
   it("always-free allowances lower the total only when the assumptions apply them", () => {
-    const usage = mergeAssumptions(DEFAULT_ASSUMPTIONS, {}, "test");
+    const usage = mergeAssumptions(DEFAULT_ASSUMPTIONS, { commitment: { plan: "on-demand" } }, "test");
     const without = run(fixtureStacks(), usage);
     const withFree = run(fixtureStacks(), { ...usage, alwaysFreeTier: true });
     const credits = withFree.freeTierCredits.reduce((s, c) => s + c.usd, 0);
     expect(credits).toBeLessThan(0);
+    expect(withFree.freeTierCredits.every((c) => !c.standing)).toBe(true);
     expect(without.totalUsd).toBeCloseTo(without.listTotalUsd, 4);
     expect(withFree.totalUsd).toBeCloseTo(withFree.listTotalUsd + credits, 3);
   });
@@ -292,25 +293,26 @@ describe("bad input gets a clear error and writes nothing", () => {
   });
 });
 
-describe("the README cost block", () => {
-  it("--update-readme writes the comparison with the epic between the markers; --check-readme detects staleness", () => {
+describe("docs/cost.md blocks", () => {
+  it("--update-doc writes the comparison with the epic and every line item between the markers", () => {
     const dir = writeOutdir(fixtureStacks());
     tmp.push(dir);
-    const readme = join(dir, "README.md");
-    writeFileSync(readme, "# T\n<!-- cost:begin -->\n<!-- cost:end -->\ntail\n");
-    expect(cli(["--outdir", dir, "--json", join(dir, "c.json"), "--readme", readme, "--check-readme"]).code).toBe(4);
-    expect(cli(["--outdir", dir, "--json", join(dir, "c.json"), "--readme", readme, "--update-readme"]).code).toBe(0);
-    const text = readFileSync(readme, "utf8");
+    const doc = join(dir, "cost.md");
+    writeFileSync(doc, "# T\n<!-- cost:begin -->\n<!-- cost:end -->\nmid\n<!-- cost-detail:begin -->\n<!-- cost-detail:end -->\ntail\n");
+    expect(cli(["--outdir", dir, "--json", join(dir, "c.json"), "--update-doc", doc]).code).toBe(0);
+    const text = readFileSync(doc, "utf8");
     expect(text).toMatch(/^# T\n<!-- cost:begin -->\nEstimate for `prod`/);
     expect(text).toContain("| Public IPv4 (Elastic IP) | Free | $3.65 |");
     expect(text).toContain(`rates of ${RATES_VERSION}`);
-    expect(text.endsWith("<!-- cost:end -->\ntail\n")).toBe(true);
-    expect(cli(["--outdir", dir, "--json", join(dir, "c.json"), "--readme", readme, "--check-readme"]).code).toBe(0);
-    const bigger = join(dir, "b.json");
-    writeFileSync(bigger, JSON.stringify({ hoursPerMonth: 744 }));
-    const stale = cli(["--outdir", dir, "--json", join(dir, "c.json"), "--readme", readme, "--check-readme", "--assumptions", bigger]);
-    expect(stale.code).toBe(4);
-    expect(stale.err).toContain("is stale");
+    expect(text).toMatch(/\| With a 1-year Compute Savings Plan, no upfront \| \| \$\d+\.\d\d \|/);
+    expect(text).toContain("| compute | `aws_eip.ip` |");
+    expect(text.endsWith("<!-- cost-detail:end -->\ntail\n")).toBe(true);
+    const missing = join(dir, "nomarkers.md");
+    writeFileSync(missing, "# nothing\n");
+    const bad = cli(["--outdir", dir, "--json", join(dir, "c2.json"), "--update-doc", missing]);
+    expect(bad.code).toBe(2);
+    expect(bad.err).toContain("markers <!-- cost:begin --> ... <!-- cost:end --> not found");
+    expect(existsSync(join(dir, "c2.json"))).toBe(false);
   });
 });
 
@@ -328,5 +330,234 @@ describe("the rate table", () => {
 
   it("every always-free pool refers to rates that exist", () => {
     for (const pool of ALWAYS_FREE) for (const k of pool.rateKeys) expect(RATES[k]).toBeDefined();
+  });
+});
+
+describe("commitments: the instance hours on-demand and under the configured Savings Plan, side by side", () => {
+  const box = 730 * 0.0448; // $32.704 of m7g.medium hours in the fixture
+
+  it("a 1-year Compute Savings Plan, no upfront, takes the midpoint of its discount range off the instance hours only", () => {
+    const r = run(fixtureStacks(), mergeAssumptions(QUIET, { commitment: { plan: "compute-savings-plan", term: "1yr", upfront: "none" } }, "test"));
+    const d = COMMITMENT_DISCOUNTS["compute-savings-plan"]["1yr"].none;
+    expect(r.commitment.eligibleUsd).toBeCloseTo(box, 3);
+    expect(r.commitment.discount.mid).toBeCloseTo((d.low + d.high) / 2, 6);
+    expect(r.onDemandTotalUsd).toBeCloseTo(r.listTotalUsd, 4);
+    expect(r.commitmentTotalUsd).toBeCloseTo(r.onDemandTotalUsd - box * (d.low + d.high) / 2, 3);
+    expect(r.totalUsd).toBeCloseTo(r.commitmentTotalUsd, 4);
+    expect(r.totalRangeUsd.low).toBeCloseTo(r.onDemandTotalUsd - box * d.high, 3);
+    expect(r.totalRangeUsd.high).toBeCloseTo(r.onDemandTotalUsd - box * d.low, 3);
+    expect(r.commitment.upfrontUsd).toBe(0);
+  });
+
+  it("all upfront pays the whole term at purchase; partial about half; on-demand saves nothing", () => {
+    const at = (commitment: unknown) => run(fixtureStacks(), mergeAssumptions(QUIET, { commitment }, "test"));
+    const all = at({ plan: "ec2-instance-savings-plan", term: "3yr", upfront: "all" });
+    const mid = all.commitment.discount.mid;
+    expect(all.commitment.upfrontUsd).toBeCloseTo(box * (1 - mid) * 36, 1);
+    const partial = at({ plan: "ec2-instance-savings-plan", term: "1yr", upfront: "partial" });
+    expect(partial.commitment.upfrontUsd).toBeCloseTo(box * (1 - partial.commitment.discount.mid) * 12 * 0.5, 1);
+    const none = at({ plan: "on-demand" });
+    expect([none.commitmentTotalUsd, none.commitment.savingsUsd.mid, none.totalRangeUsd.low]).toEqual([none.onDemandTotalUsd, 0, none.onDemandTotalUsd]);
+    // A 3-year plan saves more than a 1-year one; an EC2 Instance plan more than a Compute plan.
+    expect(all.commitmentTotalUsd).toBeLessThan(partial.commitmentTotalUsd);
+  });
+
+  it("every Savings Plan option has a range inside AWS's published ceilings (72% EC2 Instance, 66% Compute)", () => {
+    for (const [plan, terms] of Object.entries(COMMITMENT_DISCOUNTS))
+      for (const options of Object.values(terms))
+        for (const { low, high } of Object.values(options)) {
+          expect(low).toBeGreaterThan(0);
+          expect(low).toBeLessThanOrEqual(high);
+          expect(high).toBeLessThanOrEqual(plan === "compute-savings-plan" ? 0.66 : 0.72);
+        }
+  });
+
+  it("npm run cost prints both totals and exits 0 when the committed total is under budget though on-demand is over", () => {
+    const dir = writeOutdir(fixtureStacks());
+    tmp.push(dir);
+    const committed = cli(["--outdir", dir, "--json", join(dir, "c.json"), "--requests", "25e6"]);
+    const report = JSON.parse(readFileSync(join(dir, "c.json"), "utf8")) as CostReport;
+    expect(report.onDemandTotalUsd).toBeGreaterThan(50);
+    expect(report.totalUsd).toBeLessThan(50);
+    expect(committed.code).toBe(0);
+    expect(committed.out).toMatch(/On-demand +\$\d+\.\d\d/);
+    expect(committed.out).toMatch(/With a 1-year Compute Savings Plan, no upfront +\$\d+\.\d\d +saves \$8\.83 of \$32\.70 instance hours/);
+    expect(committed.out).toContain("within budget");
+    const file = join(dir, "od.json");
+    writeFileSync(file, JSON.stringify({ commitment: { plan: "on-demand" } }));
+    const onDemand = cli(["--outdir", dir, "--json", join(dir, "o.json"), "--requests", "25e6", "--assumptions", file]);
+    expect(onDemand.code).toBe(1);
+    expect(onDemand.err).toMatch(/estimate \$\d+\.\d\d \(no commitment \(on-demand\)\) exceeds the prod budget/);
+  });
+
+  it("a commitment the table does not know is refused with the field, the value and the choices", () => {
+    expect(() => mergeAssumptions(DEFAULT_ASSUMPTIONS, { commitment: { plan: "reserved" } }, "x.json")).toThrow(
+      /commitment\.plan = "reserved": use one of "on-demand", "ec2-instance-savings-plan", "compute-savings-plan"/,
+    );
+    expect(() => mergeAssumptions(DEFAULT_ASSUMPTIONS, { commitment: { term: "5yr", upfront: "most" } }, "x.json")).toThrow(
+      /commitment\.term = "5yr": use "1yr" or "3yr"[\s\S]*commitment\.upfront = "most"/,
+    );
+    expect(cli(["--requests", "lots"]).err).toContain('--requests "lots": use a number of viewer requests per month');
+  });
+});
+
+describe("allowances", () => {
+  const check = (type: string, regions: string[]): StackJson => ({
+    provider: { aws: [{ region: "eu-west-1" }] },
+    resource: { aws_route53_health_check: { hc: { type, fqdn: "zmanim.shtetl.io", request_interval: 30, regions } } },
+  });
+
+  it("Route 53 bills the first 50 AWS-endpoint health checks at $0, free tier or not; a non-AWS endpoint pays", () => {
+    const aws = run(fixtureStacks({ "zmanim-prod-dns": check("HTTP", ["us-east-1", "us-west-2", "eu-west-1"]) }), mergeAssumptions(QUIET, { dns: { healthCheckEndpoint: "aws" } }, "test"));
+    expect(usdOf(aws, "aws_route53_health_check.hc", /endpoint health check \(AWS/)).toBeCloseTo(0.5, 6);
+    expect(aws.freeTierCredits).toContainEqual(expect.objectContaining({ pool: "route53-aws-health-checks", usd: -0.5, standing: true }));
+    expect(aws.freeTierApplied).toBe(false);
+    expect(aws.onDemandTotalUsd).toBeCloseTo(aws.listTotalUsd - 0.5, 4);
+    const nonAws = run(fixtureStacks({ "zmanim-prod-dns": check("HTTP", ["us-east-1", "us-west-2", "eu-west-1"]) }), QUIET);
+    expect(nonAws.freeTierCredits.find((c) => c.pool === "route53-aws-health-checks")).toBeUndefined();
+    expect(nonAws.onDemandTotalUsd).toBeCloseTo(nonAws.listTotalUsd, 4);
+  });
+
+  it("an HTTP check's probes are billed as HTTP requests, split by where its checkers are; HTTPS ones as HTTPS", () => {
+    const cdn: StackJson = {
+      provider: { aws: [{ region: "eu-west-1" }] },
+      resource: { aws_cloudfront_distribution: { d: { origin: [{ origin_id: "api", domain_name: "x.execute-api.eu-west-1.amazonaws.com" }], default_cache_behavior: { target_origin_id: "api" } } } },
+    };
+    const per = QUIET.dns.healthCheckRequestsPerMonth;
+    const http = run(fixtureStacks({ "zmanim-prod-dns": check("HTTP", ["us-east-1", "us-west-2", "eu-west-1"]), "zmanim-prod-cdn": cdn }));
+    expect(usdOf(http, "aws_cloudfront_distribution.d", /probes \(HTTP, US/)).toBeCloseTo(((per * 2) / 3) * 0.0075e-4, 6);
+    expect(usdOf(http, "aws_cloudfront_distribution.d", /probes \(HTTP, Europe/)).toBeCloseTo((per / 3) * 0.009e-4, 6);
+    expect(http.lines.filter((l) => /HTTPS requests/.test(l.component)).every((l) => l.usd === 0)).toBe(true);
+    const https = run(fixtureStacks({ "zmanim-prod-dns": check("HTTPS", ["us-east-1", "us-west-2", "eu-west-1"]), "zmanim-prod-cdn": cdn }));
+    expect(usdOf(https, "aws_cloudfront_distribution.d", /probes \(HTTPS, US/)).toBeCloseTo(((per * 2) / 3) * 0.01e-4, 6);
+    expect(usdOf(https, "aws_route53_health_check.hc", /optional features: HTTPS$/)).toBeCloseTo(2, 6);
+  });
+
+  it("Origin Shield in front of the static origin only does not thin the API's origin requests", () => {
+    const origins = (apiShield: boolean) => ({
+      provider: { aws: [{ region: "eu-west-1" }] },
+      resource: {
+        aws_cloudfront_distribution: {
+          d: {
+            origin: [
+              { origin_id: "s3", domain_name: "b.s3.eu-west-1.amazonaws.com", origin_shield: { enabled: true, origin_shield_region: "eu-west-1" } },
+              { origin_id: "api", domain_name: "x.execute-api.eu-west-1.amazonaws.com", origin_shield: { enabled: apiShield, origin_shield_region: "eu-west-1" } },
+            ],
+            default_cache_behavior: { target_origin_id: "s3" },
+            ordered_cache_behavior: [{ path_pattern: "/api/*", target_origin_id: "api" }],
+          },
+        },
+      },
+    });
+    const a = DEFAULT_ASSUMPTIONS;
+    const viewerMisses = a.edge.requestsPerMonth * a.edge.apiShareOfRequests * (1 - a.edge.apiCacheHitRatio);
+    expect(run(fixtureStacks({ "zmanim-prod-cdn": origins(false) }), a).derived.apiOriginRequests).toBeCloseTo(viewerMisses, 0);
+    expect(run(fixtureStacks({ "zmanim-prod-cdn": origins(true) }), a).derived.apiOriginRequests).toBeCloseTo(viewerMisses * (1 - a.edge.originShieldHitRatio), 0);
+  });
+
+  it("request bodies sent to the origin are priced as CloudFront transfer to origin, and are immaterial at the defaults", () => {
+    const cdn: StackJson = {
+      provider: { aws: [{ region: "eu-west-1" }] },
+      resource: { aws_cloudfront_distribution: { d: { origin: [{ origin_id: "api", domain_name: "x.execute-api.eu-west-1.amazonaws.com" }], default_cache_behavior: { target_origin_id: "api" } } } },
+    };
+    const r = run(fixtureStacks({ "zmanim-prod-cdn": cdn }), DEFAULT_ASSUMPTIONS);
+    const line = usdOf(r, "aws_cloudfront_distribution.d", /transfer to the origin/);
+    expect(line).toBeCloseTo(DEFAULT_ASSUMPTIONS.edge.originUploadGbPerMonth * 0.02, 6);
+    expect(line).toBeLessThan(0.01);
+  });
+});
+
+describe("the scaled topology's resources", () => {
+  const data: StackJson = {
+    provider: { aws: [{ region: "eu-west-1" }] },
+    resource: {
+      aws_db_instance: {
+        db: { engine: "postgres", instance_class: "db.t4g.small", multi_az: true, allocated_storage: 20, storage_type: "gp3", manage_master_user_password: true },
+      },
+      aws_elasticache_serverless_cache: { cache: { engine: "valkey", snapshot_retention_limit: 7 } },
+      aws_elasticache_replication_group: { nodes: { engine: "valkey", node_type: "cache.t4g.small", num_cache_clusters: 2 } },
+      aws_db_subnet_group: { s: {} },
+      aws_db_event_subscription: { e: {} },
+    },
+  };
+  const app = (extra: Record<string, unknown> = {}): StackJson => ({
+    provider: { aws: [{ region: "eu-west-1" }] },
+    resource: {
+      aws_lb: { alb: { load_balancer_type: "application", internal: true } },
+      aws_launch_template: {
+        lt: { instance_type: "t4g.small", network_interfaces: [{ associate_public_ip_address: true }], block_device_mappings: [{ ebs: { volume_size: 10, volume_type: "gp3" } }] },
+      },
+      aws_autoscaling_group: { asg: { min_size: 2, max_size: 4, launch_template: { id: "${aws_launch_template.lt.id}", version: "1" }, ...extra } },
+      aws_nat_gateway: { nat: {} },
+      aws_lb_listener: { l: {} },
+      aws_lb_target_group: { tg: {} },
+    },
+  });
+
+  it("RDS PostgreSQL Multi-AZ pays two instance-hours and two copies of its gp3 storage, plus the managed secret", () => {
+    const r = run(fixtureStacks({ "zmanim-prod-data": data }));
+    expect(usdOf(r, "aws_db_instance.db", /db\.t4g\.small Multi-AZ/)).toBeCloseTo(2 * 730 * 0.036, 6);
+    expect(usdOf(r, "aws_db_instance.db", /gp3 storage/)).toBeCloseTo(2 * 20 * 0.127, 6);
+    expect(usdOf(r, "aws_db_instance.db", /Secrets Manager/)).toBeCloseTo(0.4, 6);
+    const single = JSON.parse(JSON.stringify(data)) as StackJson;
+    (single.resource!.aws_db_instance.db as Record<string, unknown>).multi_az = false;
+    expect(usdOf(run(fixtureStacks({ "zmanim-prod-data": single })), "aws_db_instance.db", /db\.t4g\.small Single-AZ/)).toBeCloseTo(730 * 0.036, 6);
+  });
+
+  it("ElastiCache: serverless Valkey by stored GB-hour (0.1 GB minimum), ECPU per origin request and snapshots; nodes by node-hour", () => {
+    const usage = mergeAssumptions(QUIET, { edge: { requestsPerMonth: 1_000_000 }, scaled: { cacheDataGb: 0.05 } }, "test");
+    const r = run(fixtureStacks({ "zmanim-prod-data": data }), usage);
+    expect(usdOf(r, "aws_elasticache_serverless_cache.cache", /data stored/)).toBeCloseTo(0.1 * 730 * 0.0939, 6);
+    const origin = r.derived.apiOriginRequests;
+    expect(origin).toBeGreaterThan(0);
+    // Two caches share the origin's ECPU evenly.
+    expect(usdOf(r, "aws_elasticache_serverless_cache.cache", /Processing Units/)).toBeCloseTo((origin * 2 * 0.0025e-6) / 2, 6);
+    expect(usdOf(r, "aws_elasticache_serverless_cache.cache", /snapshots/)).toBeCloseTo(0.1 * 7 * 0.085, 6);
+    expect(usdOf(r, "aws_elasticache_replication_group.nodes", /nodes x 2/)).toBeCloseTo(2 * 730 * 0.0288, 6);
+  });
+
+  it("the fleet: instances from the launch template, as many as the configured minimum or the peak needs", () => {
+    const quiet = run(fixtureStacks({ "zmanim-prod-app": app() }));
+    expect(usdOf(quiet, "aws_autoscaling_group.asg", /EC2 t4g\.small on-demand x 2/)).toBeCloseTo(2 * 730 * 0.0184, 6);
+    expect(usdOf(quiet, "aws_autoscaling_group.asg", /root volumes x 2 gp3/)).toBeCloseTo(2 * 10 * 0.088, 6);
+    expect(usdOf(quiet, "aws_autoscaling_group.asg", /public IPv4 addresses x 2/)).toBeCloseTo(2 * 730 * 0.005, 6);
+    expect(usdOf(quiet, "aws_lb.alb", /Application Load Balancer hours/)).toBeCloseTo(730 * 0.0252, 6);
+    expect(usdOf(quiet, "aws_nat_gateway.nat", /NAT gateway hours/)).toBeCloseTo(730 * 0.048, 6);
+    expect(usdOf(quiet, "aws_nat_gateway.nat", /data processed/)).toBeCloseTo(QUIET.scaled.natGbProcessedPerMonth * 0.048, 6);
+    // 1 billion viewer requests, no CDN in this fixture: 400M origin requests, 152/s on average, 457/s at a
+    // 3x peak -> 5 instances of 100/s.
+    const busy = run(fixtureStacks({ "zmanim-prod-app": app() }), mergeAssumptions(QUIET, { edge: { requestsPerMonth: 1e9 } }, "test"));
+    expect(busy.derived.apiOriginRequests).toBe(4e8);
+    expect(usdOf(busy, "aws_autoscaling_group.asg", /EC2 t4g\.small on-demand x 5$/)).toBeCloseTo(5 * 730 * 0.0184, 6);
+    const lcu = busy.lines.find((l) => l.address === "aws_lb.alb" && /capacity units/.test(l.component))!;
+    // 400M x 4 KB = 1,600 GB a month, 2.2 GB an hour: processed bytes are the largest LCU dimension.
+    expect(lcu.quantity).toBeCloseTo(1600, 1);
+    // The fleet's hours are what a Savings Plan covers, with the fixture's box.
+    expect(busy.commitment.eligibleUsd).toBeCloseTo(5 * 730 * 0.0184 + 730 * 0.0448, 2);
+    expect(run(fixtureStacks({ "zmanim-prod-app": app({ desired_capacity: 3 }) })).lines.some((l) => / x 3$/.test(l.component))).toBe(true);
+  });
+
+  it("every rate of the scaled topology is dated and sourced, and marked unverified where no AWS page was read", () => {
+    for (const k of Object.keys(RATES).filter((x) => /:(rds|elasticache|elb)\./.test(x))) {
+      expect([k, RATES[k].checked]).toEqual([k, "unverified"]);
+      expect(RATES[k].source).toMatch(/^https:\/\/aws\.amazon\.com\/(rds|elasticache|elasticloadbalancing)\//);
+    }
+  });
+});
+
+describe("traffic", () => {
+  it("atTraffic scales the traffic-driven numbers and leaves the fixed ones; --requests prices exactly that", () => {
+    const a = assumptionsFor("prod");
+    const ten = atTraffic(a, a.edge.requestsPerMonth * 10);
+    expect(ten.edge.gbServedPerMonth).toBeCloseTo(a.edge.gbServedPerMonth * 10, 6);
+    expect(ten.logGroups["apigw-access"].ingestGbPerMonth).toBeCloseTo(a.logGroups["apigw-access"].ingestGbPerMonth * 10, 6);
+    expect(ten.buckets.logs.tier1Requests).toBeCloseTo(a.buckets.logs.tier1Requests * 10, 6);
+    expect([ten.logGroups.postgresql, ten.buckets.backups, ten.cloudwatch, ten.hoursPerMonth]).toEqual([a.logGroups.postgresql, a.buckets.backups, a.cloudwatch, a.hoursPerMonth]);
+    const dir = writeOutdir(fixtureStacks());
+    tmp.push(dir);
+    expect(cli(["--outdir", dir, "--json", join(dir, "t.json"), "--requests", "50000000"]).code).toBe(1);
+    const report = JSON.parse(readFileSync(join(dir, "t.json"), "utf8")) as CostReport;
+    expect(report.totalUsd).toBeCloseTo(run(fixtureStacks(), atTraffic(a, 5e7)).totalUsd, 4);
+    expect(report.derived.edgeRequests).toBeGreaterThanOrEqual(5e7);
   });
 });

@@ -3,7 +3,8 @@ import { join } from "path";
 import { textBetweenMarkers } from "../../scripts/cost/tfjson";
 import { mermaidFor } from "../../scripts/diagram/cli";
 import { readmeBlock } from "../../scripts/diagram/render";
-import { main as costMain } from "../../scripts/cost/cli";
+import { curveFromOutdirs, renderCurveFiles } from "../../scripts/cost/curve-cli";
+import { prod, scaled } from "../../stacks/environments";
 import { synthAll } from "../helpers/synth";
 
 /**
@@ -22,13 +23,19 @@ describe("README architecture diagram", () => {
 });
 
 /**
- * The README's cost table is `npm run cost`'s estimate of the current prod synth. Fix with
- * `npm run synth && npm run cost -- --update-readme --update-doc docs/cost.md`.
+ * The README's cost block, docs/cost-curve.svg and docs/cost-curve.json are what `npm run cost:curve` makes
+ * of the current prod and scaled synths. Fix with `npm run cost:curve`.
  */
-describe("README cost table", () => {
-  it("is the estimate of the current prod synth", () => {
-    const out: string[] = [];
-    const code = costMain(["--env", "prod", "--outdir", synthAll().outdir, "--check-readme"], {}, (s) => out.push(s), (s) => out.push(s));
-    expect({ code, out: out.join("") }).toEqual({ code: 0, out: expect.any(String) });
+describe("README cost block and the cost curve", () => {
+  it("are the curve of the current synths", () => {
+    const c = curveFromOutdirs(synthAll(prod).outdir, synthAll(scaled).outdir);
+    const root = join(__dirname, "../..");
+    const readme = readFileSync(join(root, "README.md"), "utf8");
+    for (const [file, text] of renderCurveFiles(c, readme)) {
+      const current = readFileSync(join(root, file), "utf8");
+      // A mismatch means: run `npm run cost:curve`.
+      if (file === "README.md") expect(textBetweenMarkers(current, "cost")).toBe(textBetweenMarkers(text, "cost"));
+      else expect({ file, text: current }).toEqual({ file, text });
+    }
   });
 });

@@ -9,6 +9,8 @@
  * these numbers with the first month of CloudFront / API Gateway metrics once production runs.
  */
 
+import { COMMITMENT_DISCOUNTS, CommitmentPlan, CommitmentTerm, CommitmentUpfront } from "./rates";
+
 export interface BucketUsage {
   /** Average stored GB over the month (all versions, noncurrent included). */
   storageGb: number;
@@ -51,6 +53,8 @@ export interface UsageAssumptions {
     invalidationPathsPerMonth: number;
     /** Bytes of CloudFront access log (JSON, standard logging v2) per viewer request. */
     accessLogBytesPerRequest: number;
+    /** GB of request bodies CloudFront sends to the origins (POST/PUT/PATCH), billed as transfer to origin. */
+    originUploadGbPerMonth: number;
   };
   /** S3 usage by bucket purpose; a bucket uses the first entry whose key occurs in its name, else `default`. */
   buckets: Record<string, BucketUsage>;
@@ -99,6 +103,33 @@ export interface UsageAssumptions {
   };
   /** EBS snapshot GB-month kept by lifecycle policies, if any. */
   snapshotGbMonth: number;
+  /**
+   * How the EC2 instance hours are bought. "on-demand", or a Savings Plan with a term and a payment option
+   * (rates.ts COMMITMENT_DISCOUNTS). The report shows on-demand and this side by side; the budget gate uses
+   * this one.
+   */
+  commitment: { plan: CommitmentPlan; term: CommitmentTerm; upfront: CommitmentUpfront };
+  /** Usage of the `scaled` topology's managed services (priced only where those resources exist). */
+  scaled: {
+    /** Origin requests per second one fleet instance serves at its target CPU. */
+    originRequestsPerSecondPerInstance: number;
+    /** Peak over average origin request rate; the fleet is sized for the peak. */
+    peakToAverage: number;
+    /** Custom CloudWatch metrics per fleet instance (memory, root disk). */
+    customMetricsPerFleetInstance: number;
+    /** Average bytes through the ALB per origin request (request plus response). */
+    albBytesPerRequest: number;
+    /** New connections to the ALB per origin request (the VPC link reuses connections). */
+    albNewConnectionsPerRequest: number;
+    /** Average data stored in a serverless cache, GB (billed at least 0.1 GB for Valkey). */
+    cacheDataGb: number;
+    /** ElastiCache Processing Units per origin request (about one per small GET or SET). */
+    cacheEcpuPerOriginRequest: number;
+    /** RDS backup storage beyond the free 100% of provisioned storage, GB-month. */
+    databaseBackupGbMonthBeyondFree: number;
+    /** GB per month each NAT gateway processes (OS updates, SSM, CloudWatch, the API's outbound calls). */
+    natGbProcessedPerMonth: number;
+  };
 }
 
 export const DEFAULT_ASSUMPTIONS: UsageAssumptions = {
@@ -122,6 +153,8 @@ export const DEFAULT_ASSUMPTIONS: UsageAssumptions = {
     invalidationPathsPerMonth: 20,
     // One JSON record per request with the default field set is ~400-600 bytes.
     accessLogBytesPerRequest: 500,
+    // Writes are rare (user settings, admin); ~1% of API requests with ~1 KB bodies.
+    originUploadGbPerMonth: 0.04,
   },
   buckets: {
     // restic repository: PostgreSQL dump of a ~2 GB database, compressed ~3x, 7 daily + 4 weekly + 3 monthly
@@ -172,6 +205,24 @@ export const DEFAULT_ASSUMPTIONS: UsageAssumptions = {
   },
   cloudMap: { discoverCallsPerMonth: "per-origin-request" },
   snapshotGbMonth: 0,
+  // A 1-year Compute Savings Plan, no upfront: it follows the instance hours wherever they go (the m7g box
+  // today, the t4g fleet of the scaled topology after a scale-out), costs nothing up front, and commits for
+  // one year only, while traffic is still a guess. An EC2 Instance Savings Plan saves more but is tied to
+  // one instance family in one region.
+  commitment: { plan: "compute-savings-plan", term: "1yr", upfront: "none" },
+  scaled: {
+    // A t4g.small serving small JSON from Valkey and PostgreSQL at 60% CPU.
+    originRequestsPerSecondPerInstance: 100,
+    peakToAverage: 3,
+    customMetricsPerFleetInstance: 2,
+    albBytesPerRequest: 4_000,
+    albNewConnectionsPerRequest: 0.05,
+    // Cached zmanim for the popular locations and sessions.
+    cacheDataGb: 0.5,
+    cacheEcpuPerOriginRequest: 2,
+    databaseBackupGbMonthBeyondFree: 0,
+    natGbProcessedPerMonth: 5,
+  },
 };
 
 /**
@@ -193,6 +244,8 @@ export const ENVIRONMENT_OVERRIDES: Readonly<Record<string, unknown>> = {
       postgresql: { ingestGbPerMonth: 0.02 },
     },
     dns: { queriesPerZonePerMonth: 10_000 },
+    // Staging runs only while the team works on it: no commitment.
+    commitment: { plan: "on-demand" },
   },
 };
 
@@ -244,6 +297,14 @@ export function mergeAssumptions(base: UsageAssumptions, override: unknown, sour
   ratio("edge.originShieldHitRatio", merged.edge.originShieldHitRatio);
   if (merged.dns.healthCheckEndpoint !== "aws" && merged.dns.healthCheckEndpoint !== "non-aws")
     problems.push(`dns.healthCheckEndpoint = ${JSON.stringify(merged.dns.healthCheckEndpoint)}: use "aws" or "non-aws"`);
+  const c = merged.commitment;
+  const plans = ["on-demand", ...Object.keys(COMMITMENT_DISCOUNTS)];
+  if (!plans.includes(c.plan)) problems.push(`commitment.plan = ${JSON.stringify(c.plan)}: use one of ${plans.map((x) => JSON.stringify(x)).join(", ")}`);
+  if (c.term !== "1yr" && c.term !== "3yr") problems.push(`commitment.term = ${JSON.stringify(c.term)}: use "1yr" or "3yr"`);
+  if (!["none", "partial", "all"].includes(c.upfront)) problems.push(`commitment.upfront = ${JSON.stringify(c.upfront)}: use "none", "partial" or "all"`);
+  if (!(merged.scaled.peakToAverage >= 1)) problems.push(`scaled.peakToAverage = ${merged.scaled.peakToAverage}: use a number >= 1`);
+  if (!(merged.scaled.originRequestsPerSecondPerInstance > 0))
+    problems.push(`scaled.originRequestsPerSecondPerInstance = ${merged.scaled.originRequestsPerSecondPerInstance}: use a number > 0`);
   const d = merged.cloudMap.discoverCallsPerMonth;
   if (d !== "per-origin-request" && !(typeof d === "number" && d >= 0))
     problems.push(`cloudMap.discoverCallsPerMonth = ${JSON.stringify(d)}: use a number >= 0 or "per-origin-request"`);
@@ -258,4 +319,32 @@ export class AssumptionsError extends Error {
     super(message);
     this.name = "AssumptionsError";
   }
+}
+
+/**
+ * The assumptions at another monthly traffic: viewer requests become `requestsPerMonth`, and every number
+ * that follows the requests (GB served, request bodies, per-request logs, log-bucket objects, static-bucket
+ * GETs) scales by the same factor. Everything else (instances, volumes, metrics, alarms, zones, backups)
+ * stays. `npm run cost -- --requests N` and the curve both use this, so a point on the curve is the
+ * estimate at that traffic.
+ */
+export function atTraffic(a: UsageAssumptions, requestsPerMonth: number): UsageAssumptions {
+  if (!(Number.isFinite(requestsPerMonth) && requestsPerMonth >= 0))
+    throw new AssumptionsError(`requests per month = ${requestsPerMonth}: use a finite number >= 0`);
+  const f = a.edge.requestsPerMonth > 0 ? requestsPerMonth / a.edge.requestsPerMonth : 0;
+  const scaleLogs = (key: string) => (a.logGroups[key] ? { [key]: { ingestGbPerMonth: a.logGroups[key].ingestGbPerMonth * f } } : {});
+  const out: UsageAssumptions = {
+    ...a,
+    edge: {
+      ...a.edge,
+      requestsPerMonth,
+      gbServedPerMonth: a.edge.gbServedPerMonth * f,
+      originUploadGbPerMonth: a.edge.originUploadGbPerMonth * f,
+    },
+    logGroups: { ...a.logGroups, ...scaleLogs("apigw-access"), ...scaleLogs("api") },
+    buckets: { ...a.buckets },
+  };
+  if (a.buckets.logs) out.buckets.logs = { ...a.buckets.logs, storageGb: a.buckets.logs.storageGb * f, tier1Requests: a.buckets.logs.tier1Requests * f };
+  if (a.buckets.static) out.buckets.static = { ...a.buckets.static, tier2Requests: a.buckets.static.tier2Requests * f };
+  return out;
 }

@@ -1,21 +1,22 @@
 /**
- * npm run cost [-- --env NAME --outdir DIR --json FILE --assumptions FILE --strict --update-readme --update-doc FILE]
+ * npm run cost [-- --env NAME --outdir DIR --json FILE --assumptions FILE --requests N --strict --update-doc FILE]
  *
  * Prices every resource in <outdir>/stacks/*\/cdk.tf.json (default cdktf.out) for one environment, prints a
- * per-stack, per-resource table, writes the report as JSON, and exits non-zero when the estimate exceeds the
- * environment's monthlyBudgetUsd. Resource types it cannot price are listed; with --strict they fail the run.
+ * per-stack, per-resource table with the on-demand and the committed totals, writes the report as JSON, and
+ * exits non-zero when the configured total exceeds the environment's monthlyBudgetUsd. Resource types it
+ * cannot price are listed; with --strict they fail the run. The README's cost block and the curve belong to
+ * `npm run cost:curve` (scripts/cost/curve-cli.ts).
  *
- * Exit codes: 0 within budget; 1 over budget; 2 bad input (nothing written); 3 unpriced types with --strict;
- * 4 the README cost block is stale (--check-readme, which writes nothing).
+ * Exit codes: 0 within budget; 1 over budget; 2 bad input (nothing written); 3 unpriced types with --strict.
  */
 import { readFileSync, writeFileSync, mkdirSync, existsSync } from "fs";
 import { dirname, extname, join, resolve } from "path";
 import { ConfigError, selectEnvironment } from "../../stacks/validate-environment";
-import { AssumptionsError, UsageAssumptions, assumptionsFor, mergeAssumptions } from "./assumptions";
-import { renderComparisonMarkdown, renderDetailMarkdown, renderText } from "./format";
+import { AssumptionsError, UsageAssumptions, assumptionsFor, atTraffic, mergeAssumptions } from "./assumptions";
+import { commitmentLabel, renderComparisonMarkdown, renderDetailMarkdown, renderText } from "./format";
 import { estimate } from "./model";
 import { RATES } from "./rates";
-import { InputError, loadStacks, replaceBetweenMarkers, stacksOfEnvironment, textBetweenMarkers } from "./tfjson";
+import { InputError, loadStacks, replaceBetweenMarkers, stacksOfEnvironment } from "./tfjson";
 
 const HELP = `Usage: npm run cost [-- options]
 
@@ -28,32 +29,31 @@ Options:
   --json FILE           where to write the JSON report (default: <outdir>/cost.json)
   --assumptions FILE    JSON (partial, deep-merged over the defaults and the environment's overrides in
                         scripts/cost/assumptions.ts) or a .ts/.js module exporting \`assumptions\`
+  --requests N          price at N viewer requests per month: the traffic-driven assumptions scale with
+                        it (scripts/cost/assumptions.ts atTraffic), as on the curve of npm run cost:curve
   --strict              exit 3 when any resource type cannot be priced
-  --update-readme       rewrite the block between <!-- cost:begin --> and <!-- cost:end --> in the README
-  --check-readme        exit 4 when that README block differs from the current estimate; writes nothing
-  --readme FILE         the README for --update-readme / --check-readme (default: README.md)
   --update-doc FILE     rewrite the blocks <!-- cost:begin/end --> (comparison) and <!-- cost-detail:begin/end -->
                         (every line item) in FILE
   -h, --help            this text
 
-Exit codes: 0 within budget, 1 over budget, 2 bad input, 3 unpriced types with --strict,
-4 stale README block (--check-readme).
+The total compared with the budget uses the environment's instance purchase option (assumptions.commitment)
+and, when assumptions.alwaysFreeTier is true, the always-free allowances; on-demand is shown next to it.
+
+Exit codes: 0 within budget, 1 over budget, 2 bad input, 3 unpriced types with --strict.
 `;
 
 interface Options {
   outdir: string;
   json?: string;
   assumptions?: string;
+  requests?: number;
   strict: boolean;
-  updateReadme: boolean;
-  checkReadme: boolean;
-  readme: string;
   updateDocs: string[];
   help: boolean;
 }
 
 function parseArgs(argv: readonly string[]): Options {
-  const o: Options = { outdir: "cdktf.out", strict: false, updateReadme: false, checkReadme: false, readme: "README.md", updateDocs: [], help: false };
+  const o: Options = { outdir: "cdktf.out", strict: false, updateDocs: [], help: false };
   const value = (i: number, flag: string): string => {
     const v = argv[i + 1];
     if (v === undefined || v.startsWith("--")) throw new InputError(`${flag}: missing value; see --help`);
@@ -70,10 +70,15 @@ function parseArgs(argv: readonly string[]): Options {
       case "--outdir": o.outdir = take(); break;
       case "--json": o.json = take(); break;
       case "--assumptions": o.assumptions = take(); break;
+      case "--requests": {
+        const v = take();
+        const n = Number(v.replace(/_/g, ""));
+        if (!/^[0-9_]+(\.[0-9]+)?(e[0-9]+)?$/i.test(v) || !Number.isFinite(n))
+          throw new InputError(`--requests ${JSON.stringify(v)}: use a number of viewer requests per month, e.g. 5000000 or 5e6`);
+        o.requests = n;
+        break;
+      }
       case "--strict": o.strict = true; break;
-      case "--update-readme": o.updateReadme = true; break;
-      case "--readme": o.readme = take(); break;
-      case "--check-readme": o.checkReadme = true; break;
       case "--update-doc": o.updateDocs.push(take()); break;
       case "-h": case "--help": o.help = true; break;
       default:
@@ -116,22 +121,12 @@ export function main(argv: readonly string[], vars: Readonly<Record<string, stri
       return 0;
     }
     const env = selectEnvironment(argv, vars);
-    const assumptions = loadAssumptions(o.assumptions, assumptionsFor(env.name));
+    const configured = loadAssumptions(o.assumptions, assumptionsFor(env.name));
+    const assumptions = o.requests === undefined ? configured : atTraffic(configured, o.requests);
     const stacks = stacksOfEnvironment(loadStacks(o.outdir), env.name, o.outdir);
     const report = estimate(stacks, { environment: env.name, budgetUsd: env.monthlyBudgetUsd, assumptions });
 
     const comparison = renderComparisonMarkdown(report);
-    if (o.checkReadme) {
-      if (!existsSync(o.readme)) throw new InputError(`--check-readme: ${o.readme} not found; run from the repository root or pass --readme FILE`);
-      const current = textBetweenMarkers(readFileSync(o.readme, "utf8"), "cost");
-      if (current === undefined) throw new InputError(`${o.readme}: markers <!-- cost:begin --> ... <!-- cost:end --> not found`);
-      if (current.trim() !== comparison.trim()) {
-        printErr(`cost: the cost block in ${o.readme} is stale; run \`npm run synth && npm run cost -- --update-readme --update-doc docs/cost.md\`\n`);
-        return 4;
-      }
-      print(`cost: ${o.readme} is up to date\n`);
-      return 0;
-    }
 
     // Render everything before writing anything, so a failure leaves no half-updated file.
     const writes: Array<[string, string]> = [];
@@ -139,11 +134,6 @@ export function main(argv: readonly string[], vars: Readonly<Record<string, stri
     // The rates behind the lines, with their sources, so the JSON can be audited on its own.
     const rates = Object.fromEntries([...new Set(report.lines.map((l) => l.rateKey))].sort().map((k) => [k, RATES[k]]));
     writes.push([jsonFile, JSON.stringify({ ...report, rates, assumptions }, null, 2) + "\n"]);
-    if (o.updateReadme) {
-      const readme = o.readme;
-      if (!existsSync(readme)) throw new InputError(`--update-readme: ${readme} not found; run from the repository root or pass --readme FILE`);
-      writes.push([readme, replaceBetweenMarkers(readFileSync(readme, "utf8"), "cost", comparison, readme)]);
-    }
     for (const doc of o.updateDocs) {
       if (!existsSync(doc)) throw new InputError(`--update-doc ${JSON.stringify(doc)}: file not found`);
       let text = replaceBetweenMarkers(readFileSync(doc, "utf8"), "cost", comparison, doc);
@@ -158,7 +148,10 @@ export function main(argv: readonly string[], vars: Readonly<Record<string, stri
     print(renderText(report));
     print(`JSON report: ${jsonFile}\n`);
     if (report.overBudget) {
-      printErr(`cost: estimate $${report.totalUsd.toFixed(2)} exceeds the ${env.name} budget of $${report.budgetUsd.toFixed(2)} (monthlyBudgetUsd in stacks/environments.ts)\n`);
+      printErr(
+        `cost: estimate $${report.totalUsd.toFixed(2)} (${commitmentLabel(report.commitment)}) exceeds the ${env.name} budget of ` +
+          `$${report.budgetUsd.toFixed(2)} (monthlyBudgetUsd in stacks/environments.ts)\n`,
+      );
       return 1;
     }
     if (report.unpriced.length) {

@@ -1,5 +1,5 @@
 /** Renders a CostReport as a terminal table and as Markdown (docs/cost.md, the README cost block). */
-import { CostReport, LineItem } from "./model";
+import { CommitmentSummary, CostReport, LineItem } from "./model";
 import { RATES } from "./rates";
 
 export function usd(x: number): string {
@@ -41,11 +41,25 @@ export function renderText(r: CostReport): string {
   }
   out.push("");
   out.push(`List total: ${usd(r.listTotalUsd)}`);
-  if (r.freeTierCredits.length) {
+  const standing = r.freeTierCredits.filter((c) => c.standing);
+  const free = r.freeTierCredits.filter((c) => !c.standing);
+  for (const c of standing) out.push(`  ${pad(`${c.description} (part of the price)`, aw + cw + 1)} ${lpad(usd(c.usd), 9)}`);
+  const c = r.commitment;
+  out.push("");
+  out.push(`${pad("On-demand", 52)}${lpad(usd(r.onDemandTotalUsd), 10)}`);
+  out.push(
+    `${pad(`With ${commitmentLabel(c)}`, 52)}${lpad(usd(r.commitmentTotalUsd), 10)}` +
+      (c.plan === "on-demand"
+        ? ""
+        : `   saves ${usd(c.savingsUsd.mid)} of ${usd(c.eligibleUsd)} instance hours (range ${usd(c.savingsUsd.low)} to ${usd(c.savingsUsd.high)}` +
+          `${c.upfrontUsd > 0 ? `; ${usd(c.upfrontUsd)} paid up front` : ""})`),
+  );
+  if (free.length) {
     out.push(`Always-free allowances (${r.freeTierApplied ? "applied" : "not applied; set assumptions.alwaysFreeTier to apply"}):`);
-    for (const c of r.freeTierCredits) out.push(`  ${pad(c.description, aw + cw + 1)} ${lpad(usd(c.usd), 9)}`);
+    for (const f of free) out.push(`  ${pad(f.description, aw + cw + 1)} ${lpad(usd(f.usd), 9)}`);
   }
-  out.push(`Total: ${usd(r.totalUsd)} / budget ${usd(r.budgetUsd)}  ${r.overBudget ? "OVER BUDGET" : "within budget"}`);
+  const range = r.totalRangeUsd.low === r.totalRangeUsd.high ? "" : ` (discount range: ${usd(r.totalRangeUsd.low)} to ${usd(r.totalRangeUsd.high)})`;
+  out.push(`Total: ${usd(r.totalUsd)}${range} / budget ${usd(r.budgetUsd)}  ${r.overBudget ? "OVER BUDGET" : "within budget"}`);
   out.push("");
   const freeCount = r.free.reduce((s, f) => s + f.count, 0);
   out.push(`Free of charge: ${freeCount} resources of ${r.free.length} types (${r.free.map((f) => `${f.type} x${f.count}`).join(", ")})`);
@@ -56,6 +70,14 @@ export function renderText(r: CostReport): string {
     out.push("Unpriced: none");
   }
   return out.join("\n") + "\n";
+}
+
+/** "a 1-year Compute Savings Plan, no upfront", or "on-demand only". */
+export function commitmentLabel(c: Pick<CommitmentSummary, "plan" | "term" | "upfront">): string {
+  if (c.plan === "on-demand") return "no commitment (on-demand)";
+  const plan = c.plan === "compute-savings-plan" ? "Compute Savings Plan" : "EC2 Instance Savings Plan";
+  const upfront = c.upfront === "none" ? "no upfront" : c.upfront === "partial" ? "partial upfront" : "all upfront";
+  return `a ${c.term === "1yr" ? "1-year" : "3-year"} ${plan}, ${upfront}`;
 }
 
 /** The epic's cost table (Epic 7, "Cost Breakdown"), for the comparison. */
@@ -75,7 +97,10 @@ export const EPIC_TOTAL = 42.5;
 export function category(l: LineItem): string {
   const item = l.rateKey.slice(l.rateKey.indexOf(":") + 1);
   if (l.type.startsWith("aws_service_discovery_")) return "Cloud Map";
-  if (item.startsWith("ebs.")) return l.type === "aws_instance" ? "EBS root volume" : "EBS data volume";
+  if (item.startsWith("ebs.")) return l.type === "aws_instance" || l.type === "aws_autoscaling_group" ? "EBS root volume" : "EBS data volume";
+  if (item.startsWith("rds.") || item.startsWith("secretsmanager.")) return "RDS PostgreSQL";
+  if (item.startsWith("elasticache.")) return "ElastiCache Valkey";
+  if (item.startsWith("elb.")) return "Load balancer";
   if (item.startsWith("ec2.data-transfer")) return "Data transfer out of EC2";
   if (item.startsWith("ec2.")) return "EC2 instance";
   if (item === "vpc.public-ipv4") return "Public IPv4 (Elastic IP)";
@@ -109,7 +134,8 @@ export function renderComparisonMarkdown(r: CostReport): string {
     if (seen.has(c)) continue;
     rows.push(`| ${c} | not in the epic | ${usd(v)} |`);
   }
-  const credits = r.freeTierCredits.reduce((s, c) => s + c.usd, 0);
+  const credits = r.freeTierCredits.filter((c) => !c.standing).reduce((s, c) => s + c.usd, 0);
+  const standing = r.freeTierCredits.filter((c) => c.standing);
   const out = [
     `Estimate for \`${r.environment}\` from \`npm run cost\` (rates of ${r.ratesVersion}, on-demand list prices in USD per month, ` +
       `usage from scripts/cost/assumptions.ts):`,
@@ -117,9 +143,12 @@ export function renderComparisonMarkdown(r: CostReport): string {
     "| Item | Epic 7 estimate | This repository |",
     "|---|---:|---:|",
     ...rows,
-    `| **Total** | **~$${EPIC_TOTAL.toFixed(2)}** | **${usd(r.listTotalUsd)}** |`,
+    ...standing.map((c) => `| ${c.description} (part of the price) | | ${usd(c.usd)} |`),
+    `| **Total, on-demand** | **~$${EPIC_TOTAL.toFixed(2)}** | **${usd(r.onDemandTotalUsd)}** |`,
+    `| With ${commitmentLabel(r.commitment)} | | ${usd(r.commitmentTotalUsd)} |`,
     "",
-    `Budget: ${usd(r.budgetUsd)} per month (${r.overBudget ? "**exceeded**" : "within budget"}). ` +
+    `Budget: ${usd(r.budgetUsd)} per month; the configured total (${commitmentLabel(r.commitment)}, ` +
+      `always-free allowances ${r.freeTierApplied ? "applied" : "not applied"}) is ${usd(r.totalUsd)} (${r.overBudget ? "**exceeded**" : "within budget"}). ` +
       (r.freeTierCredits.length
         ? `AWS's always-free allowances would take off another ${usd(-credits)} if this account has them to itself` +
           `${r.freeTierApplied ? " (applied in the total)" : " (not applied)"}. `
@@ -138,7 +167,11 @@ export function renderDetailMarkdown(r: CostReport): string {
   for (const l of r.lines)
     out.push(`| ${l.stack.replace(/^zmanim-[a-z0-9]+-/, "")} | \`${l.address}\` | ${l.component} | ${qty(l.quantity)} ${l.unit} | ${usd(l.usd)} |`);
   out.push(`| | | **List total** | | **${usd(r.listTotalUsd)}** |`);
-  for (const c of r.freeTierCredits) out.push(`| | | always free: ${c.description} | ${qty(c.quantity)} | ${usd(c.usd)} |`);
+  for (const c of r.freeTierCredits.filter((x) => x.standing)) out.push(`| | | part of the price: ${c.description} | ${qty(c.quantity)} | ${usd(c.usd)} |`);
+  const c = r.commitment;
+  if (c.plan !== "on-demand")
+    out.push(`| | | ${commitmentLabel(c)}: ${Math.round(c.discount.mid * 100)}% off (range ${Math.round(c.discount.low * 100)}-${Math.round(c.discount.high * 100)}%) | ${usd(c.eligibleUsd)} of instance hours | ${usd(-c.savingsUsd.mid)} |`);
+  for (const f of r.freeTierCredits.filter((x) => !x.standing)) out.push(`| | | always free: ${f.description} | ${qty(f.quantity)} | ${usd(f.usd)} |`);
   out.push(`| | | **Total compared with the budget** (${r.freeTierApplied ? "free tier applied" : "free tier not applied"}) | | **${usd(r.totalUsd)}** |`);
   if (r.unpriced.length) {
     out.push("", "Unpriced (listed, not in the total):", "");

@@ -4,7 +4,7 @@
  * (types AWS does not bill for), or the unpriced list (types or settings the model cannot price). Nothing
  * is dropped silently.
  */
-import { ALWAYS_FREE, RATES, RATES_VERSION } from "./rates";
+import { ALWAYS_FREE, COMMITMENT_DISCOUNTS, CommitmentPlan, CommitmentTerm, CommitmentUpfront, RATES, RATES_VERSION } from "./rates";
 import { UsageAssumptions } from "./assumptions";
 import { JsonObject, LoadedStack, ResourceRef, regionOf, resourcesOf } from "./tfjson";
 
@@ -36,6 +36,23 @@ export interface FreeTierCredit {
   quantity: number;
   /** Negative. */
   usd: number;
+  /** Part of the price (Route 53's free AWS-endpoint checks), applied whatever `alwaysFreeTier` says. */
+  standing: boolean;
+}
+
+/** The instance purchase option next to on-demand (assumptions.commitment). */
+export interface CommitmentSummary {
+  plan: CommitmentPlan;
+  term: CommitmentTerm;
+  upfront: CommitmentUpfront;
+  /** On-demand cost of the instance hours a Savings Plan covers. */
+  eligibleUsd: number;
+  /** Fraction off on-demand: the range's ends and the midpoint used in the totals. */
+  discount: { low: number; mid: number; high: number };
+  /** Monthly saving (positive) at the midpoint and at the range's ends. */
+  savingsUsd: { low: number; mid: number; high: number };
+  /** Paid at purchase: the whole term ("all") or about half of it ("partial"); amortized into the monthly totals. */
+  upfrontUsd: number;
 }
 
 export interface CostReport {
@@ -53,8 +70,15 @@ export interface CostReport {
   listTotalUsd: number;
   freeTierCredits: FreeTierCredit[];
   freeTierApplied: boolean;
-  /** listTotalUsd plus the free-tier credits when they apply; compared with the budget. */
+  /** listTotalUsd less the standing allowances: everything on-demand. */
+  onDemandTotalUsd: number;
+  commitment: CommitmentSummary;
+  /** onDemandTotalUsd less the commitment's saving at the discount range's midpoint. */
+  commitmentTotalUsd: number;
+  /** commitmentTotalUsd plus the always-free credits when they apply; compared with the budget. */
   totalUsd: number;
+  /** totalUsd at the discount range's ends (low = the largest discount). */
+  totalRangeUsd: { low: number; high: number };
   overBudget: boolean;
   /** Usage numbers derived from the assumptions and the JSON (for the report and for review). */
   derived: Record<string, number>;
@@ -71,8 +95,16 @@ export const FREE_TYPES: ReadonlySet<string> = new Set([
   "aws_eip_association", "aws_network_interface", "aws_vpc_endpoint_route_table_association",
   // Flow logs are billed as vended-log ingestion on their destination log group.
   "aws_flow_log",
-  // Compute plumbing
+  // Compute plumbing (an Auto Scaling group's instances are priced on the group, from its launch template)
   "aws_volume_attachment", "aws_key_pair", "aws_launch_template", "aws_placement_group",
+  "aws_autoscaling_policy", "aws_autoscaling_lifecycle_hook", "aws_autoscaling_notification",
+  "aws_autoscaling_attachment", "aws_autoscaling_traffic_source_attachment",
+  // Load balancer parts (hours and LCUs are priced on aws_lb)
+  "aws_lb_target_group", "aws_lb_listener", "aws_lb_listener_rule", "aws_lb_target_group_attachment",
+  // Managed database and cache plumbing (instances, storage and nodes are priced on their resources)
+  "aws_db_subnet_group", "aws_db_parameter_group", "aws_db_option_group", "aws_elasticache_subnet_group",
+  "aws_elasticache_parameter_group", "aws_elasticache_user", "aws_elasticache_user_group",
+  "aws_elasticache_user_group_association", "aws_db_event_subscription",
   // IAM
   "aws_iam_role", "aws_iam_role_policy", "aws_iam_role_policy_attachment", "aws_iam_policy",
   "aws_iam_policy_attachment", "aws_iam_instance_profile", "aws_iam_openid_connect_provider", "aws_iam_user",
@@ -111,6 +143,11 @@ type Pricer = (ctx: PriceContext) => void;
 
 interface Derived {
   edgeRequests: number;
+  /** Health-check probes included in edgeRequests, split by protocol and by the checkers' region group. */
+  probeHttpUs: number;
+  probeHttpEurope: number;
+  probeHttpsUs: number;
+  probeHttpsEurope: number;
   edgeApiRequests: number;
   edgeStaticRequests: number;
   edgeApiMisses: number;
@@ -228,7 +265,98 @@ const PRICERS: Record<string, Pricer> = {
     ctx.add("public IPv4 address (charged since 2024-02-01, attached or not)", ctx.a.hoursPerMonth, "vpc.public-ipv4");
   },
   aws_nat_gateway(ctx) {
-    ctx.add("NAT gateway hours (data processing not included)", ctx.a.hoursPerMonth, "vpc.nat-gateway");
+    ctx.add("NAT gateway hours", ctx.a.hoursPerMonth, "vpc.nat-gateway");
+    ctx.add("NAT gateway data processed", ctx.a.scaled.natGbProcessedPerMonth, "vpc.nat-gateway.data", { note: "assumptions.scaled.natGbProcessedPerMonth" });
+  },
+  aws_autoscaling_group(ctx) {
+    const b = ctx.res.body;
+    const ref = String(first(b.launch_template)?.id ?? first(b.launch_template)?.name ?? "");
+    const m = /aws_launch_template\.([A-Za-z0-9_-]+)\./.exec(ref);
+    const lt = m ? ctx.stack.json.resource?.aws_launch_template?.[m[1]] : undefined;
+    if (!lt) return ctx.unpriced("launch_template does not name an aws_launch_template of this stack; cannot read the instance type");
+    const type = lit(lt.instance_type);
+    if (typeof type !== "string") return ctx.unpriced("the launch template's instance_type is not a literal");
+    const configured = num(b.desired_capacity) ?? num(b.min_size);
+    if (configured === undefined) return ctx.unpriced("neither desired_capacity nor min_size is a literal");
+    // The fleet follows the origin traffic: enough instances for the peak, never fewer than configured.
+    const s = ctx.a.scaled;
+    const peakRps = (ctx.d.apiOriginRequests / (ctx.a.hoursPerMonth * 3600)) * s.peakToAverage;
+    const n = Math.max(configured, Math.ceil(peakRps / s.originRequestsPerSecondPerInstance));
+    const note = n > configured ? `${n} instances for a peak of ${Math.round(peakRps)} origin requests/s (assumptions.scaled)` : undefined;
+    ctx.add(`EC2 ${type} on-demand x ${n}`, n * ctx.a.hoursPerMonth, `ec2.${type}`, { note });
+    const ebs = list(lt.block_device_mappings).map((d) => first(d.ebs)).find((e) => e !== undefined);
+    const size = num(ebs?.volume_size) ?? ctx.a.ec2.defaultRootVolumeGb;
+    priceVolume(ctx, `root volumes x ${n}`, (lit(ebs?.volume_type) as string | undefined) ?? "gp3", size * n, undefined, undefined,
+      num(ebs?.volume_size) === undefined ? `size not set; assumed the AMI's ${ctx.a.ec2.defaultRootVolumeGb} GB` : undefined);
+    if (list(lt.network_interfaces).some((ni) => lit(ni.associate_public_ip_address) === true || lit(ni.associate_public_ip_address) === "true"))
+      ctx.add(`public IPv4 addresses x ${n}`, n * ctx.a.hoursPerMonth, "vpc.public-ipv4");
+    if (s.customMetricsPerFleetInstance > 0) ctx.add(`CloudWatch agent custom metrics x ${n}`, n * s.customMetricsPerFleetInstance, "cloudwatch.metric");
+    if (ctx.a.cloudwatch.putMetricDataPerInstance > 0)
+      ctx.add(`PutMetricData API requests x ${n}`, n * ctx.a.cloudwatch.putMetricDataPerInstance, "cloudwatch.api-request");
+  },
+  aws_lb(ctx) {
+    const type = (lit(ctx.res.body.load_balancer_type) as string | undefined) ?? "application";
+    if (type !== "application") return ctx.unpriced(`load_balancer_type ${JSON.stringify(type)}: only Application Load Balancers are priced`);
+    ctx.add("Application Load Balancer hours", ctx.a.hoursPerMonth, "elb.alb.hour");
+    // An LCU-hour covers 1 GB processed, 25 new connections/s or 1,000 rule evaluations/s; the largest dimension is billed.
+    const n = ctx.index.count("aws_lb");
+    const perHour = ctx.d.apiOriginRequests / n / ctx.a.hoursPerMonth;
+    const gb = (perHour * ctx.a.scaled.albBytesPerRequest) / 1e9;
+    const conns = (perHour * ctx.a.scaled.albNewConnectionsPerRequest) / 3600 / 25;
+    const rules = perHour / 3600 / 1000;
+    ctx.add("ALB capacity units (processed bytes, new connections, rule evaluations)", Math.max(gb, conns, rules) * ctx.a.hoursPerMonth, "elb.alb.lcu", {
+      note: "assumptions.scaled.albBytesPerRequest / albNewConnectionsPerRequest",
+    });
+  },
+  aws_db_instance(ctx) {
+    const b = ctx.res.body;
+    const engine = String(lit(b.engine) ?? "");
+    if (engine !== "postgres") return ctx.unpriced(`engine ${JSON.stringify(engine)}: only RDS for PostgreSQL is priced`);
+    const cls = lit(b.instance_class);
+    if (typeof cls !== "string") return ctx.unpriced("instance_class is not a literal");
+    const multiAz = lit(b.multi_az) === true;
+    const copies = multiAz ? 2 : 1;
+    const az = multiAz ? "Multi-AZ (primary and standby)" : "Single-AZ";
+    ctx.add(`RDS PostgreSQL ${cls} ${az}`, copies * ctx.a.hoursPerMonth, `rds.postgres.${cls}`, { note: multiAz ? "Multi-AZ bills two instance-hours per hour" : undefined });
+    const storageType = (lit(b.storage_type) as string | undefined) ?? "gp2";
+    if (storageType !== "gp3") return ctx.unpriced(`storage_type ${JSON.stringify(storageType)}: only gp3 is priced`);
+    const gb = num(b.allocated_storage);
+    if (gb === undefined) return ctx.unpriced("allocated_storage is not a literal");
+    ctx.add(`gp3 storage, ${az}`, copies * gb, "rds.gp3.storage", { note: "allocated size; autoscaling above it is not modelled" });
+    const iops = num(b.iops);
+    if (iops !== undefined && iops > 3000) ctx.add(`gp3 IOPS above 3,000, ${az}`, copies * (iops - 3000), "rds.gp3.iops");
+    if (ctx.a.scaled.databaseBackupGbMonthBeyondFree > 0)
+      ctx.add("backup storage beyond the free 100% of storage", ctx.a.scaled.databaseBackupGbMonthBeyondFree, "rds.backup-storage", { note: "assumptions.scaled.databaseBackupGbMonthBeyondFree" });
+    if (lit(b.manage_master_user_password) === true) ctx.add("managed master password (Secrets Manager secret)", 1, "secretsmanager.secret");
+  },
+  aws_elasticache_serverless_cache(ctx) {
+    const engine = String(lit(ctx.res.body.engine) ?? "");
+    if (engine !== "valkey") return ctx.unpriced(`engine ${JSON.stringify(engine)}: only Valkey is priced`);
+    const s = ctx.a.scaled;
+    const gb = Math.max(0.1, s.cacheDataGb);
+    ctx.add("Serverless Valkey data stored", gb * ctx.a.hoursPerMonth, "elasticache.serverless.valkey.storage", {
+      note: `assumptions.scaled.cacheDataGb${gb > s.cacheDataGb ? " (raised to the 0.1 GB minimum)" : ""}`,
+    });
+    const retention = num(ctx.res.body.snapshot_retention_limit) ?? 0;
+    if (retention > 0)
+      ctx.add(`daily snapshots kept ${retention} days`, gb * retention, "elasticache.snapshot", { note: "one full copy of assumptions.scaled.cacheDataGb per kept day" });
+    const n = ctx.index.count("aws_elasticache_serverless_cache") + ctx.index.count("aws_elasticache_replication_group");
+    ctx.add("ElastiCache Processing Units", (ctx.d.apiOriginRequests * s.cacheEcpuPerOriginRequest) / n, "elasticache.serverless.valkey.ecpu", {
+      note: "assumptions.scaled.cacheEcpuPerOriginRequest",
+    });
+  },
+  aws_elasticache_replication_group(ctx) {
+    const b = ctx.res.body;
+    const engine = String(lit(b.engine) ?? "redis");
+    if (engine !== "valkey") return ctx.unpriced(`engine ${JSON.stringify(engine)}: only Valkey is priced`);
+    const type = lit(b.node_type);
+    if (typeof type !== "string") return ctx.unpriced("node_type is not a literal");
+    const clusters = num(b.num_cache_clusters);
+    const groups = num(b.num_node_groups);
+    const replicas = num(b.replicas_per_node_group);
+    const nodes = clusters ?? (groups !== undefined || replicas !== undefined ? (groups ?? 1) * ((replicas ?? 0) + 1) : undefined);
+    if (nodes === undefined) return ctx.unpriced("neither num_cache_clusters nor num_node_groups / replicas_per_node_group is a literal");
+    ctx.add(`Valkey ${type} nodes x ${nodes}`, nodes * ctx.a.hoursPerMonth, `elasticache.valkey.${type}`);
   },
   aws_vpc_endpoint(ctx) {
     const t = (lit(ctx.res.body.vpc_endpoint_type) as string | undefined) ?? "Gateway";
@@ -252,11 +380,20 @@ const PRICERS: Record<string, Pricer> = {
     const note = n > 1 ? `edge traffic split evenly over ${n} distributions` : undefined;
     const us = ctx.a.edge.shareUnitedStates;
     const gb = ctx.a.edge.gbServedPerMonth * share;
-    const req = ctx.d.edgeRequests * share;
+    const req = ctx.a.edge.requestsPerMonth * share;
     ctx.add("data transfer out, United States", gb * us, "cloudfront.dto.us", { region: "global", note });
     ctx.add("data transfer out, Europe and Israel", gb * (1 - us), "cloudfront.dto.europe-israel", { region: "global", note });
     ctx.add("HTTPS requests, United States", req * us, "cloudfront.https.us", { region: "global", note });
     ctx.add("HTTPS requests, Europe and Israel", req * (1 - us), "cloudfront.https.europe-israel", { region: "global", note });
+    // Route 53 health-check probes, billed by protocol and by where the checkers are.
+    const probes: Array<[number, string, string]> = [
+      [ctx.d.probeHttpUs, "HTTP", "http.us"], [ctx.d.probeHttpEurope, "HTTP", "http.europe-israel"],
+      [ctx.d.probeHttpsUs, "HTTPS", "https.us"], [ctx.d.probeHttpsEurope, "HTTPS", "https.europe-israel"],
+    ];
+    for (const [n, proto, item] of probes)
+      if (n > 0) ctx.add(`health-check probes (${proto}, ${item.endsWith(".us") ? "US" : "Europe"} checkers)`, n * share, `cloudfront.${item}`, { region: "global" });
+    if (ctx.a.edge.originUploadGbPerMonth > 0)
+      ctx.add("data transfer to the origin (request bodies)", ctx.a.edge.originUploadGbPerMonth * share, "cloudfront.dto-origin", { region: "global", note: "assumptions.edge.originUploadGbPerMonth" });
     // Behaviours are classed as API (origin on API Gateway, or a /api path) or static; each class's traffic is
     // split evenly over its behaviours. Origin Shield sees every edge miss bound for a shielded origin.
     const origins = list(ctx.res.body.origin);
@@ -266,7 +403,7 @@ const PRICERS: Record<string, Pricer> = {
       const id = String(o.origin_id);
       const s = first(o.origin_shield);
       if (s && lit(s.enabled) === true) shielded.set(id, String(lit(s.origin_shield_region) ?? "unknown"));
-      if (/execute-api|aws_apigatewayv2_api|apigatewayv2/.test(String(o.domain_name))) apiOrigins.add(id);
+      if (API_ORIGIN.test(String(o.domain_name))) apiOrigins.add(id);
     }
     const all = [first(ctx.res.body.default_cache_behavior), ...list(ctx.res.body.ordered_cache_behavior)].filter((b): b is JsonObject => !!b);
     const isApi = (b: JsonObject) => apiOrigins.has(String(b.target_origin_id)) || String(b.path_pattern ?? "").startsWith("/api");
@@ -423,35 +560,55 @@ function priceSesIdentity(ctx: PriceContext) {
   ctx.add("outbound emails (backup-failure notices)", ctx.a.messaging.sesEmailsPerMonth, "ses.email");
 }
 
+/** An HTTP(S) endpoint health check, as the probe traffic it sends through the edge. */
+export interface EndpointHealthCheck {
+  https: boolean;
+  /** Share of its checker regions in the United States (the rest are billed in Europe). */
+  shareUnitedStates: number;
+}
+
 /** Derived traffic numbers; see UsageAssumptions.edge for each input. */
-export function deriveUsage(a: UsageAssumptions, originShield: boolean, endpointHealthChecks = 0): Derived {
+export function deriveUsage(a: UsageAssumptions, apiShielded: boolean, checks: readonly EndpointHealthCheck[] = []): Derived {
   const e = a.edge;
   // Health-check probes are uncached API requests on top of the viewers' traffic.
-  const healthCheckRequests = endpointHealthChecks * a.dns.healthCheckRequestsPerMonth;
+  const per = a.dns.healthCheckRequestsPerMonth;
+  const probe = (https: boolean, us: boolean) =>
+    checks.filter((c) => c.https === https).reduce((n, c) => n + per * (us ? c.shareUnitedStates : 1 - c.shareUnitedStates), 0);
+  const healthCheckRequests = checks.length * per;
   const viewerApi = e.requestsPerMonth * e.apiShareOfRequests;
   const edgeApiRequests = viewerApi + healthCheckRequests;
   const edgeStaticRequests = e.requestsPerMonth - viewerApi;
   const edgeApiMisses = viewerApi * (1 - e.apiCacheHitRatio) + healthCheckRequests;
   const edgeStaticMisses = edgeStaticRequests * (1 - e.staticCacheHitRatio);
-  const shieldHit = originShield ? e.originShieldHitRatio : 0;
+  // Origin Shield answers some of the API's edge misses only when the API origin sits behind it.
+  const shieldHit = apiShielded ? e.originShieldHitRatio : 0;
   return {
     edgeRequests: e.requestsPerMonth + healthCheckRequests,
     healthCheckRequests,
+    probeHttpUs: probe(false, true),
+    probeHttpEurope: probe(false, false),
+    probeHttpsUs: probe(true, true),
+    probeHttpsEurope: probe(true, false),
     edgeApiRequests,
     edgeStaticRequests,
     edgeApiMisses,
     edgeStaticMisses,
-    originShieldRequests: originShield ? edgeApiMisses + edgeStaticMisses : 0,
+    originShieldRequests: apiShielded ? edgeApiMisses + edgeStaticMisses : 0,
     apiOriginRequests: viewerApi * (1 - e.apiCacheHitRatio) * (1 - shieldHit) + healthCheckRequests,
   };
 }
 
-function hasOriginShield(stacks: LoadedStack[]): boolean {
+/** Whether an API origin (API Gateway) of some distribution has Origin Shield enabled. */
+function apiOriginShielded(stacks: LoadedStack[]): boolean {
   for (const s of stacks)
     for (const body of Object.values(s.json.resource?.aws_cloudfront_distribution ?? {}))
-      for (const o of list(body.origin)) if (lit(first(o.origin_shield)?.enabled) === true) return true;
+      for (const o of list(body.origin))
+        if (lit(first(o.origin_shield)?.enabled) === true && API_ORIGIN.test(String(o.domain_name))) return true;
   return false;
 }
+
+/** An origin domain that is an API Gateway endpoint. */
+const API_ORIGIN = /execute-api|aws_apigatewayv2_api|apigatewayv2/;
 
 function round(x: number, digits = 4): number {
   const f = 10 ** digits;
@@ -467,11 +624,17 @@ export interface EstimateOptions {
 /** Prices every resource of `stacks`. Pure: no I/O, no clock. */
 export function estimate(stacks: LoadedStack[], opts: EstimateOptions): CostReport {
   const a = opts.assumptions;
-  const endpointChecks = stacks.reduce(
-    (n, s) => n + Object.values(s.json.resource?.aws_route53_health_check ?? {}).filter((b) => /^HTTP/.test(String(b.type))).length,
-    0,
-  );
-  const d = deriveUsage(a, hasOriginShield(stacks), endpointChecks);
+  const endpointChecks: EndpointHealthCheck[] = [];
+  for (const s of stacks)
+    for (const b of Object.values(s.json.resource?.aws_route53_health_check ?? {})) {
+      const type = String(lit(b.type) ?? "");
+      if (!/^HTTP/.test(type)) continue;
+      const regions = lit(b.regions);
+      // Without `regions`, Route 53 checks from all of its regions; most are outside the US.
+      const us = Array.isArray(regions) && regions.length > 0 ? regions.filter((r) => String(r).startsWith("us-")).length / regions.length : 0.25;
+      endpointChecks.push({ https: type.startsWith("HTTPS"), shareUnitedStates: us });
+    }
+  const d = deriveUsage(a, apiOriginShielded(stacks), endpointChecks);
   const all = stacks.flatMap((stack) => resourcesOf(stack).map((res) => ({ stack, res })));
   const counts = new Map<string, number>();
   for (const { res } of all) counts.set(res.type, (counts.get(res.type) ?? 0) + 1);
@@ -564,14 +727,19 @@ export function estimate(stacks: LoadedStack[], opts: EstimateOptions): CostRepo
       usd += q * l.unitUsd;
       if (left <= 0) break;
     }
-    if (usd > 0) credits.push({ pool: pool.id, description: pool.description, quantity: round(used, 6), usd: -round(usd, 6) });
+    if (usd > 0) credits.push({ pool: pool.id, description: pool.description, quantity: round(used, 6), usd: -round(usd, 6), standing: pool.standing === true });
   }
 
   const perStackMap = new Map<string, number>(stacks.map((s) => [s.name, 0]));
   for (const l of lines) perStackMap.set(l.stack, (perStackMap.get(l.stack) ?? 0) + l.usd);
   const listTotal = lines.reduce((s, l) => s + l.usd, 0);
-  const creditTotal = credits.reduce((s, c) => s + c.usd, 0);
-  const total = listTotal + (a.alwaysFreeTier ? creditTotal : 0);
+  const standingTotal = credits.filter((c) => c.standing).reduce((s, c) => s + c.usd, 0);
+  const freeTierTotal = credits.filter((c) => !c.standing).reduce((s, c) => s + c.usd, 0);
+  const onDemandTotal = listTotal + standingTotal;
+  const commitment = summarizeCommitment(lines, a.commitment);
+  const commitmentTotal = onDemandTotal - commitment.savingsUsd.mid;
+  const applied = a.alwaysFreeTier ? freeTierTotal : 0;
+  const total = commitmentTotal + applied;
   const derived: Record<string, number> = {};
   for (const [k, v] of Object.entries(d)) derived[k] = round(v, 2);
   return {
@@ -586,8 +754,34 @@ export function estimate(stacks: LoadedStack[], opts: EstimateOptions): CostRepo
     listTotalUsd: round(listTotal),
     freeTierCredits: credits,
     freeTierApplied: a.alwaysFreeTier,
+    onDemandTotalUsd: round(onDemandTotal),
+    commitment,
+    commitmentTotalUsd: round(commitmentTotal),
     totalUsd: round(total),
+    totalRangeUsd: { low: round(onDemandTotal - commitment.savingsUsd.high + applied), high: round(onDemandTotal - commitment.savingsUsd.low + applied) },
     overBudget: total > opts.budgetUsd,
     derived,
+  };
+}
+
+/** Instance-hour lines a Savings Plan covers: EC2 instance types (not RDS, ElastiCache or volumes). */
+export function isCommitmentEligible(l: LineItem): boolean {
+  return /^[a-z0-9-]+:ec2\.[a-z0-9]+\.[a-z0-9]+$/.test(l.rateKey);
+}
+
+function summarizeCommitment(lines: readonly LineItem[], c: UsageAssumptions["commitment"]): CommitmentSummary {
+  const eligible = lines.filter(isCommitmentEligible).reduce((s, l) => s + l.usd, 0);
+  const range = c.plan === "on-demand" ? { low: 0, high: 0 } : COMMITMENT_DISCOUNTS[c.plan][c.term][c.upfront];
+  const mid = (range.low + range.high) / 2;
+  const months = c.term === "3yr" ? 36 : 12;
+  const upfrontShare = c.plan === "on-demand" ? 0 : c.upfront === "all" ? 1 : c.upfront === "partial" ? 0.5 : 0;
+  return {
+    plan: c.plan,
+    term: c.term,
+    upfront: c.upfront,
+    eligibleUsd: round(eligible),
+    discount: { low: range.low, mid: round(mid, 4), high: range.high },
+    savingsUsd: { low: round(eligible * range.low), mid: round(eligible * mid), high: round(eligible * range.high) },
+    upfrontUsd: round(eligible * (1 - mid) * months * upfrontShare, 2),
   };
 }

@@ -6,7 +6,10 @@
  * Every rate names its unit, its region and its source. `checked` says how the number was confirmed on
  * RATES_VERSION: "page" = read on a stored copy of the AWS pricing page or price-list offer named in
  * `source`; "list" = the AWS list price as published on that page, not re-read this time (re-check these
- * first when AWS announces a price change). Bump RATES_VERSION whenever a number here changes.
+ * first when AWS announces a price change); "third-party" = the AWS page could not be read, and the number
+ * agrees with a third-party transcription or price-list consumer named in `note`; "unverified" = the last
+ * known AWS list price, read from no page for this table (the scaled topology's managed services): check
+ * these against `source` before relying on them. Bump RATES_VERSION whenever a number here changes.
  */
 
 export const RATES_VERSION = "2026-11-27";
@@ -19,7 +22,7 @@ export interface Rate {
   region: string;
   /** AWS pricing page or price-list API offer the number comes from. */
   source: string;
-  checked: "page" | "list";
+  checked: "page" | "list" | "third-party" | "unverified";
   note?: string;
 }
 
@@ -39,6 +42,12 @@ const KMS = "https://aws.amazon.com/kms/pricing/";
 const MAP = "https://aws.amazon.com/cloud-map/pricing/ (offer AWSCloudMap: Resource-Month, DIR-API-Calls)";
 const WAF = "https://aws.amazon.com/waf/pricing/";
 const DT = "https://aws.amazon.com/ec2/pricing/on-demand/ (Data Transfer OUT from Amazon EC2 to Internet)";
+const RDS = "https://aws.amazon.com/rds/postgresql/pricing/ (EU (Ireland), PostgreSQL)";
+const CACHE = "https://aws.amazon.com/elasticache/pricing/ (EU (Ireland), Valkey)";
+const ELB = "https://aws.amazon.com/elasticloadbalancing/pricing/ (Application Load Balancer, EU (Ireland))";
+const NAT = "https://aws.amazon.com/vpc/pricing/ (NAT Gateway, EU (Ireland))";
+/** A rate read from no AWS page for this table (the scaled topology's managed services). */
+const UNVERIFIED = "unverified" as const;
 
 function r(usd: number, unit: string, region: string, source: string, checked: Rate["checked"], note?: string): Rate {
   return note === undefined ? { usd, unit, region, source, checked } : { usd, unit, region, source, checked, note };
@@ -72,7 +81,34 @@ export const RATES: Readonly<Record<string, Rate>> = {
   // Public IPv4: every address, in use or idle, Elastic IP or auto-assigned, since 2024-02-01.
   "eu-west-1:vpc.public-ipv4": r(0.005, "IP-hour", "eu-west-1", VPC, "page", "$3.65 per address per 730-hour month"),
   "eu-west-1:vpc.interface-endpoint": r(0.011, "endpoint-AZ-hour", "eu-west-1", "https://aws.amazon.com/privatelink/pricing/", "list"),
-  "eu-west-1:vpc.nat-gateway": r(0.048, "gateway-hour", "eu-west-1", VPC, "list"),
+  "eu-west-1:vpc.nat-gateway": r(0.048, "gateway-hour", "eu-west-1", NAT, "list"),
+  "eu-west-1:vpc.nat-gateway.data": r(0.048, "GB processed by a NAT gateway", "eu-west-1", NAT, UNVERIFIED),
+
+  // RDS for PostgreSQL, eu-west-1, on-demand. A Multi-AZ instance (one standby) costs twice the Single-AZ
+  // rate for instance hours and storage; the model doubles these rates when multi_az is set.
+  "eu-west-1:rds.postgres.db.t4g.micro": r(0.018, "Single-AZ instance-hour", "eu-west-1", RDS, UNVERIFIED),
+  "eu-west-1:rds.postgres.db.t4g.small": r(0.036, "Single-AZ instance-hour", "eu-west-1", RDS, UNVERIFIED),
+  "eu-west-1:rds.postgres.db.t4g.medium": r(0.072, "Single-AZ instance-hour", "eu-west-1", RDS, UNVERIFIED),
+  "eu-west-1:rds.postgres.db.t4g.large": r(0.144, "Single-AZ instance-hour", "eu-west-1", RDS, UNVERIFIED),
+  "eu-west-1:rds.postgres.db.m7g.large": r(0.181, "Single-AZ instance-hour", "eu-west-1", RDS, UNVERIFIED, "us-east-1 is $0.168"),
+  "eu-west-1:rds.postgres.db.m7g.xlarge": r(0.362, "Single-AZ instance-hour", "eu-west-1", RDS, UNVERIFIED),
+  "eu-west-1:rds.gp3.storage": r(0.127, "Single-AZ GB-month (gp3)", "eu-west-1", RDS, UNVERIFIED, "us-east-1 is $0.115"),
+  "eu-west-1:rds.gp3.iops": r(0.022, "Single-AZ IOPS-month above 3,000 (gp3, 400 GB and more)", "eu-west-1", RDS, UNVERIFIED),
+  "eu-west-1:rds.backup-storage": r(0.095, "GB-month of backup storage beyond 100% of provisioned storage", "eu-west-1", RDS, UNVERIFIED),
+
+  // ElastiCache for Valkey, eu-west-1. Serverless bills stored data per GB-hour (100 MB minimum for Valkey)
+  // and ElastiCache Processing Units; node-based Valkey is priced per node-hour.
+  "eu-west-1:elasticache.serverless.valkey.storage": r(0.0939, "GB-hour of data stored (Valkey, 0.1 GB minimum)", "eu-west-1", CACHE, UNVERIFIED, "us-east-1 is $0.084"),
+  "eu-west-1:elasticache.serverless.valkey.ecpu": r(0.0025 / 1e6, "ElastiCache Processing Unit (Valkey)", "eu-west-1", CACHE, UNVERIFIED, "$0.0025 per million; us-east-1 is $0.00227"),
+  "eu-west-1:elasticache.snapshot": r(0.085, "GB-month of backup (snapshot) storage", "eu-west-1", CACHE, UNVERIFIED),
+  "eu-west-1:elasticache.valkey.cache.t4g.micro": r(0.0144, "node-hour (Valkey)", "eu-west-1", CACHE, UNVERIFIED, "Valkey nodes are 20% below Redis OSS"),
+  "eu-west-1:elasticache.valkey.cache.t4g.small": r(0.0288, "node-hour (Valkey)", "eu-west-1", CACHE, UNVERIFIED),
+  "eu-west-1:elasticache.valkey.cache.t4g.medium": r(0.0576, "node-hour (Valkey)", "eu-west-1", CACHE, UNVERIFIED),
+  "eu-west-1:elasticache.valkey.cache.m7g.large": r(0.1408, "node-hour (Valkey)", "eu-west-1", CACHE, UNVERIFIED),
+
+  // Application Load Balancer, eu-west-1.
+  "eu-west-1:elb.alb.hour": r(0.0252, "ALB-hour", "eu-west-1", ELB, UNVERIFIED, "us-east-1 is $0.0225 (third-party transcription of the page)"),
+  "eu-west-1:elb.alb.lcu": r(0.008, "LCU-hour", "eu-west-1", ELB, UNVERIFIED, "us-east-1 is $0.008 (third-party transcription of the page)"),
 
   // S3 Standard, eu-west-1.
   "eu-west-1:s3.standard.storage": r(0.023, "GB-month (first 50 TB)", "eu-west-1", S3, "list"),
@@ -84,6 +120,9 @@ export const RATES: Readonly<Record<string, Rate>> = {
   "global:cloudfront.dto.europe-israel": r(0.085, "GB out (first 10 TB, Europe, Israel, Türkiye)", "global", CF, "page"),
   "global:cloudfront.https.us": r(0.01 / 10000, "HTTPS request (United States)", "global", CF, "list", "$0.0100 per 10,000"),
   "global:cloudfront.https.europe-israel": r(0.012 / 10000, "HTTPS request (Europe, Israel)", "global", CF, "list", "$0.0120 per 10,000"),
+  "global:cloudfront.http.us": r(0.0075 / 10000, "HTTP request (United States)", "global", CF, "list", "$0.0075 per 10,000"),
+  "global:cloudfront.http.europe-israel": r(0.009 / 10000, "HTTP request (Europe, Israel)", "global", CF, "list", "$0.0090 per 10,000"),
+  "global:cloudfront.dto-origin": r(0.02, "GB from CloudFront to the origin (request bodies: POST, PUT, PATCH)", "global", CF, "list"),
   "global:cloudfront.origin-shield.europe": r(0.009 / 10000, "request through Origin Shield in a European region", "global", CF, "list", "$0.0090 per 10,000"),
   "global:cloudfront.origin-shield.us": r(0.0075 / 10000, "request through Origin Shield in a US region", "global", CF, "list", "$0.0075 per 10,000"),
   "global:cloudfront.function": r(0.1 / 1e6, "CloudFront Functions invocation", "global", CF, "page", "$0.10 per million"),
@@ -111,7 +150,7 @@ export const RATES: Readonly<Record<string, Rate>> = {
   // Route 53 (global service, billed in us-east-1).
   "global:route53.hosted-zone": r(0.5, "hosted zone-month (first 25)", "global", R53, "page"),
   "global:route53.query.standard": r(0.4 / 1e6, "standard query (alias queries to AWS resources are free)", "global", R53, "page", "$0.40 per million"),
-  "global:route53.health-check.aws": r(0.5, "health check-month, AWS endpoint", "global", R53, "page"),
+  "global:route53.health-check.aws": r(0.5, "health check-month, AWS endpoint (beyond the first 50)", "global", R53, "page"),
   "global:route53.health-check.non-aws": r(0.75, "health check-month, non-AWS endpoint", "global", R53, "page"),
   "global:route53.health-check.feature.aws": r(1, "optional feature-month (HTTPS, string matching, fast interval, latency), AWS endpoint", "global", R53, "page"),
   "global:route53.health-check.feature.non-aws": r(2, "optional feature-month (HTTPS, string matching, fast interval, latency), non-AWS endpoint", "global", R53, "page"),
@@ -124,6 +163,7 @@ export const RATES: Readonly<Record<string, Rate>> = {
   "us-east-1:sns.email": r(2 / 100000, "email notification", "us-east-1", SNS, "list"),
   "eu-west-1:ssm.parameter.advanced": r(0.05, "advanced parameter-month", "eu-west-1", SSM, "list", "standard parameters are free"),
   "eu-west-1:kms.key": r(1, "customer managed key-month", "eu-west-1", KMS, "list"),
+  "eu-west-1:secretsmanager.secret": r(0.4, "secret-month", "eu-west-1", "https://aws.amazon.com/secrets-manager/pricing/", "list", "API calls $0.05 per 10,000 (not modelled)"),
 
   // Cloud Map (service discovery behind the API Gateway VPC link).
   "eu-west-1:cloudmap.resource": r(0.1, "registered resource-month", "eu-west-1", MAP, "page"),
@@ -147,11 +187,20 @@ export interface FreeTierPool {
   quantity: number;
   rateKeys: string[];
   source: string;
+  /**
+   * Part of the service's price, not of the AWS Free Tier: applied whatever `alwaysFreeTier` says (Route 53
+   * bills an account's first 50 AWS-endpoint health checks at $0).
+   */
+  standing?: true;
+  /** How the allowance was confirmed, when not on the AWS page in `source`. */
+  note?: string;
 }
 
 export const ALWAYS_FREE: readonly FreeTierPool[] = [
   { id: "cloudfront-dto", description: "CloudFront: 1 TB data transfer out", quantity: 1000, rateKeys: ["global:cloudfront.dto.us", "global:cloudfront.dto.europe-israel"], source: CF },
-  { id: "cloudfront-requests", description: "CloudFront: 10 million HTTP(S) requests", quantity: 10e6, rateKeys: ["global:cloudfront.https.us", "global:cloudfront.https.europe-israel"], source: CF },
+  { id: "route53-aws-health-checks", description: "Route 53: 50 health checks of AWS endpoints", quantity: 50, rateKeys: ["global:route53.health-check.aws"], source: R53, standing: true,
+    note: "third-party: the AWS page could not be read; a transcription of it (api-evangelist/amazon-route53-resolver, read 2026-09-20) says \"up to 50 health checks for AWS endpoints free\", and infracost prices AWS-endpoint checks from the price list's tier that starts at 50" },
+  { id: "cloudfront-requests", description: "CloudFront: 10 million HTTP(S) requests", quantity: 10e6, rateKeys: ["global:cloudfront.https.us", "global:cloudfront.https.europe-israel", "global:cloudfront.http.us", "global:cloudfront.http.europe-israel"], source: CF },
   { id: "cloudfront-functions", description: "CloudFront: 2 million function invocations", quantity: 2e6, rateKeys: ["global:cloudfront.function"], source: CF },
   { id: "cloudwatch-metrics", description: "CloudWatch: 10 custom/detailed metrics", quantity: 10, rateKeys: ["eu-west-1:cloudwatch.metric", "us-east-1:cloudwatch.metric"], source: CW },
   { id: "cloudwatch-alarms", description: "CloudWatch: 10 standard-resolution alarm metrics", quantity: 10, rateKeys: ["eu-west-1:cloudwatch.alarm.standard", "us-east-1:cloudwatch.alarm.standard"], source: CW },
@@ -162,3 +211,38 @@ export const ALWAYS_FREE: readonly FreeTierPool[] = [
   { id: "sns-email", description: "SNS: 1,000 email notifications", quantity: 1000, rateKeys: ["eu-west-1:sns.email", "us-east-1:sns.email"], source: SNS },
   { id: "ec2-dto", description: "Data transfer out to the internet: 100 GB", quantity: 100, rateKeys: ["eu-west-1:ec2.data-transfer-out"], source: DT },
 ];
+
+/**
+ * Savings Plans for the EC2 instance hours (the box, the fleet). AWS publishes a rate per instance type,
+ * region, term and payment option on the Savings Plans pricing page, and states the ceilings: up to 72% off
+ * on-demand for EC2 Instance Savings Plans and up to 66% for Compute Savings Plans. The per-type pages could
+ * not be read for this table, so each option carries a discount RANGE for Graviton general-purpose and
+ * burstable instances in eu-west-1; estimates use the midpoint and reports show both ends. Replace a range
+ * with the exact rate (`low === high`) once read from the page or from the Cost Explorer recommendation.
+ *
+ * A Savings Plan does not cover RDS or ElastiCache (reserved instances / reserved nodes would, not modelled).
+ */
+export type CommitmentPlan = "on-demand" | "ec2-instance-savings-plan" | "compute-savings-plan";
+export type CommitmentTerm = "1yr" | "3yr";
+export type CommitmentUpfront = "none" | "partial" | "all";
+
+export interface CommitmentDiscount {
+  /** Fraction off the on-demand rate, lower and upper end of the range. */
+  low: number;
+  high: number;
+}
+
+export const SAVINGS_PLANS_SOURCE = "https://aws.amazon.com/savingsplans/compute-pricing/";
+
+export const COMMITMENT_DISCOUNTS: Readonly<Record<Exclude<CommitmentPlan, "on-demand">, Record<CommitmentTerm, Record<CommitmentUpfront, CommitmentDiscount>>>> = {
+  // Locked to one instance family in one region (m7g for the box, t4g for the fleet are different families).
+  "ec2-instance-savings-plan": {
+    "1yr": { none: { low: 0.34, high: 0.40 }, partial: { low: 0.37, high: 0.42 }, all: { low: 0.39, high: 0.44 } },
+    "3yr": { none: { low: 0.52, high: 0.58 }, partial: { low: 0.56, high: 0.62 }, all: { low: 0.58, high: 0.64 } },
+  },
+  // Any family, size, region and OS; also Fargate and Lambda.
+  "compute-savings-plan": {
+    "1yr": { none: { low: 0.24, high: 0.30 }, partial: { low: 0.27, high: 0.33 }, all: { low: 0.29, high: 0.35 } },
+    "3yr": { none: { low: 0.45, high: 0.52 }, partial: { low: 0.48, high: 0.55 }, all: { low: 0.50, high: 0.57 } },
+  },
+};
