@@ -7,6 +7,7 @@ import { CostReport, estimate } from "../../scripts/cost/model";
 import { ALWAYS_FREE, COMMITMENT_DISCOUNTS, RATES, RATES_VERSION } from "../../scripts/cost/rates";
 import { LoadedStack, StackJson } from "../../scripts/cost/tfjson";
 import { allResources, synthAll } from "../helpers/synth";
+import { scaled } from "../../stacks/environments";
 
 const FIXTURE = JSON.parse(readFileSync(join(__dirname, "../fixtures/cost/small-app.json"), "utf8")) as Record<string, StackJson>;
 
@@ -210,6 +211,18 @@ describe("unpriced resources are listed, never dropped", () => {
       // Each resource is counted exactly once: with lines/unpriced entries, or as free.
       expect({ type, accounted: (seen.get(type)?.size ?? 0) + (free.get(type) ?? 0) }).toEqual({ type, accounted: count });
     }
+  });
+});
+
+describe("the scaled example environment", () => {
+  it("prices every resource it synthesizes: none is left unpriced, and its database and cache have lines", () => {
+    const s = synthAll(scaled);
+    const stacks = Object.entries(s.stacks).map(([short, json]) => ({ name: `zmanim-scaled-${short}`, json: json as StackJson }));
+    const r = run(stacks, DEFAULT_ASSUMPTIONS);
+    expect(r.unpriced).toEqual([]);
+    for (const [, type] of allResources(s).filter(([, t]) => /^aws_(db_instance|elasticache_serverless_cache|elasticache_replication_group|lb|autoscaling_group|nat_gateway)$/.test(t)))
+      expect({ type, lines: r.lines.some((l) => l.type === type && l.usd > 0) }).toEqual({ type, lines: true });
+    expect(r.lines.some((l) => l.type === "aws_db_instance")).toBe(true);
   });
 });
 
