@@ -62,6 +62,15 @@ export interface HardenedBucketProps {
 }
 
 /**
+ * The filter of a lifecycle rule that applies to every object: an explicit empty prefix. An empty `filter {}`
+ * matches the same objects, but hashicorp/aws 5.x warns "No attribute specified when one (and only one) of
+ * [...prefix, tag, and, object_size_*] is required" and announces an error in a later version
+ * (hashicorp/terraform-provider-aws#42112); S3 treats an empty prefix as the whole bucket
+ * (https://docs.aws.amazon.com/AmazonS3/latest/userguide/intro-lifecycle-filters.html).
+ */
+export const WHOLE_BUCKET = { prefix: "" } as const;
+
+/**
  * An S3 bucket that cannot be created public, unencrypted or reachable over plain HTTP: all four
  * public-access-block flags, BucketOwnerEnforced (no ACLs), SSE-S3 encryption, a TLS-only policy,
  * versioning with bounded noncurrent retention, and aborted multipart uploads cleaned up.
@@ -126,7 +135,7 @@ export class HardenedBucket extends Construct {
       {
         id: "abort-incomplete-multipart-uploads",
         status: "Enabled",
-        filter: [{}],
+        filter: [WHOLE_BUCKET],
         abortIncompleteMultipartUpload: [{ daysAfterInitiation: 7 }],
       },
     ];
@@ -134,7 +143,7 @@ export class HardenedBucket extends Construct {
       rules.push({
         id: "expire-noncurrent-versions",
         status: "Enabled",
-        filter: [{}],
+        filter: [WHOLE_BUCKET],
         noncurrentVersionExpiration: [{ noncurrentDays: props.noncurrentVersionDays }],
         expiration: [{ expiredObjectDeleteMarker: true }],
       });
@@ -143,7 +152,7 @@ export class HardenedBucket extends Construct {
       rules.push({
         id: "expire-current-objects",
         status: "Enabled",
-        filter: [{}],
+        filter: [WHOLE_BUCKET],
         expiration: [{ days: props.expireCurrentObjectsAfterDays }],
       });
     }

@@ -15,6 +15,9 @@ export interface SiteCertificateProps {
   readonly domainNames: readonly string[];
 }
 
+/** How long Terraform waits for ACM to validate the certificate. */
+export const VALIDATION_TIMEOUT = "30m";
+
 /** The pinned logical ids; they are the same as when the dns stack held the certificate (docs/dns.md). */
 export const CERTIFICATE_IDS = {
   certificate: "certificate",
@@ -70,6 +73,10 @@ export class SiteCertificate extends Construct {
       provider: props.provider,
       certificateArn: this.certificate.arn,
       validationRecordFqdns: Token.asList(TerraformIterator.fromResources(records).pluckProperty("fqdn")),
+      // The provider waits 75m by default. With the zone delegated (the preflight checks it first), ACM
+      // validates within minutes; 30m fails the apply cleanly inside the cdn stack's deploy budget
+      // (scripts/ci/deploy-budgets.json) instead of holding the state lock until the job is killed.
+      timeouts: { create: VALIDATION_TIMEOUT },
     });
     validation.overrideLogicalId(CERTIFICATE_IDS.validation);
     this.arn = validation.certificateArn;

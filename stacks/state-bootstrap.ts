@@ -1,3 +1,4 @@
+import { WHOLE_BUCKET } from "../constructs/hardened-bucket";
 import { AWS_PROVIDER_VERSION } from "./base";
 import { EnvironmentConfig } from "./environments";
 
@@ -66,13 +67,13 @@ export function stateBootstrap(env: EnvironmentConfig): Record<string, unknown> 
             {
               id: "expire-noncurrent-state-versions",
               status: "Enabled",
-              filter: {},
+              filter: WHOLE_BUCKET,
               noncurrent_version_expiration: { noncurrent_days: STATE_NONCURRENT_DAYS },
             },
             {
               id: "abort-incomplete-multipart-uploads",
               status: "Enabled",
-              filter: {},
+              filter: WHOLE_BUCKET,
               abort_incomplete_multipart_upload: { days_after_initiation: 7 },
             },
           ],

@@ -4,7 +4,7 @@
  */
 import { spawn } from "child_process";
 import { createHash } from "crypto";
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "fs";
 import { createServer, Server } from "http";
 import { AddressInfo } from "net";
 import { tmpdir } from "os";
@@ -372,3 +372,65 @@ function readLog(aws: AwsDouble): Array<{ argv: string[]; stdin: string }> {
   const text = (require("fs") as typeof import("fs")).existsSync(file) ? require("fs").readFileSync(file, "utf8") : "";
   return text.split("\n").filter(Boolean).map((l: string) => JSON.parse(l));
 }
+
+describe("scripts/ci/deploy-stacks.sh", () => {
+  let dir: string;
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), "zmanim-deploy-stacks-"));
+    mkdirSync(join(dir, "out"));
+    writeFileSync(
+      join(dir, "out", "manifest.json"),
+      JSON.stringify({ stacks: { "zmanim-prod-network": { dependencies: [] }, "zmanim-prod-storage": { dependencies: ["zmanim-prod-network"] } } }),
+    );
+    // Stand-in for `npx cdktf deploy` (not AWS: the process Terraform would be). It records the stack, and
+    // "storage" outlives its budget and saves its state on SIGINT, as Terraform does.
+    mkdirSync(join(dir, "bin"));
+    writeFileSync(
+      join(dir, "bin", "npx"),
+      [
+        "#!/usr/bin/env bash",
+        'stack=$4; echo "deploying $stack" >>"$DEPLOY_LOG"',
+        '[[ $stack == *storage ]] || exit 0',
+        "sleep 30 >/dev/null 2>&1 & pid=$!",
+        'trap \'kill $pid; echo "SIGINT: state saved, lock released" >>"$DEPLOY_LOG"; exit 130\' INT',
+        "wait $pid",
+      ].join("\n"),
+      { mode: 0o755 },
+    );
+    writeFileSync(
+      join(dir, "budgets.json"),
+      JSON.stringify({ graceMinutes: 0.1, stacks: { network: { minutes: 1, why: "test" }, storage: { minutes: 0.02, why: "test" } } }),
+    );
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  const env = () => ({
+    PATH: `${join(dir, "bin")}:${process.env.PATH}`,
+    CDKTF_OUTDIR: join(dir, "out"),
+    DEPLOY_BUDGETS: join(dir, "budgets.json"),
+    DEPLOY_LOG: join(dir, "log"),
+  });
+
+  it("interrupts a stack past its budget with SIGINT, stops, and points at the recovery runbook", async () => {
+    const r = await run(script("deploy-stacks.sh"), [], env());
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/zmanim-prod-storage ran past its budget of 0.02 min and was interrupted; later stacks were not deployed/);
+    expect(r.stderr).toMatch(/docs\/runbooks\/first-deploy.md, "An interrupted apply"/);
+    expect(readFileSync(join(dir, "log"), "utf8").trim().split("\n")).toEqual([
+      "deploying zmanim-prod-network",
+      "deploying zmanim-prod-storage",
+      "SIGINT: state saved, lock released",
+    ]);
+  }, 30000);
+
+  it("refuses a stack without a budget before deploying anything", async () => {
+    writeFileSync(join(dir, "log"), "");
+    const r = await run(script("deploy-stacks.sh"), [], { ...env(), DEPLOY_BUDGETS: join(dir, "none.json") });
+    expect(r.code).toBe(2);
+    writeFileSync(join(dir, "none.json"), JSON.stringify({ graceMinutes: 1, stacks: { network: { minutes: 1, why: "x" } } }));
+    const r2 = await run(script("deploy-stacks.sh"), [], { ...env(), DEPLOY_BUDGETS: join(dir, "none.json") });
+    expect(r2.code).toBe(2);
+    expect(r2.stderr).toMatch(/zmanim-prod-storage has no budget in .*none.json; add its first-apply minutes with a source/);
+    expect(readFileSync(join(dir, "log"), "utf8")).toBe("");
+  });
+});

@@ -42,6 +42,24 @@ describe("scripts/tf-validate.sh", () => {
     expect(r.stdout).toMatch(/no_such_argument/);
   }, 120000);
 
+  it("fails a stack with a warning, and lets only the deliberate dynamodb_table deprecation of S3 state reads pass", () => {
+    const warned = run([stackDir("deprecated", awsOnly({ aws_s3_bucket: { b: { bucket: "x", acl: "private" } } }))]);
+    expect(warned.stdout).toMatch(/WARNING deprecated \(1 unexpected warning\(s\) of 1\)/);
+    expect(warned.stdout).toMatch(/warning: Argument is deprecated/);
+    expect(warned.status).toBe(1);
+    const remoteState = {
+      ...awsOnly({ aws_sns_topic: { t: { name: "x" } } }),
+      data: {
+        terraform_remote_state: {
+          r: { backend: "s3", config: { bucket: "b", key: "k", region: "eu-west-1", dynamodb_table: "t", use_lockfile: true } },
+        },
+      },
+    };
+    const kept = run([stackDir("lock-table", remoteState)]);
+    expect(kept.stdout).toMatch(/VALID {3}lock-table \(1 warning\(s\)\)/);
+    expect(kept.status).toBe(0);
+  }, 120000);
+
   it("lists a stack that needs an unmirrored provider by name, with the reason", () => {
     const tf = {
       terraform: { required_providers: { aws: { source: "aws", version: "5.100.0" }, random: { source: "hashicorp/random", version: "3.7.2" } } },

@@ -2,6 +2,8 @@
  * Policy tests: security and reliability invariants asserted for EVERY resource of a type across every
  * synthesized stack of both environments, in the spirit of checkov rules.
  */
+import { readFileSync } from "fs";
+import { join } from "path";
 import { prod, staging } from "../../stacks/environments";
 import { allResources, resourcesOfType, synthAll, Synthesized } from "../helpers/synth";
 import { refersTo } from "../helpers/refs";
@@ -82,6 +84,26 @@ describe.each([
         expect(rules.some((r) => r.transition)).toBe(false);
       }
     }
+  });
+
+  it("every lifecycle rule, backend.tf.json's included, names exactly one filter predicate (no empty filter {})", () => {
+    const predicates = ["prefix", "tag", "and", "object_size_greater_than", "object_size_less_than"];
+    const backend = JSON.parse(readFileSync(join(__dirname, "../../backend.tf.json"), "utf8")) as { resource: Record<string, Record<string, Record<string, unknown>>> };
+    const configs: Array<[string, Record<string, unknown>]> = [
+      ...resourcesOfType(s, "aws_s3_bucket_lifecycle_configuration").map(([st, id, b]) => [`${st}.${id}`, b] as [string, Record<string, unknown>]),
+      ...Object.entries(backend.resource.aws_s3_bucket_lifecycle_configuration).map(([id, b]) => [`backend.tf.json.${id}`, b] as [string, Record<string, unknown>]),
+    ];
+    const list = (v: unknown) => (v === undefined ? [] : Array.isArray(v) ? v : [v]) as Array<Record<string, unknown>>;
+    let rules = 0;
+    for (const [where, body] of configs) {
+      for (const rule of list(body.rule)) {
+        rules++;
+        const filters = list(rule.filter);
+        const set = filters.map((f) => Object.keys(f).filter((k) => predicates.includes(k) && f[k] !== undefined));
+        expect([where, rule.id, rule.prefix, set]).toEqual([where, rule.id, undefined, [[expect.any(String)]]]);
+      }
+    }
+    expect(rules).toBeGreaterThanOrEqual(8);
   });
 
   it("no security group admits ingress from the whole internet", () => {
