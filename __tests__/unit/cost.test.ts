@@ -545,8 +545,11 @@ describe("the scaled topology's resources", () => {
     const lcu = busy.lines.find((l) => l.address === "aws_lb.alb" && /capacity units/.test(l.component))!;
     // 400M x 4 KB = 1,600 GB a month, 2.2 GB an hour: processed bytes are the largest LCU dimension.
     expect(lcu.quantity).toBeCloseTo(1600, 1);
-    // The fleet's hours are what a Savings Plan covers, with the fixture's box.
+    // A Compute Savings Plan covers the fleet's hours and the fixture's box; an EC2 Instance Savings Plan only
+    // the family with the most spend (t4g here, 5 instances against one m7g).
     expect(busy.commitment.eligibleUsd).toBeCloseTo(5 * 730 * 0.0184 + 730 * 0.0448, 2);
+    const family = run(fixtureStacks({ "zmanim-prod-app": app() }), mergeAssumptions(QUIET, { edge: { requestsPerMonth: 1e9 }, commitment: { plan: "ec2-instance-savings-plan" } }, "test"));
+    expect(family.commitment.eligibleUsd).toBeCloseTo(5 * 730 * 0.0184, 2);
     expect(run(fixtureStacks({ "zmanim-prod-app": app({ desired_capacity: 3 }) })).lines.some((l) => / x 3$/.test(l.component))).toBe(true);
   });
 

@@ -45,7 +45,10 @@ export interface CommitmentSummary {
   plan: CommitmentPlan;
   term: CommitmentTerm;
   upfront: CommitmentUpfront;
-  /** On-demand cost of the instance hours a Savings Plan covers. */
+  /**
+   * On-demand cost of the instance hours the plan covers: every EC2 instance for a Compute Savings Plan, the
+   * family (in its region) with the most spend for an EC2 Instance Savings Plan.
+   */
   eligibleUsd: number;
   /** Fraction off on-demand: the range's ends and the midpoint used in the totals. */
   discount: { low: number; mid: number; high: number };
@@ -769,8 +772,22 @@ export function isCommitmentEligible(l: LineItem): boolean {
   return /^[a-z0-9-]+:ec2\.[a-z0-9]+\.[a-z0-9]+$/.test(l.rateKey);
 }
 
+/** `eu-west-1:ec2.t4g.small` -> `eu-west-1:t4g` (an EC2 Instance Savings Plan covers one family in one region). */
+function familyOf(l: LineItem): string {
+  const [region, item] = l.rateKey.split(":");
+  return `${region}:${item.split(".")[1]}`;
+}
+
 function summarizeCommitment(lines: readonly LineItem[], c: UsageAssumptions["commitment"]): CommitmentSummary {
-  const eligible = lines.filter(isCommitmentEligible).reduce((s, l) => s + l.usd, 0);
+  let covered = lines.filter(isCommitmentEligible);
+  if (c.plan === "ec2-instance-savings-plan") {
+    // Bought for the family in the region with the most instance spend; other families stay on-demand.
+    const byFamily = new Map<string, number>();
+    for (const l of covered) byFamily.set(familyOf(l), (byFamily.get(familyOf(l)) ?? 0) + l.usd);
+    const top = [...byFamily.entries()].sort((x, y) => y[1] - x[1] || (x[0] < y[0] ? -1 : 1))[0]?.[0];
+    covered = covered.filter((l) => familyOf(l) === top);
+  }
+  const eligible = covered.reduce((s, l) => s + l.usd, 0);
   const range = c.plan === "on-demand" ? { low: 0, high: 0 } : COMMITMENT_DISCOUNTS[c.plan][c.term][c.upfront];
   const mid = (range.low + range.high) / 2;
   const months = c.term === "3yr" ? 36 : 12;
