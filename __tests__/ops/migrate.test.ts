@@ -9,17 +9,10 @@ import { tmpdir } from "os";
 import { join } from "path";
 import { startPostgres, PgCluster } from "../helpers/postgres";
 import { freePort, waitFor } from "../helpers/ports";
+import { expectStatus, MIGRATE_DB as TOOL, MigrateRun as Run, runMigrateDb } from "../helpers/migrate";
 
-const TOOL = join(__dirname, "..", "..", "scripts", "migrate-db");
 /** Passwords in the URLs: the clusters use trust auth, so they are never checked, but must never be printed. */
 const PW = "S3cr3t-Pw_do-not-print";
-
-interface Run {
-  status: number | null;
-  stdout: string;
-  stderr: string;
-  out: string;
-}
 
 /** The tool's temporary files and kept dumps go here (TMPDIR), removed in afterAll. */
 let toolTmp = tmpdir();
@@ -29,18 +22,7 @@ function toolEnv(): NodeJS.ProcessEnv {
 }
 
 function migrate(args: string[], opts: { env?: Record<string, string>; timeoutMs?: number } = {}): Run {
-  const r = spawnSync(TOOL, args, {
-    encoding: "utf8",
-    env: { ...toolEnv(), ...(opts.env ?? {}) },
-    timeout: opts.timeoutMs ?? 180000,
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  return { status: r.status, stdout: r.stdout, stderr: r.stderr, out: r.stdout + r.stderr };
-}
-
-/** Asserts the exit status and shows the tool's whole output when it differs. */
-function expectStatus(r: Run, code: number): void {
-  if (r.status !== code) throw new Error(`migrate-db exited ${r.status}, expected ${code}; output:\n${r.out}`);
+  return runMigrateDb(args, { ...toolEnv(), ...(opts.env ?? {}) }, opts.timeoutMs);
 }
 
 function urlOf(pg: PgCluster, db: string): string {
