@@ -38,8 +38,8 @@ export interface ScaledNetworkProps {
  * - **Data subnets**, one per zone, for RDS and ElastiCache. Their route table holds only the VPC's local
  *   route: no internet gateway, no NAT gateway, so nothing in them can reach or be reached from outside.
  * - **Security groups**, each admitting exactly one upstream: VPC link -> ALB (listener port) -> app (API
- *   port) -> database (5432) and cache (6379). While `keepBox` holds, the box's group may also reach the
- *   database, for the replication that moves the data (docs/runbooks/scale-out.md).
+ *   port) -> database (5432) and cache (6379). While `keepBox` holds, the box and the database may reach each
+ *   other on 5432, for the replication that moves the data either way (docs/runbooks/scale-out.md).
  *
  * Every resource id is pinned: the subnets and groups are referenced by stateful resources.
  */
@@ -171,6 +171,9 @@ export class ScaledNetwork extends Construct {
         toPort: DATABASE_PORT,
         referencedSecurityGroupId: network.instanceSecurityGroup.id,
       }).overrideLogicalId("box_to_db_ingress");
+      // The other way for the move itself: RDS's subscription connects to the box's publication
+      // (docs/runbooks/scale-out.md); RDS's outbound connections follow the database group's egress rules.
+      allow("db-to-box", this.databaseSecurityGroup, network.instanceSecurityGroup, DATABASE_PORT, "RDS subscribes to the box's publication (keepBox)");
     }
 
     // The fleet's way out: AWS APIs over HTTPS (SSM, CloudWatch, SES; S3 takes the gateway endpoint).

@@ -220,6 +220,8 @@ describe("migrate-db: box -> RDS-like cluster and back (scale-out runbook)", () 
 
   it("moves the box to RDS with writes during the sync, and verifies every table at the cutover", async () => {
     const base = ["--mode", "replicate", "--source", ownerUrl(box, BOX_PW), "--target", ownerUrl(rds, RDS_PW), "--target-admin", adminUrl(rds), "--timeout", "240"];
+    // Until the cutover the API's role may not write on RDS (the fleet may already run); the tool's sessions may.
+    psqlAs(rds, "zmanim_master", MASTER_PW, "ALTER ROLE zmanim IN DATABASE zmanim SET default_transaction_read_only = on");
     const writer = startWriter(box, BOX_PW, "box");
     await waitFor(() => writer.count() >= 5, 60000, "the first writes on the box");
     const startReport = join(work, "scale-out-start.json");
@@ -234,6 +236,7 @@ describe("migrate-db: box -> RDS-like cluster and back (scale-out runbook)", () 
     const status = migrate([...base, "--status"]);
     expectStatus(status, 0);
     expect(status.stdout).toContain("table app.events: ready (streaming)");
+    expect(() => psqlAs(rds, "zmanim", RDS_PW, "INSERT INTO app.events VALUES (now(), 'fleet too early', NULL)")).toThrow(/read-only transaction/);
 
     // The freeze: the writer stops and the app's role can no longer write; migrate-db's sessions still can.
     const written = await writer.stop();
@@ -257,6 +260,8 @@ describe("migrate-db: box -> RDS-like cluster and back (scale-out runbook)", () 
     expect(events.target_rows).toBe(events.source_rows);
     expect(events.target_checksum).toBe(events.source_checksum);
 
+    // The master user lifts the freeze of the API's role on RDS (runbook step 4.3).
+    psqlAs(rds, "zmanim_master", MASTER_PW, "ALTER ROLE zmanim IN DATABASE zmanim RESET default_transaction_read_only");
     // Independently of the tool: the writes arrived, the sequences continue, the owner owns everything,
     // nothing of the replication is left.
     const wrote = "SELECT count(*) FROM public.publishers WHERE name LIKE 'box writer %'";

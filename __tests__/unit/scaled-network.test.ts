@@ -109,6 +109,20 @@ describe("scaled network", () => {
       `${ref("aws_security_group", "instance-sg")}:5432-5432`,
     ]);
     expect(ingressOf(kept, "cache_security_group")).toEqual([`${ref("aws_security_group", "app_security_group")}:6379-6379`]);
+    // RDS's subscription to the box's publication: the only egress of a data group, and only while keepBox holds.
+    const rule = (type: string, id: string) => of(kept, type)[id];
+    expect(rule("aws_vpc_security_group_egress_rule", "db_to_box_egress")).toMatchObject({
+      security_group_id: ref("aws_security_group", "db_security_group"),
+      referenced_security_group_id: ref("aws_security_group", "instance-sg"),
+      from_port: 5432,
+      to_port: 5432,
+    });
+    expect(rule("aws_vpc_security_group_ingress_rule", "db_to_box_ingress")).toMatchObject({
+      security_group_id: ref("aws_security_group", "instance-sg"),
+      referenced_security_group_id: ref("aws_security_group", "db_security_group"),
+      from_port: 5432,
+    });
+    expect(of(tf, "aws_vpc_security_group_egress_rule").db_to_box_egress).toBeUndefined();
   });
 
   it("the data groups have no egress and no CIDR ingress; every egress rule has a matching ingress", () => {
