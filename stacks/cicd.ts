@@ -5,7 +5,7 @@ import { IamRole } from "@cdktf/provider-aws/lib/iam-role";
 import { IamRolePolicyAttachment } from "@cdktf/provider-aws/lib/iam-role-policy-attachment";
 import { TerraformOutput } from "cdktf/lib/terraform-output";
 import { ZmanimStack, ZmanimStackProps } from "./base";
-import { EnvironmentConfig } from "./environments";
+import { EnvironmentConfig, topologyOf } from "./environments";
 import { bucketArn, ciRoleName, logGroupPrefix, ssmParameterArnPattern } from "./naming";
 
 /**
@@ -129,6 +129,51 @@ export function planPolicyStatements(env: EnvironmentConfig): Statement[] {
 }
 
 /**
+ * The scaled topology's tiers, granted only when the environment has it: RDS PostgreSQL and ElastiCache Valkey
+ * (stacks/data.ts) and the API fleet behind an internal ALB. Names are `zmanim-<env>-*`; describe calls and
+ * ids AWS generates (load balancers, target groups, automated backups) are scoped to the region.
+ */
+function scaledTierStatements(env: EnvironmentConfig): Statement[] {
+  const acct = env.accountId;
+  const region = env.region;
+  const p = `zmanim-${env.name}`;
+  const rds = (t: string) => `arn:aws:rds:${region}:${acct}:${t}:${p}-*`;
+  const cache = (t: string) => `arn:aws:elasticache:${region}:${acct}:${t}:${p}*`;
+  const rdsLogs = `arn:aws:logs:${region}:${acct}:log-group:/aws/rds/instance/${p}-*`;
+  const inRegion = { StringEquals: { "aws:RequestedRegion": region } };
+  return [
+    { Sid: "Rds", Effect: "Allow", Action: ["rds:*"], Resource: ["db", "pg", "subgrp", "es", "snapshot"].map(rds) },
+    { Sid: "RdsRead", Effect: "Allow", Action: ["rds:Describe*", "rds:ListTagsForResource"], Resource: ["*"], Condition: inRegion },
+    // manage_master_user_password: RDS creates the master secret, named rds!db-<id>, with the caller's rights.
+    // https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/rds-secrets-manager.html
+    {
+      Sid: "RdsManagedSecret",
+      Effect: "Allow",
+      Action: ["secretsmanager:CreateSecret", "secretsmanager:TagResource"],
+      Resource: [`arn:aws:secretsmanager:${region}:${acct}:secret:rds!*`],
+    },
+    { Sid: "RdsLogGroups", Effect: "Allow", Action: ["logs:*"], Resource: [rdsLogs, `${rdsLogs}:*`] },
+    {
+      Sid: "ElastiCache",
+      Effect: "Allow",
+      Action: ["elasticache:*"],
+      Resource: ["serverlesscache", "user", "usergroup", "subnetgroup", "parametergroup", "replicationgroup", "cluster"].map(cache),
+    },
+    { Sid: "ElastiCacheRead", Effect: "Allow", Action: ["elasticache:Describe*"], Resource: ["*"], Condition: inRegion },
+    { Sid: "Fleet", Effect: "Allow", Action: ["elasticloadbalancing:*", "autoscaling:*"], Resource: ["*"], Condition: inRegion },
+  ];
+}
+
+/** Service-linked roles the deploy role may create (iam:AWSServiceName), per topology. */
+export function serviceLinkedRoleServices(env: EnvironmentConfig): string[] {
+  // events.amazonaws.com: AWSServiceRoleForCloudWatchEvents, which PutMetricAlarm creates for an alarm with an
+  // EC2 action (the auto-recover alarm); see the PutMetricAlarm API reference.
+  const base = ["ops.apigateway.amazonaws.com", "servicediscovery.amazonaws.com", "events.amazonaws.com"];
+  const scaled = ["rds.amazonaws.com", "elasticache.amazonaws.com", "elasticloadbalancing.amazonaws.com", "autoscaling.amazonaws.com"];
+  return topologyOf(env).kind === "scaled" ? [...base, ...scaled] : base;
+}
+
+/**
  * Deploy role, split into documents that each stay under IAM's 6,144-character managed-policy limit.
  * What remains broad, and why, is listed in docs/deploying.md ("What the deploy role may do").
  */
@@ -184,11 +229,7 @@ export function deployPolicyDocuments(env: EnvironmentConfig): Record<string, St
         Effect: "Allow",
         Action: ["iam:CreateServiceLinkedRole"],
         Resource: [`arn:aws:iam::${acct}:role/aws-service-role/*`],
-        // events.amazonaws.com: AWSServiceRoleForCloudWatchEvents, which PutMetricAlarm creates for an alarm with an
-        // EC2 action (the auto-recover alarm); see the PutMetricAlarm API reference.
-        Condition: {
-          StringEquals: { "iam:AWSServiceName": ["ops.apigateway.amazonaws.com", "servicediscovery.amazonaws.com", "events.amazonaws.com"] },
-        },
+        Condition: { StringEquals: { "iam:AWSServiceName": serviceLinkedRoleServices(env) } },
       },
       {
         // The CI roles and the OIDC provider are the trust root: changed only by an administrator applying the
@@ -317,6 +358,7 @@ export function deployPolicyDocuments(env: EnvironmentConfig): Record<string, St
       { Sid: "Ses", Effect: "Allow", Action: ["ses:*"], Resource: [`arn:aws:ses:${region}:${acct}:*`] },
       { Sid: "SesVerify", Effect: "Allow", Action: ["ses:VerifyDomainIdentity", "ses:VerifyDomainDkim", "ses:GetIdentityVerificationAttributes", "ses:GetIdentityDkimAttributes", "ses:ListIdentities"], Resource: ["*"] },
     ],
+    ...(topologyOf(env).kind === "scaled" ? { scaled: scaledTierStatements(env) } : {}),
   };
 }
 

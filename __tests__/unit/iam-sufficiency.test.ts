@@ -1,6 +1,7 @@
 /**
  * Deploy-permission sufficiency: every role, simulated with a real IAM evaluator (@cloud-copilot/iam-simulate)
- * against what it will be asked to do, in every environment of stacks/environments.ts. A failure lists each
+ * against what it will be asked to do, in every environment stacks/environments.ts exports (the
+ * `environments` map and the shipped examples, `scaled` among them). A failure lists each
  * denied `action on ARN (who asks)`; zero denials is the only pass. docs/iam-sufficiency.md explains the
  * action map, the ARNs and their placeholders.
  */
@@ -14,7 +15,7 @@ import { conditionKeyProblems, oidcProviderKeys } from "../../scripts/iam/condit
 import { deployRequests, planRequests } from "../../scripts/iam/roles";
 import { simResources } from "../../scripts/iam/resources";
 import { PolicyDoc, PolicyStatement, RolePolicies, SimRequest, denials, formatDenial, resourceRequests, rolePolicies } from "../../scripts/iam/simulate";
-import { TfDocument } from "../../scripts/iam/types";
+import { TfDocument, shippedEnvironments } from "../../scripts/iam/types";
 import { parsePolicy } from "../helpers/policy";
 import { synthAll } from "../helpers/synth";
 
@@ -47,7 +48,7 @@ function withoutGrant(role: RolePolicies, sid: string, action: string): RolePoli
   return copy;
 }
 
-describe.each(Object.values(environments).map((e) => [e.name, e] as [string, EnvironmentConfig]))("IAM sufficiency (%s)", (_name, env) => {
+describe.each(shippedEnvironments().map((e) => [e.name, e] as [string, EnvironmentConfig]))("IAM sufficiency (%s)", (_name, env) => {
   let stacks: Record<string, TfDocument>;
   const role = (name: string) => rolePolicies(stacks, name, env.accountId);
   beforeAll(() => {

@@ -27,18 +27,30 @@ function parseRef(v: unknown): [string, string, string] | undefined {
   return m ? [m[1], m[2], m[3]] : undefined;
 }
 
+/** `id` (and the attribute itself) equal one configured attribute of the resource. */
+const idIs = (attr: string): Record<string, string> => ({ id: attr, [attr]: attr });
+
 /** Attributes whose value equals a configured attribute of the same resource (per provider 5.100 docs). */
 const SAME_AS: Record<string, Record<string, string>> = {
-  aws_iam_role: { id: "name", name: "name" },
-  aws_iam_instance_profile: { id: "name", name: "name" },
-  aws_s3_bucket: { id: "bucket", bucket: "bucket" },
-  aws_ssm_parameter: { id: "name", name: "name" },
-  aws_cloudwatch_log_group: { id: "name", name: "name" },
-  aws_cloudwatch_log_delivery_source: { id: "name", name: "name" },
-  aws_cloudwatch_log_delivery_destination: { id: "name", name: "name" },
-  aws_sesv2_email_identity: { id: "email_identity", email_identity: "email_identity" },
+  ...Object.fromEntries(
+    [
+      "aws_iam_role", "aws_iam_instance_profile", "aws_ssm_parameter", "aws_cloudwatch_log_group", "aws_cloudwatch_log_delivery_source",
+      "aws_cloudwatch_log_delivery_destination", "aws_db_parameter_group", "aws_db_subnet_group", "aws_elasticache_serverless_cache",
+    ].map((t) => [t, idIs("name")]),
+  ),
+  aws_s3_bucket: idIs("bucket"),
+  aws_sesv2_email_identity: idIs("email_identity"),
   aws_sns_topic: { name: "name" },
+  aws_db_instance: idIs("identifier"),
+  aws_elasticache_user: idIs("user_id"),
+  aws_elasticache_user_group: idIs("user_group_id"),
 };
+
+/**
+ * Terraform's suffix for `name_prefix` names: 26 digits (a timestamp and a counter), known only at apply.
+ * https://developer.hashicorp.com/terraform/plugin/sdkv2/resources/ids (id.PrefixedUniqueId)
+ */
+export const NAME_PREFIX_SUFFIX = "20261127000000000000000001";
 
 /** The literal value of `v`, following `${aws_x.y.attr}` references inside one stack; undefined if unknown. */
 export function resolve(stack: TfDocument, v: unknown, depth = 0): string | undefined {
@@ -49,6 +61,7 @@ export function resolve(stack: TfDocument, v: unknown, depth = 0): string | unde
   const body = stack.resource?.[type]?.[id];
   const same = SAME_AS[type]?.[attr];
   if (!body || !same) return undefined;
+  if (same === "name" && body.name === undefined && typeof body.name_prefix === "string") return body.name_prefix + NAME_PREFIX_SUFFIX;
   return resolve(stack, body[same], depth + 1);
 }
 
@@ -118,6 +131,32 @@ const TARGETS: Record<string, (b: Body, s: TfDocument) => { primary?: string; va
   aws_sesv2_email_identity_mail_from_attributes: (b, s) => ({ primary: "ses:identity", vars: { IdentityName: resolve(s, b.email_identity) } }),
   aws_apigatewayv2_stage: (b, s) => ({
     vars: { LogGroupName: resolve(s, target(s, (b.access_log_settings as Body | undefined)?.destination_arn)?.name) },
+  }),
+  aws_db_instance: (b, s) => ({
+    primary: "rds:db",
+    vars: {
+      DbInstanceName: b.identifier as string,
+      ParameterGroupName: resolve(s, b.parameter_group_name),
+      SubnetGroupName: resolve(s, b.db_subnet_group_name),
+      SnapshotName: b.final_snapshot_identifier as string | undefined,
+      // RDS-managed master password: RDS names the secret rds!db-<uuid> (placeholder)
+      SecretId: "rds!db-0123abcd-4567-89ef-0123-456789abcdef-AbCdEf",
+    },
+  }),
+  aws_db_parameter_group: (b) => ({
+    primary: "rds:pg",
+    vars: { ParameterGroupName: (b.name as string | undefined) ?? `${String(b.name_prefix)}${NAME_PREFIX_SUFFIX}` },
+  }),
+  aws_db_subnet_group: (b) => ({ primary: "rds:subgrp", vars: { SubnetGroupName: b.name as string } }),
+  aws_db_event_subscription: (b, s) => ({
+    primary: "rds:es",
+    vars: { SubscriptionName: b.name as string, DbInstanceName: resolve(s, (b.source_ids as string[] | undefined)?.[0]) },
+  }),
+  aws_elasticache_serverless_cache: (b) => ({ primary: "elasticache:serverlesscache", vars: { ServerlessCacheName: b.name as string } }),
+  aws_elasticache_user: (b) => ({ primary: "elasticache:user", vars: { UserId: b.user_id as string } }),
+  aws_elasticache_user_group: (b, s) => ({
+    primary: "elasticache:usergroup",
+    vars: { UserGroupId: b.user_group_id as string, UserId: resolve(s, (b.user_ids as string[] | undefined)?.[0]) },
   }),
   aws_acm_certificate: () => ({ primary: "acm:certificate", vars: {} }),
   aws_acm_certificate_validation: () => ({ primary: "acm:certificate", vars: {} }),
