@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // Prints one closing line for the whole suite: "tests: N passed, M failed[, K skipped]", adding jest's
-// per-project results and terraform validate's per-stack verdicts. Usage: test-summary.js DIR FAILED_LAYERS
+// per-project results and the per-stack verdicts of terraform validate and the plan tests.
+// Usage: test-summary.js DIR FAILED_LAYERS
 const fs = require("fs");
 const path = require("path");
 
@@ -17,12 +18,15 @@ for (const project of ["unit", "ops"]) {
   skipped += r.numPendingTests + r.numTodoTests;
   console.log(`${project}: ${r.numPassedTests} passed, ${r.numFailedTests} failed in ${r.numTotalTestSuites} suites`);
 }
-const validate = path.join(dir, "validate.txt");
-if (fs.existsSync(validate)) {
-  const lines = fs.readFileSync(validate, "utf8").split("\n");
-  passed += lines.filter((l) => l.startsWith("VALID")).length;
-  failed += lines.filter((l) => l.startsWith("INVALID")).length;
-  skipped += lines.filter((l) => l.startsWith("SKIP")).length;
+// Per-stack verdict lines of terraform validate (validate.txt) and the plan tests (plan.txt).
+const verdicts = { "validate.txt": ["VALID", "INVALID"], "plan.txt": ["PASS", "FAIL"] };
+for (const [file, [ok, bad]] of Object.entries(verdicts)) {
+  const p = path.join(dir, file);
+  if (!fs.existsSync(p)) continue;
+  const lines = fs.readFileSync(p, "utf8").split("\n");
+  passed += lines.filter((l) => l.startsWith(`${ok} `)).length;
+  failed += lines.filter((l) => l.startsWith(`${bad} `)).length;
+  skipped += lines.filter((l) => l.startsWith("SKIP ")).length;
 }
 // A layer that failed without failing a counted test (typecheck, synth, a crash) still counts as a failure.
 if (Number(failedLayers) > 0 && failed === 0) failed = Number(failedLayers);

@@ -5,7 +5,8 @@
 #   2. synth the default environment (atomic; the same output ops reviewers plan)
 #   3. unit + policy tests (jest project "unit")
 #   4. real `terraform validate` of every stack and backend.tf.json
-#   5. ops integration tests against real PostgreSQL, Redis, restic, systemd tooling, S3-compatible server
+#   5. plan-mode `terraform test` of every stack of every environment, with mocked AWS providers
+#   6. ops integration tests against real PostgreSQL, Redis, restic, systemd tooling, S3-compatible server
 # Every layer runs even when an earlier one fails; the exit status is non-zero if any failed.
 # Usage: scripts/test.sh [--skip-ops]
 set -uo pipefail
@@ -31,6 +32,8 @@ step synth npm run --silent synth
 step unit npx jest --selectProjects unit --json --outputFile="$results/unit.json"
 # shellcheck disable=SC2016 # $0 and PIPESTATUS belong to the inner bash
 step terraform-validate bash -c 'bash scripts/tf-validate.sh | tee "$0/validate.txt"; exit "${PIPESTATUS[0]}"' "$results"
+# shellcheck disable=SC2016 # $0 and PIPESTATUS belong to the inner bash
+step terraform-test bash -c 'bash scripts/tf-test.sh --all-environments | tee "$0/plan.txt"; exit "${PIPESTATUS[0]}"' "$results"
 if [[ $skip_ops -eq 0 ]]; then
   step ops npx jest --selectProjects ops --runInBand --json --outputFile="$results/ops.json"
 fi

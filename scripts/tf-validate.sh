@@ -27,48 +27,13 @@ if [[ "${1:-}" == "-h" || "${1:-}" == "--help" ]]; then
   exit 0
 fi
 
-if ! command -v terraform >/dev/null 2>&1; then
-  echo "########################################################################" >&2
-  echo "## terraform is NOT installed: no stack was validated.                ##" >&2
-  echo "## Install Terraform >= 1.10 (https://developer.hashicorp.com/terraform) ##" >&2
-  echo "########################################################################" >&2
-  if [[ "${ZMANIM_REQUIRE_TERRAFORM:-0}" == "1" ]]; then exit 3; fi
-  exit 0
-fi
-
-find_mirror() {
-  if [[ -n "${TF_PROVIDER_MIRROR:-}" ]]; then echo "$TF_PROVIDER_MIRROR"; return; fi
-  local candidates=(/opt/tf-plugins "$HOME/.terraform.d/plugins" /usr/local/share/terraform/plugins /usr/share/terraform/plugins)
-  for c in "${candidates[@]}"; do
-    if compgen -G "$c/registry.terraform.io/hashicorp/aws/*/*/terraform-provider-aws_*" >/dev/null; then
-      echo "$c"; return
-    fi
-  done
-  local hit
-  hit=$(find / -xdev -path /proc -prune -o -name 'terraform-provider-aws_*' -print -quit 2>/dev/null || true)
-  if [[ -n "$hit" && "$hit" == */registry.terraform.io/hashicorp/aws/* ]]; then
-    echo "${hit%%/registry.terraform.io/*}"
-  fi
-}
+# shellcheck source=scripts/terraform/lib.sh
+source "$root/scripts/terraform/lib.sh"
+tf_require "no stack was validated."
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-mirror=$(find_mirror)
-mirrored_providers=""
-if [[ -n "$mirror" ]]; then
-  cache="$root/node_modules/.cache/terraform-plugins"
-  mkdir -p "$cache"
-  sed -e "s#@MIRROR@#$mirror#" -e "s#@CACHE@#$cache#" scripts/terraform/cli.tfrc.template >"$work/cli.tfrc"
-  export TF_CLI_CONFIG_FILE="$work/cli.tfrc"
-  # shellcheck disable=SC2012,SC2035 # provider directory names are namespace/name, no dashes first
-  mirrored_providers=$(cd "$mirror/registry.terraform.io" && ls -d */* 2>/dev/null | tr '\n' ' ')
-  echo "provider mirror: $mirror ($mirrored_providers)"
-else
-  # No mirror: use the registry with whatever CLI configuration the user has (or none).
-  if [[ -n "${TF_CLI_CONFIG_FILE:-}" && ! -f "$TF_CLI_CONFIG_FILE" ]]; then unset TF_CLI_CONFIG_FILE; fi
-  echo "provider mirror: none found; providers come from the registry"
-fi
-export TF_IN_AUTOMATION=1 CHECKPOINT_DISABLE=1 TF_INPUT=0
+tf_use_cli_config "$root" "$work"
 
 dirs=("$@")
 if [[ ${#dirs[@]} -eq 0 ]]; then
@@ -91,14 +56,11 @@ validate_one() {
   copy="$work/run-$name"
   mkdir -p "$copy"
   cp "$src"/*.tf.json "$copy/"
-  if [[ -n "$mirrored_providers" ]]; then
-    local missing
-    missing=$(jq -r '[.terraform.required_providers // {} | to_entries[] | (.value.source // .key) | ascii_downcase | split("/") | if length == 1 then "hashicorp/" + .[0] else .[-2:] | join("/") end] | .[]' "$copy"/*.tf.json |
-      while read -r p; do [[ " $mirrored_providers " == *" $p "* ]] || echo "$p"; done | sort -u | tr '\n' ' ')
-    if [[ -n "$missing" ]]; then
-      echo "SKIP    $name: needs provider(s) not in the local mirror: ${missing% } (covered by unit and policy tests)"
-      return 0
-    fi
+  local missing
+  missing=$(tf_unmirrored_providers "$copy"/*.tf.json)
+  if [[ -n "$missing" ]]; then
+    echo "SKIP    $name: needs provider(s) not in the local mirror: $missing (covered by unit and policy tests)"
+    return 0
   fi
   if ! (cd "$copy" && terraform init -backend=false -input=false -no-color >"$copy/init.log" 2>&1); then
     echo "INVALID $name: terraform init failed"
@@ -124,8 +86,8 @@ validate_one() {
   jq -r '.diagnostics[] | "        \(.severity): \(.summary)\(if .range then " [\(.range.filename):\(.range.start.line)]" else "" end)\(if .detail and .detail != "" then "\n          " + (.detail | gsub("\n"; "\n          ")) else "" end)"' <<<"$result"
   [[ "$valid" == "true" && "$unexpected" == "0" ]]
 }
-export -f validate_one
-export work mirrored_providers
+export -f validate_one tf_unmirrored_providers
+export work tf_mirrored_providers
 
 jobs=${TF_VALIDATE_JOBS:-$(nproc)}
 status=0

@@ -2,10 +2,10 @@
  * The terraform validation layer itself: real terraform, the project's own CLI config and mirror.
  * A broken stack must fail with its diagnostic; a stack needing an unmirrored provider must be listed.
  */
-import { spawnSync } from "child_process";
 import { mkdirSync, mkdtempSync, writeFileSync } from "fs";
 import { tmpdir } from "os";
 import { join, resolve } from "path";
+import { itReportsMissingTerraform, runScript } from "../helpers/terraform-layer";
 
 const root = resolve(__dirname, "..", "..");
 const script = join(root, "scripts", "tf-validate.sh");
@@ -23,8 +23,7 @@ const awsOnly = (resource: unknown) => ({
   resource,
 });
 
-const run = (args: string[], env: Record<string, string> = {}) =>
-  spawnSync("bash", [script, ...args], { encoding: "utf8", env: { ...process.env, ...env }, cwd: root });
+const run = (args: string[], env: Record<string, string> = {}) => runScript(script, args, env);
 
 describe("scripts/tf-validate.sh", () => {
   it("passes a valid stack", () => {
@@ -70,17 +69,5 @@ describe("scripts/tf-validate.sh", () => {
     expect(r.stdout).toMatch(/SKIP {4}needs-random: needs provider\(s\) not in the local mirror: hashicorp\/random/);
   }, 120000);
 
-  it("says so loudly when terraform is missing, and fails when it is required", () => {
-    const bin = mkdtempSync(join(tmpdir(), "zmanim-path-"));
-    for (const tool of ["bash", "sed", "dirname", "cat"]) {
-      const which = spawnSync("bash", ["-c", `command -v ${tool}`], { encoding: "utf8" }).stdout.trim();
-      spawnSync("ln", ["-s", which, join(bin, tool)]);
-    }
-    const r = run([], { PATH: bin, ZMANIM_REQUIRE_TERRAFORM: "1" });
-    expect(r.stderr).toMatch(/terraform is NOT installed: no stack was validated/);
-    expect(r.status).toBe(3);
-    const lenient = run([], { PATH: bin, ZMANIM_REQUIRE_TERRAFORM: "0" });
-    expect(lenient.status).toBe(0);
-    expect(lenient.stderr).toMatch(/terraform is NOT installed/);
-  });
+  itReportsMissingTerraform(script, "no stack was validated.");
 });
