@@ -11,6 +11,7 @@ import { EnvironmentConfig, environments } from "../../stacks/environments";
 import { ciRoleName, instanceRoleName } from "../../stacks/naming";
 import { MissingTypeError, REFRESH_COMMAND, TypeKind, invalidActions, typeActions, vendoredTypes } from "../../scripts/iam/action-map";
 import { ROLE_SCRIPTS, awsCliCommands, callRequests, instanceCalls, releaseCalls } from "../../scripts/iam/calls";
+import { cliRequests } from "../../scripts/iam/cli-map";
 import { conditionKeyProblems, oidcProviderKeys } from "../../scripts/iam/condition-keys";
 import { deployRequests, planRequests } from "../../scripts/iam/roles";
 import { simResources } from "../../scripts/iam/resources";
@@ -179,6 +180,15 @@ describe("IAM sufficiency: the call lists match the scripts", () => {
       const listed = [...new Set(calls.filter((c) => c.script === script).map((c) => c.cli))].sort();
       expect({ script, commands: listed.filter((c) => !c.startsWith("restic")) }).toEqual({ script, commands: inScript });
     }
+  });
+
+  it("maps recorded CLI calls to IAM requests, and refuses a command it has no mapping for", () => {
+    const pairs = (argv: string[]) => cliRequests(argv, env).map((r) => `${r.action} ${r.resource}`);
+    expect(pairs(["s3", "cp", "s3://b/latest.txt", "-"])).toEqual(["s3:GetObject arn:aws:s3:::b/latest.txt", "s3:ListBucket arn:aws:s3:::b"]);
+    expect(pairs(["s3", "cp", "/tmp/x", "s3://b/k", "--no-progress"])).toEqual(["s3:PutObject arn:aws:s3:::b/k"]);
+    expect(() => cliRequests(["--region", "eu-west-1", "ec2", "terminate-instances"], env)).toThrow(
+      "no IAM mapping for `aws ec2 terminate-instances`: add it to scripts/iam/cli-map.ts",
+    );
   });
 
   it("finds commands behind global options, and skips comments", () => {

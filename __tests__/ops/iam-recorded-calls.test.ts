@@ -1,0 +1,85 @@
+/**
+ * The release role against the AWS calls its scripts really make: release-api.sh (with ssm-restart.sh and a
+ * rollback) and static-site-sync.sh run for real with bash against the TEST DOUBLE of the AWS CLI
+ * (__tests__/helpers/bin/aws), which records every call. Each recorded call is mapped to its IAM requests
+ * (scripts/iam/cli-map.ts) and simulated against the synthesized release role; zero denials is the pass.
+ */
+import { spawnSync } from "child_process";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "fs";
+import { tmpdir } from "os";
+import { join, resolve } from "path";
+import { prod } from "../../stacks/environments";
+import { bucketName, ciRoleName } from "../../stacks/naming";
+import { cliRequests } from "../../scripts/iam/cli-map";
+import { denials, formatDenial, rolePolicies } from "../../scripts/iam/simulate";
+import { synthStacks } from "../../scripts/iam/types";
+import { awsDouble, AwsDouble } from "../helpers/aws-double";
+
+const root = resolve(__dirname, "../..");
+const env = prod;
+const releases = bucketName(env, "releases");
+const site = bucketName(env, "static");
+
+function runScript(name: string, args: string[], aws: AwsDouble): void {
+  spawnSync("bash", [join(root, "scripts/ci", name), ...args], { cwd: root, env: { ...process.env, ...aws.env }, stdio: "ignore", timeout: 60000 });
+}
+
+describe("release role: the calls release-api.sh and static-site-sync.sh make, as recorded", () => {
+  let aws: AwsDouble;
+  let dir: string;
+  beforeEach(() => {
+    aws = awsDouble();
+    dir = mkdtempSync(join(tmpdir(), "iam-recorded-"));
+  });
+  afterEach(() => {
+    aws.cleanup();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("every recorded call is allowed", async () => {
+    const binary = join(dir, "zmanim-api");
+    writeFileSync(binary, "binary v1.5.0\n");
+    aws.setRules([
+      { match: ["s3", "cp", `s3://${releases}/latest.txt`, "-"], stdout: "v1.4.0" },
+      { match: ["s3", "cp", `s3://${releases}/zmanim-api-v1.5.0.sha256`, "-"], stderr: "An error occurred (404) when calling the HeadObject operation: Not Found", exit: 1 },
+      { match: ["s3", "cp"] },
+      { match: ["ssm", "send-command"], stdout: "cmd-1" },
+      { match: ["ssm", "list-command-invocations"], stdout: "i-0abc\tSuccess" },
+    ]);
+    // The health URL answers nothing: the release rolls back too, so the rollback's calls are recorded as well.
+    runScript(
+      "release-api.sh",
+      ["--version", "v1.5.0", "--binary", binary, "--bucket", releases, "--env", env.name, "--health-url", "http://127.0.0.1:9/health",
+        "--attempts", "1", "--interval", "0.1", "--wait-seconds", "5", "--poll", "0.1"],
+      aws,
+    );
+    const out = join(dir, "out");
+    mkdirSync(join(out, "_next/static/chunks"), { recursive: true });
+    writeFileSync(join(out, "index.html"), "<html></html>");
+    writeFileSync(join(out, "_next/static/chunks/main-3f2a9c1b7d.js"), "x");
+    const synced = (pass: string, stdout: string) => ({ match: ["s3", "sync", pass], stdout, times: 1 });
+    const calls = aws.calls();
+    aws.setRules([
+      synced("public,max-age=31536000,immutable", ""),
+      synced("--exclude", `upload: ${out}/index.html to s3://${site}/index.html`),
+      synced("--delete", ""),
+      { match: ["cloudfront", "list-distributions"], stdout: "E2QWRUHAPOMQZL" },
+      { match: ["cloudfront", "create-invalidation"], stdout: "I1" },
+    ]);
+    runScript("static-site-sync.sh", ["--source", out, "--bucket", site, "--site", env.domain.siteName], aws);
+    const all = [...calls, ...aws.calls().slice(calls.length)];
+
+    const commands = [...new Set(all.map((c) => `${c[0]} ${c[1]}`))].sort();
+    expect(commands).toEqual([
+      "cloudfront create-invalidation",
+      "cloudfront list-distributions",
+      "s3 cp",
+      "s3 sync",
+      "ssm list-command-invocations",
+      "ssm send-command",
+    ]);
+    const requests = all.flatMap((argv) => cliRequests(argv, env));
+    const role = rolePolicies(synthStacks(env), ciRoleName(env, "release"), env.accountId);
+    expect((await denials(role, requests)).map(formatDenial)).toEqual([]);
+  }, 120000);
+});

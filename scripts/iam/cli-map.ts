@@ -1,0 +1,100 @@
+/**
+ * Maps AWS CLI invocations, as the AWS CLI test double records them (argv without `aws`), to the IAM requests
+ * they make, per the service authorization reference:
+ * - `s3 cp s3://B/K -` reads: s3:GetObject on the object, and s3:ListBucket on the bucket (without it a
+ *   missing key answers 403, not the 404 the scripts test for); `s3 cp X s3://B/K` writes: s3:PutObject.
+ * - `s3 sync DIR s3://B[/P]` lists (s3:ListBucket) and puts every file of DIR; with `--delete` it deletes.
+ * - `ssm send-command` is authorized against the document and every targeted instance, whose tags SSM passes
+ *   as ssm:resourceTag/<key>.
+ * A command without a mapping throws, naming it: a new CLI call must be mapped before it is simulated.
+ */
+import { readdirSync, statSync } from "fs";
+import { join, relative } from "path";
+import { EnvironmentConfig } from "../../stacks/environments";
+import { PLACEHOLDERS } from "./arns";
+import { SimRequest, baseContext } from "./simulate";
+
+const s3Object = (url: string) => `arn:aws:s3:::${url.replace(/^s3:\/\//, "")}`;
+const s3Bucket = (url: string) => `arn:aws:s3:::${url.replace(/^s3:\/\//, "").split("/")[0]}`;
+const opt = (argv: string[], name: string) => (argv.includes(name) ? argv[argv.indexOf(name) + 1] : undefined);
+/** Positional arguments after `service command`, options and their values skipped. */
+function positional(argv: string[]): string[] {
+  const out: string[] = [];
+  for (let i = 2; i < argv.length; i++) {
+    if (argv[i].startsWith("--")) {
+      if (i + 1 < argv.length && !argv[i + 1].startsWith("--") && !FLAGS.has(argv[i])) i++;
+      continue;
+    }
+    out.push(argv[i]);
+  }
+  return out;
+}
+/** Options that take no value. */
+const FLAGS = new Set(["--delete", "--no-progress", "--only-show-errors", "--quiet", "--dryrun", "--exact-timestamps", "--size-only"]);
+
+/** Every file under `dir`, as paths relative to `base`. */
+function filesUnder(dir: string, base = dir): string[] {
+  const out: string[] = [];
+  for (const e of readdirSync(dir)) {
+    const p = join(dir, e);
+    if (statSync(p).isDirectory()) out.push(...filesUnder(p, base));
+    else out.push(relative(base, p));
+  }
+  return out;
+}
+
+/** The IAM requests of one recorded call. */
+export function cliRequests(argv: string[], env: EnvironmentConfig): SimRequest[] {
+  // Global options may precede the service (`--region R`).
+  while (argv[0]?.startsWith("--")) argv = argv.slice(2);
+  const [service, command] = argv;
+  const why = `aws ${argv.slice(0, 2).join(" ")}`;
+  const req = (action: string, resource: string, context: Record<string, string | string[]> = {}, awsOwned = false): SimRequest => ({
+    action,
+    resource,
+    context: { ...baseContext(action.split(":")[0], env.region, {}), ...context },
+    why,
+    awsOwned,
+  });
+  const key = `${service} ${command}`;
+  switch (key) {
+    case "s3 cp": {
+      const [src, dst] = positional(argv);
+      const out: SimRequest[] = [];
+      if (src.startsWith("s3://")) out.push(req("s3:GetObject", s3Object(src)), req("s3:ListBucket", s3Bucket(src)));
+      if (dst.startsWith("s3://")) out.push(req("s3:PutObject", s3Object(dst)));
+      return out;
+    }
+    case "s3 sync": {
+      const [src, dst] = positional(argv);
+      const prefix = dst.replace(/^s3:\/\//, "").replace(/\/$/, "");
+      const files = filesUnder(src);
+      const out = [req("s3:ListBucket", s3Bucket(dst)), ...files.map((f) => req("s3:PutObject", `arn:aws:s3:::${prefix}/${f}`))];
+      if (argv.includes("--delete")) out.push(...files.map((f) => req("s3:DeleteObject", `arn:aws:s3:::${prefix}/${f}`)));
+      return out;
+    }
+    case "ssm send-command": {
+      const doc = opt(argv, "--document-name") ?? "";
+      const tags: Record<string, string> = {};
+      const targets = argv.slice(argv.indexOf("--targets") + 1).filter((a) => a.startsWith("Key=tag:"));
+      for (const t of targets) {
+        const m = /^Key=tag:([^,]+),Values=(.*)$/.exec(t);
+        if (m) tags[`ssm:resourceTag/${m[1]}`] = m[2];
+      }
+      const owned = doc.startsWith("AWS-");
+      const docArn = `arn:aws:ssm:${env.region}:${owned ? "" : env.accountId}:document/${doc}`;
+      return [
+        req("ssm:SendCommand", docArn, {}, owned),
+        req("ssm:SendCommand", `arn:aws:ec2:${env.region}:${env.accountId}:instance/${PLACEHOLDERS.InstanceId}`, tags),
+      ];
+    }
+    case "ssm list-command-invocations":
+      return [req("ssm:ListCommandInvocations", "*")];
+    case "cloudfront list-distributions":
+      return [req("cloudfront:ListDistributions", "*")];
+    case "cloudfront create-invalidation":
+      return [req("cloudfront:CreateInvalidation", `arn:aws:cloudfront::${env.accountId}:distribution/${opt(argv, "--distribution-id")}`)];
+    default:
+      throw new Error(`no IAM mapping for \`aws ${key}\`: add it to scripts/iam/cli-map.ts`);
+  }
+}
