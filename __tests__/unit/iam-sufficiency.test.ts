@@ -22,6 +22,10 @@ import { synthAll } from "../helpers/synth";
 
 const REPO_ROOT = join(__dirname, "..", "..");
 
+// A simulation of a whole environment evaluates about a thousand requests: seconds alone, more on a loaded
+// machine. This is a hang guard, not a speed assertion (speed is reported in docs/iam-sufficiency.md).
+jest.setTimeout(120_000);
+
 /** Every IAM policy document in the synthesized stacks: identity, trust and bucket policies. */
 const POLICY_ATTRIBUTES: Array<[string, string]> = [
   ["aws_iam_policy", "policy"],
