@@ -9,7 +9,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "fs";
 import { tmpdir } from "os";
 import { join, resolve } from "path";
 import { prod } from "../../stacks/environments";
-import { bucketName, ciRoleName } from "../../stacks/naming";
+import { bucketName, ciRoleName, instanceRoleName, mailFromAddress } from "../../stacks/naming";
 import { cliRequests } from "../../scripts/iam/cli-map";
 import { denials, formatDenial, rolePolicies } from "../../scripts/iam/simulate";
 import { synthStacks } from "../../scripts/iam/types";
@@ -20,8 +20,13 @@ const env = prod;
 const releases = bucketName(env, "releases");
 const site = bucketName(env, "static");
 
-function runScript(name: string, args: string[], aws: AwsDouble): void {
-  spawnSync("bash", [join(root, "scripts/ci", name), ...args], { cwd: root, env: { ...process.env, ...aws.env }, stdio: "ignore", timeout: 60000 });
+function runScript(path: string, args: string[], aws: AwsDouble, vars: Record<string, string> = {}): void {
+  spawnSync("bash", [join(root, path), ...args], { cwd: root, env: { ...process.env, ...aws.env, ...vars }, stdio: "ignore", timeout: 60000 });
+}
+
+async function deniedFor(roleName: string, calls: string[][]): Promise<string[]> {
+  const requests = calls.flatMap((argv) => cliRequests(argv, env));
+  return (await denials(rolePolicies(synthStacks(env), roleName, env.accountId), requests)).map(formatDenial);
 }
 
 describe("release role: the calls release-api.sh and static-site-sync.sh make, as recorded", () => {
@@ -48,7 +53,7 @@ describe("release role: the calls release-api.sh and static-site-sync.sh make, a
     ]);
     // The health URL answers nothing: the release rolls back too, so the rollback's calls are recorded as well.
     runScript(
-      "release-api.sh",
+      "scripts/ci/release-api.sh",
       ["--version", "v1.5.0", "--binary", binary, "--bucket", releases, "--env", env.name, "--health-url", "http://127.0.0.1:9/health",
         "--attempts", "1", "--interval", "0.1", "--wait-seconds", "5", "--poll", "0.1"],
       aws,
@@ -66,7 +71,7 @@ describe("release role: the calls release-api.sh and static-site-sync.sh make, a
       { match: ["cloudfront", "list-distributions"], stdout: "E2QWRUHAPOMQZL" },
       { match: ["cloudfront", "create-invalidation"], stdout: "I1" },
     ]);
-    runScript("static-site-sync.sh", ["--source", out, "--bucket", site, "--site", env.domain.siteName], aws);
+    runScript("scripts/ci/static-site-sync.sh", ["--source", out, "--bucket", site, "--site", env.domain.siteName], aws);
     const all = [...calls, ...aws.calls().slice(calls.length)];
 
     const commands = [...new Set(all.map((c) => `${c[0]} ${c[1]}`))].sort();
@@ -78,8 +83,21 @@ describe("release role: the calls release-api.sh and static-site-sync.sh make, a
       "ssm list-command-invocations",
       "ssm send-command",
     ]);
-    const requests = all.flatMap((argv) => cliRequests(argv, env));
-    const role = rolePolicies(synthStacks(env), ciRoleName(env, "release"), env.accountId);
-    expect((await denials(role, requests)).map(formatDenial)).toEqual([]);
+    expect(await deniedFor(ciRoleName(env, "release"), all)).toEqual([]);
+  }, 120000);
+
+  it("instance role: every call notify-failure.sh and update-binary.sh make is allowed", async () => {
+    aws.setRules([
+      { match: ["sesv2", "send-email"], stdout: "{}" },
+      { match: ["s3", "cp", `s3://${releases}/latest.txt`, "-"], stdout: "v1.5.0" },
+      { match: ["s3", "cp", `s3://${releases}/zmanim-api-v1.5.0.sha256`], writeFile: { arg: -1, content: "0000  zmanim-api-v1.5.0\n" } },
+      { match: ["s3", "cp", `s3://${releases}/zmanim-api-v1.5.0`], writeFile: { arg: -1, content: "binary" } },
+    ]);
+    const settings = { ZMANIM_MAIL_FROM: mailFromAddress(env), ZMANIM_ALARM_EMAIL: env.alarmEmail, ZMANIM_LOG_COMMAND: "true", ZMANIM_RESTIC_ENV_FILE: "/nonexistent" };
+    runScript("scripts/notify-failure.sh", ["zmanim-backup.service"], aws, settings);
+    runScript("packer/files/bin/update-binary.sh", [], aws, { ZMANIM_RELEASES_BUCKET: releases, ZMANIM_HOME: dir, ZMANIM_BOX_ENV: "/nonexistent" });
+    const calls = aws.calls();
+    expect(calls.map((c) => `${c[0]} ${c[1]}`)).toEqual(["sesv2 send-email", "s3 cp", "s3 cp", "s3 cp"]);
+    expect(await deniedFor(instanceRoleName(env), calls)).toEqual([]);
   }, 120000);
 });

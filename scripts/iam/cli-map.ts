@@ -6,6 +6,7 @@
  * - `s3 sync DIR s3://B[/P]` lists (s3:ListBucket) and puts every file of DIR; with `--delete` it deletes.
  * - `ssm send-command` is authorized against the document and every targeted instance, whose tags SSM passes
  *   as ssm:resourceTag/<key>.
+ * - `sesv2 send-email` is ses:SendEmail on the sender's and (SES sandbox) the recipient's identities.
  * A command without a mapping throws, naming it: a new CLI call must be mapped before it is simulated.
  */
 import { readdirSync, statSync } from "fs";
@@ -87,6 +88,17 @@ export function cliRequests(argv: string[], env: EnvironmentConfig): SimRequest[
         req("ssm:SendCommand", docArn, {}, owned),
         req("ssm:SendCommand", `arn:aws:ec2:${env.region}:${env.accountId}:instance/${PLACEHOLDERS.InstanceId}`, tags),
       ];
+    }
+    case "sesv2 send-email": {
+      // Authorized against the sender's identity (its domain, the verified one here) and, in the SES sandbox,
+      // the recipient's identity: the address or its domain.
+      const from = opt(argv, "--from-email-address") ?? "";
+      const to = (opt(argv, "--destination") ?? "").replace(/^ToAddresses=/, "").split(",").filter(Boolean);
+      const identity = (name: string) => `arn:aws:ses:${env.region}:${env.accountId}:identity/${name}`;
+      const domain = (a: string) => a.slice(a.indexOf("@") + 1);
+      const ctx = { "ses:FromAddress": from, "ses:Recipients": to, "ses:ApiVersion": "2" };
+      const names = [domain(from), ...to.flatMap((r) => [r, domain(r)])];
+      return [...new Set(names)].map((n) => req("ses:SendEmail", identity(n), ctx));
     }
     case "ssm list-command-invocations":
       return [req("ssm:ListCommandInvocations", "*")];
