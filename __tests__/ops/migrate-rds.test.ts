@@ -17,7 +17,8 @@
  * - What PostgreSQL 15 cannot model: creating a subscription. It needs a superuser before 16 (16 adds
  *   pg_create_subscription, which RDS's master user uses), so the superuser stands in as --target-admin,
  *   and only for CREATE/DROP SUBSCRIPTION; the subscription therefore applies as a superuser here, where
- *   on 16 it switches to the tables' owner.
+ *   on 16 it switches to the tables' owner. The preflight's rules for a subscription owner that is not a
+ *   superuser (16's pg_create_subscription, password_required, SET ROLE to the owner) are not reached here.
  * - TCP needs TLS and a SCRAM password for every role but the harness's superuser (rds.force_ssl, and the
  *   box's hostssl line for the subnets of RDS).
  */
