@@ -37,6 +37,8 @@ need_cmd hyperfine hyperfine
 need_cmd dot graphviz
 need_cmd flock util-linux
 need_cmd python3 python3
+need_cmd dig bind9-dnsutils
+need_cmd nsd nsd
 need_file /usr/bin/time time
 
 if [[ ${#missing[@]} -gt 0 ]]; then

@@ -1,0 +1,183 @@
+/**
+ * scripts/preflight, run for real: AWS is the TEST DOUBLE of the AWS CLI (__tests__/helpers/bin/aws); the
+ * delegation is checked with real dig against a real authoritative server (NSD) on loopback that plays the
+ * DNS serving the parent zone today.
+ */
+import { spawn } from "child_process";
+import { join, resolve } from "path";
+import { prod } from "../../stacks/environments";
+import { bucketName, ciRoleName, roleArn, ssmParameterName } from "../../stacks/naming";
+import { awsDouble, AwsDouble, AwsRule } from "../helpers/aws-double";
+import { Nsd, startNsd } from "../helpers/nsd";
+import { nsRecords, SERVICE_LINKED_ROLES, STEPS } from "../../scripts/preflight-checks";
+
+const root = resolve(__dirname, "../..");
+const site = prod.domain.siteName;
+const zoneServers = ["ns-1.awsdns-01.org", "ns-2.awsdns-02.co.uk", "ns-3.awsdns-03.com", "ns-4.awsdns-04.net"];
+const state = prod.state as { bucket: string; lockTable: string };
+const releases = bucketName(prod, "releases");
+
+/** An account where every step holds; tests put a failing rule in front (the first matching rule wins). */
+const healthy = (): AwsRule[] => [
+  { match: ["s3api", "get-bucket-versioning", "--bucket", state.bucket], stdout: "Enabled" },
+  { match: ["dynamodb", "describe-table", "--table-name", state.lockTable], stdout: "ACTIVE" },
+  { match: ["iam", "get-role", "--role-name", ciRoleName(prod, "deploy")], stdout: roleArn(prod, ciRoleName(prod, "deploy")) },
+  {
+    match: ["route53", "list-hosted-zones-by-name", "--dns-name", site],
+    stdout: JSON.stringify({ HostedZones: [{ Id: "/hostedzone/Z0SITE", Name: `${site}.`, Config: { PrivateZone: false } }] }),
+  },
+  { match: ["route53", "get-hosted-zone", "--id", "/hostedzone/Z0SITE"], stdout: JSON.stringify(zoneServers) },
+  { match: ["sesv2", "get-account"], stdout: JSON.stringify({ ProductionAccessEnabled: true }) },
+  { match: ["sesv2", "get-email-identity", "--email-identity", site], stdout: JSON.stringify({ VerifiedForSendingStatus: true, DkimAttributes: { Status: "SUCCESS" } }) },
+  ...SERVICE_LINKED_ROLES.map(([svc]): AwsRule => ({ match: ["iam", "list-roles", "--path-prefix", `/aws-service-role/${svc}/`], stdout: `AWSServiceRoleFor-${svc}` })),
+  { match: ["s3api", "head-object", "--bucket", releases, "--key", "latest.txt"], stdout: "{}" },
+  { match: ["ssm", "get-parameter", "--name", ssmParameterName(prod, "ami-id")], stdout: "ami-0123456789abcdef0" },
+  { match: ["cloudfront", "list-distributions"], stdout: "[]" },
+];
+
+interface Result {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+function preflight(aws: AwsDouble, args: string[]): Promise<Result> {
+  return new Promise((res, rej) => {
+    const p = spawn(join(root, "scripts/preflight"), args, { cwd: root, env: { ...process.env, ...aws.env, ZMANIM_ENV: "prod" }, stdio: ["ignore", "pipe", "pipe"] });
+    let stdout = "";
+    let stderr = "";
+    p.stdout.on("data", (d) => (stdout += d));
+    p.stderr.on("data", (d) => (stderr += d));
+    p.on("error", rej);
+    p.on("close", (code) => res({ code, stdout, stderr }));
+  });
+}
+
+/** The parent zone as the current DNS serves it: the site delegated to `servers` (none: not delegated). */
+const parentZone = (servers: string[]) => servers.map((s) => `zmanim IN NS ${s}.`).join("\n");
+
+describe("scripts/preflight", () => {
+  let aws: AwsDouble;
+  let dns: Nsd;
+  beforeAll(async () => {
+    aws = awsDouble();
+    dns = await startNsd("shtetl.io", [parentZone(zoneServers), "clerk IN CNAME frontend-api.clerk.services.", "@ IN MX 1 smtp.google.com."].join("\n"));
+  });
+  afterAll(async () => {
+    aws.cleanup();
+    await dns.stop();
+  });
+  const run = (rules: AwsRule[], args: string[] = []) => {
+    aws.setRules(rules);
+    return preflight(aws, ["--parent-dns", dns.server, ...args]);
+  };
+
+  it("--help names every step in runbook order and the exit codes", async () => {
+    const r = await preflight(aws, ["--help"]);
+    expect(r.code).toBe(0);
+    const listed = [...r.stdout.matchAll(/^ {2}([a-z]+) +before /gm)].map((m) => m[1]);
+    expect(listed).toEqual(["state", "cicd", "zone", "ses", "slr", "ami", "cdn"]);
+    expect(listed).toEqual(STEPS.map((s) => s.name));
+    expect(r.stdout).toMatch(/Exit: 0 every checked step met; 1 a step is not met/);
+    const bad = await preflight(aws, ["--step", "dns"]);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/--step dns: no such step; use one of state, cicd, zone, ses, slr, ami, cdn/);
+  }, 60000);
+
+  it("passes every step of a ready account, with read-only calls only, and says what comes next", async () => {
+    const r = await run(healthy());
+    expect(r.stderr).toBe("");
+    expect(r.code).toBe(0);
+    for (const s of STEPS) expect(r.stdout).toMatch(new RegExp(`^ok {4}${s.name}`, "m"));
+    expect(r.stdout).toMatch(/ok {4}zone {3}127\.0\.0\.1#\d+ delegates zmanim\.shtetl\.io to the zone's name servers/);
+    expect(r.stdout).toMatch(/next: every step is met; run deploy.yml/);
+    const verbs = aws.calls().map((c) => c[1]); // every call so far: this is the first run that reaches AWS
+    expect(verbs.length).toBeGreaterThanOrEqual(12);
+    for (const v of verbs) expect([v, /^(get-|list-|describe-|head-|simulate-)/.test(v)]).toEqual([v, true]);
+  }, 60000);
+
+  it("stops at the first unmet step, names it, and checks nothing after it", async () => {
+    const before = aws.calls().length;
+    const r = await run([{ match: ["s3api", "get-bucket-versioning"], stderr: "An error occurred (NoSuchBucket)", exit: 254 }, ...healthy()]);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toMatch(/FAIL {2}state {2}state bucket zmanim-tfstate-111111111111 is not there \(An error occurred \(NoSuchBucket\)\)/);
+    expect(r.stdout).toMatch(/next: apply backend.tf.json as an administrator/);
+    expect(r.stderr).toMatch(/preflight: step "state" is not met \(needed before any stack/);
+    const calls = aws.calls().slice(before);
+    expect(calls.map((c) => c[0])).toEqual(["s3api", "dynamodb"]);
+  }, 60000);
+
+  it("fails the zone step while the current DNS does not delegate the site zone to its name servers", async () => {
+    const other = await startNsd("shtetl.io", parentZone(["ns1.old-provider.example", "ns2.old-provider.example"]));
+    const none = await startNsd("shtetl.io", "www IN A 192.0.2.1");
+    try {
+      aws.setRules(healthy());
+      const wrong = await preflight(aws, ["--parent-dns", other.server, "--step", "zone"]);
+      expect(wrong.code).toBe(1);
+      expect(wrong.stdout).toMatch(/FAIL {2}zone {3}127\.0\.0\.1#\d+ answers NS zmanim\.shtetl\.io: ns1\.old-provider\.example, ns2\.old-provider\.example/);
+      expect(wrong.stdout).toContain(`next: at the DNS that serves shtetl.io, set exactly these NS records for zmanim.shtetl.io: ${[...zoneServers].sort().join(", ")}`);
+      const missing = await preflight(aws, ["--parent-dns", none.server, "--step", "zone"]);
+      expect(missing.code).toBe(1);
+      expect(missing.stdout).toMatch(/answers NS zmanim\.shtetl\.io: nothing \(not delegated\)/);
+      // No hosted zone yet: deploy the dns stack first.
+      aws.setRules([{ match: ["route53", "list-hosted-zones-by-name"], stdout: JSON.stringify({ HostedZones: [{ Id: "/hostedzone/Z0APEX", Name: "shtetl.io.", Config: {} }] }) }]);
+      const noZone = await preflight(aws, ["--parent-dns", dns.server, "--step", "zone"]);
+      expect(noZone.stdout).toMatch(/FAIL {2}zone {3}no public hosted zone zmanim.shtetl.io in the account\nnext: deploy the dns stack: bash scripts\/ci\/deploy-stacks.sh --only zmanim-prod-dns/);
+    } finally {
+      await other.stop();
+      await none.stop();
+    }
+  }, 60000);
+
+  it("in the SES sandbox, passes only when the recipient is verified", async () => {
+    const sandbox: AwsRule = { match: ["sesv2", "get-account"], stdout: JSON.stringify({ ProductionAccessEnabled: false }) };
+    const unverified = await run([sandbox, { match: ["sesv2", "get-email-identity", "--email-identity", prod.alarmEmail], stderr: "NotFoundException", exit: 254 }, ...healthy()], ["--step", "ses"]);
+    expect(unverified.code).toBe(1);
+    expect(unverified.stdout).toMatch(/FAIL {2}ses {4}SES in eu-west-1 is in the sandbox; recipient admin@shtetl.io is not verified/);
+    expect(unverified.stdout).toMatch(/next: request production access .*aws sesv2 create-email-identity --email-identity admin@shtetl.io/);
+    const verified = await run([sandbox, { match: ["sesv2", "get-email-identity", "--email-identity", prod.alarmEmail], stdout: JSON.stringify({ VerifiedForSendingStatus: true }) }, ...healthy()], ["--step", "ses"]);
+    expect(verified.code).toBe(0);
+  }, 60000);
+
+  it("accepts a missing service-linked role only when the deploy role may create it", async () => {
+    const svc = "events.amazonaws.com";
+    const absent: AwsRule = { match: ["iam", "list-roles", "--path-prefix", `/aws-service-role/${svc}/`], stdout: "None" };
+    const sim = ["iam", "simulate-principal-policy", "--policy-source-arn", roleArn(prod, ciRoleName(prod, "deploy"))];
+    const denied = await run([absent, { match: [...sim, `ContextKeyName=iam:AWSServiceName,ContextKeyValues=${svc},ContextKeyType=string`], stdout: "implicitDeny" }, ...healthy()], ["--step", "slr"]);
+    expect(denied.code).toBe(1);
+    expect(denied.stdout).toMatch(/FAIL {2}slr {4}the service-linked role of events.amazonaws.com is missing and zmanim-prod-gha-deploy may not create it \(implicitDeny\)/);
+    expect(denied.stdout).toMatch(/next: create it once as an administrator: aws iam create-service-linked-role --aws-service-name events.amazonaws.com/);
+    const allowed = await run([absent, { match: sim, stdout: "allowed" }, ...healthy()], ["--step", "slr"]);
+    expect(allowed.code).toBe(0);
+    expect(allowed.stdout).toMatch(/may be created by zmanim-prod-gha-deploy/);
+  }, 60000);
+
+  it("needs the first binary and an AMI id in SSM before compute", async () => {
+    const r = await run([{ match: ["ssm", "get-parameter"], stderr: "ParameterNotFound", exit: 254 }, ...healthy()], ["--step", "ami"]);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toMatch(/FAIL {2}ami {4}SSM \/zmanim\/prod\/ami-id = \(missing\)\nnext: build the first AMI: push a tag ami-v/);
+  }, 60000);
+
+  it("finds a distribution that holds the site name outside the cdn state, and names the import", async () => {
+    const holder: AwsRule = { match: ["cloudfront", "list-distributions"], stdout: JSON.stringify([{ Id: "E2ORPHAN", Aliases: [site, `api.${site}`] }, { Id: "E3OTHER", Aliases: null }]) };
+    const orphan = await run([holder, { match: ["s3", "cp", `s3://${state.bucket}/prod/cdn.tfstate`], stderr: "404", exit: 1 }, ...healthy()], ["--step", "cdn"]);
+    expect(orphan.code).toBe(1);
+    expect(orphan.stdout).toMatch(/FAIL {2}cdn {4}distribution E2ORPHAN holds zmanim.shtetl.io, api.zmanim.shtetl.io but is not in the cdn state/);
+    expect(orphan.stdout).toMatch(/next: import it: cd cdktf.out\/stacks\/zmanim-prod-cdn && terraform init && terraform import aws_cloudfront_distribution.distribution E2ORPHAN/);
+    const tfstate = JSON.stringify({ resources: [{ type: "aws_cloudfront_distribution", instances: [{ attributes: { id: "E2ORPHAN" } }] }] });
+    const owned = await run([holder, { match: ["s3", "cp", `s3://${state.bucket}/prod/cdn.tfstate`], stdout: tfstate }, ...healthy()], ["--step", "cdn"]);
+    expect(owned.code).toBe(0);
+  }, 60000);
+});
+
+describe("nsRecords", () => {
+  it("reads NS records for the name from dig's answer and authority sections only", () => {
+    const out = [
+      "; <<>> DiG",
+      "zmanim.shtetl.io.\t300\tIN\tNS\tNS-2.awsdns-02.com.",
+      "zmanim.shtetl.io.\t300\tIN\tNS\tns-1.awsdns-01.org.",
+      "shtetl.io.\t300\tIN\tNS\tns1.example.net.",
+      "zmanim.shtetl.io.\t300\tIN\tA\t192.0.2.1",
+    ].join("\n");
+    expect(nsRecords(out, "zmanim.shtetl.io")).toEqual(["ns-1.awsdns-01.org", "ns-2.awsdns-02.com"]);
+  });
+});
