@@ -34,6 +34,8 @@ step unit npx jest --selectProjects unit --json --outputFile="$results/unit.json
 step terraform-validate bash -c 'bash scripts/tf-validate.sh | tee "$0/validate.txt"; exit "${PIPESTATUS[0]}"' "$results"
 # shellcheck disable=SC2016 # $0 and PIPESTATUS belong to the inner bash
 step terraform-test bash -c 'bash scripts/tf-test.sh --all-environments | tee "$0/plan.txt"; exit "${PIPESTATUS[0]}"' "$results"
+# The scaled example environment (RDS, ElastiCache, the fleet) has stacks prod does not: validate them too.
+step terraform-validate-scaled bash -c 'CDKTF_OUTDIR=cdktf.out.scaled node dist/main.js --env scaled && bash scripts/tf-validate.sh cdktf.out.scaled/stacks/*'
 if [[ $skip_ops -eq 0 ]]; then
   step ops npx jest --selectProjects ops --runInBand --json --outputFile="$results/ops.json"
 fi

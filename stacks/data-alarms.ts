@@ -1,5 +1,5 @@
 import { Construct } from "constructs";
-import { CloudwatchMetricAlarm } from "@cdktf/provider-aws/lib/cloudwatch-metric-alarm";
+import { AlarmSet, AlarmSpec } from "../constructs/alarm-set";
 import { ManagedDatabase } from "../constructs/managed-database";
 import { EnvironmentConfig, ScaledTopology } from "./environments";
 import { alarmTopicArn } from "./naming";
@@ -36,117 +36,88 @@ export interface DataAlarmsProps {
  * Serverless https://docs.aws.amazon.com/AmazonElastiCache/latest/dg/serverless-metrics-events-redis.html and
  * node-based https://docs.aws.amazon.com/AmazonElastiCache/latest/dg/CacheMetrics.Redis.html.
  */
-export function dataAlarms(scope: Construct, props: DataAlarmsProps): CloudwatchMetricAlarm[] {
+export function dataAlarms(scope: Construct, props: DataAlarmsProps): AlarmSet {
   const { env, topology: t, database } = props;
-  const prefix = `zmanim-${env.name}`;
-  const topic = alarmTopicArn(env);
-  const alarms: CloudwatchMetricAlarm[] = [];
+  const specs: AlarmSpec[] = [];
+  /** Five-minute periods, three in a row. */
   const alarm = (
     id: string,
-    spec: {
-      description: string;
-      namespace: string;
-      metricName: string;
-      dimensions: Record<string, string>;
-      statistic: "Average" | "Minimum" | "Maximum" | "Sum";
-      comparison: "GreaterThanThreshold" | "LessThanThreshold";
-      threshold: number;
-      missing?: "missing" | "notBreaching" | "breaching";
-    },
-  ) => {
-    const a = new CloudwatchMetricAlarm(scope, id, {
-      alarmName: `${prefix}-${id}`,
-      alarmDescription: spec.description,
-      namespace: spec.namespace,
-      metricName: spec.metricName,
-      dimensions: spec.dimensions,
-      statistic: spec.statistic,
-      period: 300,
-      evaluationPeriods: 3,
-      datapointsToAlarm: 3,
-      comparisonOperator: spec.comparison,
-      threshold: spec.threshold,
-      treatMissingData: spec.missing ?? "missing",
-      alarmActions: [topic],
-      okActions: [topic],
-    });
-    a.overrideLogicalId(id.replace(/-/g, "_"));
-    alarms.push(a);
-  };
+    spec: Pick<AlarmSpec, "alarmDescription" | "namespace" | "metricName" | "dimensions" | "statistic" | "comparisonOperator" | "threshold" | "treatMissingData">,
+  ) => specs.push({ id: id.replace(/-/g, "_"), name: id, period: 300, evaluationPeriods: 3, datapointsToAlarm: 3, ...spec });
 
   const db = { DBInstanceIdentifier: database.instance.identifier };
   const allocatedBytes = database.allocatedStorageGb * GIB;
   const memoryBytes = dbClassMemoryGib(t.database.instanceClass) * GIB;
   alarm("db-free-storage", {
-    description: "RDS free storage below 10% of the initial allocation (or 2 GiB) for 15 minutes; autoscaling may be at its ceiling",
+    alarmDescription: "RDS free storage below 10% of the initial allocation (or 2 GiB) for 15 minutes; autoscaling may be at its ceiling",
     namespace: "AWS/RDS",
     metricName: "FreeStorageSpace",
     dimensions: db,
     statistic: "Minimum",
-    comparison: "LessThanThreshold",
+    comparisonOperator: "LessThanThreshold",
     threshold: Math.max(2 * GIB, Math.floor(allocatedBytes / 10)),
   });
   alarm("db-cpu", {
-    description: "RDS CPU above 80% for 15 minutes",
+    alarmDescription: "RDS CPU above 80% for 15 minutes",
     namespace: "AWS/RDS",
     metricName: "CPUUtilization",
     dimensions: db,
     statistic: "Average",
-    comparison: "GreaterThanThreshold",
+    comparisonOperator: "GreaterThanThreshold",
     threshold: 80,
   });
   alarm("db-freeable-memory", {
-    description: `RDS freeable memory below 10% of the class's ${memoryBytes / GIB} GiB for 15 minutes`,
+    alarmDescription: `RDS freeable memory below 10% of the class's ${memoryBytes / GIB} GiB for 15 minutes`,
     namespace: "AWS/RDS",
     metricName: "FreeableMemory",
     dimensions: db,
     statistic: "Average",
-    comparison: "LessThanThreshold",
+    comparisonOperator: "LessThanThreshold",
     threshold: Math.floor(memoryBytes / 10),
   });
   // A slot that stops advancing holds back WAL; max_slot_wal_keep_size (a quarter of the storage) invalidates
   // it eventually. Alarm at half of that, while the subscriber can still catch up. No slot: no data, no alarm.
   const slotBytes = Math.floor(allocatedBytes / 8);
   alarm("db-replication-slot-lag", {
-    description: "The most lagging replication slot holds back more than 1/8 of the storage in WAL for 15 minutes",
+    alarmDescription: "The most lagging replication slot holds back more than 1/8 of the storage in WAL for 15 minutes",
     namespace: "AWS/RDS",
     metricName: "OldestReplicationSlotLag",
     dimensions: db,
     statistic: "Maximum",
-    comparison: "GreaterThanThreshold",
+    comparisonOperator: "GreaterThanThreshold",
     threshold: slotBytes,
-    missing: "notBreaching",
+    treatMissingData: "notBreaching",
   });
   alarm("db-transaction-logs", {
-    description: "WAL on disk above 1/8 of the storage for 15 minutes (a stalled slot or archiving)",
+    alarmDescription: "WAL on disk above 1/8 of the storage for 15 minutes (a stalled slot or archiving)",
     namespace: "AWS/RDS",
     metricName: "TransactionLogsDiskUsage",
     dimensions: db,
     statistic: "Maximum",
-    comparison: "GreaterThanThreshold",
+    comparisonOperator: "GreaterThanThreshold",
     threshold: slotBytes,
-    missing: "notBreaching",
+    treatMissingData: "notBreaching",
   });
 
   const c = t.cache;
   if (c.kind === "serverless") {
     const cache = { clusterId: props.cacheName };
     alarm("cache-storage", {
-      description: `Valkey data above 80% of its ${c.maxDataStorageGb} GB limit for 15 minutes; at the limit it evicts keys with a TTL, then refuses writes`,
+      alarmDescription: `Valkey data above 80% of its ${c.maxDataStorageGb} GB limit for 15 minutes; at the limit it evicts keys with a TTL, then refuses writes`,
       namespace: "AWS/ElastiCache",
       metricName: "BytesUsedForCache",
       dimensions: cache,
       statistic: "Maximum",
-      comparison: "GreaterThanThreshold",
+      comparisonOperator: "GreaterThanThreshold",
       threshold: Math.floor(c.maxDataStorageGb * 1e9 * 0.8),
     });
     alarm("cache-ecpu", {
-      description: `Valkey ECPU above 80% of its ${c.maxEcpuPerSecond}/s limit for 15 minutes; at the limit requests are throttled`,
+      alarmDescription: `Valkey ECPU above 80% of its ${c.maxEcpuPerSecond}/s limit for 15 minutes; at the limit requests are throttled`,
       namespace: "AWS/ElastiCache",
       metricName: "ElastiCacheProcessingUnits",
       dimensions: cache,
       statistic: "Sum",
-      comparison: "GreaterThanThreshold",
+      comparisonOperator: "GreaterThanThreshold",
       threshold: Math.floor(c.maxEcpuPerSecond * 300 * 0.8),
     });
   } else {
@@ -154,24 +125,24 @@ export function dataAlarms(scope: Construct, props: DataAlarmsProps): Cloudwatch
     for (let i = 1; i <= 1 + c.replicas; i++) {
       const node = `${props.cacheName}-${String(i).padStart(3, "0")}`;
       alarm(`cache-memory-${i}`, {
-        description: `Valkey node ${node} memory above 80% of maxmemory for 15 minutes; at 100% it evicts keys with a TTL, then refuses writes`,
+        alarmDescription: `Valkey node ${node} memory above 80% of maxmemory for 15 minutes; at 100% it evicts keys with a TTL, then refuses writes`,
         namespace: "AWS/ElastiCache",
         metricName: "DatabaseMemoryUsagePercentage",
         dimensions: { CacheClusterId: node },
         statistic: "Maximum",
-        comparison: "GreaterThanThreshold",
+        comparisonOperator: "GreaterThanThreshold",
         threshold: 80,
       });
       alarm(`cache-cpu-${i}`, {
-        description: `Valkey node ${node} engine CPU above 80% for 15 minutes`,
+        alarmDescription: `Valkey node ${node} engine CPU above 80% for 15 minutes`,
         namespace: "AWS/ElastiCache",
         metricName: "EngineCPUUtilization",
         dimensions: { CacheClusterId: node },
         statistic: "Average",
-        comparison: "GreaterThanThreshold",
+        comparisonOperator: "GreaterThanThreshold",
         threshold: 80,
       });
     }
   }
-  return alarms;
+  return new AlarmSet(scope, "alarms", { topicArn: alarmTopicArn(env), namePrefix: `zmanim-${env.name}-`, alarms: specs });
 }

@@ -275,7 +275,7 @@ export const scaled: EnvironmentConfig = {
   vpcCidr: "10.44.0.0/16",
   publicSubnetCidr: "10.44.0.0/24",
   availabilityZone: "eu-west-1a",
-  domain: { zoneName: "shtetl.io", siteName: "zmanim-scaled.shtetl.io", createZone: false },
+  domain: { zoneName: "zmanim-scaled.shtetl.io", siteName: "zmanim-scaled.shtetl.io", createZone: true },
   topology: {
     kind: "scaled",
     availabilityZones: ["eu-west-1a", "eu-west-1b"],
@@ -295,7 +295,7 @@ export const scaled: EnvironmentConfig = {
   },
 };
 
-export const environments: Readonly<Record<string, EnvironmentConfig>> = { prod, staging };
+export const environments: Readonly<Record<string, EnvironmentConfig>> = { prod, staging, scaled };
 
 export const DEFAULT_ENVIRONMENT = "prod";
 

@@ -3,7 +3,7 @@
  * the health check with its us-east-1 alarm.
  */
 import { readFileSync } from "fs";
-import { prod, staging } from "../../stacks/environments";
+import { environments } from "../../stacks/environments";
 import { bucketArn, bucketName, ciRoleName, roleArn } from "../../stacks/naming";
 import { certificateNames, HEALTH_CHECK_REGIONS, PRICE_CLASS, SPA_ROUTER_PATH } from "../../stacks/cdn";
 import { logsPolicyStatements } from "../../stacks/storage";
@@ -12,10 +12,7 @@ import { statements } from "../helpers/policy";
 
 type Body = Record<string, unknown>;
 
-describe.each([
-  ["prod", prod],
-  ["staging", staging],
-])("cdn stack (%s)", (_name, env) => {
+describe.each(Object.entries(environments))("cdn stack (%s)", (_name, env) => {
   let s: Synthesized;
   let r: Record<string, Record<string, Body>>;
   let d: Body;

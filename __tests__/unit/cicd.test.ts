@@ -1,4 +1,4 @@
-import { prod, staging, EnvironmentConfig } from "../../stacks/environments";
+import { environments } from "../../stacks/environments";
 import {
   DEPLOY_ENVIRONMENT,
   GITHUB_OIDC_AUDIENCE,
@@ -46,10 +46,7 @@ function managedAttachments(json: TfJson, roleName: string): string[] {
 const iamMatch = (pattern: string, value: string) =>
   new RegExp("^" + pattern.replace(/[.+^${}()|[\]\\]/g, "\\$&").replace(/\*/g, ".*").replace(/\?/g, ".") + "$").test(value);
 
-describe.each<[string, EnvironmentConfig]>([
-  ["prod", prod],
-  ["staging", staging],
-])("cicd stack (%s)", (_name, env) => {
+describe.each(Object.entries(environments))("cicd stack (%s)", (_name, env) => {
   const cicd = synthAll(env).stacks.cicd;
   const roles = resources(cicd, "aws_iam_role");
 

@@ -15,7 +15,7 @@ import { TerraformStack } from "cdktf/lib/terraform-stack";
 import { AwsProvider } from "@cdktf/provider-aws/lib/provider";
 import { PersistentVolume } from "../../constructs/persistent-volume";
 import { ComputeStack } from "../../stacks/compute";
-import { EnvironmentConfig, prod, staging } from "../../stacks/environments";
+import { EnvironmentConfig, environments, prod } from "../../stacks/environments";
 import { NetworkStack } from "../../stacks/network";
 import { SecretsStack } from "../../stacks/secrets";
 import { StorageStack } from "../../stacks/storage";
@@ -105,10 +105,7 @@ describe("replacing the instance leaves the volume and the Elastic IP alone", ()
   });
 });
 
-describe.each([
-  ["prod", prod],
-  ["staging", staging],
-])("fleet policies (%s)", (_n, env) => {
+describe.each(Object.entries(environments))("fleet policies (%s)", (_n, env) => {
   it("every EBS volume is encrypted, and every persistent one is protected from destroy", () => {
     const s = synthAll(env);
     const vols = resourcesOfType(s, "aws_ebs_volume");

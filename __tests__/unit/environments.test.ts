@@ -18,10 +18,9 @@ const withChange = (patch: Partial<EnvironmentConfig>): EnvironmentConfig => ({ 
 const problemFor = configErrorMessage;
 
 describe("environment definitions", () => {
-  it("ships prod and staging, both valid, with prod as the default", () => {
-    expect(Object.keys(environments).sort()).toEqual(["prod", "staging"]);
-    expect(environmentProblems(prod)).toEqual([]);
-    expect(environmentProblems(staging)).toEqual([]);
+  it("ships prod, staging and the scaled example, all valid, with prod as the default", () => {
+    expect(Object.keys(environments).sort()).toEqual(["prod", "scaled", "staging"]);
+    for (const env of Object.values(environments)) expect([env.name, environmentProblems(env)]).toEqual([env.name, []]);
     expect(environmentSetProblems(environments)).toEqual([]);
     expect(selectEnvironment([], {}).name).toBe("prod");
   });
@@ -41,7 +40,7 @@ describe("environment definitions", () => {
   });
 
   it("rejects an unknown environment name, listing the known ones", () => {
-    expect(() => selectEnvironment(["--env", "qa"], {})).toThrow(/"qa": unknown environment; use one of prod, staging/);
+    expect(() => selectEnvironment(["--env", "qa"], {})).toThrow(/"qa": unknown environment; use one of prod, staging, scaled/);
   });
 });
 
@@ -182,7 +181,7 @@ describe("a config error writes nothing", () => {
     });
     expect(res.status).toBe(2);
     expect(res.stderr).toMatch(/error: environment "qa" is invalid .*nothing was synthesized/);
-    expect(res.stderr).toMatch(/unknown environment; use one of prod, staging/);
+    expect(res.stderr).toMatch(/unknown environment; use one of prod, staging, scaled/);
     expect(existsSync(out)).toBe(false);
   });
 });
