@@ -287,5 +287,48 @@ function cdnStep(): Step {
   };
 }
 
+/** Record values as dig prints them, normalized for comparison (case, trailing dots, TXT quoting). */
+export function normalizeValue(type: string, value: string): string {
+  if (type === "TXT") return value.replace(/^"|"$/g, "").replace(/"\s+"/g, "");
+  return value.toLowerCase().replace(/\.$/, "").replace(/\s+/g, " ");
+}
+
+/** The answers for `name`/`type` in dig output. */
+export function answers(digOutput: string, name: string, type: string): string[] {
+  const want = `${name.toLowerCase()}.`;
+  const out: string[] = [];
+  for (const line of digOutput.split("\n")) {
+    if (line.startsWith(";")) continue;
+    const m = /^(\S+)\s+\d+\s+IN\s+(\S+)\s+(.*)$/.exec(line.trim());
+    if (m && m[1].toLowerCase() === want && m[2] === type) out.push(normalizeValue(type, m[3]));
+  }
+  return out.sort();
+}
+
+function apexStep(): Step {
+  return {
+    name: "apex",
+    before: "delegating the apex at the registrar (the domain.apexZone opt-in only): the current DNS answers every carried record as listed",
+    check(ctx) {
+      const apex = ctx.env.domain.apexZone;
+      if (!apex) return [{ ok: true, what: "no apex zone configured; the apex stays at its current DNS" }];
+      const [server] = parentServers(ctx, `_.${apex.name}`); // the servers of the apex itself
+      if (!server) return [{ ok: false, what: `no name server answers for ${apex.name}`, fix: `check \`dig NS ${apex.name}\`` }];
+      const where = `${server.host}${server.port ? `#${server.port}` : ""}`;
+      return apex.carriedRecords.map((r) => {
+        const out = ctx.dig(["+norecurse", "+noall", "+answer", `@${server.host}`, ...(server.port ? ["-p", server.port] : []), r.type, r.name]);
+        const got = out === undefined ? [] : answers(out, r.name, r.type);
+        const want = r.values.map((v) => normalizeValue(r.type, v)).sort();
+        const same = got.length === want.length && got.every((v, i) => v === want[i]);
+        return {
+          ok: same,
+          what: same ? `${r.name} ${r.type} is carried as ${where} serves it` : `${r.name} ${r.type}: ${where} answers ${got.length ? got.join(" | ") : "nothing"}, the apex zone would serve ${want.join(" | ")}`,
+          fix: `make domain.apexZone.carriedRecords match the current DNS for ${r.name} ${r.type} (dig +noall +answer @${server.host} ${r.type} ${r.name}), deploy the dns stack, and check again before changing the registrar`,
+        };
+      });
+    },
+  };
+}
+
 /** Every step, in runbook order. */
-export const STEPS: readonly Step[] = [stateStep(), cicdStep(), zoneStep(), sesStep(), slrStep(), amiStep(), cdnStep()];
+export const STEPS: readonly Step[] = [stateStep(), cicdStep(), zoneStep(), sesStep(), slrStep(), amiStep(), cdnStep(), apexStep()];

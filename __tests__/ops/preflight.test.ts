@@ -9,7 +9,8 @@ import { prod } from "../../stacks/environments";
 import { bucketName, ciRoleName, roleArn, ssmParameterName } from "../../stacks/naming";
 import { awsDouble, AwsDouble, AwsRule } from "../helpers/aws-double";
 import { Nsd, startNsd } from "../helpers/nsd";
-import { nsRecords, SERVICE_LINKED_ROLES, STEPS } from "../../scripts/preflight-checks";
+import { answers, nsRecords, realContext, SERVICE_LINKED_ROLES, STEPS } from "../../scripts/preflight-checks";
+import { CarriedRecord, EnvironmentConfig } from "../../stacks/environments";
 
 const root = resolve(__dirname, "../..");
 const site = prod.domain.siteName;
@@ -75,12 +76,12 @@ describe("scripts/preflight", () => {
     const r = await preflight(aws, ["--help"]);
     expect(r.code).toBe(0);
     const listed = [...r.stdout.matchAll(/^ {2}([a-z]+) +before /gm)].map((m) => m[1]);
-    expect(listed).toEqual(["state", "cicd", "zone", "ses", "slr", "ami", "cdn"]);
+    expect(listed).toEqual(["state", "cicd", "zone", "ses", "slr", "ami", "cdn", "apex"]);
     expect(listed).toEqual(STEPS.map((s) => s.name));
     expect(r.stdout).toMatch(/Exit: 0 every checked step met; 1 a step is not met/);
     const bad = await preflight(aws, ["--step", "dns"]);
     expect(bad.code).toBe(2);
-    expect(bad.stderr).toMatch(/--step dns: no such step; use one of state, cicd, zone, ses, slr, ami, cdn/);
+    expect(bad.stderr).toMatch(/--step dns: no such step; use one of state, cicd, zone, ses, slr, ami, cdn, apex/);
   }, 60000);
 
   it("passes every step of a ready account, with read-only calls only, and says what comes next", async () => {
@@ -167,6 +168,55 @@ describe("scripts/preflight", () => {
     const owned = await run([holder, { match: ["s3", "cp", `s3://${state.bucket}/prod/cdn.tfstate`], stdout: tfstate }, ...healthy()], ["--step", "cdn"]);
     expect(owned.code).toBe(0);
   }, 60000);
+});
+
+describe("the apex step: the current DNS must answer every carried record as the apex zone would", () => {
+  let dns: Nsd;
+  beforeAll(async () => {
+    dns = await startNsd(
+      "shtetl.io",
+      ['clerk IN CNAME frontend-api.clerk.services.', "@ IN MX 1 smtp.google.com.", "@ IN MX 5 alt1.smtp.google.com.", '@ IN TXT "v=spf1 include:_spf.google.com ~all"'].join("\n"),
+    );
+  });
+  afterAll(() => dns.stop());
+  const apexEnv = (carriedRecords: CarriedRecord[]): EnvironmentConfig => ({ ...prod, domain: { ...prod.domain, apexZone: { name: "shtetl.io", carriedRecords } } });
+  const apex = STEPS.find((s) => s.name === "apex")!;
+  const clerk: CarriedRecord = { name: "clerk.shtetl.io", type: "CNAME", values: ["frontend-api.clerk.services"] };
+  const spf: CarriedRecord = { name: "shtetl.io", type: "TXT", values: ["v=spf1 include:_spf.google.com ~all"] };
+
+  it("passes when every carried record matches what the current DNS serves (real dig against NSD)", () => {
+    const mx: CarriedRecord = { name: "shtetl.io", type: "MX", values: ["5 alt1.smtp.google.com", "1 smtp.google.com"] };
+    const findings = apex.check(realContext(apexEnv([clerk, mx, spf]), dns.server));
+    expect(findings.map((f) => [f.ok, f.what])).toEqual([
+      [true, expect.stringMatching(/^clerk.shtetl.io CNAME is carried as 127\.0\.0\.1#\d+ serves it$/)],
+      [true, expect.stringMatching(/^shtetl.io MX is carried/)],
+      [true, expect.stringMatching(/^shtetl.io TXT is carried/)],
+    ]);
+  });
+
+  it("fails a carried record that would drop or change an answer, naming both", () => {
+    const oneMx: CarriedRecord = { name: "shtetl.io", type: "MX", values: ["1 smtp.google.com"] };
+    const wrongClerk: CarriedRecord = { name: "clerk.shtetl.io", type: "CNAME", values: ["old.clerk.services"] };
+    const missing: CarriedRecord = { name: "accounts.shtetl.io", type: "CNAME", values: ["accounts.clerk.services"] };
+    const f = apex.check(realContext(apexEnv([wrongClerk, oneMx, missing]), dns.server));
+    expect(f.map((x) => x.ok)).toEqual([false, false, false]);
+    expect(f[0].what).toMatch(/clerk.shtetl.io CNAME: 127\.0\.0\.1#\d+ answers frontend-api.clerk.services, the apex zone would serve old.clerk.services/);
+    expect(f[1].what).toMatch(/shtetl.io MX: .* answers 1 smtp.google.com \| 5 alt1.smtp.google.com, the apex zone would serve 1 smtp.google.com/);
+    expect(f[2].what).toMatch(/accounts.shtetl.io CNAME: .* answers nothing/);
+    expect(f[0].fix).toMatch(/make domain.apexZone.carriedRecords match the current DNS for clerk.shtetl.io CNAME/);
+  });
+
+  it("passes trivially without the opt-in", () => {
+    expect(apex.check(realContext(prod, dns.server))).toEqual([{ ok: true, what: "no apex zone configured; the apex stays at its current DNS" }]);
+  });
+});
+
+describe("answers", () => {
+  it("normalizes case, trailing dots and TXT quoting", () => {
+    const out = ['shtetl.io.\t300\tIN\tTXT\t"v=spf1 " "-all"', "shtetl.io.\t300\tIN\tMX\t1 SMTP.Google.com.", "www.shtetl.io.\t300\tIN\tMX\t2 x."].join("\n");
+    expect(answers(out, "shtetl.io", "TXT")).toEqual(["v=spf1 -all"]);
+    expect(answers(out, "shtetl.io", "MX")).toEqual(["1 smtp.google.com"]);
+  });
 });
 
 describe("nsRecords", () => {
