@@ -3,8 +3,8 @@
 #
 # Usage: scripts/tf-test.sh [--all-environments] [STACK ...]
 #   Tests every stack under ${CDKTF_OUTDIR:-cdktf.out}/stacks (or the named ones). With --all-environments,
-#   also synthesizes every other environment of stacks/environments.ts into a temporary directory and tests
-#   its stacks too (needs `npm run synth` to have built dist/).
+#   also synthesizes every other shipped environment of stacks/environments.ts (selectable or exported as an
+#   example, like `scaled`) into a temporary directory and tests its stacks too.
 #
 # Each stack is copied (cdktf.out is never written), its backend removed, and a plan.tftest.hcl generated
 # beside it by scripts/terraform/plan-tests.ts: mock providers, remote-state reads answered with exactly the
@@ -55,15 +55,12 @@ fi
 outdirs=("$out")
 if [[ $all_envs -eq 1 ]]; then
   default_env=$(jq -r '[.stacks | keys[] | capture("^zmanim-(?<e>[a-z][a-z0-9]*)-").e] | first' "$out/manifest.json")
-  for env in $(node -p "Object.keys(require('./dist/stacks/environments').environments).join(' ')"); do
-    [[ "$env" == "$default_env" ]] && continue
-    if ! ZMANIM_ENV=$env CDKTF_OUTDIR="$work/out-$env" node dist/main.js >"$work/synth-$env.log" 2>&1; then
-      echo "FAIL    environment $env: synth failed"
-      sed 's/^/        /' "$work/synth-$env.log"
-      exit 1
-    fi
-    outdirs+=("$work/out-$env")
-  done
+  if ! npx --no-install tsx scripts/terraform/synth-environments.ts "$work/envs" --except "$default_env" >"$work/envs.tsv" 2>"$work/synth.log"; then
+    echo "FAIL    the other environments could not be synthesized"
+    sed 's/^/        /' "$work/synth.log"
+    exit 2
+  fi
+  while IFS=$'\t' read -r _ dir; do outdirs+=("$dir"); done <"$work/envs.tsv"
 fi
 
 # The AWS provider's schema (ARN attributes per resource type), cached per provider and terraform version.

@@ -3,9 +3,9 @@
  * under real terraform in scripts/tf-test.sh (ops test __tests__/ops/tf-test.test.ts); these check what the
  * generator writes, over the synthesized stacks of both environments.
  */
-import { environments } from "../../stacks/environments";
 import { LoadedStack, loadStacks } from "../../scripts/cost/tfjson";
 import { PlanTestError, ProviderSchemas, hcl, mockArn, planTestFor } from "../../scripts/terraform/plan-tests";
+import { shippedEnvironments } from "../../scripts/terraform/synth-environments";
 import { synthAll } from "../helpers/synth";
 
 /** A slice of the AWS provider schema: enough for the ARN attributes the generator fills. */
@@ -15,6 +15,14 @@ const schemas: ProviderSchemas = {
       resource_schemas: {
         aws_sns_topic: { block: { attributes: { arn: { type: "string", computed: true }, name: { type: "string", optional: true } } } },
         aws_acm_certificate: { block: { attributes: { arn: { type: "string", computed: true } } } },
+        aws_elasticache_serverless_cache: {
+          block: {
+            attributes: {
+              endpoint: { type: ["list", ["object", { address: "string", port: "number" }]], computed: true },
+              security_group_ids: { type: ["set", "string"], optional: true, computed: true },
+            },
+          },
+        },
         aws_acm_certificate_validation: { block: { attributes: { certificate_arn: { type: "string", required: true } } } },
       },
     },
@@ -23,8 +31,8 @@ const schemas: ProviderSchemas = {
 const onlyAws = (p: string) => p === "hashicorp/aws";
 const ARN = /^arn:aws:[a-z0-9-]+:([a-z]{2}-[a-z]+-\d)?:(\d{12})?:.+$/;
 
-describe.each(Object.keys(environments))("plan tests of the %s environment", (envName) => {
-  const stacks: LoadedStack[] = loadStacks(synthAll(environments[envName]).outdir);
+describe.each(shippedEnvironments().map((e) => [e.name, e] as const))("plan tests of the %s environment", (_name, env) => {
+  const stacks: LoadedStack[] = loadStacks(synthAll(env).outdir);
   const tests = stacks.map((s) => ({ stack: s, test: planTestFor(s, { stacks, schemas, installable: onlyAws }) }));
 
   it("answers every remote-state read with exactly the outputs the producing stack declares", () => {
@@ -114,6 +122,18 @@ describe("plan test generator", () => {
           "(stacks: zmanim-t-dns); synthesize the producing stack or fix the reference",
       ),
     );
+  });
+
+  it("gives computed collections one element, so an index into them plans as it does against AWS", () => {
+    const cache: LoadedStack = {
+      name: "zmanim-t-data",
+      json: { resource: { aws_elasticache_serverless_cache: { cache: { name: "c" } } } },
+    };
+    const t = planTestFor(cache, { stacks: [cache], schemas, installable: onlyAws });
+    const block = t.testFile!.split("\n}\n").find((b) => b.includes("target          = aws_elasticache_serverless_cache.cache"))!;
+    expect(block).toMatch(/"endpoint" = \[\s*\{\s*"address" = "address-mock"\s*"port" = 1\s*\},?\s*\]/);
+    // Optional collections stay as configured.
+    expect(block).not.toMatch(/security_group_ids/);
   });
 
   it("writes strings as HCL literals, never as templates", () => {

@@ -166,6 +166,34 @@ function computedIdAttributes(schema: BlockSchema | undefined): string[] {
 }
 
 /**
+ * A value of a provider type (`terraform providers schema -json` notation) whose collections hold one element.
+ * The mock provider makes computed collections empty, so `endpoint[0].address` fails to plan where the real
+ * provider leaves it unknown; one element keeps such expressions evaluable. Strings name their attribute,
+ * and ARN attributes are well-formed ARNs.
+ */
+function mockOfType(type: unknown, attr: string, arnOf: (attr: string) => string): unknown {
+  if (type === "string") return attr === "arn" || attr.endsWith("_arn") ? arnOf(attr) : `${attr.replace(/_/g, "-")}-mock`;
+  if (type === "number") return 1;
+  if (type === "bool") return false;
+  if (Array.isArray(type)) {
+    const [kind, inner] = type as [string, unknown];
+    if (kind === "list" || kind === "set") return [mockOfType(inner, attr, arnOf)];
+    if (kind === "map") return {};
+    if (kind === "object") {
+      return Object.fromEntries(Object.entries(inner as Record<string, unknown>).map(([k, t]) => [k, mockOfType(t, k, arnOf)]));
+    }
+  }
+  return null;
+}
+
+/** Computed-only collection attributes (the mock would make them empty), from the provider schema. */
+function computedCollections(schema: BlockSchema | undefined): Array<[string, unknown]> {
+  return Object.entries(schema?.block.attributes ?? {})
+    .filter(([, a]) => a.computed && !a.optional && !a.required && Array.isArray(a.type) && (a.type[0] === "list" || a.type[0] === "set"))
+    .map(([k, a]) => [k, a.type]);
+}
+
+/**
  * The values the real provider knows at plan time and later expressions index into; the mock provider would
  * leave them unknown (a `for_each` over them then fails) or empty (an index then fails).
  */
@@ -256,7 +284,9 @@ function resourceValues(stack: LoadedStack, schemas: ProviderSchemas): Map<strin
       const label = literal(body.bucket) ?? literal(body.name) ?? name;
       const arn = mockArn(type, label, region, account);
       const values: JsonObject = { id: mockId(type, seed, arn) };
-      for (const attr of computedIdAttributes(aws[type])) values[attr] = attr === "arn" ? arn : mockArn(type, `${label}-${attr}`, region, account);
+      const arnOf = (attr: string) => (attr === "arn" ? arn : mockArn(type, `${label}-${attr}`, region, account));
+      for (const attr of computedIdAttributes(aws[type])) values[attr] = arnOf(attr);
+      for (const [attr, t] of computedCollections(aws[type])) values[attr] = mockOfType(t, attr, arnOf);
       Object.assign(values, planTimeValues(type, body, seed));
       out.set(`${type}.${name}`, values);
     }
