@@ -553,6 +553,19 @@ describe("the scaled topology's resources", () => {
     expect(run(fixtureStacks({ "zmanim-prod-app": app({ desired_capacity: 3 }) })).lines.some((l) => / x 3$/.test(l.component))).toBe(true);
   });
 
+  it("the fleet pays a public IPv4 per instance when its subnets map one on launch, through a cross-stack reference too", () => {
+    const network = (map: boolean): StackJson => ({
+      provider: { aws: [{ region: "eu-west-1" }] },
+      resource: { aws_subnet: { app_subnet_0: { cidr_block: "10.44.10.0/24", map_public_ip_on_launch: map } } },
+    });
+    const stack = app({ vpc_zone_identifier: ["${data.terraform_remote_state.x.outputs.cross-stack-output-aws_subnetapp_subnet_0id}"] });
+    delete (stack.resource!.aws_launch_template.lt as Record<string, unknown>).network_interfaces;
+    const mapped = run(fixtureStacks({ "zmanim-prod-network": network(true), "zmanim-prod-app": stack }));
+    expect(usdOf(mapped, "aws_autoscaling_group.asg", /public IPv4 addresses x 2/)).toBeCloseTo(2 * 730 * 0.005, 6);
+    const unmapped = run(fixtureStacks({ "zmanim-prod-network": network(false), "zmanim-prod-app": stack }));
+    expect(unmapped.lines.some((l) => l.address === "aws_autoscaling_group.asg" && /IPv4/.test(l.component))).toBe(false);
+  });
+
   it("every rate of the scaled topology is dated and sourced, and marked unverified where no AWS page was read", () => {
     for (const k of Object.keys(RATES).filter((x) => /:(rds|elasticache|elb)\./.test(x))) {
       expect([k, RATES[k].checked]).toEqual([k, "unverified"]);

@@ -291,8 +291,13 @@ const PRICERS: Record<string, Pricer> = {
     const size = num(ebs?.volume_size) ?? ctx.a.ec2.defaultRootVolumeGb;
     priceVolume(ctx, `root volumes x ${n}`, (lit(ebs?.volume_type) as string | undefined) ?? "gp3", size * n, undefined, undefined,
       num(ebs?.volume_size) === undefined ? `size not set; assumed the AMI's ${ctx.a.ec2.defaultRootVolumeGb} GB` : undefined);
-    if (list(lt.network_interfaces).some((ni) => lit(ni.associate_public_ip_address) === true || lit(ni.associate_public_ip_address) === "true"))
-      ctx.add(`public IPv4 addresses x ${n}`, n * ctx.a.hoursPerMonth, "vpc.public-ipv4");
+    // A public IPv4 per instance: asked for by the launch template, or given by the subnets it launches into.
+    const asked = list(lt.network_interfaces).map((ni) => lit(ni.associate_public_ip_address)).find((v) => v !== undefined);
+    const bySubnet = subnetsMapPublicIp(ctx.index, b.vpc_zone_identifier);
+    if (asked === true || asked === "true" || (asked === undefined && bySubnet))
+      ctx.add(`public IPv4 addresses x ${n}`, n * ctx.a.hoursPerMonth, "vpc.public-ipv4", {
+        note: asked === undefined ? "the subnets set map_public_ip_on_launch" : undefined,
+      });
     if (s.customMetricsPerFleetInstance > 0) ctx.add(`CloudWatch agent custom metrics x ${n}`, n * s.customMetricsPerFleetInstance, "cloudwatch.metric");
     if (ctx.a.cloudwatch.putMetricDataPerInstance > 0)
       ctx.add(`PutMetricData API requests x ${n}`, n * ctx.a.cloudwatch.putMetricDataPerInstance, "cloudwatch.api-request");
@@ -556,6 +561,20 @@ const PRICERS: Record<string, Pricer> = {
     ctx.add("requests inspected", global ? ctx.d.edgeRequests : ctx.d.apiOriginRequests, "waf.request", { region });
   },
 };
+
+/**
+ * Whether any subnet that `refs` names (directly, `${aws_subnet.<name>.id}`, or through a cross-stack output,
+ * `...cross-stack-output-aws_subnet<name>id}`) sets map_public_ip_on_launch.
+ */
+function subnetsMapPublicIp(index: ModelIndex, refs: unknown): boolean {
+  const text = JSON.stringify(refs ?? "");
+  return index.all.some(
+    ({ res }) =>
+      res.type === "aws_subnet" &&
+      (lit(res.body.map_public_ip_on_launch) === true || lit(res.body.map_public_ip_on_launch) === "true") &&
+      (text.includes(`aws_subnet.${res.name}.`) || text.includes(`cross-stack-output-aws_subnet${res.name}id`)),
+  );
+}
 
 function priceSesIdentity(ctx: PriceContext) {
   if (ctx.index.state.sesAssigned) return;
