@@ -27,18 +27,34 @@ export interface S3Server {
 const childScript = `
 const S3rver = require(process.argv[1]);
 const fs = require("fs");
-const [dir, key, cert, buckets] = process.argv.slice(2);
+const [dir, key, cert, buckets, requestLog] = process.argv.slice(2);
 const server = new S3rver({
   address: "127.0.0.1", port: 0, silent: true, directory: dir,
   key: fs.readFileSync(key), cert: fs.readFileSync(cert),
   configureBuckets: buckets.split(",").map((name) => ({ name })),
+});
+// s3rver is a Koa app: a middleware put first sees every request.
+if (requestLog) server.middleware.unshift((ctx, next) => {
+  fs.appendFileSync(requestLog, JSON.stringify({ method: ctx.method, path: ctx.path, query: ctx.querystring }) + "\\n");
+  return next();
 });
 server.run().then((addr) => process.stdout.write(JSON.stringify({ port: addr.port }) + "\\n"),
   (err) => { process.stderr.write(String(err && err.stack || err) + "\\n"); process.exit(1); });
 process.on("SIGTERM", () => server.close().finally(() => process.exit(0)));
 `;
 
-export async function startS3(buckets: string[] = ["restic"]): Promise<S3Server> {
+/** One request the server received (see `startS3`'s `requestLog`). */
+export interface S3Request {
+  method: string;
+  path: string;
+  query: string;
+}
+
+/**
+ * @param requestLog a file to append every request to (one JSON S3Request per line), e.g. to learn which S3
+ *   calls restic makes. @default none
+ */
+export async function startS3(buckets: string[] = ["restic"], requestLog = ""): Promise<S3Server> {
   const base = mkdtempSync(join(tmpdir(), "zmanim-s3-"));
   const directory = join(base, "data");
   mkdirSync(directory);
@@ -49,7 +65,7 @@ export async function startS3(buckets: string[] = ["restic"]): Promise<S3Server>
     "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", key, "-out", caCert,
   ], { stdio: "ignore" });
   const s3rverPath = resolve(__dirname, "..", "..", "node_modules", "s3rver");
-  const child: ChildProcess = spawn(process.execPath, ["-e", childScript, s3rverPath, directory, key, caCert, buckets.join(",")], {
+  const child: ChildProcess = spawn(process.execPath, ["-e", childScript, s3rverPath, directory, key, caCert, buckets.join(","), requestLog], {
     stdio: ["ignore", "pipe", "pipe"],
   });
   let stderr = "";

@@ -2,18 +2,20 @@
  * The release role against the AWS calls its scripts really make: release-api.sh (with ssm-restart.sh and a
  * rollback) and static-site-sync.sh run for real with bash against the TEST DOUBLE of the AWS CLI
  * (__tests__/helpers/bin/aws), which records every call. Each recorded call is mapped to its IAM requests
- * (scripts/iam/cli-map.ts) and simulated against the synthesized release role; zero denials is the pass.
+ * (scripts/iam/cli-map.ts) and simulated against the synthesized role; zero denials is the pass. restic's S3
+ * calls are recorded by a real S3-compatible server (s3rver) while restic does what the box's scripts do.
  */
-import { spawnSync } from "child_process";
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "fs";
+import { execFileSync, spawnSync } from "child_process";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "fs";
 import { tmpdir } from "os";
 import { join, resolve } from "path";
 import { prod } from "../../stacks/environments";
 import { bucketName, ciRoleName, instanceRoleName, mailFromAddress } from "../../stacks/naming";
-import { cliRequests } from "../../scripts/iam/cli-map";
+import { S3RestRequest, cliRequests, s3RestRequest } from "../../scripts/iam/cli-map";
 import { denials, formatDenial, rolePolicies } from "../../scripts/iam/simulate";
 import { synthStacks } from "../../scripts/iam/types";
 import { awsDouble, AwsDouble } from "../helpers/aws-double";
+import { startS3 } from "../helpers/s3";
 
 const root = resolve(__dirname, "../..");
 const env = prod;
@@ -29,7 +31,7 @@ async function deniedFor(roleName: string, calls: string[][]): Promise<string[]>
   return (await denials(rolePolicies(synthStacks(env), roleName, env.accountId), requests)).map(formatDenial);
 }
 
-describe("release role: the calls release-api.sh and static-site-sync.sh make, as recorded", () => {
+describe("roles against the AWS calls their scripts and programs make, as recorded", () => {
   let aws: AwsDouble;
   let dir: string;
   beforeEach(() => {
@@ -41,7 +43,7 @@ describe("release role: the calls release-api.sh and static-site-sync.sh make, a
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it("every recorded call is allowed", async () => {
+  it("release role: every call release-api.sh and static-site-sync.sh make is allowed", async () => {
     const binary = join(dir, "zmanim-api");
     writeFileSync(binary, "binary v1.5.0\n");
     aws.setRules([
@@ -100,4 +102,31 @@ describe("release role: the calls release-api.sh and static-site-sync.sh make, a
     expect(calls.map((c) => `${c[0]} ${c[1]}`)).toEqual(["sesv2 send-email", "s3 cp", "s3 cp", "s3 cp"]);
     expect(await deniedFor(instanceRoleName(env), calls)).toEqual([]);
   }, 120000);
+
+  it("instance role: every S3 call restic makes (init, backup, snapshots, restore, forget --prune, check) is allowed", async () => {
+    const log = join(dir, "s3-requests.jsonl");
+    const s3 = await startS3(["restic"], log);
+    try {
+      const data = join(dir, "data");
+      mkdirSync(data);
+      writeFileSync(join(data, "postgres.dump"), "x".repeat(100000));
+      const vars = { ...process.env, ...s3.resticEnv(), RESTIC_PASSWORD: "iam-test", RESTIC_CACHE_DIR: join(dir, "cache") };
+      // --cacert as scripts/lib/common.sh passes it (restic reads RESTIC_CACERT itself only from 0.16 on).
+      const restic = (...args: string[]) => execFileSync("restic", ["--cacert", s3.caCert, ...args], { env: vars, stdio: "ignore", timeout: 60000 });
+      restic("init");
+      restic("backup", "--tag", "zmanim", data);
+      restic("backup", "--tag", "zmanim", data);
+      restic("snapshots", "--json");
+      restic("restore", "latest", "--target", join(dir, "restored"));
+      restic("forget", "--keep-last", "1", "--prune");
+      restic("check");
+    } finally {
+      await s3.stop();
+    }
+    const requests = readFileSync(log, "utf8").trim().split("\n").map((l) => JSON.parse(l) as S3RestRequest);
+    const sim = requests.map((r) => s3RestRequest(r, bucketName(env, "backups"), env, `restic: ${r.method} ${r.path}`));
+    expect(new Set(sim.map((r) => r.action))).toEqual(new Set(["s3:ListBucket", "s3:GetBucketLocation", "s3:GetObject", "s3:PutObject", "s3:DeleteObject"]));
+    const role = rolePolicies(synthStacks(env), instanceRoleName(env), env.accountId);
+    expect((await denials(role, sim)).map(formatDenial)).toEqual([]);
+  }, 180000);
 });

@@ -110,3 +110,35 @@ export function cliRequests(argv: string[], env: EnvironmentConfig): SimRequest[
       throw new Error(`no IAM mapping for \`aws ${key}\`: add it to scripts/iam/cli-map.ts`);
   }
 }
+
+/** One S3 REST request as an S3-compatible server records it (path-style: /bucket[/key]). */
+export interface S3RestRequest {
+  method: string;
+  path: string;
+  query: string;
+}
+
+/**
+ * The IAM request of one S3 REST call, against `bucket` (the recorded bucket name is replaced, so calls made
+ * to a test server are simulated against the real bucket). Per the service authorization reference: HEAD and
+ * GET of an object are s3:GetObject, a bucket listing (and HEAD of the bucket) s3:ListBucket, `?location`
+ * s3:GetBucketLocation, PUT and multipart parts s3:PutObject, DELETE s3:DeleteObject.
+ */
+export function s3RestRequest(r: S3RestRequest, bucket: string, env: EnvironmentConfig, why: string): SimRequest {
+  const [, , ...keyParts] = r.path.split("/");
+  const key = decodeURIComponent(keyParts.join("/"));
+  const q = new URLSearchParams(r.query);
+  const object = `arn:aws:s3:::${bucket}/${key}`;
+  let action: string | undefined;
+  let resource = object;
+  if (!key) {
+    resource = `arn:aws:s3:::${bucket}`;
+    if (r.method === "GET" && q.has("location")) action = "s3:GetBucketLocation";
+    else if (r.method === "GET" || r.method === "HEAD") action = "s3:ListBucket";
+    else if (r.method === "POST" && q.has("delete")) [action, resource] = ["s3:DeleteObject", `arn:aws:s3:::${bucket}/${PLACEHOLDERS.ObjectName}`];
+  } else if (r.method === "GET" || r.method === "HEAD") action = "s3:GetObject";
+  else if (r.method === "PUT" || (r.method === "POST" && (q.has("uploads") || q.has("uploadId")))) action = "s3:PutObject";
+  else if (r.method === "DELETE") action = q.has("uploadId") ? "s3:AbortMultipartUpload" : "s3:DeleteObject";
+  if (!action) throw new Error(`no IAM mapping for S3 ${r.method} ${r.path}?${r.query}: add it to scripts/iam/cli-map.ts`);
+  return { action, resource, context: baseContext("s3", env.region, {}), why };
+}
