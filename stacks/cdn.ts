@@ -5,6 +5,7 @@ import { TerraformOutput } from "cdktf/lib/terraform-output";
 import { CloudfrontCachePolicy } from "@cdktf/provider-aws/lib/cloudfront-cache-policy";
 import { CloudfrontDistribution, CloudfrontDistributionOrderedCacheBehavior } from "@cdktf/provider-aws/lib/cloudfront-distribution";
 import { CloudfrontFunction } from "@cdktf/provider-aws/lib/cloudfront-function";
+import { CloudfrontKeyValueStore } from "@cdktf/provider-aws/lib/cloudfront-key-value-store";
 import { CloudfrontOriginAccessControl } from "@cdktf/provider-aws/lib/cloudfront-origin-access-control";
 import { CloudfrontOriginRequestPolicy } from "@cdktf/provider-aws/lib/cloudfront-origin-request-policy";
 import { CloudfrontResponseHeadersPolicy, CloudfrontResponseHeadersPolicySecurityHeadersConfig } from "@cdktf/provider-aws/lib/cloudfront-response-headers-policy";
@@ -40,6 +41,17 @@ export const MANAGED_CACHE_POLICY = {
 
 /** The SPA router's source, shipped as-is to CloudFront (runtime cloudfront-js-2.0). */
 export const SPA_ROUTER_PATH = repoPath("constructs", "cloudfront", "spa-router.js");
+
+/** The viewer-response function that gives the export's 404 page its 404 status. */
+export const NOT_FOUND_STATUS_PATH = repoPath("constructs", "cloudfront", "not-found-status.js");
+
+/**
+ * The key value store of the export's object keys (spa-router.js asks it whether a path exists); the
+ * static-site deploy finds it by this name and fills it (scripts/ci/static-site-sync.sh).
+ */
+export function sitePathsStoreName(env: EnvironmentConfig): string {
+  return `zmanim-${env.name}-site-paths`;
+}
 
 /**
  * PriceClass_100 serves from edge locations in North America, Europe and Israel, which covers the app's
@@ -80,6 +92,16 @@ export function staticBucketPolicyStatements(env: EnvironmentConfig, distributio
       Principal: { Service: "cloudfront.amazonaws.com" },
       Action: "s3:GetObject",
       Resource: `${arn}/*`,
+      Condition: { StringEquals: { "AWS:SourceArn": distributionArn } },
+    },
+    {
+      // With ListBucket, S3 answers a missing key 404 instead of 403 (e.g. a stale /_next/static/ asset,
+      // which no function sees). CloudFront only ever asks for a key, never for a listing.
+      Sid: "CloudFrontOacMissingIs404",
+      Effect: "Allow",
+      Principal: { Service: "cloudfront.amazonaws.com" },
+      Action: "s3:ListBucket",
+      Resource: arn,
       Condition: { StringEquals: { "AWS:SourceArn": distributionArn } },
     },
     ...ciWriterStatements(env, arn),
@@ -130,12 +152,27 @@ export class CdnStack extends ZmanimStack {
       signingProtocol: "sigv4",
     });
 
+    // The export's object keys, written by the static-site deploy; spa-router.js sends a path whose object
+    // is not listed to the export's 404 page. Its content lives outside Terraform, so the id is pinned.
+    const sitePaths = new CloudfrontKeyValueStore(this, "site-paths", {
+      name: sitePathsStoreName(env),
+      comment: "Object keys of the static export (written by scripts/ci/static-site-sync.sh)",
+    });
+    sitePaths.overrideLogicalId("site_paths");
     const spaRouter = new CloudfrontFunction(this, "spa-router", {
       name: `${prefix}-spa-router`,
-      comment: "Maps site URLs onto the Next.js static export (trailingSlash: true)",
+      comment: "Maps site URLs onto the Next.js static export (trailingSlash: true); unknown paths to /404.html",
       runtime: "cloudfront-js-2.0",
       publish: true,
       code: readFileSync(SPA_ROUTER_PATH, "utf8"),
+      keyValueStoreAssociations: [sitePaths.arn],
+    });
+    const notFoundStatus = new CloudfrontFunction(this, "not-found-status", {
+      name: `${prefix}-not-found-status`,
+      comment: "Answers the export's 404 page with status 404",
+      runtime: "cloudfront-js-2.0",
+      publish: true,
+      code: readFileSync(NOT_FOUND_STATUS_PATH, "utf8"),
     });
 
     const compression = { enableAcceptEncodingGzip: true, enableAcceptEncodingBrotli: true };
@@ -273,7 +310,10 @@ export class CdnStack extends ZmanimStack {
         cachePolicyId: htmlCache.id,
         responseHeadersPolicyId: headers.id,
         compress: true,
-        functionAssociation: [{ eventType: "viewer-request", functionArn: spaRouter.arn }],
+        functionAssociation: [
+          { eventType: "viewer-request", functionArn: spaRouter.arn },
+          { eventType: "viewer-response", functionArn: notFoundStatus.arn },
+        ],
       },
       orderedCacheBehavior: ordered,
       viewerCertificate: {
@@ -367,5 +407,6 @@ export class CdnStack extends ZmanimStack {
     // The CNAMEs ACM checks; docs/runbooks/cutover.md adds them at the current DNS before the site zone is delegated.
     new TerraformOutput(this, "certificate-validation-records", { value: this.certificate.certificate.domainValidationOptions });
     new TerraformOutput(this, "distribution-domain", { value: this.distribution.domainName });
+    new TerraformOutput(this, "site-paths-store-arn", { value: sitePaths.arn });
   }
 }

@@ -5,7 +5,7 @@
 import { readFileSync } from "fs";
 import { environments } from "../../stacks/environments";
 import { bucketArn, bucketName, ciRoleName, roleArn } from "../../stacks/naming";
-import { certificateNames, HEALTH_CHECK_REGIONS, PRICE_CLASS, SPA_ROUTER_PATH } from "../../stacks/cdn";
+import { certificateNames, HEALTH_CHECK_REGIONS, NOT_FOUND_STATUS_PATH, PRICE_CLASS, sitePathsStoreName, SPA_ROUTER_PATH } from "../../stacks/cdn";
 import { logsPolicyStatements } from "../../stacks/storage";
 import { synthAll, Synthesized } from "../helpers/synth";
 import { statements } from "../helpers/policy";
@@ -102,8 +102,13 @@ describe.each(Object.entries(environments))("cdn stack (%s)", (_name, env) => {
     expect(paths.indexOf(env.api.healthPath)).toBeLessThan(paths.indexOf("/api/*"));
   });
 
-  it("ships constructs/cloudfront/spa-router.js byte for byte as the function code", () => {
+  it("ships constructs/cloudfront/*.js byte for byte as the function code; the router reads the pinned site-paths store", () => {
     expect(r.aws_cloudfront_function["spa-router"].code).toBe(readFileSync(SPA_ROUTER_PATH, "utf8"));
+    expect(r.aws_cloudfront_function["not-found-status"].code).toBe(readFileSync(NOT_FOUND_STATUS_PATH, "utf8"));
+    expect(r.aws_cloudfront_key_value_store).toEqual({ site_paths: expect.objectContaining({ name: sitePathsStoreName(env) }) });
+    expect(sitePathsStoreName(env)).toBe(`zmanim-${env.name}-site-paths`);
+    expect(r.aws_cloudfront_function["spa-router"].key_value_store_associations).toEqual(["${aws_cloudfront_key_value_store.site_paths.arn}"]);
+    expect(r.aws_cloudfront_function["not-found-status"].key_value_store_associations).toBeUndefined();
   });
 
   it("static bucket policy: TLS only, read by this distribution alone through OAC, written by the CI roles", () => {
@@ -111,7 +116,7 @@ describe.each(Object.entries(environments))("cdn stack (%s)", (_name, env) => {
     expect(p.bucket).toBe(bucketName(env, "static"));
     const sts = statements(p.policy);
     const arn = bucketArn(env, "static");
-    expect(sts.map((x) => x.Sid)).toEqual(["DenyInsecureTransport", "CloudFrontOacRead", "CiPublish"]);
+    expect(sts.map((x) => x.Sid)).toEqual(["DenyInsecureTransport", "CloudFrontOacRead", "CloudFrontOacMissingIs404", "CiPublish"]);
     expect(sts[1]).toEqual({
       Sid: "CloudFrontOacRead",
       Effect: "Allow",
@@ -120,10 +125,12 @@ describe.each(Object.entries(environments))("cdn stack (%s)", (_name, env) => {
       Resource: `${arn}/*`,
       Condition: { StringEquals: { "AWS:SourceArn": "${aws_cloudfront_distribution.distribution.arn}" } },
     });
-    expect(sts[2].Condition).toEqual({
+    // ListBucket on the bucket itself, for the same distribution only: a missing key is 404, not 403.
+    expect(sts[2]).toEqual({ ...sts[1], Sid: "CloudFrontOacMissingIs404", Action: "s3:ListBucket", Resource: arn });
+    expect(sts[3].Condition).toEqual({
       ArnEquals: { "aws:PrincipalArn": [roleArn(env, ciRoleName(env, "deploy")), roleArn(env, ciRoleName(env, "release"))] },
     });
-    expect(sts[2].Action).toEqual(expect.arrayContaining(["s3:PutObject", "s3:DeleteObject", "s3:ListBucket"]));
+    expect(sts[3].Action).toEqual(expect.arrayContaining(["s3:PutObject", "s3:DeleteObject", "s3:ListBucket"]));
     // Nothing else may grant reads: no other Allow names CloudFront or everyone.
     expect(sts.filter((x) => x.Effect === "Allow" && JSON.stringify(x.Principal).includes("*"))).toEqual([]);
   });

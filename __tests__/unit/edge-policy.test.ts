@@ -239,16 +239,19 @@ describe.each([
     }
   });
 
-  it("functions run only on the static behaviour, at viewer request, on cloudfront-js-2.0", () => {
+  it("functions run only on the static behaviour (router at viewer request, 404 status at viewer response), on cloudfront-js-2.0", () => {
     const fns = resourcesOfType(s, "aws_cloudfront_function");
-    expect(fns.map(([, id]) => id)).toEqual(["spa-router"]);
+    expect(fns.map(([, id]) => id).sort()).toEqual(["not-found-status", "spa-router"]);
     for (const [, id, f] of fns) expect([id, f.runtime, f.publish]).toEqual([id, "cloudfront-js-2.0", true]);
     for (const b of behaviours(s)) {
       const fa = (b.body.function_association as Body[] | undefined) ?? [];
       const lambda = (b.body.lambda_function_association as Body[] | undefined) ?? [];
       expect([b.path, lambda]).toEqual([b.path, []]);
       if (b.path === "(default)") {
-        expect(fa).toEqual([{ event_type: "viewer-request", function_arn: "${aws_cloudfront_function.spa-router.arn}" }]);
+        expect(fa).toEqual([
+          { event_type: "viewer-request", function_arn: "${aws_cloudfront_function.spa-router.arn}" },
+          { event_type: "viewer-response", function_arn: "${aws_cloudfront_function.not-found-status.arn}" },
+        ]);
       } else {
         expect([b.path, fa]).toEqual([b.path, []]);
       }

@@ -1,6 +1,7 @@
 // CloudFront Function (runtime cloudfront-js-2.0), viewer-request, attached to the static (S3) behaviour
 // only. It maps the site's URLs onto the objects of a Next.js static export built with
-// `output: 'export'` and `trailingSlash: true`, where every page is `<path>/index.html`.
+// `output: 'export'` and `trailingSlash: true`, where every page is `<path>/index.html`, and sends
+// unknown paths to the export's 404 page.
 //
 //   /                      -> /index.html
 //   /about/                -> /about/index.html
@@ -10,15 +11,36 @@
 //   /_next/..., /.well-known/..., and anything whose last segment has a file extension
 //   (/index.html, /favicon.ico, /app.js) -> unchanged
 //   a client-rendered route under a prefix in CLIENT_ROUTE_PREFIXES (e.g. /app/settings/) -> that
-//   prefix's shell page (/app/index.html); S3 cannot be asked from here whether a page exists, so
-//   the list is explicit. Any other missing path reaches S3 and gets its 403.
+//   prefix's shell page (/app/index.html)
+//   anything whose object the export does not hold (/no-such-page/, /no-such-page, /gone.png)
+//                          -> /404.html; the viewer-response function (not-found-status.js) turns the
+//                             page's 200 into 404
+//
+// Which objects exist: the key value store associated with this function holds one key per object of
+// the export outside /_next/static/ (its S3 key with a leading "/", e.g. "/about/index.html"), written by
+// the static-site deploy
+// (scripts/ci/static-site-sync.sh). A store without "/index.html" has not been filled yet; then nothing is
+// sent to the 404 page and a miss reaches S3 as before. A failing lookup does the same.
 //
 // On the API's own host (api.<site>, same distribution) only the API behaviours (/api/*) serve anything.
 // Every other path of that host reaches this function and gets the JSON 404 API Gateway gives an unknown
 // route, never a page of the site.
 //
-// The URI is handled as received (percent-encoded); S3 decodes it when it looks up the key. The code
-// uses only ES5 syntax and no modules, so the same file runs in CloudFront and in the node unit tests.
+// The URI is handled as received (percent-encoded); S3 decodes it when it looks up the key, and the
+// store is asked for the decoded key. KeyValueStore helpers:
+// https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/functions-custom-methods.html
+import cf from 'cloudfront';
+
+const kvs = cf.kvs();
+
+// The key that a filled store always holds (the deploy refuses an export without index.html).
+var FILLED_MARKER = "/index.html";
+
+// The export's 404 page (Next.js writes it from pages/404 or app/not-found).
+var NOT_FOUND_PAGE = "/404.html";
+
+// Content-hashed assets: served by their own behaviour (no function), and not listed in the store.
+var HASHED_ASSETS_PREFIX = "/_next/static/";
 
 // Sections of the app that are rendered on the client: the export contains only `<prefix>index.html`
 // for them, and every deeper path is served that shell. Each entry starts and ends with "/".
@@ -90,7 +112,32 @@ function apiNotFound() {
   };
 }
 
-function handler(event) {
+// The S3 key a URI names, or null when it is not valid percent-encoding (S3 would find nothing).
+function keyOf(uri) {
+  try {
+    return decodeURIComponent(uri);
+  } catch (e) {
+    return null;
+  }
+}
+
+// true when the export holds the object, or when that cannot be known (store not filled, lookup failed).
+async function held(uri) {
+  var key = keyOf(uri);
+  try {
+    if (key !== null && (await kvs.exists(key))) return true;
+    return !(await kvs.exists(FILLED_MARKER));
+  } catch (e) {
+    return true;
+  }
+}
+
+async function notFoundUnlessHeld(request, uri) {
+  request.uri = (await held(uri)) ? uri : NOT_FOUND_PAGE;
+  return request;
+}
+
+async function handler(event) {
   var request = event.request;
   var uri = request.uri;
   var host = request.headers && request.headers.host ? request.headers.host.value.toLowerCase() : "";
@@ -104,21 +151,26 @@ function handler(event) {
 
   if (uri.indexOf("//") !== -1) {
     var collapsed = uri.replace(/\/{2,}/g, "/");
-    if (!SAFE_PATH.test(collapsed)) return request;
+    if (!SAFE_PATH.test(collapsed)) return notFoundUnlessHeld(request, uri);
     if (!hasExtension(collapsed) && collapsed.charAt(collapsed.length - 1) !== "/" && !startsWithAny(collapsed, PASSTHROUGH_PREFIXES)) {
       collapsed += "/";
     }
     return redirect(collapsed, request);
   }
 
-  if (startsWithAny(uri, PASSTHROUGH_PREFIXES) || hasExtension(uri)) return request;
+  if (uri.indexOf(HASHED_ASSETS_PREFIX) === 0) return request;
+  if (startsWithAny(uri, PASSTHROUGH_PREFIXES) || hasExtension(uri)) return notFoundUnlessHeld(request, uri);
 
   if (uri.charAt(uri.length - 1) !== "/") {
-    if (!SAFE_PATH.test(uri)) return request;
+    if (!SAFE_PATH.test(uri)) return notFoundUnlessHeld(request, uri);
+    // Redirect only to a page that exists; an unknown path gets the 404 page at once.
+    if (clientShell(uri + "/") === null && !(await held(uri + "/index.html"))) {
+      request.uri = NOT_FOUND_PAGE;
+      return request;
+    }
     return redirect(uri + "/", request);
   }
 
   var shell = clientShell(uri);
-  request.uri = shell !== null ? shell : uri + "index.html";
-  return request;
+  return notFoundUnlessHeld(request, shell !== null ? shell : uri + "index.html");
 }
