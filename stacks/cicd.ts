@@ -404,6 +404,19 @@ export function releasePolicyStatements(env: EnvironmentConfig): Statement[] {
       Action: ["cloudfront:CreateInvalidation", "cloudfront:GetInvalidation"],
       Resource: [`arn:aws:cloudfront::${env.accountId}:distribution/*`],
     },
+    {
+      // The site-paths key value store (static-site-sync.sh): found by name, then read and written through
+      // the CloudFront KeyValueStore API. Store ids are generated: scoped to the account's stores.
+      Sid: "SitePathsStore",
+      Effect: "Allow",
+      Action: [
+        "cloudfront:DescribeKeyValueStore",
+        "cloudfront-keyvaluestore:DescribeKeyValueStore",
+        "cloudfront-keyvaluestore:ListKeys",
+        "cloudfront-keyvaluestore:UpdateKeys",
+      ],
+      Resource: [`arn:aws:cloudfront::${env.accountId}:key-value-store/*`],
+    },
   ];
 }
 

@@ -16,10 +16,24 @@ export interface AwsRule {
   writeFile?: { arg: number; content: string; encoding?: "utf8" | "base64" };
 }
 
+/** A CloudFront key value store held by the double (AWS_DOUBLE_KVS). */
+export interface KeyValueStoreState {
+  name: string;
+  arn: string;
+  etag: string;
+  items: Record<string, string>;
+  /** Another writer moves the ETag right after the first DescribeKeyValueStore. */
+  writerAfterDescribe?: boolean;
+}
+
 export interface AwsDouble {
   /** Env vars to merge into a child process's environment (PATH first, log, rules). */
   env: Record<string, string>;
   setRules(rules: AwsRule[]): void;
+  /** Serves a key value store from `state` (and adds AWS_DOUBLE_KVS to `env`). */
+  setKeyValueStore(state: KeyValueStoreState): void;
+  /** The store as the calls so far left it. */
+  keyValueStore(): KeyValueStoreState;
   /** Every recorded call's argv. */
   calls(): string[][];
   cleanup(): void;
@@ -35,9 +49,16 @@ export function awsDouble(rules: AwsRule[] = []): AwsDouble {
   };
   setRules(rules);
   const bin = resolve(__dirname, "bin");
+  const kvsFile = join(dir, "kvs.json");
+  const env: Record<string, string> = { PATH: `${bin}:${process.env.PATH}`, AWS_DOUBLE_LOG: log, AWS_DOUBLE_RULES: rulesFile };
   return {
-    env: { PATH: `${bin}:${process.env.PATH}`, AWS_DOUBLE_LOG: log, AWS_DOUBLE_RULES: rulesFile },
+    env,
     setRules,
+    setKeyValueStore: (state) => {
+      writeFileSync(kvsFile, JSON.stringify(state));
+      env.AWS_DOUBLE_KVS = kvsFile;
+    },
+    keyValueStore: () => JSON.parse(readFileSync(kvsFile, "utf8")) as KeyValueStoreState,
     calls: () =>
       existsSync(log)
         ? readFileSync(log, "utf8").trim().split("\n").filter(Boolean).map((l) => JSON.parse(l).argv as string[])

@@ -278,7 +278,9 @@ describe("scripts/ci/static-site-sync.sh", () => {
     mkdirSync(join(out, "_next/static/chunks"), { recursive: true });
     mkdirSync(join(out, "about"), { recursive: true });
     writeFileSync(join(out, "index.html"), "<html></html>");
+    writeFileSync(join(out, "404.html"), "<html>not found</html>");
     writeFileSync(join(out, "about/index.html"), "<html></html>");
+    aws.setKeyValueStore({ name: "zmanim-prod-site-paths", arn: "arn:aws:cloudfront::111111111111:key-value-store/k1", etag: "E1", items: {} });
     writeFileSync(join(out, "_next/static/chunks/main-3f2a9c1b7d.js"), "x");
   });
   afterEach(() => {
@@ -287,16 +289,19 @@ describe("scripts/ci/static-site-sync.sh", () => {
   });
 
   const sync = (pass: string, stdout: string): AwsRule => ({ match: ["s3", "sync", ...(pass ? [pass] : [])], stdout, times: 1 });
+  const cp404: AwsRule = { match: ["s3", "cp"], stdout: `upload: 404.html to s3://${bucket}/404.html` };
+  const kvsArgs = ["--key-value-store", "zmanim-prod-site-paths"];
 
   it("uploads immutable assets first, then HTML with revalidation, deletes last, and invalidates changed paths only", async () => {
     aws.setRules([
       sync("public,max-age=31536000,immutable", `upload: ${out}/_next/static/chunks/main-3f2a9c1b7d.js to s3://${bucket}/_next/static/chunks/main-3f2a9c1b7d.js`),
       sync("--exclude", `upload: ${out}/about/index.html to s3://${bucket}/about/index.html\nupload: ${out}/index.html to s3://${bucket}/index.html`),
       sync("--delete", `delete: s3://${bucket}/old/index.html`),
+      cp404,
       { match: ["cloudfront", "list-distributions"], stdout: "E1ABCDEF" },
       { match: ["cloudfront", "create-invalidation"], stdout: "I123" },
     ]);
-    const r = await run(script("static-site-sync.sh"), ["--source", out, "--bucket", bucket, "--site", "zmanim.shtetl.io"], aws.env);
+    const r = await run(script("static-site-sync.sh"), ["--source", out, "--bucket", bucket, ...kvsArgs, "--site", "zmanim.shtetl.io"], aws.env);
     expect([r.code, r.stderr]).toEqual([0, ""]);
     const calls = aws.calls();
     const syncs = calls.filter((c) => c[1] === "sync");
@@ -316,22 +321,22 @@ describe("scripts/ci/static-site-sync.sh", () => {
 
   it("invalidates '/*' (one path) when more paths changed than --max-paths", async () => {
     const lines = Array.from({ length: 5 }, (_, i) => `upload: ${out}/p${i}.html to s3://${bucket}/p${i}.html`).join("\n");
-    aws.setRules([sync("public,max-age=31536000,immutable", ""), sync("--exclude", lines), sync("--delete", ""), { match: ["cloudfront", "create-invalidation"], stdout: "I1" }]);
-    const r = await run(script("static-site-sync.sh"), ["--source", out, "--bucket", bucket, "--distribution-id", "E1", "--max-paths", "3"], aws.env);
+    aws.setRules([sync("public,max-age=31536000,immutable", ""), sync("--exclude", lines), sync("--delete", ""), cp404, { match: ["cloudfront", "create-invalidation"], stdout: "I1" }]);
+    const r = await run(script("static-site-sync.sh"), ["--source", out, "--bucket", bucket, ...kvsArgs, "--distribution-id", "E1", "--max-paths", "3"], aws.env);
     expect(r.code).toBe(0);
     const inv = aws.calls().find((c) => c[1] === "create-invalidation")!;
     expect(inv.slice(inv.indexOf("--paths") + 1, inv.indexOf("--query"))).toEqual(["/*"]);
   });
 
   it("invalidates nothing when only immutable assets changed", async () => {
-    aws.setRules([sync("public,max-age=31536000,immutable", `upload: x to s3://${bucket}/_next/static/a.js`), sync("--exclude", ""), sync("--delete", "")]);
-    const r = await run(script("static-site-sync.sh"), ["--source", out, "--bucket", bucket, "--distribution-id", "E1"], aws.env);
+    aws.setRules([sync("public,max-age=31536000,immutable", `upload: x to s3://${bucket}/_next/static/a.js`), sync("--exclude", ""), sync("--delete", ""), cp404]);
+    const r = await run(script("static-site-sync.sh"), ["--source", out, "--bucket", bucket, ...kvsArgs, "--distribution-id", "E1"], aws.env);
     expect([r.code, r.stdout]).toEqual([0, expect.stringContaining("nothing to invalidate")]);
-    expect(aws.calls().some((c) => c[0] === "cloudfront")).toBe(false);
+    expect(aws.calls().some((c) => c[0] === "cloudfront" && c[1] !== "describe-key-value-store")).toBe(false);
   });
 
   it("refuses a source without index.html, naming it", async () => {
-    const r = await run(script("static-site-sync.sh"), ["--source", join(out, "about/none"), "--bucket", bucket, "--site", "x"], aws.env);
+    const r = await run(script("static-site-sync.sh"), ["--source", join(out, "about/none"), "--bucket", bucket, ...kvsArgs, "--site", "x"], aws.env);
     expect([r.code, r.stderr]).toEqual([2, expect.stringContaining("must be a Next.js export directory containing index.html")]);
     expect(aws.calls()).toEqual([]);
   });

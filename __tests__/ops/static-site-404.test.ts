@@ -1,0 +1,211 @@
+/**
+ * The real 404, end to end: scripts/ci/static-site-sync.sh runs for real (bash, jq) against the fixture
+ * export (__tests__/fixtures/next-export) with the TEST DOUBLE of the AWS CLI, whose key value store keeps
+ * state like the CloudFront KeyValueStore API (ETag / If-Match). Then requests go through a model of the
+ * synthesized distribution with the synthesized function code, that store, a static bucket holding what
+ * the sync uploaded (404.html with its metadata), and the synthesized HTTP API in front of a Go API
+ * stand-in: known page, unknown page, assets, API paths and unknown API paths.
+ */
+import { spawnSync } from "child_process";
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "fs";
+import { tmpdir } from "os";
+import { join, resolve } from "path";
+import { prod } from "../../stacks/environments";
+import { sitePathsStoreName } from "../../stacks/cdn";
+import { awsDouble, AwsDouble, AwsRule } from "../helpers/aws-double";
+import { Edge, edgeOf, HttpResponse } from "../helpers/edge";
+import { httpApiOf } from "../helpers/http-api";
+import { synthAll } from "../helpers/synth";
+
+const root = resolve(__dirname, "../..");
+const SCRIPT = join(root, "scripts/ci/static-site-sync.sh");
+const FIXTURE = join(root, "__tests__/fixtures/next-export");
+const BUCKET = "zmanim-prod-static-111111111111";
+const STORE = sitePathsStoreName(prod);
+const ARN = "arn:aws:cloudfront::111111111111:key-value-store/0a1b2c3d-site-paths";
+
+function filesOf(dir: string, prefix = ""): string[] {
+  return readdirSync(dir).flatMap((n) => (statSync(join(dir, n)).isDirectory() ? filesOf(join(dir, n), `${prefix}/${n}`) : [`${prefix}/${n}`]));
+}
+
+/** Every s3/cloudfront call the sync makes outside the store answers with an empty success. */
+const S3_RULES: AwsRule[] = [
+  { match: ["s3", "sync"], stdout: "" },
+  { match: ["s3", "cp"], stdout: "upload: 404.html" },
+  { match: ["cloudfront", "create-invalidation"], stdout: "I1" },
+];
+
+function sync(aws: AwsDouble, source: string) {
+  return spawnSync("bash", [SCRIPT, "--source", source, "--bucket", BUCKET, "--key-value-store", STORE, "--distribution-id", "E1"], {
+    cwd: root,
+    env: { ...process.env, ...aws.env },
+    encoding: "utf8",
+  });
+}
+
+const flagOf = (argv: string[], name: string) => argv[argv.indexOf(name) + 1];
+
+describe("static-site-sync.sh: the 404 page and the site-paths store, against the fixture export", () => {
+  let aws: AwsDouble;
+  beforeEach(() => {
+    aws = awsDouble(S3_RULES);
+    // A store left by an earlier deploy: one page that is gone, one that stays.
+    aws.setKeyValueStore({ name: STORE, arn: ARN, etag: "ETAG7", items: { "/old/index.html": "1", "/about/index.html": "1" } });
+  });
+  afterEach(() => aws.cleanup());
+
+  it("leaves the store holding exactly the export's keys outside /_next/static/, writing with the current ETag each time", () => {
+    const r = sync(aws, FIXTURE);
+    expect([r.status, r.stderr]).toEqual([0, ""]);
+    const expected = filesOf(FIXTURE).filter((k) => !k.startsWith("/_next/static/")).sort();
+    expect(Object.keys(aws.keyValueStore().items).sort()).toEqual(expected);
+    expect(expected).toEqual(expect.arrayContaining(["/404.html", "/index.html", "/about/index.html", "/שבת/index.html", "/_next/data/Xk3d9a2PqR/about.json"]));
+    const updates = aws.calls().filter((c) => c[0] === "cloudfront-keyvaluestore" && c[1] === "update-keys");
+    // One call of puts, one of deletes; the first names the ETag described, the second the one the first returned.
+    expect(updates.map((c) => [flagOf(c, "--if-match"), c.includes("--puts"), c.includes("--deletes")])).toEqual([
+      ["ETAG7", true, false],
+      ["ETAG8", false, true],
+    ]);
+    expect(JSON.parse(flagOf(updates[1], "--deletes"))).toEqual([{ Key: "/old/index.html" }]);
+    expect(r.stdout).toContain(`key value store ${STORE}: ${expected.length - 1} key(s) added, 1 removed`);
+  });
+
+  it("uploads the 404 page with the metadata that makes it a 404, and keeps it out of the sync passes", () => {
+    expect(sync(aws, FIXTURE).status).toBe(0);
+    const calls = aws.calls();
+    const cp = calls.filter((c) => c[0] === "s3" && c[1] === "cp");
+    expect(cp).toHaveLength(1);
+    expect(cp[0].slice(2, 4)).toEqual([join(FIXTURE, "404.html"), `s3://${BUCKET}/404.html`]);
+    expect([flagOf(cp[0], "--metadata"), flagOf(cp[0], "--content-type")]).toEqual(["http-status=404", "text/html; charset=utf-8"]);
+    const syncs = calls.filter((c) => c[0] === "s3" && c[1] === "sync");
+    for (const s of syncs.slice(1)) expect(s).toEqual(expect.arrayContaining(["--exclude", "404.html"]));
+    // The store is written after the uploads and before the deleting pass.
+    const order = calls.map((c) => (c[1] === "update-keys" ? "kvs" : c[1] === "sync" && c.includes("--delete") ? "delete" : c[1]));
+    expect(order.lastIndexOf("cp")).toBeLessThan(order.indexOf("kvs"));
+    expect(order.lastIndexOf("kvs")).toBeLessThan(order.indexOf("delete"));
+  });
+
+  it("writes at most 50 changes per call, chaining ETags, for a large export", () => {
+    const big = mkdtempSync(join(tmpdir(), "export-"));
+    try {
+      writeFileSync(join(big, "index.html"), "<html></html>");
+      writeFileSync(join(big, "404.html"), "<html>404</html>");
+      for (let i = 0; i < 118; i++) {
+        mkdirSync(join(big, `p${i}`));
+        writeFileSync(join(big, `p${i}`, "index.html"), `<html>${i}</html>`);
+      }
+      aws.setKeyValueStore({ name: STORE, arn: ARN, etag: "ETAG1", items: {} });
+      const r = sync(aws, big);
+      expect([r.status, r.stderr]).toEqual([0, ""]);
+      const updates = aws.calls().filter((c) => c[1] === "update-keys");
+      expect(updates.map((c) => JSON.parse(flagOf(c, "--puts")).length)).toEqual([50, 50, 20]);
+      expect(updates.map((c) => flagOf(c, "--if-match"))).toEqual(["ETAG1", "ETAG2", "ETAG3"]);
+      expect(Object.keys(aws.keyValueStore().items)).toHaveLength(120);
+    } finally {
+      rmSync(big, { recursive: true, force: true });
+    }
+  });
+
+  it("stops with exit 1 and says why when another writer moved the ETag, before deleting anything", () => {
+    aws.setKeyValueStore({ name: STORE, arn: ARN, etag: "ETAG7", items: {}, writerAfterDescribe: true });
+    const r = sync(aws, FIXTURE);
+    expect([r.status, r.stderr]).toEqual([1, expect.stringContaining("another deploy wrote the store: rerun this one")]);
+    expect(r.stderr).toContain("ConflictException");
+    expect(aws.calls().some((c) => c[1] === "sync" && c.includes("--delete"))).toBe(false);
+    expect(aws.keyValueStore().items).toEqual({ "/written-by-another-deploy": "1" });
+  });
+
+  it("refuses an export without a 404 page, or a bad store name, before touching AWS", () => {
+    const bare = mkdtempSync(join(tmpdir(), "export-"));
+    try {
+      writeFileSync(join(bare, "index.html"), "<html></html>");
+      const r = sync(aws, bare);
+      expect([r.status, r.stderr]).toEqual([2, expect.stringContaining("has no 404.html")]);
+      const r2 = spawnSync("bash", [SCRIPT, "--source", FIXTURE, "--bucket", BUCKET, "--key-value-store", "bad name", "--distribution-id", "E1"], {
+        env: { ...process.env, ...aws.env },
+        encoding: "utf8",
+      });
+      expect([r2.status, r2.stderr]).toEqual([2, expect.stringContaining('--key-value-store "bad name" must name the site-paths key value store')]);
+      expect(aws.calls()).toEqual([]);
+    } finally {
+      rmSync(bare, { recursive: true, force: true });
+    }
+  });
+});
+
+describe("the edge after that sync: 404 page for unknown site paths, API errors untouched", () => {
+  let edge: Edge;
+  let aws: AwsDouble;
+  const site = prod.domain.siteName;
+  const page = (key: string) => readFileSync(join(FIXTURE, key), "utf8");
+
+  beforeAll(() => {
+    aws = awsDouble(S3_RULES);
+    aws.setKeyValueStore({ name: STORE, arn: ARN, etag: "ETAG1", items: {} });
+    const r = sync(aws, FIXTURE);
+    if (r.status !== 0) throw new Error(`sync failed: ${r.stderr}`);
+    // The bucket as the sync left it: every file of the export; object metadata from the cp call.
+    const meta: Record<string, Record<string, string>> = {};
+    for (const c of aws.calls().filter((x) => x[1] === "cp")) {
+      const [k, v] = flagOf(c, "--metadata").split("=");
+      meta[c[3].replace(`s3://${BUCKET}/`, "")] = { [`x-amz-meta-${k}`]: v };
+    }
+    const objects = new Set(filesOf(FIXTURE).map((k) => k.slice(1)));
+    const s3 = (key: string): HttpResponse =>
+      objects.has(key)
+        ? { status: 200, headers: { "content-type": "text/html", ...(meta[key] ?? {}) }, body: page(key) }
+        : // The bucket policy grants ListBucket to the distribution, so a missing key is NoSuchKey (404).
+          { status: 404, headers: { "content-type": "application/xml" }, body: "<Error><Code>NoSuchKey</Code></Error>" };
+    const s = synthAll(prod);
+    const api = httpApiOf(s.stacks.api);
+    const goApi = (_method: string, path: string): HttpResponse =>
+      path.startsWith("/api/v1/zmanim")
+        ? { status: 200, headers: { "content-type": "application/json" }, body: '{"zmanim":{"sunrise":"06:31"}}' }
+        : { status: 404, headers: { "content-type": "application/json" }, body: '{"error":"no such endpoint"}' };
+    edge = edgeOf(s.stacks.cdn, { s3, api: (m, p, h) => api.handle(m, p, h, goApi) }, new Map(Object.entries(aws.keyValueStore().items)));
+  });
+  afterAll(() => aws.cleanup());
+
+  it("known page: the page, 200", async () => {
+    const out = await edge.request(site, "GET", "/zmanim/jerusalem/");
+    expect([out.status, out.originUri, out.body]).toEqual([200, "/zmanim/jerusalem/index.html", page("zmanim/jerusalem/index.html")]);
+    const hebrew = await edge.request(site, "GET", "/%D7%A9%D7%91%D7%AA/");
+    expect([hebrew.status, hebrew.body]).toEqual([200, page("שבת/index.html")]);
+  });
+
+  it("unknown page: the export's 404 page with status 404, with or without the trailing slash", async () => {
+    for (const path of ["/no-such-page/", "/no-such-page", "/zmanim/atlantis/", "/gone.png", "/404.html"]) {
+      const out = await edge.request(site, "GET", path);
+      expect([path, out.status, out.body, out.headers["x-amz-meta-http-status"]]).toEqual([path, 404, page("404.html"), undefined]);
+      expect(out.functions).toEqual(["spa-router@viewer-request", "not-found-status@viewer-response"]);
+    }
+  });
+
+  it("assets: served as they are; a missing hashed asset is S3's 404, not 403", async () => {
+    const js = await edge.request(site, "GET", "/_next/static/chunks/main-3f2a1b9c.js");
+    expect([js.status, js.behaviour, js.functions]).toEqual([200, "/_next/static/*", []]);
+    const ico = await edge.request(site, "GET", "/favicon.ico");
+    expect([ico.status, ico.body]).toEqual([200, page("favicon.ico")]);
+    const gone = await edge.request(site, "GET", "/_next/static/chunks/gone-000000.js");
+    expect([gone.status, gone.functions]).toEqual([404, []]);
+  });
+
+  it("API path: the API's answer, no function involved", async () => {
+    for (const host of [site, `api.${site}`]) {
+      const out = await edge.request(host, "GET", "/api/v1/zmanim?lat=31.7683&lng=35.2137&date=2026-12-01");
+      expect([host, out.status, out.body, out.functions]).toEqual([host, 200, '{"zmanim":{"sunrise":"06:31"}}', []]);
+    }
+  });
+
+  it("unknown API path and API auth errors: the API's JSON, status and body untouched", async () => {
+    for (const host of [site, `api.${site}`]) {
+      const nope = await edge.request(host, "GET", "/api/v1/no-such-endpoint");
+      expect([host, nope.status, nope.headers["content-type"], nope.body, nope.functions]).toEqual([host, 404, "application/json", '{"error":"no such endpoint"}', []]);
+      const anon = await edge.request(host, "GET", "/api/v1/me");
+      expect([host, anon.status, anon.body]).toEqual([host, 401, '{"message":"Unauthorized"}']);
+    }
+    // The distribution has no custom error responses that could turn these into HTML.
+    const d = (synthAll(prod).stacks.cdn.resource as Record<string, Record<string, Record<string, unknown>>>).aws_cloudfront_distribution.distribution;
+    expect(d.custom_error_response).toBeUndefined();
+  });
+});
