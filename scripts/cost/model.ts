@@ -442,6 +442,10 @@ const PRICERS: Record<string, Pricer> = {
     const paths = ctx.a.edge.invalidationPathsPerMonth * share;
     if (paths > 1000) ctx.add("invalidation paths beyond 1,000", paths - 1000, "cloudfront.invalidation-path", { region: "global" });
   },
+  aws_cloudfront_key_value_store(ctx) {
+    // spa-router.js reads the store once per request it handles (twice for a path the export lacks).
+    ctx.add("KeyValueStore reads (site-path lookups)", ctx.d.edgeStaticRequests, "cloudfront.kvs-read", { region: "global", note: "upper bound: one read per static request" });
+  },
   aws_cloudwatch_log_delivery(ctx) {
     // CloudFront standard logging (v2) and other vended logs delivered to S3.
     const dest = String(ctx.res.body.delivery_destination_arn ?? "");

@@ -126,6 +126,7 @@ export const RATES: Readonly<Record<string, Rate>> = {
   "global:cloudfront.origin-shield.europe": r(0.009 / 10000, "request through Origin Shield in a European region", "global", CF, "list", "$0.0090 per 10,000"),
   "global:cloudfront.origin-shield.us": r(0.0075 / 10000, "request through Origin Shield in a US region", "global", CF, "list", "$0.0075 per 10,000"),
   "global:cloudfront.function": r(0.1 / 1e6, "CloudFront Functions invocation", "global", CF, "page", "$0.10 per million"),
+  "global:cloudfront.kvs-read": r(0.03 / 1e6, "CloudFront KeyValueStore read from a function", "global", CF, "page", "$0.03 per million"),
   "global:cloudfront.invalidation-path": r(0.005, "path beyond 1,000 per month", "global", CF, "page"),
 
   // API Gateway HTTP APIs, eu-west-1 (first 300 million requests per month).
