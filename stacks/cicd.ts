@@ -352,6 +352,7 @@ export function deployPolicyDocuments(env: EnvironmentConfig): Record<string, St
         Action: [
           "cloudfront:List*", "cloudfront:Get*", "cloudfront:Describe*", "cloudfront:CreateDistribution", "cloudfront:CreateCachePolicy",
           "cloudfront:CreateOriginRequestPolicy", "cloudfront:CreateResponseHeadersPolicy", "cloudfront:CreateOriginAccessControl", "cloudfront:CreateFunction",
+          "cloudfront:CreateKeyValueStore",
         ],
         Resource: ["*"],
       },

@@ -30,6 +30,7 @@ export const PLACEHOLDERS: Record<string, string> = {
   ElasticIpId: "eipalloc-0123456789abcdef0",
   Id: "ABCDEF0123456789",
   DistributionId: "E2QWRUHAPOMQZL",
+  KeyValueStoreId: "0123abcd-4567-89ef-0123-456789abcdef",
   CertificateId: "0123abcd-4567-89ef-0123-456789abcdef",
   HostedZoneId: "Z0123456789ABCDEFGHIJ",
   HealthCheckId: "0123abcd-4567-89ef-0123-456789abcdef",

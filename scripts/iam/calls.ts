@@ -142,6 +142,16 @@ export function releaseCalls(env: EnvironmentConfig): Call[] {
   const sync = "scripts/ci/static-site-sync.sh";
   calls.push({ script: sync, cli: "s3 sync", action: "s3:ListBucket", resource: site });
   for (const action of ["s3:PutObject", "s3:DeleteObject"]) calls.push({ script: sync, cli: "s3 sync", action, resource: `${site}/_next/static/chunks/app.js` });
+  calls.push({ script: sync, cli: "s3 cp", action: "s3:PutObject", resource: `${site}/404.html` });
+  const store = `arn:aws:cloudfront::${env.accountId}:key-value-store/${PLACEHOLDERS.KeyValueStoreId}`;
+  calls.push({ script: sync, cli: "cloudfront describe-key-value-store", action: "cloudfront:DescribeKeyValueStore", resource: store });
+  for (const [cli, action] of [
+    ["cloudfront-keyvaluestore describe-key-value-store", "cloudfront-keyvaluestore:DescribeKeyValueStore"],
+    ["cloudfront-keyvaluestore list-keys", "cloudfront-keyvaluestore:ListKeys"],
+    ["cloudfront-keyvaluestore update-keys", "cloudfront-keyvaluestore:UpdateKeys"],
+  ]) {
+    calls.push({ script: sync, cli, action, resource: store });
+  }
   calls.push({ script: sync, cli: "cloudfront list-distributions", action: "cloudfront:ListDistributions", resource: "*" });
   calls.push({
     script: sync,
