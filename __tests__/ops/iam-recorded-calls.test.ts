@@ -11,6 +11,7 @@ import { tmpdir } from "os";
 import { join, resolve } from "path";
 import { prod } from "../../stacks/environments";
 import { bucketName, ciRoleName, instanceRoleName, mailFromAddress } from "../../stacks/naming";
+import { sitePathsStoreName } from "../../stacks/cdn";
 import { S3RestRequest, cliRequests, s3RestRequest } from "../../scripts/iam/cli-map";
 import { denials, formatDenial, rolePolicies } from "../../scripts/iam/simulate";
 import { synthStacks } from "../../scripts/iam/types";
@@ -63,23 +64,31 @@ describe("roles against the AWS calls their scripts and programs make, as record
     const out = join(dir, "out");
     mkdirSync(join(out, "_next/static/chunks"), { recursive: true });
     writeFileSync(join(out, "index.html"), "<html></html>");
+    writeFileSync(join(out, "404.html"), "<html>not found</html>");
     writeFileSync(join(out, "_next/static/chunks/main-3f2a9c1b7d.js"), "x");
+    const store = sitePathsStoreName(env);
+    aws.setKeyValueStore({ name: store, arn: `arn:aws:cloudfront::${env.accountId}:key-value-store/0123abcd-4567-89ef-0123-456789abcdef`, etag: "E1", items: { "/old.html": "1" } });
     const synced = (pass: string, stdout: string) => ({ match: ["s3", "sync", pass], stdout, times: 1 });
     const calls = aws.calls();
     aws.setRules([
       synced("public,max-age=31536000,immutable", ""),
       synced("--exclude", `upload: ${out}/index.html to s3://${site}/index.html`),
       synced("--delete", ""),
+      { match: ["s3", "cp"] },
       { match: ["cloudfront", "list-distributions"], stdout: "E2QWRUHAPOMQZL" },
       { match: ["cloudfront", "create-invalidation"], stdout: "I1" },
     ]);
-    runScript("scripts/ci/static-site-sync.sh", ["--source", out, "--bucket", site, "--site", env.domain.siteName], aws);
+    runScript("scripts/ci/static-site-sync.sh", ["--source", out, "--bucket", site, "--key-value-store", store, "--site", env.domain.siteName], aws);
     const all = [...calls, ...aws.calls().slice(calls.length)];
 
     const commands = [...new Set(all.map((c) => `${c[0]} ${c[1]}`))].sort();
     expect(commands).toEqual([
       "cloudfront create-invalidation",
+      "cloudfront describe-key-value-store",
       "cloudfront list-distributions",
+      "cloudfront-keyvaluestore describe-key-value-store",
+      "cloudfront-keyvaluestore list-keys",
+      "cloudfront-keyvaluestore update-keys",
       "s3 cp",
       "s3 sync",
       "ssm list-command-invocations",

@@ -7,6 +7,7 @@
  * - `ssm send-command` is authorized against the document and every targeted instance, whose tags SSM passes
  *   as ssm:resourceTag/<key>.
  * - `sesv2 send-email` is ses:SendEmail on the sender's and (SES sandbox) the recipient's identities.
+ * - `cloudfront-keyvaluestore <command>` is cloudfront-keyvaluestore:<Command> on the store named by --kvs-arn.
  * A command without a mapping throws, naming it: a new CLI call must be mapped before it is simulated.
  */
 import { readdirSync, statSync } from "fs";
@@ -106,6 +107,15 @@ export function cliRequests(argv: string[], env: EnvironmentConfig): SimRequest[
       return [req("cloudfront:ListDistributions", "*")];
     case "cloudfront create-invalidation":
       return [req("cloudfront:CreateInvalidation", `arn:aws:cloudfront::${env.accountId}:distribution/${opt(argv, "--distribution-id")}`)];
+    // Found by name: the store's id is generated, so the request names a store of this account.
+    case "cloudfront describe-key-value-store":
+      return [req("cloudfront:DescribeKeyValueStore", `arn:aws:cloudfront::${env.accountId}:key-value-store/${PLACEHOLDERS.KeyValueStoreId}`)];
+    case "cloudfront-keyvaluestore describe-key-value-store":
+      return [req("cloudfront-keyvaluestore:DescribeKeyValueStore", opt(argv, "--kvs-arn") ?? "")];
+    case "cloudfront-keyvaluestore list-keys":
+      return [req("cloudfront-keyvaluestore:ListKeys", opt(argv, "--kvs-arn") ?? "")];
+    case "cloudfront-keyvaluestore update-keys":
+      return [req("cloudfront-keyvaluestore:UpdateKeys", opt(argv, "--kvs-arn") ?? "")];
     default:
       throw new Error(`no IAM mapping for \`aws ${key}\`: add it to scripts/iam/cli-map.ts`);
   }
