@@ -6,20 +6,21 @@
 #   also synthesizes every other shipped environment of stacks/environments.ts (selectable or exported as an
 #   example, like `scaled`) into a temporary directory and tests its stacks too.
 #
-# Each stack is copied (cdktf.out is never written), its backend removed, and a plan.tftest.hcl generated
-# beside it by scripts/terraform/plan-tests.ts: mock providers, remote-state reads answered with exactly the
-# producing stack's outputs, SSM reads, AWS-shaped ids and ARNs, and asserts on evaluated values. Then
-# `terraform init` + `terraform test` (command = plan) per stack, in parallel. Verdict lines: PASS, FAIL
-# (with terraform's diagnostics), SKIP (a provider that cannot be installed, with the reason).
+# Each stack is copied (cdktf.out is never written), its backend removed, and a <stack>.tftest.hcl generated
+# by scripts/terraform/plan-tests.ts, the copy as the run's module: mock providers, remote-state reads answered with exactly
+# the producing stack's outputs, SSM reads, AWS-shaped ids and ARNs, and asserts on evaluated values. Then
+# `terraform init` + `terraform test` (command = plan) once per environment, environments in parallel.
+# Verdict lines per stack: PASS, FAIL (with terraform's diagnostics), SKIP (a provider that cannot be
+# installed, with the reason).
 #
 # Environment:
 #   ZMANIM_REQUIRE_TERRAFORM=1   fail (exit 3) when terraform is not installed, instead of warning
 #   TF_PROVIDER_MIRROR=DIR       use this mirror instead of searching for one
-#   TF_TEST_JOBS=N               parallel stacks (default: number of cores)
+#   TF_TEST_JOBS=N               parallel environments (default: number of cores)
 #
 # Needs Terraform >= 1.11 (`override_during`). Exit: 0 all passed (or skipped), 1 any stack failed, 2 the
 # tests could not be generated (or terraform is too old), 3 terraform missing while required.
-# shellcheck disable=SC2317 # test_one runs through xargs bash -c, which shellcheck cannot follow
+# shellcheck disable=SC2317,SC2016 # test_env runs through xargs bash -c, which shellcheck cannot follow
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -84,51 +85,60 @@ if [[ ! -s "$schema" || -n "${TF_PLUGIN_CACHE_DIR:-}" ]]; then
 fi
 
 installable=${tf_mirrored_providers:-any}
-dirs=()
+roots=()
 for o in "${outdirs[@]}"; do
   into="$work/tests-$(basename "$o")"
-  if ! npx --no-install tsx scripts/terraform/plan-tests-cli.ts --outdir "$o" --schema "$schema" --into "$into" --installable "$installable" "$@" >"$work/manifest.tsv"; then
+  mkdir -p "$into"
+  if ! npx --no-install tsx scripts/terraform/plan-tests-cli.ts --outdir "$o" --schema "$schema" --into "$into" --installable "$installable" "$@" >"$into/manifest.tsv"; then
     exit 2
   fi
   while IFS=$'\t' read -r stack verdict rest; do
-    if [[ "$verdict" == "SKIP" ]]; then
-      echo "$stack" >>"$work/skipped"
-      printf 'SKIP    %s: %s\n' "$stack" "$rest" >"$work/result-$stack.txt"
-    else
-      dirs+=("$into/$stack")
-      printf '%s\n' "$rest" >"$work/meta-$stack"
-    fi
-  done <"$work/manifest.tsv"
+    if [[ "$verdict" == "SKIP" ]]; then printf 'SKIP    %s: %s\n' "$stack" "$rest" >"$work/result-$stack.txt"; fi
+  done <"$into/manifest.tsv"
+  [[ -f "$into/main.tf.json" ]] && roots+=("$into")
 done
 
-# Init and test one stack copy; prints a verdict line, stand-in notes, and on failure terraform's output.
-test_one() {
-  local dir=$1 name asserts notes
-  name=$(basename "$dir")
-  IFS=$'\t' read -r asserts notes <"$work/meta-$name"
-  if ! (cd "$dir" && terraform init -input=false -no-color >init.log 2>&1); then
-    echo "FAIL    $name: terraform init failed"
-    sed 's/^/        /' "$dir/init.log"
-    return 1
-  fi
-  if (cd "$dir" && terraform test -no-color >test.log 2>&1); then
-    echo "PASS    $name (plan, $asserts assert(s))"
-    [[ -z "$notes" ]] || tr ';' '\n' <<<"$notes" | sed 's/^ *//; s/^/        stand-in: /'
-    return 0
-  fi
-  echo "FAIL    $name (plan, $asserts assert(s))"
-  [[ -z "$notes" ]] || tr ';' '\n' <<<"$notes" | sed 's/^ *//; s/^/        stand-in: /'
-  # Terraform's own output, without the blank lines and the box drawing of its diagnostics.
-  grep -v '^[[:space:]]*$' "$dir/test.log" | sed 's/^/        /'
-  return 1
+# One environment: init its test root once, run every stack's test file in one terraform process (the
+# provider schema loads once), then split terraform's output into per-stack verdicts: a verdict line, stand-in notes,
+# and on failure the run's diagnostics.
+test_env() {
+  local root=$1 stack verdict run asserts notes
+  (cd "$root" && terraform init -input=false -no-color >init.log 2>&1)
+  local init_rc=$?
+  if [[ $init_rc -eq 0 ]]; then (cd "$root" && terraform test -no-color >test.log 2>&1); else : >"$root/test.log"; fi
+  while IFS=$'\t' read -r stack verdict run asserts notes; do
+    [[ "$verdict" == "RUN" ]] || continue
+    local out="$work/result-$stack.txt" section
+    # The lines from this run's status line up to the next run's (or the file's teardown).
+    section=$(awk -v r="  run \"$run\"... " 'index($0, r) == 1 { on = 1; print; next } on && (/^  run "/ || /\.tftest\.hcl\.\.\. /) { on = 0 } on' "$root/test.log")
+    verdict=$(head -1 <<<"$section" | sed -n 's/.*\.\.\. \([a-z]*\)$/\1/p')
+    if [[ "$verdict" == "pass" ]]; then
+      echo "PASS    $stack (plan, $asserts assert(s))" >"$out"
+      echo 0 >"$work/rc-$stack"
+    else
+      echo "FAIL    $stack (plan, $asserts assert(s))" >"$out"
+      echo 1 >"$work/rc-$stack"
+    fi
+    [[ -z "$notes" ]] || tr ';' '\n' <<<"$notes" | sed 's/^ *//; s/^/        stand-in: /' >>"$out"
+    if [[ $init_rc -ne 0 ]]; then
+      echo "        terraform init failed:" >>"$out"
+      grep -v '^[[:space:]]*$' "$root/init.log" | sed 's/^/        /' >>"$out"
+    elif [[ "$verdict" != "pass" ]]; then
+      if [[ -n "$section" ]]; then
+        grep -v '^[[:space:]]*$' <<<"$section" | sed 's/^/        /' >>"$out"
+      else
+        # No status line for this run: terraform stopped before it (an invalid test file or configuration).
+        grep -v '^[[:space:]]*$' "$root/test.log" | sed 's/^/        /' >>"$out"
+      fi
+    fi
+  done <"$root/manifest.tsv"
 }
-export -f test_one
+export -f test_env
 export work
 
 jobs=${TF_TEST_JOBS:-$(nproc)}
-if [[ ${#dirs[@]} -gt 0 ]]; then
-  # shellcheck disable=SC2016 # $1 and $work expand in the inner bash
-  printf '%s\n' "${dirs[@]}" | xargs -P "$jobs" -I{} bash -c 'test_one "$1" >"$work/result-$(basename "$1").txt" 2>&1; echo $? >"$work/rc-$(basename "$1")"' _ {} || true
+if [[ ${#roots[@]} -gt 0 ]]; then
+  printf '%s\n' "${roots[@]}" | xargs -P "$jobs" -I{} bash -c 'test_env "$1"' _ {} || true
 fi
 passed=0 failed=0 skipped=0 status=0
 for f in "$work"/result-*.txt; do

@@ -4,8 +4,8 @@
  * generator writes, over the synthesized stacks of both environments.
  */
 import { LoadedStack, loadStacks } from "../../scripts/cost/tfjson";
-import { PlanTestError, ProviderSchemas, hcl, mockArn, planTestFor } from "../../scripts/terraform/plan-tests";
-import { shippedEnvironments } from "../../scripts/terraform/synth-environments";
+import { PlanTestError, ProviderSchemas, hcl, mockArn, moduleTestFile, planTestFor } from "../../scripts/terraform/plan-tests";
+import { shippedEnvironments } from "../../scripts/terraform/environments";
 import { synthAll } from "../helpers/synth";
 
 /** A slice of the AWS provider schema: enough for the ARN attributes the generator fills. */
@@ -134,6 +134,16 @@ describe("plan test generator", () => {
     expect(block).toMatch(/"endpoint" = \[\s*\{\s*"address" = "address-mock"\s*"port" = 1\s*\},?\s*\]/);
     // Optional collections stay as configured.
     expect(block).not.toMatch(/security_group_ids/);
+  });
+
+  it("writes a stack's test for a shared root: the copy as the run's module, its overrides inside the run", () => {
+    const t = planTestFor(consumer("t/dns.tfstate"), { stacks: [producer], schemas, installable: onlyAws });
+    const file = moduleTestFile(t, "./zmanim-t-cdn");
+    const run = file.slice(file.indexOf('run "plan_cdn" {'));
+    expect(run).toMatch(/^ {2}module \{\n {4}source = "\.\/zmanim-t-cdn"\n {2}\}$/m);
+    expect(run).toMatch(/^ {2}override_data \{\n {4}target = data\.terraform_remote_state\.dns$/m);
+    expect(run).toMatch(/^ {2}override_resource \{\n {4}target {10}= aws_sns_topic\.t$/m);
+    expect(file.slice(0, file.indexOf("run "))).not.toMatch(/override_/);
   });
 
   it("writes strings as HCL literals, never as templates", () => {
