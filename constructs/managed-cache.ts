@@ -41,6 +41,11 @@ export interface ManagedCacheProps {
   readonly snapshotRetentionDays?: number;
   /** UTC hour (`HH:MM`) at which the daily snapshot starts. @default "01:00" */
   readonly snapshotTime?: string;
+  /**
+   * SNS topic for a replication group's events (failover, node replacement, failed snapshot). Serverless caches
+   * publish none. @default no notifications
+   */
+  readonly notificationTopicArn?: string;
 }
 
 /**
@@ -156,6 +161,7 @@ export class ManagedCache extends Construct {
         snapshotRetentionLimit: retention,
         ...(retention > 0 ? { snapshotWindow: `${snapshotTime}-${end}` } : {}),
         finalSnapshotIdentifier: `${props.name}-final`,
+        ...(props.notificationTopicArn ? { notificationTopicArn: props.notificationTopicArn } : {}),
         maintenanceWindow: "sun:04:30-sun:05:30",
       });
       this.replicationGroup.overrideLogicalId("cache");

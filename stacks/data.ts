@@ -64,6 +64,7 @@ export class DataStack extends ZmanimStack {
       securityGroupIds: [net.cacheSecurityGroup.id],
       password: cachePassword.value,
       snapshotRetentionDays: t.database.backupRetentionDays,
+      notificationTopicArn: alarmTopicArn(env),
     });
 
     const dataConfig = new SsmParameter(this, "data-config", {

@@ -102,6 +102,7 @@ describe("data stack", () => {
       at_rest_encryption_enabled: "true",
       user_group_ids: ["${aws_elasticache_user_group.cache_user_group.user_group_id}"],
       subnet_group_name: "${aws_elasticache_subnet_group.cache_subnet_group.name}",
+      notification_topic_arn: "arn:aws:sns:eu-west-1:111111111111:zmanim-scaled-alarms",
     });
     expect(group?.auth_token).toBeUndefined();
   });
