@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Benchmarks (reported, never asserted):
-#   1. synth of every stack of the default environment from compiled JS (`node dist/main.js`):
+#   1. synth of every stack of the default environment (single-box) and of the `scaled` example, from
+#      compiled JS (`node dist/main.js --env <name>`):
 #      median wall time (hyperfine) and peak RSS (GNU time, median of runs);
 #   2. the unit-test suite (jest project "unit", no type-checking): median wall time.
 # Budget (README, "Performance"): synth <= 1.5 s and <= 300 MB; unit tests <= 30 s.
@@ -20,24 +21,33 @@ out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 export CDKTF_OUTDIR="$out/cdktf.out"
 
-echo "== synth (node dist/main.js, all stacks of prod), $runs runs"
-hyperfine --warmup 2 --runs "$runs" --export-json "$out/synth.json" 'node dist/main.js' >/dev/null
-synth_median=$(jq '.results[0].median' "$out/synth.json")
-rss=()
-for _ in $(seq 1 5); do
-  /usr/bin/time -f '%M' -o "$out/rss" node dist/main.js >/dev/null
-  rss+=("$(cat "$out/rss")")
-done
-rss_median_kb=$(printf '%s\n' "${rss[@]}" | sort -n | sed -n '3p')
-stacks=$(find "$CDKTF_OUTDIR/stacks" -name cdk.tf.json | wc -l)
-resources=$(jq -s '[.[] | .resource // {} | to_entries[] | .value | length] | add' "$CDKTF_OUTDIR"/stacks/*/cdk.tf.json)
+# synth_bench ENV: median wall time, median peak RSS (KB), stack and resource counts of one environment.
+synth_bench() {
+  local env=$1 rss=() median rss_kb stacks resources
+  echo "== synth (node dist/main.js --env $env, all stacks), $runs runs" >&2
+  hyperfine --warmup 2 --runs "$runs" --export-json "$out/synth-$env.json" "node dist/main.js --env $env" >/dev/null
+  median=$(jq '.results[0].median' "$out/synth-$env.json")
+  for _ in $(seq 1 5); do
+    /usr/bin/time -f '%M' -o "$out/rss" node dist/main.js --env "$env" >/dev/null
+    rss+=("$(cat "$out/rss")")
+  done
+  rss_kb=$(printf '%s\n' "${rss[@]}" | sort -n | sed -n '3p')
+  stacks=$(find "$CDKTF_OUTDIR/stacks" -name cdk.tf.json | wc -l)
+  resources=$(jq -s '[.[] | .resource // {} | to_entries[] | .value | length] | add' "$CDKTF_OUTDIR"/stacks/*/cdk.tf.json)
+  echo "$median $rss_kb $stacks $resources"
+}
+# The default environment (single-box) and the scaled example (RDS, ElastiCache, the fleet).
+read -r synth_median rss_median_kb stacks resources < <(synth_bench prod)
+read -r scaled_median scaled_rss_kb scaled_stacks scaled_resources < <(synth_bench scaled)
 
 echo "== unit tests (jest --selectProjects unit), 3 runs"
 hyperfine --ignore-failure --runs 3 --export-json "$out/unit.json" 'npx jest --selectProjects unit --silent' >/dev/null
 unit_median=$(jq '.results[0].median' "$out/unit.json")
 
-printf '\n%-40s %s\n' "measure" "median"
-printf '%-40s %.3f s  (budget 1.5 s)\n' "synth wall time ($stacks stacks, $resources resources)" "$synth_median"
-printf '%-40s %d MB  (budget 300 MB)\n' "synth peak RSS" "$((rss_median_kb / 1024))"
-printf '%-40s %.1f s  (budget 30 s)\n' "unit-test suite wall time" "$unit_median"
+printf '\n%-48s %s\n' "measure" "median"
+printf '%-48s %.3f s  (budget 1.5 s)\n' "synth prod ($stacks stacks, $resources resources)" "$synth_median"
+printf '%-48s %d MB  (budget 300 MB)\n' "synth prod peak RSS" "$((rss_median_kb / 1024))"
+printf '%-48s %.3f s  (budget 1.5 s)\n' "synth scaled ($scaled_stacks stacks, $scaled_resources resources)" "$scaled_median"
+printf '%-48s %d MB  (budget 300 MB)\n' "synth scaled peak RSS" "$((scaled_rss_kb / 1024))"
+printf '%-48s %.1f s  (budget 30 s)\n' "unit-test suite wall time" "$unit_median"
 echo "machine: $(nproc) cores, $(node --version), $(date -u +%Y-%m-%d)"
