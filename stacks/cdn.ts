@@ -278,6 +278,9 @@ export class CdnStack extends ZmanimStack {
       enabled: true,
       comment: `Shtetl Zmanim (${env.name}): ${site} and ${apiHostName(env)}`,
       aliases: edgeHostNames(env),
+      // "/" is mapped by spa-router.js already; the default root object covers a request the function lets
+      // through unchanged (checkov CKV_AWS_305).
+      defaultRootObject: "index.html",
       priceClass: PRICE_CLASS,
       httpVersion: "http2and3",
       isIpv6Enabled: true,

@@ -1,0 +1,33 @@
+/**
+ * Prints every finding of the policy rule set (scripts/policy/rules.ts) over every stack of every shipped
+ * environment, one line each: `<rule id> <address> (<environment>)`.
+ *
+ *   npx tsx scripts/policy/list-findings.ts [--outdir DIR]
+ */
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from "fs";
+import { tmpdir } from "os";
+import { join } from "path";
+import { environments } from "../../stacks/environments";
+import { synthEnvironment } from "../../stacks/synth";
+import { findings, StackJson } from "./rules";
+
+/** The stacks of one environment, synthesized into a temporary directory. */
+export function stacksOf(envName: string): StackJson[] {
+  const env = environments[envName];
+  const base = mkdtempSync(join(tmpdir(), "zmanim-policy-"));
+  try {
+    const outdir = synthEnvironment(env, join(base, "cdktf.out"));
+    return readdirSync(join(outdir, "stacks")).map((dir) => {
+      const json = JSON.parse(readFileSync(join(outdir, "stacks", dir, "cdk.tf.json"), "utf8"));
+      return { stack: dir.replace(`zmanim-${env.name}-`, ""), resources: json.resource ?? {} };
+    });
+  } finally {
+    rmSync(base, { recursive: true, force: true });
+  }
+}
+
+if (require.main === module) {
+  for (const name of Object.keys(environments)) {
+    for (const f of findings(stacksOf(name))) console.log(`${f.id} ${f.address} (${name})`);
+  }
+}
