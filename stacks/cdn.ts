@@ -17,6 +17,7 @@ import { Route53HealthCheck } from "@cdktf/provider-aws/lib/route53-health-check
 import { Route53Record } from "@cdktf/provider-aws/lib/route53-record";
 import { S3BucketPolicy } from "@cdktf/provider-aws/lib/s3-bucket-policy";
 import { SnsTopic } from "@cdktf/provider-aws/lib/sns-topic";
+import { Wafv2WebAcl } from "@cdktf/provider-aws/lib/wafv2-web-acl";
 import { SnsTopicSubscription } from "@cdktf/provider-aws/lib/sns-topic-subscription";
 import { SiteCertificate } from "../constructs/site-certificate";
 import { assertUniqueSids, hardenedBucketBaseStatements, PolicyStatement } from "../constructs/hardened-bucket";
@@ -49,6 +50,57 @@ export const NOT_FOUND_STATUS_PATH = repoPath("constructs", "cloudfront", "not-f
  * The key value store of the export's object keys (spa-router.js asks it whether a path exists); the
  * static-site deploy finds it by this name and fills it (scripts/ci/static-site-sync.sh).
  */
+export function webAclName(env: EnvironmentConfig): string {
+  return `zmanim-${env.name}-edge`;
+}
+
+/**
+ * The minimal web ACL (`env.waf`): AWS managed common rules (OWASP-style request checks) on everything, and a
+ * per-IP rate limit on `/api/*`. CloudFront web ACLs live in us-east-1 with scope CLOUDFRONT.
+ * https://docs.aws.amazon.com/waf/latest/developerguide/waf-rule-statement-type-rate-based.html
+ */
+function webAcl(scope: Construct, env: EnvironmentConfig, provider: ReturnType<ZmanimStack["regionalProvider"]>, limit: number): Wafv2WebAcl {
+  const visibility = (metricName: string) => ({ cloudwatchMetricsEnabled: true, metricName, sampledRequestsEnabled: true });
+  const prefix = webAclName(env);
+  return new Wafv2WebAcl(scope, "web-acl", {
+    provider,
+    name: prefix,
+    description: "AWS managed common rules; per-IP rate limit on /api/*",
+    scope: "CLOUDFRONT",
+    defaultAction: { allow: {} },
+    visibilityConfig: visibility(prefix),
+    rule: [
+      {
+        name: "aws-common",
+        priority: 0,
+        overrideAction: { none: {} },
+        statement: { managed_rule_group_statement: { vendor_name: "AWS", name: "AWSManagedRulesCommonRuleSet" } },
+        visibilityConfig: visibility(`${prefix}-common`),
+      },
+      {
+        name: "api-rate-limit",
+        priority: 1,
+        action: { block: {} },
+        statement: {
+          rate_based_statement: {
+            limit,
+            aggregate_key_type: "IP",
+            scope_down_statement: {
+              byte_match_statement: {
+                search_string: "/api/",
+                positional_constraint: "STARTS_WITH",
+                field_to_match: { uri_path: {} },
+                text_transformation: [{ priority: 0, type: "NONE" }],
+              },
+            },
+          },
+        },
+        visibilityConfig: visibility(`${prefix}-api-rate`),
+      },
+    ],
+  });
+}
+
 export function sitePathsStoreName(env: EnvironmentConfig): string {
   return `zmanim-${env.name}-site-paths`;
 }
@@ -274,6 +326,8 @@ export class CdnStack extends ZmanimStack {
       { ...api, pathPattern: "/api/*", cachePolicyId: this.apiCachePolicy.id },
     ];
 
+    const acl = env.waf?.enabled ? webAcl(this, env, useast1, env.waf.apiRateLimitPer5Min) : undefined;
+
     this.distribution = new CloudfrontDistribution(this, "distribution", {
       enabled: true,
       comment: `Shtetl Zmanim (${env.name}): ${site} and ${apiHostName(env)}`,
@@ -281,6 +335,7 @@ export class CdnStack extends ZmanimStack {
       // "/" is mapped by spa-router.js already; the default root object covers a request the function lets
       // through unchanged (checkov CKV_AWS_305).
       defaultRootObject: "index.html",
+      ...(acl ? { webAclId: acl.arn } : {}),
       priceClass: PRICE_CLASS,
       httpVersion: "http2and3",
       isIpv6Enabled: true,

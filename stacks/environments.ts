@@ -181,6 +181,16 @@ export interface FleetConfig {
   targetCpuPercent: number;
 }
 
+/**
+ * A minimal AWS WAF web ACL on the distribution: AWS managed common rules plus a per-IP rate limit on
+ * `/api/*`. Priced in docs/security/accepted-risks.md (CKV_AWS_68) and shown by `npm run cost` when on.
+ */
+export interface WafConfig {
+  enabled: boolean;
+  /** Requests per client IP per 5 minutes on `/api/*` before WAF blocks that IP (AWS accepts 10 to 2e9). */
+  apiRateLimitPer5Min: number;
+}
+
 export interface EnvironmentConfig {
   /** Short environment name, used in stack names (`zmanim-<name>-<stack>`) and SSM paths. */
   name: string;
@@ -214,6 +224,8 @@ export interface EnvironmentConfig {
   logRetentionDays: number;
   /** Days a noncurrent object version is kept in versioned buckets (backups included). */
   noncurrentVersionDays: number;
+  /** Web ACL on the distribution. @default undefined: none (the budget's choice for prod, see accepted-risks.md) */
+  waf?: WafConfig;
   state: StateConfig;
   github: GitHubConfig;
   /** @default { kind: "single-box" } */

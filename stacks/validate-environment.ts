@@ -171,6 +171,12 @@ export function environmentProblems(env: EnvironmentConfig): string[] {
     bad("originShieldRegion", env.originShieldRegion, "use the region closest to the origin, e.g. \"eu-west-1\"");
 
   const RETENTION = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653];
+  if (env.waf !== undefined) {
+    if (typeof env.waf.enabled !== "boolean") bad("waf.enabled", env.waf.enabled, "use true or false");
+    const r = env.waf.apiRateLimitPer5Min;
+    if (!Number.isInteger(r) || r < 10 || r > 2_000_000_000)
+      bad("waf.apiRateLimitPer5Min", r, "use a whole number of requests per IP per 5 minutes between 10 and 2000000000 (AWS WAF's range)");
+  }
   if (!RETENTION.includes(env.logRetentionDays))
     bad("logRetentionDays", env.logRetentionDays, `CloudWatch accepts only ${RETENTION.join(", ")}`);
   if (!Number.isInteger(env.noncurrentVersionDays) || env.noncurrentVersionDays < 1)
