@@ -75,7 +75,14 @@ if [[ -z "$tf_mirrored_providers" && -z "${TF_PLUGIN_CACHE_DIR:-}" ]]; then
 fi
 if [[ ! -s "$schema" || -n "${TF_PLUGIN_CACHE_DIR:-}" ]]; then
   mkdir -p "$work/schema" "$(dirname "$schema")"
-  jq -n --arg v "$aws_version" '{terraform: {required_providers: {aws: ({source: "hashicorp/aws"} + (if $v == "" then {} else {version: $v} end))}}}' >"$work/schema/main.tf.json"
+  if [[ -n "$tf_mirrored_providers" ]]; then
+    jq -n --arg v "$aws_version" '{terraform: {required_providers: {aws: ({source: "hashicorp/aws"} + (if $v == "" then {} else {version: $v} end))}}}' >"$work/schema/main.tf.json"
+  else
+    # From the registry: every provider any stack needs, so the cache holds them all before the parallel inits.
+    stack_files=()
+    for o in "${outdirs[@]}"; do stack_files+=("$o"/stacks/*/cdk.tf.json); done
+    jq -s '{terraform: {required_providers: (map(.terraform.required_providers // {}) | add)}}' "${stack_files[@]}" >"$work/schema/main.tf.json"
+  fi
   if ! (cd "$work/schema" && terraform init -input=false -no-color >init.log 2>&1 && { [[ -s "$schema" ]] || terraform providers schema -json >"$schema.tmp"; }); then
     echo "FAIL    could not read the AWS provider's schema" >&2
     cat "$work/schema/init.log" >&2
