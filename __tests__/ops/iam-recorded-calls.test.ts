@@ -112,6 +112,18 @@ describe("roles against the AWS calls their scripts and programs make, as record
     expect(await deniedFor(instanceRoleName(env), calls)).toEqual([]);
   }, 120000);
 
+  it("deploy role: the call publish-ami-id.sh (Packer's last post-processor in ami.yml) makes is allowed", async () => {
+    const manifest = join(dir, "manifest.json");
+    writeFileSync(manifest, JSON.stringify({ last_run_uuid: "r2", builds: [{ packer_run_uuid: "r2", artifact_id: `${env.region}:ami-0123456789abcdef0` }] }));
+    runScript("packer/scripts/publish-ami-id.sh", [], aws, { ZMANIM_ENV: env.name, MANIFEST_PATH: manifest, AWS_REGION: env.region });
+    const calls = aws.calls();
+    expect(calls).toEqual([
+      ["--region", env.region, "ssm", "put-parameter", "--name", `/zmanim/${env.name}/ami-id`, "--type", "String", "--value", "ami-0123456789abcdef0",
+        "--overwrite", "--description", "AMI built by packer/zmanim-ami.pkr.hcl"],
+    ]);
+    expect(await deniedFor(ciRoleName(env, "deploy"), calls)).toEqual([]);
+  }, 120000);
+
   it("instance role: every S3 call restic makes (init, backup, snapshots, restore, forget --prune, check) is allowed", async () => {
     const log = join(dir, "s3-requests.jsonl");
     const s3 = await startS3(["restic"], log);

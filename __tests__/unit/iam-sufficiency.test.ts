@@ -17,6 +17,7 @@ import { deployRequests, planRequests } from "../../scripts/iam/roles";
 import { simResources } from "../../scripts/iam/resources";
 import { PolicyDoc, PolicyStatement, RolePolicies, SimRequest, denials, formatDenial, resourceRequests, rolePolicies } from "../../scripts/iam/simulate";
 import { TfDocument, shippedEnvironments } from "../../scripts/iam/types";
+import { packerBuildRequests, readPackerSource } from "../../scripts/iam/packer";
 import { parsePolicy } from "../helpers/policy";
 import { synthAll } from "../helpers/synth";
 
@@ -165,6 +166,59 @@ describe.each(shippedEnvironments().map((e) => [e.name, e] as [string, Environme
     const elsewhere = mail.map((r) => ({ ...r, context: { ...r.context, "ses:Recipients": ["someone@example.com"] } }));
     expect(await denied(instance, spoofed)).toHaveLength(mail.length);
     expect(await denied(instance, elsewhere)).toHaveLength(mail.length);
+  });
+});
+
+describe("IAM sufficiency: the AMI build (ami.yml runs Packer with the deploy role)", () => {
+  const env = environments.prod;
+  const template = join(REPO_ROOT, "packer", "zmanim-ami.pkr.hcl");
+  let deploy: RolePolicies;
+  beforeAll(() => {
+    deploy = rolePolicies(synthAll(env).stacks, ciRoleName(env, "deploy"), env.accountId);
+  });
+
+  it("ami.yml assumes the deploy role, in the environment's region and account", () => {
+    const workflow = readFileSync(join(REPO_ROOT, ".github", "workflows", "ami.yml"), "utf8");
+    expect(workflow).toContain("role-to-assume: arn:aws:iam::${{ env.AWS_ACCOUNT_ID }}:role/zmanim-${{ env.ZMANIM_ENV }}-gha-deploy");
+    expect(workflow).toMatch(new RegExp(`AWS_REGION: ${env.region}\\b`));
+    expect(workflow).toContain(`AWS_ACCOUNT_ID: "${env.accountId}"`);
+    expect(workflow).toContain(`ZMANIM_ENV: ${env.name}`);
+  });
+
+  it("every EC2 call of the build is allowed, the encrypt_boot cleanup of the intermediary image included", async () => {
+    const src = readPackerSource(template);
+    expect(src.encryptBoot).toBe(true);
+    // The parse reads every tag map (a failed parse would simulate an untagged build).
+    expect([src.runTags, src.tags, src.snapshotTags].map((t) => t.Project)).toEqual(["zmanim", "zmanim", "zmanim"]);
+    const requests = await packerBuildRequests(src, env);
+    const cleanup = requests.filter((r) => r.why.includes("encrypt_boot cleanup")).map((r) => r.action);
+    expect(cleanup.sort()).toEqual(["ec2:DeleteSnapshot", "ec2:DeregisterImage"]);
+    expect(await denied(deploy, requests)).toEqual([]);
+  });
+
+  it("without Project=zmanim in run_tags, the Deny blocks the cleanup of the intermediary image and the build instance", async () => {
+    const src = readPackerSource(template);
+    const { Project: _dropped, ...runTags } = src.runTags;
+    const out = await denied(deploy, await packerBuildRequests({ ...src, runTags }, env));
+    expect(out).toEqual([
+      `ec2:StopInstances on arn:aws:ec2:${env.region}:${env.accountId}:instance/i-0ddddddddddddddd0 (packer: stop the instance): ExplicitlyDenied`,
+      `ec2:DeregisterImage on arn:aws:ec2:${env.region}::image/ami-0bbbbbbbbbbbbbbb0 (packer: encrypt_boot cleanup: deregister the intermediary image): ExplicitlyDenied`,
+      `ec2:DeleteSnapshot on arn:aws:ec2:${env.region}::snapshot/snap-0bbbbbbbbbbbbbbb0 (packer: encrypt_boot cleanup: delete the intermediary snapshot): ExplicitlyDenied`,
+      `ec2:TerminateInstances on arn:aws:ec2:${env.region}:${env.accountId}:instance/i-0ddddddddddddddd0 (packer: cleanup: terminate the build instance): ExplicitlyDenied`,
+    ]);
+  });
+
+  it("ami.yml's own calls: the release it bakes in, the AMI parameter read and its rollback write", async () => {
+    const releases = `zmanim-${env.name}-releases-${env.accountId}`;
+    const calls = [
+      ["s3", "cp", `s3://${releases}/latest.txt`, "-"],
+      ["s3", "cp", "--no-progress", `s3://${releases}/zmanim-api-v1.5.0`, "build/zmanim-api"],
+      ["ssm", "get-parameter", "--name", `/zmanim/${env.name}/ami-id`, "--query", "Parameter.Value", "--output", "text"],
+      ["ssm", "put-parameter", "--name", `/zmanim/${env.name}/ami-id`, "--type", "String", "--overwrite", "--value", "ami-0123"],
+    ];
+    const requests = calls.flatMap((c) => cliRequests(c, env));
+    expect(requests.map((r) => `${r.action} ${r.resource}`)).toContain(`ssm:PutParameter arn:aws:ssm:${env.region}:${env.accountId}:parameter/zmanim/${env.name}/ami-id`);
+    expect(await denied(deploy, requests)).toEqual([]);
   });
 });
 

@@ -101,6 +101,11 @@ export function cliRequests(argv: string[], env: EnvironmentConfig): SimRequest[
       const names = [domain(from), ...to.flatMap((r) => [r, domain(r)])];
       return [...new Set(names)].map((n) => req("ses:SendEmail", identity(n), ctx));
     }
+    // A parameter's ARN is its name after `parameter` (the name's leading slash included).
+    case "ssm get-parameter":
+      return [req("ssm:GetParameter", `arn:aws:ssm:${env.region}:${env.accountId}:parameter${opt(argv, "--name")}`)];
+    case "ssm put-parameter":
+      return [req("ssm:PutParameter", `arn:aws:ssm:${env.region}:${env.accountId}:parameter${opt(argv, "--name")}`)];
     case "ssm list-command-invocations":
       return [req("ssm:ListCommandInvocations", "*")];
     case "cloudfront list-distributions":
