@@ -15,6 +15,7 @@ import { sitePathsStoreName } from "../../stacks/cdn";
 import { S3RestRequest, cliRequests, s3RestRequest } from "../../scripts/iam/cli-map";
 import { denials, formatDenial, rolePolicies } from "../../scripts/iam/simulate";
 import { synthStacks } from "../../scripts/iam/types";
+import { HTTPS_CONTEXT, S3_ENDPOINT_ID, bucketPolicies, withBucketPolicies } from "../../scripts/iam/bucket-policies";
 import { awsDouble, AwsDouble } from "../helpers/aws-double";
 import { startS3 } from "../helpers/s3";
 
@@ -27,9 +28,14 @@ function runScript(path: string, args: string[], aws: AwsDouble, vars: Record<st
   spawnSync("bash", [join(root, path), ...args], { cwd: root, env: { ...process.env, ...aws.env, ...vars }, stdio: "ignore", timeout: 60000 });
 }
 
-async function deniedFor(roleName: string, calls: string[][]): Promise<string[]> {
-  const requests = calls.flatMap((argv) => cliRequests(argv, env));
-  return (await denials(rolePolicies(synthStacks(env), roleName, env.accountId), requests)).map(formatDenial);
+/** The box reaches S3 through the VPC's gateway endpoint, which the bucket policies pin (aws:SourceVpce). */
+const viaEndpoint = { ...HTTPS_CONTEXT, "aws:SourceVpce": S3_ENDPOINT_ID };
+
+/** Denials of the recorded calls, S3 ones evaluated with their bucket's policy too (over HTTPS, `context`). */
+async function deniedFor(roleName: string, calls: string[][], context: Record<string, string> = HTTPS_CONTEXT): Promise<string[]> {
+  const stacks = synthStacks(env);
+  const requests = withBucketPolicies(calls.flatMap((argv) => cliRequests(argv, env)), bucketPolicies(stacks), context);
+  return (await denials(rolePolicies(stacks, roleName, env.accountId), requests)).map(formatDenial);
 }
 
 describe("roles against the AWS calls their scripts and programs make, as recorded", () => {
@@ -109,7 +115,7 @@ describe("roles against the AWS calls their scripts and programs make, as record
     runScript("packer/files/bin/update-binary.sh", [], aws, { ZMANIM_RELEASES_BUCKET: releases, ZMANIM_HOME: dir, ZMANIM_BOX_ENV: "/nonexistent" });
     const calls = aws.calls();
     expect(calls.map((c) => `${c[0]} ${c[1]}`)).toEqual(["sesv2 send-email", "s3 cp", "s3 cp", "s3 cp"]);
-    expect(await deniedFor(instanceRoleName(env), calls)).toEqual([]);
+    expect(await deniedFor(instanceRoleName(env), calls, viaEndpoint)).toEqual([]);
   }, 120000);
 
   it("deploy role: the call publish-ami-id.sh (Packer's last post-processor in ami.yml) makes is allowed", async () => {
@@ -147,7 +153,8 @@ describe("roles against the AWS calls their scripts and programs make, as record
     const requests = readFileSync(log, "utf8").trim().split("\n").map((l) => JSON.parse(l) as S3RestRequest);
     const sim = requests.map((r) => s3RestRequest(r, bucketName(env, "backups"), env, `restic: ${r.method} ${r.path}`));
     expect(new Set(sim.map((r) => r.action))).toEqual(new Set(["s3:ListBucket", "s3:GetBucketLocation", "s3:GetObject", "s3:PutObject", "s3:DeleteObject"]));
-    const role = rolePolicies(synthStacks(env), instanceRoleName(env), env.accountId);
-    expect((await denials(role, sim)).map(formatDenial)).toEqual([]);
+    const stacks = synthStacks(env);
+    const role = rolePolicies(stacks, instanceRoleName(env), env.accountId);
+    expect((await denials(role, withBucketPolicies(sim, bucketPolicies(stacks), viaEndpoint))).map(formatDenial)).toEqual([]);
   }, 180000);
 });

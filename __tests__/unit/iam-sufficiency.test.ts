@@ -18,6 +18,7 @@ import { simResources } from "../../scripts/iam/resources";
 import { PolicyDoc, PolicyStatement, RolePolicies, SimRequest, denials, formatDenial, resourceRequests, rolePolicies } from "../../scripts/iam/simulate";
 import { TfDocument, shippedEnvironments } from "../../scripts/iam/types";
 import { packerBuildRequests, readPackerSource } from "../../scripts/iam/packer";
+import { HTTPS_CONTEXT, S3_ENDPOINT_ID, bucketPolicies, withBucketPolicies } from "../../scripts/iam/bucket-policies";
 import { parsePolicy } from "../helpers/policy";
 import { synthAll } from "../helpers/synth";
 
@@ -57,6 +58,14 @@ function withoutGrant(role: RolePolicies, sid: string, action: string): RolePoli
 describe.each(shippedEnvironments().map((e) => [e.name, e] as [string, EnvironmentConfig]))("IAM sufficiency (%s)", (_name, env) => {
   let stacks: Record<string, TfDocument>;
   const role = (name: string) => rolePolicies(stacks, name, env.accountId);
+  /** S3 requests with their bucket's policy (synthesized, or backend.tf.json for the state bucket), over HTTPS. */
+  const viaBuckets = (requests: SimRequest[], context: Record<string, string> = HTTPS_CONTEXT) => {
+    const out = withBucketPolicies(requests, bucketPolicies(stacks), context);
+    expect(out.some((r) => r.resourcePolicy)).toBe(true);
+    return out;
+  };
+  /** The box reaches S3 through the VPC's gateway endpoint, which the bucket policies pin (aws:SourceVpce). */
+  const viaEndpoint = { ...HTTPS_CONTEXT, "aws:SourceVpce": S3_ENDPOINT_ID };
   beforeAll(() => {
     stacks = synthAll(env).stacks;
   });
@@ -81,22 +90,42 @@ describe.each(shippedEnvironments().map((e) => [e.name, e] as [string, Environme
   it("deploy role: applies (read, create, update, delete, tag) every stack but cicd, with its state", async () => {
     const requests = await deployRequests(stacks, env);
     expect(requests.length).toBeGreaterThan(500);
-    expect(await denied(role(ciRoleName(env, "deploy")), requests)).toEqual([]);
+    expect(await denied(role(ciRoleName(env, "deploy")), viaBuckets(requests))).toEqual([]);
   });
 
   it("plan role: plans every stack, reading remote state and taking both locks", async () => {
     const requests = await planRequests(stacks, env);
     expect(requests.some((r) => r.resource.endsWith(".tfstate.tflock") && r.action === "s3:PutObject")).toBe(true);
     expect(requests.some((r) => r.action === "dynamodb:PutItem")).toBe(true);
-    expect(await denied(role(ciRoleName(env, "plan")), requests)).toEqual([]);
+    expect(await denied(role(ciRoleName(env, "plan")), viaBuckets(requests))).toEqual([]);
   });
 
   it("release role: what release-api.sh, ssm-restart.sh and static-site-sync.sh call", async () => {
-    expect(await denied(role(ciRoleName(env, "release")), callRequests(env, releaseCalls(env)))).toEqual([]);
+    expect(await denied(role(ciRoleName(env, "release")), viaBuckets(callRequests(env, releaseCalls(env))))).toEqual([]);
   });
 
   it("instance role: what the box's scripts, restic and the agents call", async () => {
-    expect(await denied(role(instanceRoleName(env)), callRequests(env, instanceCalls(env)))).toEqual([]);
+    expect(await denied(role(instanceRoleName(env)), viaBuckets(callRequests(env, instanceCalls(env)), viaEndpoint))).toEqual([]);
+  });
+
+  it("the bucket policies are evaluated: plain HTTP, and the box outside its VPC endpoint, are denied", async () => {
+    const s3Only = (rs: SimRequest[]) => rs.filter((r) => r.action.startsWith("s3:") && r.resource.startsWith("arn:aws:s3:::"));
+    const box = s3Only(callRequests(env, instanceCalls(env)));
+    const state = s3Only(await planRequests(stacks, env));
+    const release = s3Only(callRequests(env, releaseCalls(env)));
+    for (const [name, requests, context] of [
+      [instanceRoleName(env), box, { ...viaEndpoint, "aws:SecureTransport": "false" }],
+      [instanceRoleName(env), box, HTTPS_CONTEXT],
+      [ciRoleName(env, "plan"), state, { ...HTTPS_CONTEXT, "aws:SecureTransport": "false" }],
+      [ciRoleName(env, "release"), release, { ...HTTPS_CONTEXT, "aws:SecureTransport": "false" }],
+    ] as Array<[string, SimRequest[], Record<string, string>]>) {
+      expect(requests.length).toBeGreaterThan(0);
+      const out = await denials(role(name), viaBuckets(requests, context));
+      // Every distinct request is denied, and explicitly (by the bucket policy's Deny, not for want of an Allow).
+      expect({ name, context, results: [...new Set(out.map((d) => d.result))], denied: out.length }).toEqual({
+        name, context, results: ["ExplicitlyDenied"], denied: new Set(requests.map((r) => `${r.action} ${r.resource} ${JSON.stringify(r.context)}`)).size,
+      });
+    }
   });
 
   it("every condition key in every policy applies to every action it guards", async () => {

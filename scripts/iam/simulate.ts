@@ -24,6 +24,8 @@ export interface SimRequest {
    * by its unvalidated engine (same evaluation logic, no input validation).
    */
   awsOwned?: boolean;
+  /** The target's resource policy (a bucket policy), evaluated with the identity policies. */
+  resourcePolicy?: PolicyDoc;
 }
 
 export type { PolicyDocument as PolicyDoc, Statement as PolicyStatement } from "./policy-types";
@@ -157,7 +159,7 @@ export async function denials(role: RolePolicies, requests: SimRequest[]): Promi
   const principal = `arn:aws:iam::${role.account}:role/${role.roleName}`;
   const seen = new Map<string, SimRequest>();
   for (const r of requests) {
-    const key = `${r.action.toLowerCase()} ${r.resource} ${JSON.stringify(r.context)}`;
+    const key = `${r.action.toLowerCase()} ${r.resource} ${JSON.stringify(r.context)} ${r.resourcePolicy ? JSON.stringify(r.resourcePolicy) : ""}`;
     if (!seen.has(key)) seen.set(key, r);
   }
   const out: Denial[] = [];
@@ -168,12 +170,13 @@ export async function denials(role: RolePolicies, requests: SimRequest[]): Promi
         principal,
         action: r.action,
         resource: { resource: r.resource, accountId: role.account },
-        contextVariables: kms ? { ...r.context, "kms:CallerAccount": role.account } : r.context,
+        // A resource policy may name the caller by aws:PrincipalArn (the bucket policies do).
+        contextVariables: kms ? { ...r.context, "kms:CallerAccount": role.account } : r.resourcePolicy ? { ...r.context, "aws:PrincipalArn": principal } : r.context,
       },
       identityPolicies: role.policies,
       serviceControlPolicies: [],
       resourceControlPolicies: [],
-      resourcePolicy: kms ? awsSsmKeyPolicy(role.account, kmsRegion(r.resource)) : undefined,
+      resourcePolicy: kms ? awsSsmKeyPolicy(role.account, kmsRegion(r.resource)) : r.resourcePolicy,
     };
     if (r.awsOwned) {
       const verdict = runUnsafeSimulation(simulation, {});
