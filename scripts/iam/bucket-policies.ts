@@ -8,7 +8,7 @@
  */
 import { readFileSync } from "fs";
 import { join } from "path";
-import { parsePolicy } from "../../__tests__/helpers/policy";
+import { parsePolicy } from "./parse-policy";
 import type { PolicyDocument } from "./policy-types";
 import { resolve } from "./resources";
 import { SimRequest } from "./simulate";
