@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Boot script of the Zmanim box (EC2 user data). The compute stack inserts the rendered values below the
-# first line (see stacks/user-data.ts); everything else is installed by the AMI (docs/on-box-layout.md).
+# Boot script of the Zmanim box and the API fleet (EC2 user data). The compute or app stack inserts the rendered
+# values below the first line and keeps the shared part and one role's part (stacks/user-data.ts); everything
+# else is installed by the AMI (docs/on-box-layout.md).
 #
 # Usage: user-data.sh [--help]
 #
@@ -18,7 +19,8 @@
 #   ZMANIM_ENV              environment name, e.g. prod
 #   ZMANIM_REGION           AWS region of the SSM parameters
 #   ZMANIM_SSM_PREFIX       e.g. /zmanim/prod
-#   ZMANIM_DATA_VOLUME_ID   EBS volume id of /data, e.g. vol-0123456789abcdef0
+#   ZMANIM_DATA_VOLUME_ID   EBS volume id of /data, e.g. vol-0123456789abcdef0 (box role only)
+#   ZMANIM_ROLE             box (the default) or api (see "The api role" below)
 # Overrides for tests (production defaults): ZMANIM_BY_ID_DIR=/dev/disk/by-id ZMANIM_DATA_MOUNT=/data
 #   ZMANIM_FSTAB=/etc/fstab ZMANIM_ETC=/etc ZMANIM_PG_MAJOR=16 ZMANIM_PG_BINDIR ZMANIM_PG_SOCKET_DIR ZMANIM_PG_PORT
 #   ZMANIM_SYSTEMCTL ZMANIM_CW_AGENT_CTL ZMANIM_CW_AGENT_CONFIG ZMANIM_VOLUME_WAIT_SECONDS=600
@@ -39,15 +41,22 @@ fi
 log() { printf '%s user-data: %s\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$*" >&2; }
 die() { log "ERROR: $*"; exit 1; }
 
+ROLE=${ZMANIM_ROLE:-box}
+if [[ "$ROLE" != box && "$ROLE" != api ]]; then
+  log "ERROR: ZMANIM_ROLE='$ROLE' is not a role; use box or api"
+  exit 2
+fi
 missing=()
-for v in ZMANIM_ENV ZMANIM_REGION ZMANIM_SSM_PREFIX ZMANIM_DATA_VOLUME_ID; do
+required=(ZMANIM_ENV ZMANIM_REGION ZMANIM_SSM_PREFIX)
+[[ "$ROLE" == api ]] || required+=(ZMANIM_DATA_VOLUME_ID)
+for v in "${required[@]}"; do
   [[ -n "${!v:-}" ]] || missing+=("$v")
 done
 if [[ ${#missing[@]} -gt 0 ]]; then
-  log "ERROR: missing value(s): ${missing[*]}; the compute stack renders them into the header (see --help)"
+  log "ERROR: missing value(s): ${missing[*]}; the compute or app stack renders them into the header (see --help)"
   exit 2
 fi
-if [[ ! "$ZMANIM_DATA_VOLUME_ID" =~ ^vol-[0-9a-f]{8,17}$ ]]; then
+if [[ "$ROLE" == box && ! "$ZMANIM_DATA_VOLUME_ID" =~ ^vol-[0-9a-f]{8,17}$ ]]; then
   log "ERROR: ZMANIM_DATA_VOLUME_ID='$ZMANIM_DATA_VOLUME_ID' is not an EBS volume id (vol-<hex>)"
   exit 2
 fi
@@ -74,6 +83,154 @@ API_UNIT=zmanim-api.service
 BACKUP_TIMER=zmanim-backup.timer
 CW_UNIT=amazon-cloudwatch-agent.service
 
+ssm_get() { # NAME -> value on stdout; bounded retries (the Elastic IP may not be associated yet at boot)
+  local name="$ZMANIM_SSM_PREFIX/$1" attempt=1 out err
+  err=$(mktemp)
+  while true; do
+    if out=$(aws --region "$ZMANIM_REGION" ssm get-parameter --name "$name" --with-decryption \
+      --query Parameter.Value --output text 2>"$err"); then
+      rm -f "$err"
+      printf '%s' "$out"
+      return 0
+    fi
+    if (( attempt >= AWS_ATTEMPTS )); then
+      log "ERROR: cannot read SSM parameter $name after $attempt attempt(s): $(tr '\n' ' ' <"$err")"
+      rm -f "$err"
+      return 1
+    fi
+    log "reading $name failed (attempt $attempt of $AWS_ATTEMPTS), retrying in ${AWS_RETRY}s: $(tr '\n' ' ' <"$err")"
+    sleep "$AWS_RETRY"
+    attempt=$((attempt + 1))
+  done
+}
+
+changed_units=()
+# write_file PATH OWNER MODE UNIT: replaces PATH atomically when its content differs (content on stdin);
+# records UNIT for a restart when it did.
+write_file() {
+  local path=$1 owner=$2 mode=$3 unit=$4 tmp
+  [[ -d "$(dirname "$path")" ]] || install -d -m 0755 "$(dirname "$path")"
+  tmp=$(mktemp "$path.XXXXXX")
+  cat >"$tmp"
+  chown "$owner" "$tmp"
+  chmod "$mode" "$tmp"
+  if [[ -f "$path" ]] && cmp -s "$tmp" "$path" && [[ "$(stat -c '%U:%G %a' "$path")" == "$(stat -c '%U:%G %a' "$tmp")" ]]; then
+    rm -f "$tmp"
+    return 0
+  fi
+  mv "$tmp" "$path"
+  log "wrote $path ($owner $mode)"
+  [[ -z "$unit" ]] || changed_units+=("$unit")
+}
+
+start_unit() {
+  local unit=$1
+  if [[ " ${changed_units[*]} " == *" $unit "* ]]; then
+    log "restarting $unit (its configuration changed)"
+    "$SYSTEMCTL" restart "$unit"
+  else
+    "$SYSTEMCTL" start "$unit"
+  fi
+}
+
+# One KEY=value line per entry of a JSON config object (box.env, data-config), values restricted so systemd
+# and shell read them alike.
+parse_config() { # JSON object text -> KEY=value lines on stdout
+  python3 -c '
+import json, re, sys
+cfg = json.loads(sys.argv[1])
+if not isinstance(cfg, dict):
+    sys.exit("config is not a JSON object")
+for key in sorted(cfg):
+    value = cfg[key]
+    if not re.fullmatch(r"[A-Z][A-Z0-9_]*", key) or not isinstance(value, str) or not re.fullmatch(r"[A-Za-z0-9@%+=:,./_-]*", value):
+        sys.exit("config entry %r = %r: keys must be UPPER_SNAKE and values letters, digits or @%%+=:,./_-" % (key, value))
+    print("%s=%s" % (key, value))
+' "$1"
+}
+
+check_generated() { # LEAF VALUE
+  [[ "$2" =~ ^[A-Za-z0-9]{16,}$ ]] ||
+    die "SSM parameter $ZMANIM_SSM_PREFIX/$1 must be at least 16 letters or digits (generated by the secrets stack)"
+}
+check_clerk_key() {
+  [[ "$1" =~ ^[A-Za-z0-9_]+$ ]] ||
+    die "SSM parameter $ZMANIM_SSM_PREFIX/clerk-secret-key holds characters other than letters, digits and _"
+}
+warn_placeholder_clerk_key() {
+  if [[ "$1" == PLACEHOLDER* ]]; then
+    log "WARNING: $ZMANIM_SSM_PREFIX/clerk-secret-key is still the placeholder; set it (docs/secrets.md), then rerun this script. Protected routes fail until then."
+  fi
+}
+load_cloudwatch_agent() { # CONFIG_JSON; reloads the agent when its configuration changed
+  write_file "$CW_AGENT_CONFIG" root:root 0644 "$CW_UNIT" <<<"$1"
+  if [[ " ${changed_units[*]} " == *" $CW_UNIT "* ]] || ! "$SYSTEMCTL" is-active --quiet "$CW_UNIT"; then
+    "$CW_AGENT_CTL" -a fetch-config -m ec2 -s -c "file:$CW_AGENT_CONFIG"
+    log "CloudWatch agent loaded $CW_AGENT_CONFIG"
+  fi
+}
+
+# --- The api role: a fleet instance of the scaled topology keeps no data. Steps 1-3 are skipped, nothing is
+# mounted, PostgreSQL, Redis and the backup and restore-drill timers are masked (never started), and the API
+# is pointed at RDS and ElastiCache, whose endpoints and passwords come from SSM (data-config,
+# database-app-password, cache-password). The API unit loses its dependencies on the local data services.
+if [[ "$ROLE" == api ]]; then
+  RESTORE_DRILL_TIMER=zmanim-restore-drill.timer
+  # The AMI enables the box's data services; masked, nothing (not even a dependency) can start them here.
+  for unit in "$PG_UNIT" "$REDIS_UNIT" "$BACKUP_TIMER" "$RESTORE_DRILL_TIMER"; do
+    "$SYSTEMCTL" mask --now "$unit"
+  done
+  log "api role: $PG_UNIT, $REDIS_UNIT, $BACKUP_TIMER and $RESTORE_DRILL_TIMER are masked; nothing is mounted on $MNT"
+
+  config_json=$(ssm_get config) || die "SSM parameter $ZMANIM_SSM_PREFIX/config is required"
+  data_json=$(ssm_get data-config) || die "SSM parameter $ZMANIM_SSM_PREFIX/data-config is required (written by the data stack)"
+  db_password=$(ssm_get database-app-password) || die "SSM parameter $ZMANIM_SSM_PREFIX/database-app-password is required"
+  cache_password=$(ssm_get cache-password) || die "SSM parameter $ZMANIM_SSM_PREFIX/cache-password is required"
+  clerk_key=$(ssm_get clerk-secret-key) || die "SSM parameter $ZMANIM_SSM_PREFIX/clerk-secret-key is required"
+  cw_config=$(ssm_get cloudwatch-agent-api) || die "SSM parameter $ZMANIM_SSM_PREFIX/cloudwatch-agent-api is required (written by the app stack)"
+  check_generated database-app-password "$db_password"
+  check_generated cache-password "$cache_password"
+  check_clerk_key "$clerk_key"
+
+  box_env=$(parse_config "$config_json") || die "SSM parameter $ZMANIM_SSM_PREFIX/config is not valid (see the message above)"
+  data_env=$(parse_config "$data_json") || die "SSM parameter $ZMANIM_SSM_PREFIX/data-config is not valid (see the message above)"
+  cfg() { sed -n "s/^$1=//p" <<<"$box_env"; }
+  dcfg() { sed -n "s/^$1=//p" <<<"$data_env"; }
+  api_port=$(cfg ZMANIM_API_PORT)
+  [[ "$(cfg ZMANIM_ENV)" == "$ZMANIM_ENV" ]] || die "config ZMANIM_ENV='$(cfg ZMANIM_ENV)' does not match this instance's environment '$ZMANIM_ENV'"
+  [[ "$api_port" =~ ^[0-9]+$ ]] || die "config ZMANIM_API_PORT='$api_port' is not a port number"
+  for key in ZMANIM_DB_HOST ZMANIM_DB_PORT ZMANIM_DB_NAME ZMANIM_DB_USER ZMANIM_CACHE_HOST ZMANIM_CACHE_PORT ZMANIM_CACHE_USER; do
+    [[ -n "$(dcfg "$key")" ]] || die "data-config $key is empty or missing; the data stack writes it"
+  done
+  # RDS enforces TLS (rds.force_ssl); the cache has in-transit encryption (rediss://) unless data-config says not.
+  cache_scheme=rediss
+  [[ "$(dcfg ZMANIM_CACHE_TLS)" != false ]] || cache_scheme=redis
+
+  write_file "$ETC/zmanim/box.env" root:root 0644 "" <<<"$box_env"
+  write_file "$ETC/zmanim/api.env" root:root 0600 "$API_UNIT" <<EOF
+ZMANIM_ENV=$ZMANIM_ENV
+PORT=$api_port
+DATABASE_URL=postgres://$(dcfg ZMANIM_DB_USER):$db_password@$(dcfg ZMANIM_DB_HOST):$(dcfg ZMANIM_DB_PORT)/$(dcfg ZMANIM_DB_NAME)?sslmode=require
+REDIS_URL=$cache_scheme://$(dcfg ZMANIM_CACHE_USER):$cache_password@$(dcfg ZMANIM_CACHE_HOST):$(dcfg ZMANIM_CACHE_PORT)/0
+CLERK_SECRET_KEY=$clerk_key
+EOF
+  # The AMI's unit requires PostgreSQL, Redis and the /data mount (the box). A drop-in cannot remove
+  # dependencies (systemd.unit(5), "Dependencies (After=, etc.) cannot be reset to an empty list"), so the api
+  # role rewrites the unit without its Requires= and ConditionPathIsMountPoint= lines.
+  api_unit_file="$ETC/systemd/system/$API_UNIT"
+  [[ -f "$api_unit_file" ]] || die "$api_unit_file is missing; the AMI installs it"
+  write_file "$api_unit_file" root:root 0644 "$API_UNIT" < <(sed -e '/^Requires=/d' -e '/^ConditionPathIsMountPoint=/d' "$api_unit_file")
+  "$SYSTEMCTL" daemon-reload
+
+  load_cloudwatch_agent "$cw_config"
+  warn_placeholder_clerk_key "$clerk_key"
+  start_unit "$API_UNIT"
+  log "done (api role): $API_UNIT started against $(dcfg ZMANIM_DB_HOST) and $(dcfg ZMANIM_CACHE_HOST)"
+  exit 0
+fi
+
+# --- The box role
+[[ "$ROLE" == box ]] || die "this script carries the box role only, not '$ROLE'"
 # 1. The data volume: the NVMe serial of an EBS volume is its id without the dash.
 link="$BY_ID_DIR/nvme-Amazon_Elastic_Block_Store_${ZMANIM_DATA_VOLUME_ID/-/}"
 log "waiting up to ${VOLUME_WAIT}s for $ZMANIM_DATA_VOLUME_ID at $link"
@@ -154,26 +311,6 @@ else
 fi
 
 # 4. Settings and secrets from SSM.
-ssm_get() { # NAME -> value on stdout; bounded retries (the Elastic IP may not be associated yet at boot)
-  local name="$ZMANIM_SSM_PREFIX/$1" attempt=1 out err
-  err=$(mktemp)
-  while true; do
-    if out=$(aws --region "$ZMANIM_REGION" ssm get-parameter --name "$name" --with-decryption \
-      --query Parameter.Value --output text 2>"$err"); then
-      rm -f "$err"
-      printf '%s' "$out"
-      return 0
-    fi
-    if (( attempt >= AWS_ATTEMPTS )); then
-      log "ERROR: cannot read SSM parameter $name after $attempt attempt(s): $(tr '\n' ' ' <"$err")"
-      rm -f "$err"
-      return 1
-    fi
-    log "reading $name failed (attempt $attempt of $AWS_ATTEMPTS), retrying in ${AWS_RETRY}s: $(tr '\n' ' ' <"$err")"
-    sleep "$AWS_RETRY"
-    attempt=$((attempt + 1))
-  done
-}
 
 config_json=$(ssm_get config) || die "SSM parameter $ZMANIM_SSM_PREFIX/config is required"
 pg_password=$(ssm_get postgres-password) || die "SSM parameter $ZMANIM_SSM_PREFIX/postgres-password is required"
@@ -182,25 +319,12 @@ restic_password=$(ssm_get restic-password) || die "SSM parameter $ZMANIM_SSM_PRE
 clerk_key=$(ssm_get clerk-secret-key) || die "SSM parameter $ZMANIM_SSM_PREFIX/clerk-secret-key is required"
 cw_config=$(ssm_get cloudwatch-agent) || die "SSM parameter $ZMANIM_SSM_PREFIX/cloudwatch-agent is required"
 
-for pair in "postgres-password:$pg_password" "redis-password:$redis_password" "restic-password:$restic_password"; do
-  [[ "${pair#*:}" =~ ^[A-Za-z0-9]{16,}$ ]] ||
-    die "SSM parameter $ZMANIM_SSM_PREFIX/${pair%%:*} must be at least 16 letters or digits (generated by the secrets stack)"
-done
-[[ "$clerk_key" =~ ^[A-Za-z0-9_]+$ ]] ||
-  die "SSM parameter $ZMANIM_SSM_PREFIX/clerk-secret-key holds characters other than letters, digits and _"
+check_generated postgres-password "$pg_password"
+check_generated redis-password "$redis_password"
+check_generated restic-password "$restic_password"
+check_clerk_key "$clerk_key"
 
-# box.env: one KEY=value line per config entry, values restricted so systemd and shell read them alike.
-box_env=$(python3 -c '
-import json, re, sys
-cfg = json.loads(sys.argv[1])
-if not isinstance(cfg, dict):
-    sys.exit("config is not a JSON object")
-for key in sorted(cfg):
-    value = cfg[key]
-    if not re.fullmatch(r"[A-Z][A-Z0-9_]*", key) or not isinstance(value, str) or not re.fullmatch(r"[A-Za-z0-9@%+=:,./_-]*", value):
-        sys.exit("config entry %r = %r: keys must be UPPER_SNAKE and values letters, digits or @%%+=:,./_-" % (key, value))
-    print("%s=%s" % (key, value))
-' "$config_json") || die "SSM parameter $ZMANIM_SSM_PREFIX/config is not valid (see the message above)"
+box_env=$(parse_config "$config_json") || die "SSM parameter $ZMANIM_SSM_PREFIX/config is not valid (see the message above)"
 cfg() { sed -n "s/^$1=//p" <<<"$box_env"; }
 api_port=$(cfg ZMANIM_API_PORT)
 restic_repo=$(cfg RESTIC_REPOSITORY)
@@ -208,24 +332,6 @@ restic_repo=$(cfg RESTIC_REPOSITORY)
 [[ "$api_port" =~ ^[0-9]+$ ]] || die "config ZMANIM_API_PORT='$api_port' is not a port number"
 [[ -n "$restic_repo" ]] || die "config RESTIC_REPOSITORY is empty"
 
-changed_units=()
-# write_file PATH OWNER MODE UNIT: replaces PATH atomically when its content differs (content on stdin);
-# records UNIT for a restart when it did.
-write_file() {
-  local path=$1 owner=$2 mode=$3 unit=$4 tmp
-  [[ -d "$(dirname "$path")" ]] || install -d -m 0755 "$(dirname "$path")"
-  tmp=$(mktemp "$path.XXXXXX")
-  cat >"$tmp"
-  chown "$owner" "$tmp"
-  chmod "$mode" "$tmp"
-  if [[ -f "$path" ]] && cmp -s "$tmp" "$path" && [[ "$(stat -c '%U:%G %a' "$path")" == "$(stat -c '%U:%G %a' "$tmp")" ]]; then
-    rm -f "$tmp"
-    return 0
-  fi
-  mv "$tmp" "$path"
-  log "wrote $path ($owner $mode)"
-  [[ -z "$unit" ]] || changed_units+=("$unit")
-}
 
 write_file "$ETC/zmanim/box.env" root:root 0644 "" <<<"$box_env"
 write_file "$ETC/zmanim/api.env" root:root 0600 "$API_UNIT" <<EOF
@@ -264,23 +370,10 @@ done
 "$SYSTEMCTL" daemon-reload
 
 # 5. CloudWatch agent: metrics and log shipping (configuration from SSM).
-write_file "$CW_AGENT_CONFIG" root:root 0644 "$CW_UNIT" <<<"$cw_config"
-if [[ " ${changed_units[*]} " == *" $CW_UNIT "* ]] || ! "$SYSTEMCTL" is-active --quiet "$CW_UNIT"; then
-  "$CW_AGENT_CTL" -a fetch-config -m ec2 -s -c "file:$CW_AGENT_CONFIG"
-  log "CloudWatch agent loaded $CW_AGENT_CONFIG"
-fi
+load_cloudwatch_agent "$cw_config"
 
 # 6. Services, in order. A unit whose configuration changed is restarted; others are started (a no-op when
 #    they already run).
-start_unit() {
-  local unit=$1
-  if [[ " ${changed_units[*]} " == *" $unit "* ]]; then
-    log "restarting $unit (its configuration changed)"
-    "$SYSTEMCTL" restart "$unit"
-  else
-    "$SYSTEMCTL" start "$unit"
-  fi
-}
 
 start_unit "$PG_UNIT"
 # The zmanim role and database; the role's password follows SSM on every run (rotation). The password is
@@ -305,9 +398,7 @@ EOF
 log "PostgreSQL role zmanim and database zmanim are in place"
 
 start_unit "$REDIS_UNIT"
-if [[ "$clerk_key" == PLACEHOLDER* ]]; then
-  log "WARNING: $ZMANIM_SSM_PREFIX/clerk-secret-key is still the placeholder; set it (docs/secrets.md), then rerun this script. Protected routes fail until then."
-fi
+warn_placeholder_clerk_key "$clerk_key"
 start_unit "$API_UNIT"
 "$SYSTEMCTL" start "$BACKUP_TIMER"
 log "done: $MNT mounted, $PG_UNIT, $REDIS_UNIT, $API_UNIT and $BACKUP_TIMER started"

@@ -6,10 +6,11 @@ import { Apigatewayv2Stage } from "@cdktf/provider-aws/lib/apigatewayv2-stage";
 import { TerraformOutput } from "cdktf/lib/terraform-output";
 import { AlarmSet } from "../constructs/alarm-set";
 import { RetainedLogGroup } from "../constructs/log-group";
-import { PrivateIntegration } from "../constructs/private-integration";
+import { PrivateIntegration, PrivateIntegrationProps } from "../constructs/private-integration";
 import { ZmanimStack, ZmanimStackProps } from "./base";
+import type { AppStack } from "./app-stack";
 import { ComputeStack } from "./compute";
-import { EnvironmentConfig } from "./environments";
+import { EnvironmentConfig, topologyOf } from "./environments";
 import { alarmTopicArn, instancePrivateIp, logGroupPrefix, siteOrigins } from "./naming";
 import { NetworkStack } from "./network";
 
@@ -18,8 +19,34 @@ export interface ApiStackProps extends ZmanimStackProps {
   /**
    * Kept for the deploy order only (the instance must exist before its registration is useful). Nothing of
    * the compute stack is referenced: the instance's address and port come from naming.ts and the config.
+   * Absent in the scaled topology once the box is retired.
    */
-  readonly compute: ComputeStack;
+  readonly compute?: ComputeStack;
+  /** The scaled topology's fleet: the private integration targets its ALB listener. */
+  readonly app?: AppStack;
+}
+
+/**
+ * Where the private integration sends requests. single-box: VPC link -> Cloud Map service -> the instance's fixed
+ * private address. scaled: VPC link (ENIs in both app subnets) -> the internal ALB's listener -> a healthy fleet
+ * instance; no Cloud Map. The VPC link's security group may reach only that target's port.
+ */
+function privateIntegrationTarget(props: ApiStackProps): Pick<PrivateIntegrationProps, "subnetIds" | "description" | "target"> {
+  const { env, network: net } = props;
+  const prefix = `zmanim-${env.name}`;
+  if (topologyOf(env).kind === "scaled") {
+    if (!props.app || !net.scaled) throw new Error(`api stack: environment "${env.name}" is scaled; pass the app stack and a scaled network`);
+    return {
+      subnetIds: net.scaled.appSubnets.map((s) => s.id),
+      description: "Go API fleet via VPC link + internal ALB",
+      target: { kind: "load-balancer-listener", listenerArn: props.app.fleet.listener.arn },
+    };
+  }
+  return {
+    subnetIds: [net.publicSubnet.id],
+    description: "Go API on the instance via VPC link + Cloud Map",
+    target: { kind: "cloud-map", namespaceName: `${prefix}-api`, instanceId: `${prefix}-box`, ipv4: instancePrivateIp(env), port: env.api.port },
+  };
 }
 
 /** One HTTP API route and whether the Clerk JWT authorizer guards it. */
@@ -137,20 +164,11 @@ export class ApiStack extends ZmanimStack {
     this.api.overrideLogicalId("http_api");
     this.executeApiDomain = `${this.api.id}.execute-api.${env.region}.amazonaws.com`;
 
-    // Private integration: VPC link -> Cloud Map service -> the instance's fixed private address.
     const { integration } = new PrivateIntegration(this, "private-integration", {
       apiId: this.api.id,
       name: `${prefix}-api`,
-      subnetIds: [net.publicSubnet.id],
       securityGroupIds: [net.vpcLinkSecurityGroup.id],
-      description: "Go API on the instance via VPC link + Cloud Map",
-      target: {
-        kind: "cloud-map",
-        namespaceName: `${prefix}-api`,
-        instanceId: `${prefix}-box`,
-        ipv4: instancePrivateIp(env),
-        port: env.api.port,
-      },
+      ...privateIntegrationTarget(props),
     });
 
     this.authorizer = new Apigatewayv2Authorizer(this, "clerk-jwt", {

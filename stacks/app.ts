@@ -1,5 +1,6 @@
 import { App } from "cdktf/lib/app";
 import { ApiStack } from "./api";
+import { AppStack } from "./app-stack";
 import { CdnStack } from "./cdn";
 import { CicdStack } from "./cicd";
 import { ComputeStack } from "./compute";
@@ -14,13 +15,16 @@ export interface ZmanimStacks {
   readonly network: NetworkStack;
   readonly storage: StorageStack;
   readonly secrets: SecretsStack;
-  readonly compute: ComputeStack;
+  /** Absent in the scaled topology once the box is retired (keepBox false). */
+  readonly compute?: ComputeStack;
   readonly dns: DnsStack;
   readonly api: ApiStack;
   readonly cdn: CdnStack;
   readonly cicd: CicdStack;
   /** Scaled topology only: RDS and ElastiCache. */
   readonly data?: DataStack;
+  /** Scaled topology only: the API fleet behind its internal ALB. */
+  readonly app?: AppStack;
 }
 
 /**
@@ -31,30 +35,40 @@ export function addStacks(app: App, env: EnvironmentConfig): ZmanimStacks {
   const network = new NetworkStack(app, { env });
   const storage = new StorageStack(app, { env, network });
   const secrets = new SecretsStack(app, { env });
-  const compute = new ComputeStack(app, { env, network, storage, secrets });
+  // The one place that reads the topology. The box runs in single-box, and beside the fleet while keepBox
+  // holds (the scale-out and its rollback window); the fleet runs in scaled.
+  const topology = topologyOf(env);
+  const scaled = topology.kind === "scaled" ? topology : undefined;
+  const compute = !scaled || scaled.keepBox ? new ComputeStack(app, { env, network, storage, secrets }) : undefined;
   const dns = new DnsStack(app, { env });
-  const api = new ApiStack(app, { env, network, compute });
+  const data = scaled ? new DataStack(app, { env, network, topology: scaled }) : undefined;
+  const appTier = scaled ? new AppStack(app, { env, network, topology: scaled }) : undefined;
+  const api = new ApiStack(app, { env, network, compute, app: appTier });
   const cdn = new CdnStack(app, { env, storage, api, dns });
   const cicd = new CicdStack(app, { env });
 
   // Declared as well as inferred, so the deploy order holds even before a stack references another.
   storage.addDependency(network);
-  compute.addDependency(network);
-  compute.addDependency(storage);
-  compute.addDependency(secrets);
+  compute?.addDependency(network);
+  compute?.addDependency(storage);
+  compute?.addDependency(secrets);
   api.addDependency(network);
-  api.addDependency(compute);
+  if (compute) api.addDependency(compute);
+  data?.addDependency(network);
+  data?.addDependency(secrets);
+  if (data && appTier) {
+    // Releases, secrets and the data stores' endpoints (SSM data-config) exist before the first instance boots;
+    // the alarm topic's owner (alarm-topic.ts) comes before the stacks that name it.
+    for (const s of [network, storage, secrets, data]) appTier.addDependency(s);
+    if (compute) {
+      appTier.addDependency(compute);
+      data.addDependency(compute);
+    }
+    api.addDependency(appTier);
+  }
   cdn.addDependency(storage);
   cdn.addDependency(api);
   cdn.addDependency(dns);
 
-  const topology = topologyOf(env);
-  let data: DataStack | undefined;
-  if (topology.kind === "scaled") {
-    data = new DataStack(app, { env, network, topology });
-    data.addDependency(network);
-    data.addDependency(secrets);
-  }
-
-  return { network, storage, secrets, compute, dns, api, cdn, cicd, data };
+  return { network, storage, secrets, compute, dns, api, cdn, cicd, data, app: appTier };
 }

@@ -69,3 +69,42 @@ export function cloudwatchAgentConfig(env: EnvironmentConfig): Record<string, un
     },
   };
 }
+
+/** Log files on an API-only fleet instance and their log groups (under `/zmanim/<env>/`). */
+export const FLEET_LOGS: ReadonlyArray<{ group: string; file: string }> = [{ group: "fleet/api", file: "/var/log/zmanim/api.log" }];
+
+/** Dimension the fleet's agent metrics carry, so they never mix with the box's dimensionless ones. */
+export const FLEET_METRIC_DIMENSION = "AutoScalingGroupName";
+
+/**
+ * The CloudWatch agent configuration of the API fleet (SSM `/zmanim/<env>/cloudwatch-agent-api`): memory and
+ * root-disk usage per Auto Scaling group, and the API log. While `keepBox` holds, the box publishes into the same
+ * namespace without dimensions; the fleet's `AutoScalingGroupName` dimension keeps the two series apart, so the
+ * box's memory and agent-silent alarms keep watching the box alone. The value holds the agent's own
+ * `${aws:AutoScalingGroupName}` placeholder; escape it before it goes into a Terraform string.
+ */
+export function fleetCloudwatchAgentConfig(env: EnvironmentConfig): Record<string, unknown> {
+  return {
+    agent: { metrics_collection_interval: 60, omit_hostname: true, run_as_user: "root" },
+    metrics: {
+      namespace: metricsNamespace(env),
+      append_dimensions: { [FLEET_METRIC_DIMENSION]: "${aws:AutoScalingGroupName}" },
+      aggregation_dimensions: [[FLEET_METRIC_DIMENSION]],
+      metrics_collected: {
+        mem: { measurement: ["mem_used_percent"] },
+        disk: { measurement: ["used_percent"], resources: ["/"], drop_device: true },
+      },
+    },
+    logs: {
+      logs_collected: {
+        files: {
+          collect_list: FLEET_LOGS.map((l) => ({
+            file_path: l.file,
+            log_group_name: boxLogGroupName(env, l.group),
+            log_stream_name: "{instance_id}",
+          })),
+        },
+      },
+    },
+  };
+}

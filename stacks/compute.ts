@@ -5,17 +5,16 @@ import { Eip } from "@cdktf/provider-aws/lib/eip";
 import { IamRole } from "@cdktf/provider-aws/lib/iam-role";
 import { SsmParameter } from "@cdktf/provider-aws/lib/ssm-parameter";
 import { SnsTopic } from "@cdktf/provider-aws/lib/sns-topic";
-import { SnsTopicSubscription } from "@cdktf/provider-aws/lib/sns-topic-subscription";
 import { CloudwatchMetricAlarm } from "@cdktf/provider-aws/lib/cloudwatch-metric-alarm";
 import { AlarmSet, AlarmSpec } from "../constructs/alarm-set";
 import { Box } from "../constructs/box";
 import { IamStatement, InstanceRole } from "../constructs/instance-role";
 import { PersistentVolume } from "../constructs/persistent-volume";
 import { RetainedLogGroup } from "../constructs/log-group";
+import { addAlarmTopic } from "./alarm-topic";
 import { ZmanimStack, ZmanimStackProps } from "./base";
 import { EnvironmentConfig } from "./environments";
 import {
-  alarmTopicName,
   bucketArn,
   instancePrivateIp,
   instanceRoleName,
@@ -43,7 +42,7 @@ export interface ComputeStackProps extends ZmanimStackProps {
    */
   readonly secrets: SecretsStack;
   /**
-   * The boot script's text. @default the content of scripts/user-data.sh
+   * The boot script's text. @default the box role's part of scripts/user-data.sh
    */
   readonly userDataScript?: string;
 }
@@ -169,14 +168,7 @@ export class ComputeStack extends ZmanimStack {
     const name = `zmanim-${env.name}`;
 
     // ---- alarms topic ----
-    // Not KMS-encrypted: CloudWatch alarms cannot publish to a topic under the AWS managed aws/sns key, and a
-    // customer managed key ($1/month) would protect nothing secret (alarm names and states).
-    this.alarmTopic = new SnsTopic(this, "alarm-topic", { name: alarmTopicName(env) });
-    new SnsTopicSubscription(this, "alarm-email", {
-      topicArn: this.alarmTopic.arn,
-      protocol: "email",
-      endpoint: env.alarmEmail,
-    });
+    this.alarmTopic = addAlarmTopic(this, env);
 
     // ---- log groups the agent ships to ----
     for (const l of BOX_LOGS) {

@@ -6,6 +6,7 @@ import { SsmParameter } from "@cdktf/provider-aws/lib/ssm-parameter";
 import { DbEventSubscription } from "@cdktf/provider-aws/lib/db-event-subscription";
 import { ManagedDatabase } from "../constructs/managed-database";
 import { ManagedCache } from "../constructs/managed-cache";
+import { addAlarmTopic, alarmTopicOwner } from "./alarm-topic";
 import { ZmanimStack, ZmanimStackProps } from "./base";
 import { ScaledTopology } from "./environments";
 import { NetworkStack } from "./network";
@@ -40,6 +41,7 @@ export class DataStack extends ZmanimStack {
     if (!net) throw new Error(`data stack: environment "${env.name}" has no scaled network; the data stack exists only in the scaled topology`);
     const prefix = `zmanim-${env.name}`;
     const dataSubnets = net.dataSubnets.map((s) => s.id);
+    if (alarmTopicOwner(env) === "data") addAlarmTopic(this, env);
 
     this.database = new ManagedDatabase(this, "database", {
       identifier: `${prefix}-postgres`,

@@ -103,3 +103,8 @@ export function edgeHostNames(env: EnvironmentConfig): string[] {
 export function siteOrigins(env: EnvironmentConfig): string[] {
   return [`https://${env.domain.siteName}`];
 }
+
+/** IAM role of the API fleet's instances (scaled topology, app stack). */
+export function fleetRoleName(env: EnvironmentConfig): string {
+  return `zmanim-${env.name}-api-fleet`;
+}

@@ -5,9 +5,32 @@ import { repoPath } from "./repo-root";
 export const HEADER_BEGIN = "# --- rendered by the compute stack (stacks/user-data.ts) ---";
 export const HEADER_END = "# --- end of rendered values ---";
 
-/** The boot script, exactly as it is in the repository. */
-export function readUserDataScript(path: string = repoPath("scripts", "user-data.sh")): string {
-  return readFileSync(path, "utf8");
+/** The role the boot script plays: the box (API, PostgreSQL, Redis, backups) or an API-only fleet instance. */
+export type BootRole = "box" | "api";
+
+/** The lines that open each role's part of scripts/user-data.sh; everything before the first is shared. */
+export const ROLE_MARKERS: Readonly<Record<BootRole, string>> = {
+  api: "# --- The api role:",
+  box: "# --- The box role",
+};
+
+/**
+ * The boot script as one role's instances receive it: the shared part plus that role's part. EC2 takes at most
+ * 16 KB of user data, which both roles together would exceed. The api part ends in `exit 0`, so the script in the
+ * repository, with every part, runs either role too.
+ */
+export function scriptForRole(script: string, role: BootRole): string {
+  const api = script.indexOf(`\n${ROLE_MARKERS.api}`);
+  const box = script.indexOf(`\n${ROLE_MARKERS.box}`);
+  if (api < 0 || box < api) {
+    throw new Error(`boot script: expected a line starting "${ROLE_MARKERS.api}" followed by one starting "${ROLE_MARKERS.box}"`);
+  }
+  return role === "box" ? script.slice(0, api + 1) + script.slice(box + 1) : script.slice(0, box + 1);
+}
+
+/** The boot script of `role` (see `scriptForRole`), read from the repository. */
+export function readUserDataScript(path: string = repoPath("scripts", "user-data.sh"), role: BootRole = "box"): string {
+  return scriptForRole(readFileSync(path, "utf8"), role);
 }
 
 /**

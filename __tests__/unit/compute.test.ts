@@ -97,7 +97,7 @@ describe.each([
     });
 
     it("is exactly the boot script with the rendered header, once Terraform has unescaped it", () => {
-      const script = readFileSync(join(__dirname, "..", "..", "scripts", "user-data.sh"), "utf8");
+      const script = readUserDataScript();
       const expected = renderUserDataText(script, {
         ZMANIM_ENV: env.name,
         ZMANIM_REGION: env.region,

@@ -1,17 +1,17 @@
 /**
  * The secrets stack and the SSM contract between the stacks and the boot script.
  */
-import { readFileSync } from "fs";
-import { join } from "path";
 import { EnvironmentConfig, prod, staging } from "../../stacks/environments";
 import { bucketName, logGroupPrefix, mailFromAddress, metricsNamespace } from "../../stacks/naming";
 import { boxConfig, CLERK_PLACEHOLDER } from "../../stacks/secrets";
+import { readUserDataScript } from "../../stacks/user-data";
 import { allResources, resourcesOfType, synthAll, Synthesized, TfJson } from "../helpers/synth";
 import { statements, asList } from "../helpers/policy";
 
 type Body = Record<string, unknown>;
 const params = (json: TfJson): Array<[string, Body]> => Object.entries(json.resource?.aws_ssm_parameter ?? {});
-const SCRIPT = readFileSync(join(__dirname, "..", "..", "scripts", "user-data.sh"), "utf8");
+/** The box's boot script: the shared part and the box role's part. */
+const SCRIPT = readUserDataScript();
 
 describe.each([
   ["prod", prod],
@@ -53,7 +53,8 @@ describe.each([
     );
     // The boot script recognises the placeholder and accepts its characters.
     expect(CLERK_PLACEHOLDER).toMatch(/^PLACEHOLDER[A-Za-z0-9_]+$/);
-    expect(SCRIPT).toContain('"$clerk_key" == PLACEHOLDER*');
+    expect(SCRIPT).toContain('"$1" == PLACEHOLDER*');
+    expect(SCRIPT).toContain('warn_placeholder_clerk_key "$clerk_key"');
   });
 
   it("config: a plain String with the box's non-secret settings", () => {
