@@ -29,6 +29,11 @@ export interface FleetProps {
   readonly instanceSecurityGroupIds: string[];
   /** Security groups of the load balancer (its listener port from the API Gateway VPC link only). */
   readonly loadBalancerSecurityGroupIds: string[];
+  /**
+   * A public IPv4 address on each instance (egress without a NAT gateway; inbound is still only what the
+   * security groups admit). @default false
+   */
+  readonly associatePublicIpAddress?: boolean;
   /** Name of the instances' IAM instance profile. */
   readonly instanceProfileName: string;
   /** The instances' user data, plain text (it is base64-encoded here). A change triggers an instance refresh. */
@@ -119,7 +124,15 @@ export class Fleet extends Construct {
       imageId: props.ami,
       instanceType: props.instanceType,
       iamInstanceProfile: { name: props.instanceProfileName },
-      vpcSecurityGroupIds: props.instanceSecurityGroupIds,
+      // The interface spelled out, so the plan (and the cost model) shows whether instances get a public IPv4.
+      networkInterfaces: [
+        {
+          deviceIndex: 0,
+          associatePublicIpAddress: String(props.associatePublicIpAddress ?? false),
+          securityGroups: props.instanceSecurityGroupIds,
+          deleteOnTermination: "true",
+        },
+      ],
       ebsOptimized: "true",
       monitoring: { enabled: props.detailedMonitoring ?? false },
       metadataOptions: {

@@ -175,6 +175,7 @@ export class AppStack extends ZmanimStack {
       vpcId: props.network.vpc.id,
       subnetIds: net.appSubnets.map((s) => s.id),
       instanceSecurityGroupIds: [net.appSecurityGroup.id],
+      associatePublicIpAddress: t.egress === "public-ip",
       loadBalancerSecurityGroupIds: [net.albSecurityGroup.id],
       instanceProfileName: profile.name,
       userData: renderUserDataText(props.userDataScript ?? readUserDataScript(undefined, "api"), {

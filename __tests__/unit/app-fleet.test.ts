@@ -72,7 +72,13 @@ describe.each([
     }
     // Every instance of the fleet carries the app group and no other.
     for (const [stack, , lt] of resourcesOfType(s, "aws_launch_template")) {
-      expect((lt.vpc_security_group_ids as string[]).map((v) => target(s, stack, v))).toEqual(["network/aws_security_group.app_security_group"]);
+      expect(lt.vpc_security_group_ids).toBeUndefined();
+      const [nic, ...more] = lt.network_interfaces as Body[];
+      expect(more).toEqual([]);
+      expect((nic.security_groups as string[]).map((v) => target(s, stack, v))).toEqual(["network/aws_security_group.app_security_group"]);
+      // A public IPv4 exactly when the config chooses public-ip egress (then no NAT gateway exists).
+      expect(nic.associate_public_ip_address).toBe(String((env.topology as ScaledTopology).egress === "public-ip"));
+      expect(resourcesOfType(s, "aws_nat_gateway").length).toBe((env.topology as ScaledTopology).egress === "nat-gateway" ? 1 : 0);
     }
   });
 
