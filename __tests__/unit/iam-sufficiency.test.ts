@@ -7,10 +7,10 @@
  */
 import { readFileSync } from "fs";
 import { join } from "path";
-import { EnvironmentConfig, environments } from "../../stacks/environments";
-import { ciRoleName, instanceRoleName } from "../../stacks/naming";
+import { EnvironmentConfig, environments, topologyOf } from "../../stacks/environments";
+import { ciRoleName, fleetRoleName, instanceRoleName } from "../../stacks/naming";
 import { MissingTypeError, REFRESH_COMMAND, TypeKind, invalidActions, typeActions, vendoredTypes } from "../../scripts/iam/action-map";
-import { ROLE_SCRIPTS, awsCliCommands, callRequests, instanceCalls, releaseCalls } from "../../scripts/iam/calls";
+import { ROLE_SCRIPTS, awsCliCommands, callRequests, fleetCalls, instanceCalls, releaseCalls } from "../../scripts/iam/calls";
 import { cliRequests } from "../../scripts/iam/cli-map";
 import { conditionKeyProblems, oidcProviderKeys } from "../../scripts/iam/condition-keys";
 import { deployRequests, planRequests } from "../../scripts/iam/roles";
@@ -35,6 +35,12 @@ const POLICY_ATTRIBUTES: Array<[string, string]> = [
   ["aws_iam_role", "assume_role_policy"],
   ["aws_s3_bucket_policy", "policy"],
 ];
+
+/** Whether the environment runs the box: single-box, or scaled while keepBox holds. */
+const hasBox = (env: EnvironmentConfig) => {
+  const t = topologyOf(env);
+  return t.kind === "single-box" || t.keepBox;
+};
 
 const denied = async (role: RolePolicies, requests: SimRequest[]) => (await denials(role, requests)).map(formatDenial);
 
@@ -104,7 +110,11 @@ describe.each(shippedEnvironments().map((e) => [e.name, e] as [string, Environme
     expect(await denied(role(ciRoleName(env, "release")), viaBuckets(callRequests(env, releaseCalls(env))))).toEqual([]);
   });
 
-  it("instance role: what the box's scripts, restic and the agents call", async () => {
+  it("instance role: what the box's scripts, restic and the agents call (where a box runs)", async () => {
+    if (!hasBox(env)) {
+      expect(() => role(instanceRoleName(env))).toThrow(/no aws_iam_role named/);
+      return;
+    }
     expect(await denied(role(instanceRoleName(env)), viaBuckets(callRequests(env, instanceCalls(env)), viaEndpoint))).toEqual([]);
   });
 
@@ -114,8 +124,8 @@ describe.each(shippedEnvironments().map((e) => [e.name, e] as [string, Environme
     const state = s3Only(await planRequests(stacks, env));
     const release = s3Only(callRequests(env, releaseCalls(env)));
     for (const [name, requests, context] of [
-      [instanceRoleName(env), box, { ...viaEndpoint, "aws:SecureTransport": "false" }],
-      [instanceRoleName(env), box, HTTPS_CONTEXT],
+      // The box's rows where a box runs (a scaled environment without keepBox has no instance role).
+      ...(hasBox(env) ? [[instanceRoleName(env), box, { ...viaEndpoint, "aws:SecureTransport": "false" }], [instanceRoleName(env), box, HTTPS_CONTEXT]] : []),
       [ciRoleName(env, "plan"), state, { ...HTTPS_CONTEXT, "aws:SecureTransport": "false" }],
       [ciRoleName(env, "release"), release, { ...HTTPS_CONTEXT, "aws:SecureTransport": "false" }],
     ] as Array<[string, SimRequest[], Record<string, string>]>) {
@@ -126,6 +136,21 @@ describe.each(shippedEnvironments().map((e) => [e.name, e] as [string, Environme
         name, context, results: ["ExplicitlyDenied"], denied: new Set(requests.map((r) => `${r.action} ${r.resource} ${JSON.stringify(r.context)}`)).size,
       });
     }
+  });
+
+  it("fleet role: what the boot script's api role, update-binary.sh and the agents call (where a fleet runs)", async () => {
+    if (topologyOf(env).kind !== "scaled") {
+      expect(() => role(fleetRoleName(env))).toThrow(/no aws_iam_role named/);
+      return;
+    }
+    const requests = callRequests(env, fleetCalls(env));
+    expect(requests.length).toBeGreaterThan(20);
+    const fleet = role(fleetRoleName(env));
+    expect(await denied(fleet, requests)).toEqual([]);
+    // And nothing of the box's data: restic's bucket and failure mail are denied.
+    const boxOnly = callRequests(env, instanceCalls(env)).filter((r) => /^(scripts\/backup\.sh|scripts\/notify-failure\.sh):/.test(r.why) && /^(s3:PutObject|s3:DeleteObject|ses:SendEmail)$/.test(r.action));
+    expect(boxOnly.length).toBeGreaterThan(3);
+    expect(await denied(fleet, boxOnly)).toHaveLength(boxOnly.length);
   });
 
   it("every condition key in every policy applies to every action it guards", async () => {
@@ -180,6 +205,10 @@ describe.each(shippedEnvironments().map((e) => [e.name, e] as [string, Environme
 
   it("deploy role: the auto-recover alarm creates the AWSServiceRoleForCloudWatchEvents service-linked role", async () => {
     const slr = (await requestsOf("aws_cloudwatch_metric_alarm")).filter((r) => r.action === "iam:CreateServiceLinkedRole");
+    if (!hasBox(env)) {
+      expect(slr).toEqual([]); // the auto-recover alarm is the box's
+      return;
+    }
     expect(slr.map((r) => [r.resource, r.context["iam:AWSServiceName"]])).toEqual([
       [`arn:aws:iam::${env.accountId}:role/aws-service-role/events.amazonaws.com/AWSServiceRoleForCloudWatchEvents`, "events.amazonaws.com"],
     ]);
@@ -187,6 +216,11 @@ describe.each(shippedEnvironments().map((e) => [e.name, e] as [string, Environme
   });
 
   it("instance role: failure mail in the SES sandbox (recipient identity), and only from its own address to the alarm recipient", async () => {
+    if (!hasBox(env)) {
+      // No box, no failure mail: only the box's scripts send it, and its role is absent.
+      expect(() => role(instanceRoleName(env))).toThrow(/no aws_iam_role named/);
+      return;
+    }
     const mail = callRequests(env, instanceCalls(env)).filter((r) => r.action === "ses:SendEmail");
     expect(mail.map((r) => r.resource)).toContain(`arn:aws:ses:${env.region}:${env.accountId}:identity/${env.alarmEmail}`);
     const instance = role(instanceRoleName(env));

@@ -13,7 +13,8 @@
 import { EnvironmentConfig } from "../../stacks/environments";
 import { bucketArn, mailFromAddress, metricsNamespace, sesIdentityArn, ssmParameterName } from "../../stacks/naming";
 import { SSM_LEAVES } from "../../stacks/secrets";
-import { BOX_LOGS, boxLogGroupName } from "../../stacks/cloudwatch-agent";
+import { BOX_LOGS, FLEET_LOGS, boxLogGroupName } from "../../stacks/cloudwatch-agent";
+import { FLEET_CW_AGENT_LEAF } from "../../stacks/app-stack";
 import { PLACEHOLDERS } from "./arns";
 import { SimRequest, baseContext } from "./simulate";
 
@@ -32,6 +33,9 @@ export interface Call {
 /** SecureString parameters the boot script reads with --with-decryption (the others are String). */
 const SECURE_LEAVES = [SSM_LEAVES.postgresPassword, SSM_LEAVES.redisPassword, SSM_LEAVES.resticPassword, SSM_LEAVES.clerkSecretKey];
 const BOOT_LEAVES = [...SECURE_LEAVES, SSM_LEAVES.config, SSM_LEAVES.cloudwatchAgent];
+/** The same for the boot script's api role (a fleet instance of the scaled topology). */
+const FLEET_SECURE_LEAVES = [SSM_LEAVES.databaseAppPassword, SSM_LEAVES.cachePassword, SSM_LEAVES.clerkSecretKey];
+export const FLEET_BOOT_LEAVES = [...FLEET_SECURE_LEAVES, SSM_LEAVES.config, SSM_LEAVES.dataConfig, FLEET_CW_AGENT_LEAF];
 
 /** The aws/ssm key of the account: its id is known only there (placeholder format, docs/iam-sufficiency.md). */
 const ssmKeyArn = (env: EnvironmentConfig) => `arn:aws:kms:${env.region}:${env.accountId}:key/${PLACEHOLDERS.CertificateId}`;
@@ -113,6 +117,37 @@ export function instanceCalls(env: EnvironmentConfig): Call[] {
   }
   for (const action of ["ec2messages:GetMessages", "ec2messages:AcknowledgeMessage", "ec2messages:SendReply", "ec2messages:GetEndpoint"]) {
     calls.push({ script: "amazon-ssm-agent", cli: "amazon-ssm-agent", action, resource: "*" });
+  }
+  return calls;
+}
+
+/**
+ * What an API-only fleet instance (scaled topology) is asked to do: the boot script's api role reads its SSM
+ * parameters, update-binary.sh reads releases, and the CloudWatch and SSM agents run as on the box; no backups,
+ * no mail.
+ */
+export function fleetCalls(env: EnvironmentConfig): Call[] {
+  const ssmArn = (leaf: string) => `arn:aws:ssm:${env.region}:${env.accountId}:parameter${ssmParameterName(env, leaf)}`;
+  const calls: Call[] = [];
+  for (const leaf of FLEET_BOOT_LEAVES) {
+    calls.push({ script: "scripts/user-data.sh", cli: "ssm get-parameter", action: "ssm:GetParameter", resource: ssmArn(leaf) });
+  }
+  for (const leaf of FLEET_SECURE_LEAVES) {
+    calls.push({
+      script: "scripts/user-data.sh",
+      cli: "ssm get-parameter",
+      action: "kms:Decrypt",
+      resource: ssmKeyArn(env),
+      context: { "kms:ViaService": `ssm.${env.region}.amazonaws.com`, "kms:EncryptionContext:PARAMETER_ARN": ssmArn(leaf) },
+    });
+  }
+  const agents = new Set(["packer/files/bin/update-binary.sh", "amazon-ssm-agent"]);
+  calls.push(...instanceCalls(env).filter((c) => agents.has(c.script) || (c.script === "amazon-cloudwatch-agent" && c.action === "cloudwatch:PutMetricData")));
+  for (const l of FLEET_LOGS) {
+    const group = `arn:aws:logs:${env.region}:${env.accountId}:log-group:${boxLogGroupName(env, l.group)}`;
+    calls.push({ script: "amazon-cloudwatch-agent", cli: "amazon-cloudwatch-agent", action: "logs:DescribeLogStreams", resource: group });
+    calls.push({ script: "amazon-cloudwatch-agent", cli: "amazon-cloudwatch-agent", action: "logs:CreateLogStream", resource: `${group}:log-stream:i-0123456789abcdef0` });
+    calls.push({ script: "amazon-cloudwatch-agent", cli: "amazon-cloudwatch-agent", action: "logs:PutLogEvents", resource: `${group}:log-stream:i-0123456789abcdef0` });
   }
   return calls;
 }
