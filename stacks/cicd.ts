@@ -6,6 +6,7 @@ import { IamRolePolicyAttachment } from "@cdktf/provider-aws/lib/iam-role-policy
 import { TerraformOutput } from "cdktf/lib/terraform-output";
 import { ZmanimStack, ZmanimStackProps } from "./base";
 import { EnvironmentConfig, topologyOf } from "./environments";
+import { webAclName } from "./cdn";
 import { bucketArn, ciRoleName, logGroupPrefix, ssmParameterArnPattern } from "./naming";
 
 /**
@@ -158,6 +159,15 @@ function scaledTierStatements(env: EnvironmentConfig): Statement[] {
       Effect: "Allow",
       Action: ["elasticache:*"],
       Resource: ["serverlesscache", "user", "usergroup", "subnetgroup", "parametergroup", "replicationgroup", "cluster"].map(cache),
+    },
+    {
+      // A replication group on an AWS default parameter group (default.valkey8): CreateReplicationGroup is
+      // authorized against that parameter group's ARN too (a required resource type).
+      // https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonelasticache.html
+      Sid: "ElastiCacheDefaultParameterGroups",
+      Effect: "Allow",
+      Action: ["elasticache:CreateReplicationGroup", "elasticache:ModifyReplicationGroup"],
+      Resource: [`arn:aws:elasticache:${region}:${acct}:parametergroup:default.*`],
     },
     { Sid: "ElastiCacheRead", Effect: "Allow", Action: ["elasticache:Describe*"], Resource: ["*"], Condition: inRegion },
     { Sid: "Fleet", Effect: "Allow", Action: ["elasticloadbalancing:*", "autoscaling:*"], Resource: ["*"], Condition: inRegion },
@@ -355,6 +365,21 @@ export function deployPolicyDocuments(env: EnvironmentConfig): Record<string, St
           "cloudfront:CreateKeyValueStore",
         ],
         Resource: ["*"],
+      },
+      {
+        // The environment's one web ACL (`waf.enabled`): CLOUDFRONT scope lives in us-east-1 with `global` in
+        // its ARN. Granted whether or not the switch is on, so turning it on needs no admin deploy of this stack;
+        // the name pins it to that one ACL. Attaching it to the distribution (web_acl_id) also needs
+        // wafv2:GetWebACL on it: CloudFront checks that the caller can read the ACL (InvalidWebACLId otherwise).
+        // https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/distribution-web-awswaf.html
+        // https://docs.aws.amazon.com/service-authorization/latest/reference/list_awswafv2.html
+        Sid: "WebAcl",
+        Effect: "Allow",
+        Action: [
+          "wafv2:CreateWebACL", "wafv2:GetWebACL", "wafv2:UpdateWebACL", "wafv2:DeleteWebACL",
+          "wafv2:ListTagsForResource", "wafv2:TagResource", "wafv2:UntagResource",
+        ],
+        Resource: [`arn:aws:wafv2:us-east-1:${acct}:global/webacl/${webAclName(env)}/*`],
       },
       { Sid: "Ses", Effect: "Allow", Action: ["ses:*"], Resource: [`arn:aws:ses:${region}:${acct}:*`] },
       { Sid: "SesVerify", Effect: "Allow", Action: ["ses:VerifyDomainIdentity", "ses:VerifyDomainDkim", "ses:GetIdentityVerificationAttributes", "ses:GetIdentityDkimAttributes", "ses:ListIdentities"], Resource: ["*"] },

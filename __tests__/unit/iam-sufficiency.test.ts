@@ -1,7 +1,8 @@
 /**
  * Deploy-permission sufficiency: every role, simulated with a real IAM evaluator (@cloud-copilot/iam-simulate)
  * against what it will be asked to do, in every environment stacks/environments.ts exports (the
- * `environments` map and the shipped examples, `scaled` among them). A failure lists each
+ * `environments` map and the shipped examples, `scaled` among them), and in variants of them with the options
+ * no shipped environment turns on (the web ACL, NAT egress, a cache replication group). A failure lists each
  * denied `action on ARN (who asks)`; zero denials is the only pass. docs/iam-sufficiency.md explains the
  * action map, the ARNs and their placeholders.
  */
@@ -16,7 +17,7 @@ import { conditionKeyProblems, oidcProviderKeys } from "../../scripts/iam/condit
 import { deployRequests, planRequests } from "../../scripts/iam/roles";
 import { simResources } from "../../scripts/iam/resources";
 import { PolicyDoc, PolicyStatement, RolePolicies, SimRequest, denials, formatDenial, resourceRequests, rolePolicies } from "../../scripts/iam/simulate";
-import { TfDocument, shippedEnvironments } from "../../scripts/iam/types";
+import { TfDocument, shippedEnvironments, variantEnvironments } from "../../scripts/iam/types";
 import { packerBuildRequests, readPackerSource } from "../../scripts/iam/packer";
 import { HTTPS_CONTEXT, S3_ENDPOINT_ID, bucketPolicies, withBucketPolicies } from "../../scripts/iam/bucket-policies";
 import { parsePolicy } from "../helpers/policy";
@@ -61,7 +62,10 @@ function withoutGrant(role: RolePolicies, sid: string, action: string): RolePoli
   return copy;
 }
 
-describe.each(shippedEnvironments().map((e) => [e.name, e] as [string, EnvironmentConfig]))("IAM sufficiency (%s)", (_name, env) => {
+/** The shipped environments, and the variants that turn on what none of them does (scripts/iam/types.ts). */
+const SIMULATED: Array<[string, EnvironmentConfig]> = [...shippedEnvironments().map((e) => [e.name, e] as [string, EnvironmentConfig]), ...Object.entries(variantEnvironments())];
+
+describe.each(SIMULATED)("IAM sufficiency (%s)", (_name, env) => {
   let stacks: Record<string, TfDocument>;
   const role = (name: string) => rolePolicies(stacks, name, env.accountId);
   /** S3 requests with their bucket's policy (synthesized, or backend.tf.json for the state bucket), over HTTPS. */
@@ -370,6 +374,26 @@ describe("IAM sufficiency: the tests fail, naming the action and the ARN", () =>
     }
     expect(await denied(copy, await deployRequests(stacks, env))).toEqual([
       `iam:CreateServiceLinkedRole on arn:aws:iam::${env.accountId}:role/aws-service-role/events.amazonaws.com/AWSServiceRoleForCloudWatchEvents (compute/aws_cloudwatch_metric_alarm.auto-recover): ImplicitlyDenied`,
+    ]);
+  });
+
+  it("the variants: without the web ACL grant, or the default parameter group grant, the deploy role is denied exactly that", async () => {
+    const variants = variantEnvironments();
+    const waf = variants["prod+waf"];
+    const wafStacks = synthAll(waf).stacks;
+    const noCreate = withoutGrant(rolePolicies(wafStacks, ciRoleName(waf, "deploy"), waf.accountId), "WebAcl", "wafv2:CreateWebACL");
+    expect(await denied(noCreate, await deployRequests(wafStacks, waf))).toEqual([
+      `wafv2:CreateWebACL on arn:aws:wafv2:us-east-1:${waf.accountId}:global/webacl/zmanim-prod-edge/ABCDEF0123456789 (cdn/aws_wafv2_web_acl.web-acl): ImplicitlyDenied`,
+    ]);
+    const rg = variants["scaled+nat+replication-group+box"];
+    const rgStacks = synthAll(rg).stacks;
+    const noDefaultPg = withoutGrant(
+      rolePolicies(rgStacks, ciRoleName(rg, "deploy"), rg.accountId),
+      "ElastiCacheDefaultParameterGroups",
+      "elasticache:CreateReplicationGroup",
+    );
+    expect(await denied(noDefaultPg, await deployRequests(rgStacks, rg))).toEqual([
+      `elasticache:CreateReplicationGroup on arn:aws:elasticache:${rg.region}:${rg.accountId}:parametergroup:default.valkey8 (data/aws_elasticache_replication_group.cache): ImplicitlyDenied`,
     ]);
   });
 

@@ -43,6 +43,7 @@ const SAME_AS: Record<string, Record<string, string>> = {
   aws_sns_topic: { name: "name" },
   aws_db_instance: idIs("identifier"),
   aws_elasticache_user: idIs("user_id"),
+  aws_elasticache_subnet_group: idIs("name"),
   aws_elasticache_user_group: idIs("user_group_id"),
 };
 
@@ -154,6 +155,18 @@ const TARGETS: Record<string, (b: Body, s: TfDocument) => { primary?: string; va
   }),
   aws_elasticache_serverless_cache: (b) => ({ primary: "elasticache:serverlesscache", vars: { ServerlessCacheName: b.name as string } }),
   aws_elasticache_user: (b) => ({ primary: "elasticache:user", vars: { UserId: b.user_id as string } }),
+  aws_elasticache_subnet_group: (b) => ({ primary: "elasticache:subnetgroup", vars: { CacheSubnetGroupName: b.name as string } }),
+  aws_elasticache_replication_group: (b, s) => ({
+    primary: "elasticache:replicationgroup",
+    vars: {
+      ReplicationGroupId: b.replication_group_id as string,
+      CacheParameterGroupName: resolve(s, b.parameter_group_name),
+      CacheSubnetGroupName: resolve(s, b.subnet_group_name),
+      UserGroupId: resolve(s, (b.user_group_ids as string[] | undefined)?.[0]),
+      // ElastiCache names a replication group's member clusters <group id>-001, -002, ...
+      CacheClusterId: `${String(b.replication_group_id)}-001`,
+    },
+  }),
   aws_elasticache_user_group: (b, s) => ({
     primary: "elasticache:usergroup",
     vars: { UserGroupId: b.user_group_id as string, UserId: resolve(s, (b.user_ids as string[] | undefined)?.[0]) },
@@ -173,6 +186,8 @@ const TARGETS: Record<string, (b: Body, s: TfDocument) => { primary?: string; va
   aws_internet_gateway: () => ({ primary: "ec2:internet-gateway", vars: {} }),
   aws_vpc_endpoint: () => ({ primary: "ec2:vpc-endpoint", vars: {} }),
   aws_volume_attachment: () => ({ primary: "ec2:volume", vars: {} }),
+  // CLOUDFRONT-scoped web ACLs carry `global` in their ARN, regional ones `regional`.
+  aws_wafv2_web_acl: (b) => ({ primary: "wafv2:webacl", vars: { Scope: b.scope === "CLOUDFRONT" ? "global" : "regional", Name: b.name as string } }),
 };
 
 /** Reads `provider` blocks: default region, aliased regions, and default tags. */

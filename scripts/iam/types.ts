@@ -9,7 +9,7 @@ import { mkdtempSync, readFileSync, readdirSync, rmSync } from "fs";
 import { tmpdir } from "os";
 import { join } from "path";
 import * as shipped from "../../stacks/environments";
-import { EnvironmentConfig } from "../../stacks/environments";
+import { EnvironmentConfig, ScaledTopology, topologyOf } from "../../stacks/environments";
 import { synthEnvironment } from "../../stacks/synth";
 
 export const ANTICIPATED_RESOURCE_TYPES = [
@@ -86,11 +86,35 @@ export function shippedEnvironments(): EnvironmentConfig[] {
   return [...byName.values()];
 }
 
-/** Every type the vendored map must hold: synthesized in any shipped environment, or anticipated above. */
+/**
+ * Shipped environments with the options no shipped environment turns on: each synthesizes resource types
+ * (and grants) that the shipped set never does. Keyed by a label; the environment keeps its base's name, so
+ * its names and ARNs are the ones that environment would really get.
+ * - `prod+waf`: the web ACL on the distribution (`waf.enabled`, aws_wafv2_web_acl in us-east-1).
+ * - `scaled+nat+replication-group+box`: one NAT gateway with its Elastic IP, a node-based Valkey
+ *   replication group with its parameter and subnet groups, and the box kept beside the fleet.
+ */
+export function variantEnvironments(): Record<string, EnvironmentConfig> {
+  const scaledTopology = topologyOf(shipped.scaled) as ScaledTopology;
+  return {
+    "prod+waf": { ...shipped.prod, waf: { enabled: true, apiRateLimitPer5Min: 2000 } },
+    "scaled+nat+replication-group+box": {
+      ...shipped.scaled,
+      topology: {
+        ...scaledTopology,
+        egress: "nat-gateway",
+        cache: { kind: "replication-group", nodeType: "cache.t4g.small", replicas: 1 },
+        keepBox: true,
+      },
+    },
+  };
+}
+
+/** Every type the vendored map must hold: synthesized in any shipped or variant environment, or anticipated above. */
 export function requiredTypes(): { resource: string[]; data: string[] } {
   const resource = new Set(ANTICIPATED_RESOURCE_TYPES);
   const data = new Set(ANTICIPATED_DATA_TYPES);
-  for (const env of shippedEnvironments()) {
+  for (const env of [...shippedEnvironments(), ...Object.values(variantEnvironments())]) {
     const t = typesOf(synthStacks(env));
     t.resource.forEach((x) => resource.add(x));
     t.data.forEach((x) => data.add(x));
