@@ -8,6 +8,7 @@ import { DataStack } from "./data";
 import { DnsStack } from "./dns";
 import { EnvironmentConfig, topologyOf } from "./environments";
 import { NetworkStack } from "./network";
+import { RetiredBoxStack } from "./retired-box";
 import { SecretsStack } from "./secrets";
 import { StorageStack } from "./storage";
 
@@ -15,8 +16,11 @@ export interface ZmanimStacks {
   readonly network: NetworkStack;
   readonly storage: StorageStack;
   readonly secrets: SecretsStack;
-  /** Absent in the scaled topology once the box is retired (keepBox false). */
-  readonly compute?: ComputeStack;
+  /**
+   * The box. In the scaled topology once the box is retired (keepBox false), the same stack without
+   * resources: its deploy destroys the box (retired-box.ts).
+   */
+  readonly compute: ComputeStack | RetiredBoxStack;
   readonly dns: DnsStack;
   readonly api: ApiStack;
   readonly cdn: CdnStack;
@@ -39,31 +43,31 @@ export function addStacks(app: App, env: EnvironmentConfig): ZmanimStacks {
   // holds (the scale-out and its rollback window); the fleet runs in scaled.
   const topology = topologyOf(env);
   const scaled = topology.kind === "scaled" ? topology : undefined;
-  const compute = !scaled || scaled.keepBox ? new ComputeStack(app, { env, network, storage, secrets }) : undefined;
+  const box = !scaled || scaled.keepBox ? new ComputeStack(app, { env, network, storage, secrets }) : undefined;
+  const compute = box ?? new RetiredBoxStack(app, { env });
   const dns = new DnsStack(app, { env });
   const data = scaled ? new DataStack(app, { env, network, topology: scaled }) : undefined;
   const appTier = scaled ? new AppStack(app, { env, network, topology: scaled }) : undefined;
-  const api = new ApiStack(app, { env, network, compute, app: appTier });
+  const api = new ApiStack(app, { env, network, compute: box, app: appTier });
   const cdn = new CdnStack(app, { env, storage, api, dns });
   const cicd = new CicdStack(app, { env });
 
   // Declared as well as inferred, so the deploy order holds even before a stack references another.
   storage.addDependency(network);
-  compute?.addDependency(network);
-  compute?.addDependency(storage);
-  compute?.addDependency(secrets);
+  box?.addDependency(network);
+  box?.addDependency(storage);
+  box?.addDependency(secrets);
   api.addDependency(network);
-  if (compute) api.addDependency(compute);
+  if (box) api.addDependency(box);
   data?.addDependency(network);
   data?.addDependency(secrets);
   if (data && appTier) {
     // Releases, secrets and the data stores' endpoints (SSM data-config) exist before the first instance boots;
     // the alarm topic's owner (alarm-topic.ts) comes before the stacks that name it.
     for (const s of [network, storage, secrets, data]) appTier.addDependency(s);
-    if (compute) {
-      appTier.addDependency(compute);
-      data.addDependency(compute);
-    }
+    // The box (or its retirement) first: the topic it owns must be gone before the data stack creates its own.
+    appTier.addDependency(compute);
+    data.addDependency(compute);
     api.addDependency(appTier);
   }
   cdn.addDependency(storage);

@@ -182,12 +182,27 @@ describe("the topologies are exclusive", () => {
   it("scaled without keepBox: no box, no Elastic IP but the NAT gateway's, no Cloud Map; the data stack owns the alarm topic", () => {
     for (const env of [scaled, natEgress]) {
       const s = synthAll(env);
-      expect(s.stacks.compute).toBeUndefined();
+      // The compute stack stays, without resources: deploying it retires a box (retired-box.ts).
+      expect(Object.keys(s.stacks.compute.resource ?? {})).toEqual([]);
       for (const type of ["aws_instance", "aws_ebs_volume", "aws_volume_attachment", "aws_eip_association"]) expect(resourcesOfType(s, type)).toEqual([]);
       expect(resourcesOfType(s, "aws_eip").map(([stack, id]) => `${stack}/${id}`)).toEqual(env === natEgress ? ["network/nat_eip"] : []);
       expect(regionalTopicOwners(s, env)).toEqual(["data"]);
       expect(s.manifest.stacks[`zmanim-${env.name}-app`].dependencies).toContain(`zmanim-${env.name}-data`);
     }
+  });
+
+  it("retiring the box (keepBox true to false) keeps the compute stack's state key, and it deploys before data and app", () => {
+    const before = synthAll(keepBox);
+    const after = synthAll({ ...keepBox, topology: { ...(keepBox.topology as ScaledTopology), keepBox: false } });
+    // Same stack name and backend: the next deploy plans the destruction of the box it holds, instead of
+    // leaving it running with nothing deploying its state.
+    expect(after.stacks.compute.terraform.backend).toEqual(before.stacks.compute.terraform.backend);
+    expect(after.stacks.compute.resource ?? {}).toEqual({});
+    expect(after.stacks.compute.data ?? {}).toEqual({});
+    for (const stack of ["app", "data"]) {
+      expect(after.manifest.stacks[`zmanim-${keepBox.name}-${stack}`].dependencies).toContain(`zmanim-${keepBox.name}-compute`);
+    }
+    expect(regionalTopicOwners(after, keepBox)).toEqual(["data"]);
   });
 
   it("scaled with keepBox: the box keeps its volume, Elastic IP and the alarm topic beside the fleet", () => {

@@ -16,10 +16,10 @@ describe("data stack", () => {
   const s = synthAll(scaled);
   const data = s.stacks.data;
 
-  it("exists only in the scaled topology, after the network and the secrets", () => {
+  it("exists only in the scaled topology, after the network, the secrets and the (retired) box", () => {
     expect(synthAll(prod).stacks.data).toBeUndefined();
     expect(data).toBeDefined();
-    expect(s.manifest.stacks["zmanim-scaled-data"].dependencies.sort()).toEqual(["zmanim-scaled-network", "zmanim-scaled-secrets"]);
+    expect(s.manifest.stacks["zmanim-scaled-data"].dependencies.sort()).toEqual(["zmanim-scaled-compute", "zmanim-scaled-network", "zmanim-scaled-secrets"]);
   });
 
   it("runs PostgreSQL 16 (major pinned, minors by RDS), Multi-AZ, private, protected, on the data subnets", () => {
