@@ -288,6 +288,9 @@ export const scaled: EnvironmentConfig = {
   publicSubnetCidr: "10.44.0.0/24",
   availabilityZone: "eu-west-1a",
   domain: { zoneName: "zmanim-scaled.shtetl.io", siteName: "zmanim-scaled.shtetl.io", createZone: true },
+  // Multi-AZ RDS, Valkey, an ALB and two instances cost about $150 a month before any traffic
+  // (docs/cost-curve.json); staging's $30 would fail `npm run cost -- --env scaled` by construction.
+  monthlyBudgetUsd: 175,
   topology: {
     kind: "scaled",
     availabilityZones: ["eu-west-1a", "eu-west-1b"],
