@@ -1,4 +1,5 @@
 import { Construct } from "constructs";
+import { TerraformProvider } from "cdktf/lib/terraform-provider";
 import { SnsTopic } from "@cdktf/provider-aws/lib/sns-topic";
 import { SnsTopicSubscription } from "@cdktf/provider-aws/lib/sns-topic-subscription";
 import { EnvironmentConfig, topologyOf } from "./environments";
@@ -16,11 +17,12 @@ export function alarmTopicOwner(env: EnvironmentConfig): "compute" | "data" {
 
 /**
  * The alarm topic and its email subscription (confirmed once by the recipient), as `alarm-topic` and
- * `alarm-email` in `scope`. Not KMS-encrypted: CloudWatch alarms cannot publish to a topic under the AWS managed
+ * `alarm-email` in `scope` (with `idSuffix` appended; give another region's topic its `provider` and a suffix). Not KMS-encrypted: CloudWatch alarms cannot publish to a topic under the AWS managed
  * aws/sns key, and a customer managed key ($1/month) would protect nothing secret (alarm names and states).
  */
-export function addAlarmTopic(scope: Construct, env: EnvironmentConfig): SnsTopic {
-  const topic = new SnsTopic(scope, "alarm-topic", { name: alarmTopicName(env) });
-  new SnsTopicSubscription(scope, "alarm-email", { topicArn: topic.arn, protocol: "email", endpoint: env.alarmEmail });
+export function addAlarmTopic(scope: Construct, env: EnvironmentConfig, opts: { provider?: TerraformProvider; idSuffix?: string } = {}): SnsTopic {
+  const { provider, idSuffix = "" } = opts;
+  const topic = new SnsTopic(scope, `alarm-topic${idSuffix}`, { provider, name: alarmTopicName(env) });
+  new SnsTopicSubscription(scope, `alarm-email${idSuffix}`, { provider, topicArn: topic.arn, protocol: "email", endpoint: env.alarmEmail });
   return topic;
 }
