@@ -1,5 +1,4 @@
 import { Construct } from "constructs";
-import { Fn } from "cdktf/lib/terraform-functions";
 import { Vpc } from "@cdktf/provider-aws/lib/vpc";
 import { Subnet } from "@cdktf/provider-aws/lib/subnet";
 import { InternetGateway } from "@cdktf/provider-aws/lib/internet-gateway";
@@ -11,10 +10,8 @@ import { DefaultSecurityGroup } from "@cdktf/provider-aws/lib/default-security-g
 import { SecurityGroup } from "@cdktf/provider-aws/lib/security-group";
 import { VpcSecurityGroupIngressRule } from "@cdktf/provider-aws/lib/vpc-security-group-ingress-rule";
 import { VpcSecurityGroupEgressRule } from "@cdktf/provider-aws/lib/vpc-security-group-egress-rule";
-import { FlowLog } from "@cdktf/provider-aws/lib/flow-log";
-import { IamRole } from "@cdktf/provider-aws/lib/iam-role";
-import { IamRolePolicy } from "@cdktf/provider-aws/lib/iam-role-policy";
 import { RetainedLogGroup } from "../constructs/log-group";
+import { VpcFlowLogs } from "../constructs/vpc-flow-logs";
 import { ZmanimStack, ZmanimStackProps } from "./base";
 import { topologyOf } from "./environments";
 import { ScaledNetwork } from "./scaled-network";
@@ -160,44 +157,12 @@ export class NetworkStack extends ZmanimStack {
       name: `${logGroupPrefix(env)}/vpc-flow-logs`,
       retentionDays: env.logRetentionDays,
     });
-    const flowRole = new IamRole(this, "flow-logs-role", {
-      name: `${prefix}-vpc-flow-logs`,
-      assumeRolePolicy: Fn.jsonencode({
-        Version: "2012-10-17",
-        Statement: [
-          {
-            Effect: "Allow",
-            Principal: { Service: "vpc-flow-logs.amazonaws.com" },
-            Action: "sts:AssumeRole",
-            Condition: {
-              StringEquals: { "aws:SourceAccount": env.accountId },
-              ArnLike: { "aws:SourceArn": `arn:aws:ec2:${env.region}:${env.accountId}:vpc-flow-log/*` },
-            },
-          },
-        ],
-      }),
-    });
-    new IamRolePolicy(this, "flow-logs-policy", {
-      role: flowRole.id,
-      name: "write-flow-logs",
-      policy: Fn.jsonencode({
-        Version: "2012-10-17",
-        Statement: [
-          {
-            Effect: "Allow",
-            Action: ["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"],
-            Resource: [flowLogs.arn, `${flowLogs.arn}:*`],
-          },
-        ],
-      }),
-    });
-    new FlowLog(this, "flow-log", {
+    new VpcFlowLogs(this, "vpc-flow-logs", {
       vpcId: this.vpc.id,
-      trafficType: "ALL",
-      logDestinationType: "cloud-watch-logs",
-      logDestination: flowLogs.arn,
-      iamRoleArn: flowRole.arn,
-      maxAggregationInterval: 600,
+      logGroup: flowLogs,
+      roleName: `${prefix}-vpc-flow-logs`,
+      accountId: env.accountId,
+      region: env.region,
     });
   }
 }
