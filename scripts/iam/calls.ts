@@ -46,17 +46,14 @@ const RESTIC_KEYS = ["config", "keys/0123abcd", "data/01/0123abcd", "index/0123a
 /** The domain of an email address: in the SES sandbox a recipient is verified as an address or a domain. */
 const domainOf = (email: string) => email.slice(email.indexOf("@") + 1);
 
-export function instanceCalls(env: EnvironmentConfig): Call[] {
+/**
+ * The boot script's SSM reads: GetParameter on each leaf, and for SecureString leaves the KMS decrypt SSM makes
+ * on the caller's behalf (through SSM, with the parameter's ARN as encryption context).
+ */
+function bootParameterCalls(env: EnvironmentConfig, leaves: readonly string[], secureLeaves: readonly string[]): Call[] {
   const ssmArn = (leaf: string) => `arn:aws:ssm:${env.region}:${env.accountId}:parameter${ssmParameterName(env, leaf)}`;
-  const backups = bucketArn(env, "backups");
-  const releases = bucketArn(env, "releases");
-  const ns = metricsNamespace(env);
-  const identity = (name: string) => `arn:aws:ses:${env.region}:${env.accountId}:identity/${name}`;
-  const calls: Call[] = [];
-  for (const leaf of BOOT_LEAVES) {
-    calls.push({ script: "scripts/user-data.sh", cli: "ssm get-parameter", action: "ssm:GetParameter", resource: ssmArn(leaf) });
-  }
-  for (const leaf of SECURE_LEAVES) {
+  const calls: Call[] = leaves.map((leaf) => ({ script: "scripts/user-data.sh", cli: "ssm get-parameter", action: "ssm:GetParameter", resource: ssmArn(leaf) }));
+  for (const leaf of secureLeaves) {
     calls.push({
       script: "scripts/user-data.sh",
       cli: "ssm get-parameter",
@@ -65,6 +62,16 @@ export function instanceCalls(env: EnvironmentConfig): Call[] {
       context: { "kms:ViaService": `ssm.${env.region}.amazonaws.com`, "kms:EncryptionContext:PARAMETER_ARN": ssmArn(leaf) },
     });
   }
+  return calls;
+}
+
+export function instanceCalls(env: EnvironmentConfig): Call[] {
+  const backups = bucketArn(env, "backups");
+  const releases = bucketArn(env, "releases");
+  const ns = metricsNamespace(env);
+  const identity = (name: string) => `arn:aws:ses:${env.region}:${env.accountId}:identity/${name}`;
+  const calls: Call[] = [];
+  calls.push(...bootParameterCalls(env, BOOT_LEAVES, SECURE_LEAVES));
   // restic (backup.sh writes, restore.sh and restore-drill.sh read and lock), through its S3 backend.
   for (const script of ["scripts/backup.sh", "scripts/restore.sh"]) {
     calls.push({ script, cli: "restic", action: "s3:ListBucket", resource: backups });
@@ -127,20 +134,8 @@ export function instanceCalls(env: EnvironmentConfig): Call[] {
  * no mail.
  */
 export function fleetCalls(env: EnvironmentConfig): Call[] {
-  const ssmArn = (leaf: string) => `arn:aws:ssm:${env.region}:${env.accountId}:parameter${ssmParameterName(env, leaf)}`;
   const calls: Call[] = [];
-  for (const leaf of FLEET_BOOT_LEAVES) {
-    calls.push({ script: "scripts/user-data.sh", cli: "ssm get-parameter", action: "ssm:GetParameter", resource: ssmArn(leaf) });
-  }
-  for (const leaf of FLEET_SECURE_LEAVES) {
-    calls.push({
-      script: "scripts/user-data.sh",
-      cli: "ssm get-parameter",
-      action: "kms:Decrypt",
-      resource: ssmKeyArn(env),
-      context: { "kms:ViaService": `ssm.${env.region}.amazonaws.com`, "kms:EncryptionContext:PARAMETER_ARN": ssmArn(leaf) },
-    });
-  }
+  calls.push(...bootParameterCalls(env, FLEET_BOOT_LEAVES, FLEET_SECURE_LEAVES));
   const agents = new Set(["packer/files/bin/update-binary.sh", "amazon-ssm-agent"]);
   calls.push(...instanceCalls(env).filter((c) => agents.has(c.script) || (c.script === "amazon-cloudwatch-agent" && c.action === "cloudwatch:PutMetricData")));
   for (const l of FLEET_LOGS) {
