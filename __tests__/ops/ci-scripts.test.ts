@@ -2,7 +2,6 @@
  * The helper scripts the workflows call (scripts/ci/*.sh), run for real with bash. AWS itself is the TEST DOUBLE
  * of the AWS CLI (__tests__/helpers/bin/aws); health endpoints are real HTTP servers on 127.0.0.1.
  */
-import { spawn } from "child_process";
 import { createHash } from "crypto";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "fs";
 import { createServer, Server } from "http";
@@ -10,27 +9,16 @@ import { AddressInfo } from "net";
 import { tmpdir } from "os";
 import { join, resolve } from "path";
 import { awsDouble, AwsDouble, AwsRule } from "../helpers/aws-double";
+import { RunResult, runCommand } from "../helpers/spawn";
 
 const root = resolve(__dirname, "../..");
 const script = (name: string) => join(root, "scripts/ci", name);
 
-interface Result {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
+type Result = RunResult;
 
 /** Runs a script without blocking the event loop (the health server lives in this process). */
 function run(file: string, args: string[], env: Record<string, string> = {}): Promise<Result> {
-  return new Promise((res, rej) => {
-    const p = spawn("bash", [file, ...args], { cwd: root, env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
-    let stdout = "";
-    let stderr = "";
-    p.stdout.on("data", (d) => (stdout += d));
-    p.stderr.on("data", (d) => (stderr += d));
-    p.on("error", rej);
-    p.on("close", (code) => res({ code, stdout, stderr }));
-  });
+  return runCommand("bash", [file, ...args], { cwd: root, env: { ...process.env, ...env } });
 }
 
 /** An HTTP server answering each request with the next status of `codes` (the last one repeats). */

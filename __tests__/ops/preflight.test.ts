@@ -3,11 +3,11 @@
  * delegation is checked with real dig against a real authoritative server (NSD) on loopback that plays the
  * DNS serving the parent zone today.
  */
-import { spawn } from "child_process";
 import { join, resolve } from "path";
 import { prod } from "../../stacks/environments";
 import { bucketName, ciRoleName, roleArn, ssmParameterName } from "../../stacks/naming";
 import { awsDouble, AwsDouble, AwsRule } from "../helpers/aws-double";
+import { RunResult, runCommand } from "../helpers/spawn";
 import { Nsd, startNsd } from "../helpers/nsd";
 import { answers, nsRecords, realContext, SERVICE_LINKED_ROLES, STEPS } from "../../scripts/preflight-checks";
 import { CarriedRecord, EnvironmentConfig } from "../../stacks/environments";
@@ -36,21 +36,9 @@ const healthy = (): AwsRule[] => [
   { match: ["cloudfront", "list-distributions"], stdout: "[]" },
 ];
 
-interface Result {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
+type Result = RunResult;
 function preflight(aws: AwsDouble, args: string[]): Promise<Result> {
-  return new Promise((res, rej) => {
-    const p = spawn(join(root, "scripts/preflight"), args, { cwd: root, env: { ...process.env, ...aws.env, ZMANIM_ENV: "prod" }, stdio: ["ignore", "pipe", "pipe"] });
-    let stdout = "";
-    let stderr = "";
-    p.stdout.on("data", (d) => (stdout += d));
-    p.stderr.on("data", (d) => (stderr += d));
-    p.on("error", rej);
-    p.on("close", (code) => res({ code, stdout, stderr }));
-  });
+  return runCommand(join(root, "scripts/preflight"), args, { cwd: root, env: { ...process.env, ...aws.env, ZMANIM_ENV: "prod" } });
 }
 
 /** The parent zone as the current DNS serves it: the site delegated to `servers` (none: not delegated). */
