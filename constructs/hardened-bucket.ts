@@ -8,6 +8,7 @@ import { S3BucketVersioningA } from "@cdktf/provider-aws/lib/s3-bucket-versionin
 import { S3BucketLifecycleConfiguration } from "@cdktf/provider-aws/lib/s3-bucket-lifecycle-configuration";
 import { S3BucketLoggingA } from "@cdktf/provider-aws/lib/s3-bucket-logging";
 import { S3BucketPolicy } from "@cdktf/provider-aws/lib/s3-bucket-policy";
+import { WHOLE_BUCKET } from "./builders/lifecycle";
 
 /** One IAM policy statement, as JSON. Values may contain tokens. */
 export interface PolicyStatement {
@@ -60,15 +61,6 @@ export interface HardenedBucketProps {
    */
   readonly preventDestroy?: boolean;
 }
-
-/**
- * The filter of a lifecycle rule that applies to every object: an explicit empty prefix. An empty `filter {}`
- * matches the same objects, but hashicorp/aws 5.x warns "No attribute specified when one (and only one) of
- * [...prefix, tag, and, object_size_*] is required" and announces an error in a later version
- * (hashicorp/terraform-provider-aws#42112); S3 treats an empty prefix as the whole bucket
- * (https://docs.aws.amazon.com/AmazonS3/latest/userguide/intro-lifecycle-filters.html).
- */
-export const WHOLE_BUCKET = { prefix: "" } as const;
 
 /**
  * An S3 bucket that cannot be created public, unencrypted or reachable over plain HTTP: all four

@@ -4,7 +4,7 @@ import { ElasticacheReplicationGroup } from "@cdktf/provider-aws/lib/elasticache
 import { ElasticacheSubnetGroup } from "@cdktf/provider-aws/lib/elasticache-subnet-group";
 import { ElasticacheUser } from "@cdktf/provider-aws/lib/elasticache-user";
 import { ElasticacheUserGroup } from "@cdktf/provider-aws/lib/elasticache-user-group";
-import type { ManagedCacheConfig } from "../stacks/environments";
+import type { ManagedCacheConfig } from "./config/environments";
 
 export interface ManagedCacheProps {
   /**

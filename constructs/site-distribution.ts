@@ -12,7 +12,7 @@ import { CloudfrontResponseHeadersPolicy, CloudfrontResponseHeadersPolicySecurit
 import { CloudwatchLogDelivery } from "@cdktf/provider-aws/lib/cloudwatch-log-delivery";
 import { CloudwatchLogDeliveryDestination } from "@cdktf/provider-aws/lib/cloudwatch-log-delivery-destination";
 import { CloudwatchLogDeliverySource } from "@cdktf/provider-aws/lib/cloudwatch-log-delivery-source";
-import { repoPath } from "../stacks/repo-root";
+import { repoPath } from "./config/repo-root";
 
 /** AWS managed CloudFront policy ids (the same in every account). */
 export const MANAGED_CACHE_POLICY = {

@@ -1,9 +1,9 @@
 // Writes backend.tf.json (the state bootstrap) from stacks/state-bootstrap.ts for the selected
 // environment (default prod). `--check` compares instead of writing and exits 1 when they differ.
 import { readFileSync, writeFileSync } from "fs";
-import { repoPath } from "../stacks/repo-root";
-import { renderStateBootstrap } from "../stacks/state-bootstrap";
-import { ConfigError, selectEnvironment } from "../stacks/validate-environment";
+import { repoPath } from "../constructs/config/repo-root";
+import { renderStateBootstrap } from "../constructs/builders/state-bootstrap";
+import { ConfigError, selectEnvironment } from "../constructs/config/validate-environment";
 
 const args = process.argv.slice(2);
 try {

@@ -4,9 +4,9 @@
  * is ever written.
  */
 import { spawnSync } from "child_process";
-import { EnvironmentConfig } from "../stacks/environments";
-import { bucketName, ciRoleName, edgeHostNames, roleArn, ssmParameterName } from "../stacks/naming";
-import { stateKey } from "../stacks/base";
+import { EnvironmentConfig } from "../constructs/config/environments";
+import { bucketName, ciRoleName, edgeHostNames, roleArn, ssmParameterName } from "../constructs/config/naming";
+import { stateKey } from "../constructs/config/naming";
 
 export interface Finding {
   ok: boolean;

@@ -5,7 +5,7 @@
  * stops at the first step that is not met: it prints what to do next and exits 1 naming the step.
  * Exit codes: 0 every checked step met; 1 a step not met; 2 bad usage or configuration.
  */
-import { ConfigError, selectEnvironment } from "../stacks/validate-environment";
+import { ConfigError, selectEnvironment } from "../constructs/config/validate-environment";
 import { realContext, STEPS } from "./preflight-checks";
 
 const HELP = `Usage: scripts/preflight [options]

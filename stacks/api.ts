@@ -10,8 +10,8 @@ import { PrivateIntegration, PrivateIntegrationProps } from "../constructs/priva
 import { ZmanimStack, ZmanimStackProps } from "./base";
 import type { AppStack } from "./app-stack";
 import { ComputeStack } from "./compute";
-import { EnvironmentConfig, topologyOf } from "./environments";
-import { alarmTopicArn, instancePrivateIp, logGroupPrefix, siteOrigins } from "./naming";
+import { EnvironmentConfig, topologyOf } from "../constructs/config/environments";
+import { alarmTopicArn, instancePrivateIp, logGroupPrefix, siteOrigins } from "../constructs/config/naming";
 import { NetworkStack } from "./network";
 
 export interface ApiStackProps extends ZmanimStackProps {

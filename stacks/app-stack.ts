@@ -7,19 +7,19 @@ import { Fleet } from "../constructs/fleet";
 import { IamStatement, InstanceRole } from "../constructs/instance-role";
 import { RetainedLogGroup } from "../constructs/log-group";
 import { ZmanimStack, ZmanimStackProps } from "./base";
-import { FLEET_LOGS, boxLogGroupName, fleetCloudwatchAgentConfig } from "./cloudwatch-agent";
+import { FLEET_LOGS, boxLogGroupName, fleetCloudwatchAgentConfig } from "../constructs/builders/cloudwatch-agent";
 import { instancePolicyStatements } from "./compute";
-import { EnvironmentConfig, ScaledTopology } from "./environments";
+import { EnvironmentConfig, ScaledTopology } from "../constructs/config/environments";
 import {
   alarmTopicArn,
   fleetRoleName,
   ssmParameterName,
   ssmPrefix,
-} from "./naming";
+} from "../constructs/config/naming";
 import { NetworkStack } from "./network";
-import { ALB_LISTENER_PORT } from "./scaled-network";
+import { ALB_LISTENER_PORT } from "../constructs/scaled-network";
 import { SSM_LEAVES } from "./secrets";
-import { escapeTerraformTemplate, readUserDataScript, renderUserDataText } from "./user-data";
+import { escapeTerraformTemplate, readUserDataScript, renderUserDataText } from "../constructs/builders/user-data";
 
 /** SSM leaf of the fleet's CloudWatch agent configuration (the box's is `cloudwatch-agent`). */
 export const FLEET_CW_AGENT_LEAF = "cloudwatch-agent-api";

@@ -3,23 +3,11 @@ import { TerraformStack } from "cdktf/lib/terraform-stack";
 import { S3Backend } from "cdktf/lib/backends/s3-backend";
 import { CloudBackend, NamedCloudWorkspace } from "cdktf/lib/backends/cloud-backend";
 import { AwsProvider } from "@cdktf/provider-aws/lib/provider";
-import { EnvironmentConfig } from "./environments";
-
-/** Version constraint written into every stack's `required_providers` for hashicorp/aws. */
-export const AWS_PROVIDER_VERSION = "5.100.0";
+import { EnvironmentConfig } from "../constructs/config/environments";
+import { stackName, stateKey } from "../constructs/config/naming";
 
 export interface ZmanimStackProps {
   readonly env: EnvironmentConfig;
-}
-
-/** `zmanim-<env>-<short>`: the stack name, the cdktf.out directory and the Terraform Cloud workspace. */
-export function stackName(env: EnvironmentConfig, short: string): string {
-  return `zmanim-${env.name}-${short}`;
-}
-
-/** `<env>/<short>.tfstate`: the S3 state key of a stack. */
-export function stateKey(env: EnvironmentConfig, short: string): string {
-  return `${env.name}/${short}.tfstate`;
 }
 
 /**
@@ -64,8 +52,8 @@ function awsProviderConfig(env: EnvironmentConfig, region: string, short: string
   };
 }
 
-/** Emits the backend for a stack. Exported for tests. */
-export function configureState(stack: TerraformStack, env: EnvironmentConfig, short: string): void {
+/** Emits the backend for a stack. */
+function configureState(stack: TerraformStack, env: EnvironmentConfig, short: string): void {
   const st = env.state;
   if (st.kind === "s3") {
     const backend = new S3Backend(stack, {

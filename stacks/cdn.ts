@@ -11,11 +11,11 @@ import { SiteCertificate } from "../constructs/site-certificate";
 import { SiteDistribution } from "../constructs/site-distribution";
 import { assertUniqueSids, hardenedBucketBaseStatements, PolicyStatement } from "../constructs/hardened-bucket";
 import { ZmanimStack, ZmanimStackProps } from "./base";
-import { addAlarmTopic } from "./alarm-topic";
+import { addAlarmTopic } from "../constructs/alarm-topic";
 import { ApiStack } from "./api";
 import { DnsStack } from "./dns";
-import { EnvironmentConfig } from "./environments";
-import { apiHostName, bucketArn, bucketName, edgeHostNames } from "./naming";
+import { EnvironmentConfig } from "../constructs/config/environments";
+import { apiHostName, bucketArn, bucketName, edgeHostNames } from "../constructs/config/naming";
 import { CLOUDFRONT_LOG_PREFIX, ciWriterStatements, StorageStack } from "./storage";
 
 export { HEALTH_CHECK_REGIONS } from "../constructs/edge-health-check";

@@ -5,9 +5,9 @@ import { IamRole } from "@cdktf/provider-aws/lib/iam-role";
 import { IamRolePolicyAttachment } from "@cdktf/provider-aws/lib/iam-role-policy-attachment";
 import { TerraformOutput } from "cdktf/lib/terraform-output";
 import { ZmanimStack, ZmanimStackProps } from "./base";
-import { EnvironmentConfig, topologyOf } from "./environments";
+import { EnvironmentConfig, topologyOf } from "../constructs/config/environments";
 import { webAclName } from "./cdn";
-import { bucketArn, ciRoleName, logGroupPrefix, ssmParameterArnPattern } from "./naming";
+import { bucketArn, ciRoleName, logGroupPrefix, ssmParameterArnPattern } from "../constructs/config/naming";
 
 /**
  * The cicd stack reads no other stack's state: bucket names and ARNs come from stacks/naming.ts, so an

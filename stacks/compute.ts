@@ -11,9 +11,9 @@ import { Box } from "../constructs/box";
 import { IamStatement, InstanceRole } from "../constructs/instance-role";
 import { PersistentVolume } from "../constructs/persistent-volume";
 import { RetainedLogGroup } from "../constructs/log-group";
-import { addAlarmTopic } from "./alarm-topic";
+import { addAlarmTopic } from "../constructs/alarm-topic";
 import { ZmanimStack, ZmanimStackProps } from "./base";
-import { EnvironmentConfig } from "./environments";
+import { EnvironmentConfig } from "../constructs/config/environments";
 import {
   bucketArn,
   instancePrivateIp,
@@ -24,12 +24,12 @@ import {
   ssmParameterArnPattern,
   ssmParameterName,
   ssmPrefix,
-} from "./naming";
-import { BOX_LOGS, METRICS, MONITORED_PATHS, boxLogGroupName, cloudwatchAgentConfig } from "./cloudwatch-agent";
+} from "../constructs/config/naming";
+import { BOX_LOGS, METRICS, MONITORED_PATHS, boxLogGroupName, cloudwatchAgentConfig } from "../constructs/builders/cloudwatch-agent";
 import { NetworkStack } from "./network";
 import { SecretsStack, SSM_LEAVES } from "./secrets";
 import { StorageStack } from "./storage";
-import { readUserDataScript, renderUserDataForTerraform } from "./user-data";
+import { readUserDataScript, renderUserDataForTerraform } from "../constructs/builders/user-data";
 
 export type { IamStatement };
 

@@ -6,13 +6,13 @@ import { SsmParameter } from "@cdktf/provider-aws/lib/ssm-parameter";
 import { DbEventSubscription } from "@cdktf/provider-aws/lib/db-event-subscription";
 import { ManagedDatabase } from "../constructs/managed-database";
 import { ManagedCache } from "../constructs/managed-cache";
-import { addAlarmTopic, alarmTopicOwner } from "./alarm-topic";
+import { addAlarmTopic, alarmTopicOwner } from "../constructs/alarm-topic";
 import { ZmanimStack, ZmanimStackProps } from "./base";
-import { ScaledTopology } from "./environments";
+import { ScaledTopology } from "../constructs/config/environments";
 import { NetworkStack } from "./network";
 import { SSM_LEAVES } from "./secrets";
-import { alarmTopicArn, ssmParameterName } from "./naming";
-import { dataAlarms } from "./data-alarms";
+import { alarmTopicArn, ssmParameterName } from "../constructs/config/naming";
+import { dataAlarms } from "../constructs/data-alarms";
 
 export interface DataStackProps extends ZmanimStackProps {
   readonly network: NetworkStack;

@@ -7,7 +7,7 @@ import { Route53Record } from "@cdktf/provider-aws/lib/route53-record";
 import { Sesv2EmailIdentity } from "@cdktf/provider-aws/lib/sesv2-email-identity";
 import { Sesv2EmailIdentityMailFromAttributes } from "@cdktf/provider-aws/lib/sesv2-email-identity-mail-from-attributes";
 import { ZmanimStack, ZmanimStackProps } from "./base";
-import { ApexZoneConfig, CarriedRecord, EnvironmentConfig } from "./environments";
+import { ApexZoneConfig, CarriedRecord, EnvironmentConfig } from "../constructs/config/environments";
 
 /** Subdomain of the site used as the custom MAIL FROM domain (SPF and bounces): `mail.<siteName>`. */
 export function mailFromDomain(env: EnvironmentConfig): string {

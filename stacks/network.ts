@@ -13,9 +13,9 @@ import { VpcSecurityGroupEgressRule } from "@cdktf/provider-aws/lib/vpc-security
 import { RetainedLogGroup } from "../constructs/log-group";
 import { VpcFlowLogs } from "../constructs/vpc-flow-logs";
 import { ZmanimStack, ZmanimStackProps } from "./base";
-import { topologyOf } from "./environments";
-import { ScaledNetwork } from "./scaled-network";
-import { logGroupPrefix } from "./naming";
+import { topologyOf } from "../constructs/config/environments";
+import { ScaledNetwork } from "../constructs/scaled-network";
+import { logGroupPrefix } from "../constructs/config/naming";
 
 /**
  * The network: one VPC, one public subnet pinned to the environment's availability zone, an internet

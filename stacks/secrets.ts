@@ -3,7 +3,7 @@ import { SsmParameter } from "@cdktf/provider-aws/lib/ssm-parameter";
 import { RandomProvider } from "@cdktf/provider-random/lib/provider";
 import { Password } from "@cdktf/provider-random/lib/password";
 import { ZmanimStack, ZmanimStackProps } from "./base";
-import { EnvironmentConfig, topologyOf } from "./environments";
+import { EnvironmentConfig, topologyOf } from "../constructs/config/environments";
 import {
   bucketName,
   logGroupPrefix,
@@ -11,7 +11,7 @@ import {
   metricsNamespace,
   ssmParameterName,
   ssmPrefix,
-} from "./naming";
+} from "../constructs/config/naming";
 
 /**
  * Leaf names of the SSM parameters under `/zmanim/<env>/`. This is the on-box contract

@@ -1,8 +1,8 @@
 import { Construct } from "constructs";
 import { HardenedBucket, PolicyStatement } from "../constructs/hardened-bucket";
 import { ZmanimStack, ZmanimStackProps } from "./base";
-import { EnvironmentConfig } from "./environments";
-import { bucketArn, bucketName, breakGlassRoleName, ciRoleName, instanceRoleName, roleArn } from "./naming";
+import { EnvironmentConfig } from "../constructs/config/environments";
+import { bucketArn, bucketName, breakGlassRoleName, ciRoleName, instanceRoleName, roleArn } from "../constructs/config/naming";
 import { NetworkStack } from "./network";
 
 export interface StorageStackProps extends ZmanimStackProps {

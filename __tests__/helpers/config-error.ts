@@ -1,5 +1,5 @@
-import { EnvironmentConfig } from "../../stacks/environments";
-import { ConfigError, validateEnvironment } from "../../stacks/validate-environment";
+import { EnvironmentConfig } from "../../constructs/config/environments";
+import { ConfigError, validateEnvironment } from "../../constructs/config/validate-environment";
 
 /** The message of the ConfigError that validating `env` raises; fails the test when it is valid. */
 export function configErrorMessage(env: EnvironmentConfig): string {

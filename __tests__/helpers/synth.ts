@@ -6,8 +6,8 @@
 import { mkdtempSync, readFileSync, readdirSync, rmSync } from "fs";
 import { tmpdir } from "os";
 import { join } from "path";
-import { EnvironmentConfig, prod } from "../../stacks/environments";
-import { synthEnvironment } from "../../stacks/synth";
+import { EnvironmentConfig, prod } from "../../constructs/config/environments";
+import { synthEnvironment } from "../../main";
 
 /** The parts of a synthesized stack the tests look at. */
 export interface TfJson {

@@ -4,13 +4,13 @@
  * DNS serving the parent zone today.
  */
 import { join, resolve } from "path";
-import { prod } from "../../stacks/environments";
-import { bucketName, ciRoleName, roleArn, ssmParameterName } from "../../stacks/naming";
+import { prod } from "../../constructs/config/environments";
+import { bucketName, ciRoleName, roleArn, ssmParameterName } from "../../constructs/config/naming";
 import { awsDouble, AwsDouble, AwsRule } from "../helpers/aws-double";
 import { RunResult, runCommand } from "../helpers/spawn";
 import { Nsd, startNsd } from "../helpers/nsd";
 import { answers, nsRecords, realContext, SERVICE_LINKED_ROLES, STEPS } from "../../scripts/preflight-checks";
-import { CarriedRecord, EnvironmentConfig } from "../../stacks/environments";
+import { CarriedRecord, EnvironmentConfig } from "../../constructs/config/environments";
 
 const root = resolve(__dirname, "../..");
 const site = prod.domain.siteName;

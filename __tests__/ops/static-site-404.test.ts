@@ -10,7 +10,7 @@ import { spawnSync } from "child_process";
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "fs";
 import { tmpdir } from "os";
 import { join, resolve } from "path";
-import { prod } from "../../stacks/environments";
+import { prod } from "../../constructs/config/environments";
 import { sitePathsStoreName } from "../../stacks/cdn";
 import { awsDouble, AwsDouble, AwsRule } from "../helpers/aws-double";
 import { Edge, edgeOf, HttpResponse } from "../helpers/edge";

@@ -7,8 +7,8 @@
 import { mkdtempSync, readFileSync, readdirSync, rmSync } from "fs";
 import { tmpdir } from "os";
 import { join, resolve } from "path";
-import { environments } from "../../stacks/environments";
-import { synthEnvironment } from "../../stacks/synth";
+import { environments } from "../../constructs/config/environments";
+import { synthEnvironment } from "../../main";
 import { variantEnvironments } from "../../scripts/iam/types";
 import { runScript } from "../helpers/terraform-layer";
 

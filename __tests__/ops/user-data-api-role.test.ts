@@ -17,9 +17,9 @@ import { join } from "path";
 import { awsDouble, AwsDouble } from "../helpers/aws-double";
 import { freePort, waitFor } from "../helpers/ports";
 import { PgCluster, startPostgres } from "../helpers/postgres";
-import { scaled } from "../../stacks/environments";
+import { scaled } from "../../constructs/config/environments";
 import { boxConfig } from "../../stacks/secrets";
-import { fleetCloudwatchAgentConfig } from "../../stacks/cloudwatch-agent";
+import { fleetCloudwatchAgentConfig } from "../../constructs/builders/cloudwatch-agent";
 import { synthAll } from "../helpers/synth";
 
 const PREFIX = `/zmanim/${scaled.name}`;

@@ -15,10 +15,10 @@ import { join } from "path";
 import { awsDouble, AwsDouble, AwsRule } from "../helpers/aws-double";
 import { pgBinDir } from "../helpers/postgres";
 import { freePort } from "../helpers/ports";
-import { prod } from "../../stacks/environments";
+import { prod } from "../../constructs/config/environments";
 import { boxConfig } from "../../stacks/secrets";
-import { cloudwatchAgentConfig } from "../../stacks/cloudwatch-agent";
-import { readUserDataScript, renderUserDataText } from "../../stacks/user-data";
+import { cloudwatchAgentConfig } from "../../constructs/builders/cloudwatch-agent";
+import { readUserDataScript, renderUserDataText } from "../../constructs/builders/user-data";
 
 const SCRIPT = join(__dirname, "..", "..", "scripts", "user-data.sh");
 const PG_BINDIR = pgBinDir();

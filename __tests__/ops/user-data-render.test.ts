@@ -7,8 +7,8 @@ import { spawnSync } from "child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "fs";
 import { tmpdir } from "os";
 import { join } from "path";
-import { prod, staging } from "../../stacks/environments";
-import { readUserDataScript, renderUserDataText } from "../../stacks/user-data";
+import { prod, staging } from "../../constructs/config/environments";
+import { readUserDataScript, renderUserDataText } from "../../constructs/builders/user-data";
 import { synthAll } from "../helpers/synth";
 
 const hasTerraform = spawnSync("terraform", ["version"]).status === 0;

@@ -5,7 +5,7 @@
  */
 import { readFileSync } from "fs";
 import { join } from "path";
-import { environments } from "../../stacks/environments";
+import { environments } from "../../constructs/config/environments";
 import { covers, Finding, findings, parseRegister, reconcile, RULES } from "../../scripts/policy/rules";
 import { synthAll } from "../helpers/synth";
 

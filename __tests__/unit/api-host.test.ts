@@ -7,8 +7,8 @@
  */
 import { readFileSync } from "fs";
 import { join } from "path";
-import { prod, staging } from "../../stacks/environments";
-import { apiHostName, siteOrigins } from "../../stacks/naming";
+import { prod, staging } from "../../constructs/config/environments";
+import { apiHostName, siteOrigins } from "../../constructs/config/naming";
 import { ROUTE_METHODS } from "../../stacks/api";
 import { edgeOf, Edge, HttpResponse } from "../helpers/edge";
 import { httpApiOf, HttpApiModel } from "../helpers/http-api";

@@ -2,9 +2,9 @@
  * The api stack: private integration over a VPC link to Cloud Map (D12), the Clerk JWT authorizer on the
  * protected prefixes only (D15), throttling, CORS, access logs and the 5xx-rate alarm.
  */
-import { prod, staging, EnvironmentConfig } from "../../stacks/environments";
+import { prod, staging, EnvironmentConfig } from "../../constructs/config/environments";
 import { ACCESS_LOG_FORMAT, apiRoutes, PUBLIC_ROUTE_PATH, ROUTE_METHODS } from "../../stacks/api";
-import { alarmTopicArn, instancePrivateIp } from "../../stacks/naming";
+import { alarmTopicArn, instancePrivateIp } from "../../constructs/config/naming";
 import { resourcesOfType, synthAll, Synthesized } from "../helpers/synth";
 
 type Body = Record<string, unknown>;

@@ -9,10 +9,10 @@ import { Testing } from "cdktf/lib/testing";
 import { TerraformStack } from "cdktf/lib/terraform-stack";
 import { AMI_ROOT_DEVICE, Fleet, FleetProps } from "../../constructs/fleet";
 import { fleetPolicyStatements } from "../../stacks/app-stack";
-import { EnvironmentConfig, ScaledTopology, prod, scaled, staging } from "../../stacks/environments";
-import { alarmTopicArn } from "../../stacks/naming";
-import { ROLE_MARKERS, scriptForRole, unescapeTerraformTemplate } from "../../stacks/user-data";
-import { fleetCloudwatchAgentConfig } from "../../stacks/cloudwatch-agent";
+import { EnvironmentConfig, ScaledTopology, prod, scaled, staging } from "../../constructs/config/environments";
+import { alarmTopicArn } from "../../constructs/config/naming";
+import { ROLE_MARKERS, scriptForRole, unescapeTerraformTemplate } from "../../constructs/builders/user-data";
+import { fleetCloudwatchAgentConfig } from "../../constructs/builders/cloudwatch-agent";
 import { resolveRef } from "../helpers/refs";
 import { resourcesOfType, Synthesized, synthAll } from "../helpers/synth";
 

@@ -3,8 +3,8 @@
  * the health check with its us-east-1 alarm.
  */
 import { readFileSync } from "fs";
-import { environments } from "../../stacks/environments";
-import { bucketArn, bucketName, ciRoleName, roleArn } from "../../stacks/naming";
+import { environments } from "../../constructs/config/environments";
+import { bucketArn, bucketName, ciRoleName, roleArn } from "../../constructs/config/naming";
 import { certificateNames, HEALTH_CHECK_REGIONS, NOT_FOUND_STATUS_PATH, PRICE_CLASS, sitePathsStoreName, SPA_ROUTER_PATH } from "../../stacks/cdn";
 import { logsPolicyStatements } from "../../stacks/storage";
 import { synthAll, Synthesized } from "../helpers/synth";

@@ -1,4 +1,4 @@
-import { environments } from "../../stacks/environments";
+import { environments } from "../../constructs/config/environments";
 import {
   DEPLOY_ENVIRONMENT,
   GITHUB_OIDC_AUDIENCE,
@@ -7,7 +7,7 @@ import {
   ciSubjects,
   githubOidcProviderArn,
 } from "../../stacks/cicd";
-import { ciRoleName } from "../../stacks/naming";
+import { ciRoleName } from "../../constructs/config/naming";
 import { asList, Statement, statements } from "../helpers/policy";
 import { synthAll, TfJson } from "../helpers/synth";
 

@@ -15,11 +15,11 @@ import { TerraformStack } from "cdktf/lib/terraform-stack";
 import { AwsProvider } from "@cdktf/provider-aws/lib/provider";
 import { PersistentVolume } from "../../constructs/persistent-volume";
 import { ComputeStack } from "../../stacks/compute";
-import { EnvironmentConfig, environments, prod, topologyOf } from "../../stacks/environments";
+import { EnvironmentConfig, environments, prod, topologyOf } from "../../constructs/config/environments";
 import { NetworkStack } from "../../stacks/network";
 import { SecretsStack } from "../../stacks/secrets";
 import { StorageStack } from "../../stacks/storage";
-import { readUserDataScript } from "../../stacks/user-data";
+import { readUserDataScript } from "../../constructs/builders/user-data";
 import { allResources, resourcesOfType, synthAll, TfJson } from "../helpers/synth";
 
 type Body = Record<string, unknown>;

@@ -4,7 +4,7 @@
  */
 import { readFileSync } from "fs";
 import { join } from "path";
-import { EnvironmentConfig, prod, staging } from "../../stacks/environments";
+import { EnvironmentConfig, prod, staging } from "../../constructs/config/environments";
 import {
   alarmTopicName,
   bucketArn,
@@ -14,10 +14,10 @@ import {
   mailFromAddress,
   sesIdentityArn,
   ssmParameterArnPattern,
-} from "../../stacks/naming";
-import { BOX_LOGS, METRICS, MONITORED_PATHS, boxLogGroupName, cloudwatchAgentConfig } from "../../stacks/cloudwatch-agent";
+} from "../../constructs/config/naming";
+import { BOX_LOGS, METRICS, MONITORED_PATHS, boxLogGroupName, cloudwatchAgentConfig } from "../../constructs/builders/cloudwatch-agent";
 import { SSM_AGENT_ACTIONS } from "../../stacks/compute";
-import { HEADER_BEGIN, HEADER_END, readUserDataScript, renderUserDataText, unescapeTerraformTemplate } from "../../stacks/user-data";
+import { HEADER_BEGIN, HEADER_END, readUserDataScript, renderUserDataText, unescapeTerraformTemplate } from "../../constructs/builders/user-data";
 import { asList, Statement, statements } from "../helpers/policy";
 import { resolveRef } from "../helpers/refs";
 import { synthAll, Synthesized, TfJson } from "../helpers/synth";

@@ -11,7 +11,7 @@ import { CostCurve, CURVE_REQUESTS, crossing, pointAt, renderCurveSvg, requestsT
 import { ASSUMED_APP_LABEL, assumedAppStack, main as curveMain, scaledInput } from "../../scripts/cost/curve-cli";
 import { CostReport } from "../../scripts/cost/model";
 import { loadStacks, stacksOfEnvironment } from "../../scripts/cost/tfjson";
-import { prod, scaled } from "../../stacks/environments";
+import { prod, scaled } from "../../constructs/config/environments";
 import { synthAll } from "../helpers/synth";
 
 const COMMITTED = JSON.parse(readFileSync(join(__dirname, "../../docs/cost-curve.json"), "utf8")) as CostCurve;

@@ -7,7 +7,7 @@ import { CostReport, estimate } from "../../scripts/cost/model";
 import { ALWAYS_FREE, COMMITMENT_DISCOUNTS, RATES, RATES_VERSION } from "../../scripts/cost/rates";
 import { LoadedStack, StackJson } from "../../scripts/cost/tfjson";
 import { allResources, synthAll } from "../helpers/synth";
-import { scaled } from "../../stacks/environments";
+import { scaled } from "../../constructs/config/environments";
 
 const FIXTURE = JSON.parse(readFileSync(join(__dirname, "../fixtures/cost/small-app.json"), "utf8")) as Record<string, StackJson>;
 

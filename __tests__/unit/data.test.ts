@@ -1,9 +1,9 @@
 import { Testing } from "cdktf/lib/testing";
 import { TerraformStack } from "cdktf/lib/terraform-stack";
-import { EnvironmentConfig, ScaledTopology, prod, scaled } from "../../stacks/environments";
+import { EnvironmentConfig, ScaledTopology, prod, scaled } from "../../constructs/config/environments";
 import { ManagedDatabase, ManagedDatabaseProps } from "../../constructs/managed-database";
 import { ManagedCache } from "../../constructs/managed-cache";
-import { dbClassMemoryGib } from "../../stacks/data-alarms";
+import { dbClassMemoryGib } from "../../constructs/data-alarms";
 import { resourcesOfType, synthAll } from "../helpers/synth";
 
 const topology = scaled.topology as ScaledTopology;

@@ -4,7 +4,7 @@ import { textBetweenMarkers } from "../../scripts/cost/tfjson";
 import { mermaidFor } from "../../scripts/diagram/cli";
 import { readmeBlock } from "../../scripts/diagram/render";
 import { curveFromOutdirs, renderCurveFiles } from "../../scripts/cost/curve-cli";
-import { prod, scaled } from "../../stacks/environments";
+import { prod, scaled } from "../../constructs/config/environments";
 import { synthAll } from "../helpers/synth";
 
 /**

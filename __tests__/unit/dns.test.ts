@@ -2,8 +2,8 @@
  * The dns stack: the site's hosted zone (created or looked up), the SES identity with DKIM, custom MAIL FROM
  * (MX + SPF) and DMARC, and the apex-zone opt-in with its carried records.
  */
-import { prod, staging, EnvironmentConfig } from "../../stacks/environments";
-import { sesIdentityArn } from "../../stacks/naming";
+import { prod, staging, EnvironmentConfig } from "../../constructs/config/environments";
+import { sesIdentityArn } from "../../constructs/config/naming";
 import { carriedRecordId, dmarcRecord, mailFromDomain } from "../../stacks/dns";
 import { synthAll, Synthesized } from "../helpers/synth";
 

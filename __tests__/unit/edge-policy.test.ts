@@ -3,7 +3,7 @@
  * policy of both environments, plus the D13 cache-safety rule: a behaviour that forwards Authorization (or
  * cookies) to its origin either keys the cache on it or does not cache at all.
  */
-import { prod, staging } from "../../stacks/environments";
+import { prod, staging } from "../../constructs/config/environments";
 import { MANAGED_CACHE_POLICY } from "../../stacks/cdn";
 import { resourcesOfType, synthAll, Synthesized, TfJson } from "../helpers/synth";
 

@@ -2,15 +2,15 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFil
 import { tmpdir } from "os";
 import { join } from "path";
 import { spawnSync } from "child_process";
-import { CarriedRecord, EnvironmentConfig, environments, prod, staging } from "../../stacks/environments";
+import { CarriedRecord, EnvironmentConfig, environments, prod, staging } from "../../constructs/config/environments";
 import {
   ConfigError,
   environmentProblems,
   environmentSetProblems,
   parseCidr,
   selectEnvironment,
-} from "../../stacks/validate-environment";
-import { synthEnvironment } from "../../stacks/synth";
+} from "../../constructs/config/validate-environment";
+import { synthEnvironment } from "../../main";
 import { configErrorMessage } from "../helpers/config-error";
 
 const withChange = (patch: Partial<EnvironmentConfig>): EnvironmentConfig => ({ ...prod, ...patch });

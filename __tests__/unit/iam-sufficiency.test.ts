@@ -8,8 +8,8 @@
  */
 import { readFileSync } from "fs";
 import { join } from "path";
-import { EnvironmentConfig, environments, topologyOf } from "../../stacks/environments";
-import { ciRoleName, fleetRoleName, instanceRoleName } from "../../stacks/naming";
+import { EnvironmentConfig, environments, topologyOf } from "../../constructs/config/environments";
+import { ciRoleName, fleetRoleName, instanceRoleName } from "../../constructs/config/naming";
 import { MissingTypeError, REFRESH_COMMAND, TypeKind, invalidActions, typeActions, vendoredTypes } from "../../scripts/iam/action-map";
 import { ROLE_SCRIPTS, awsCliCommands, callRequests, fleetCalls, instanceCalls, releaseCalls } from "../../scripts/iam/calls";
 import { cliRequests } from "../../scripts/iam/cli-map";

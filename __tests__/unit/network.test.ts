@@ -4,7 +4,7 @@ import { Subnet } from "@cdktf/provider-aws/lib/subnet";
 import { VpcEndpoint } from "@cdktf/provider-aws/lib/vpc-endpoint";
 import { DefaultSecurityGroup } from "@cdktf/provider-aws/lib/default-security-group";
 import { FlowLog } from "@cdktf/provider-aws/lib/flow-log";
-import { prod } from "../../stacks/environments";
+import { prod } from "../../constructs/config/environments";
 import { NetworkStack } from "../../stacks/network";
 import { synthAll, resourcesOfType } from "../helpers/synth";
 

@@ -210,7 +210,7 @@ describe("provisioners", () => {
 
 describe("log files the CloudWatch agent ships", () => {
   it("are written by the units and configs the AMI installs", () => {
-    const { BOX_LOGS } = require("../../stacks/cloudwatch-agent") as { BOX_LOGS: { group: string; file: string }[] };
+    const { BOX_LOGS } = require("../../constructs/builders/cloudwatch-agent") as { BOX_LOGS: { group: string; file: string }[] };
     const files = Object.fromEntries(BOX_LOGS.map((l) => [l.group, l.file]));
     const unit = (n: string) => read(`files/systemd/${n}`);
     expect(unit("zmanim-api.service")).toContain(`StandardOutput=append:${files.api}`);

@@ -4,7 +4,7 @@
  */
 import { readFileSync } from "fs";
 import { join } from "path";
-import { prod, staging } from "../../stacks/environments";
+import { prod, staging } from "../../constructs/config/environments";
 import { allResources, resourcesOfType, synthAll, Synthesized } from "../helpers/synth";
 import { refersTo } from "../helpers/refs";
 import { asList, statements } from "../helpers/policy";

@@ -1,7 +1,7 @@
 import { readFileSync, readdirSync } from "fs";
 import { join } from "path";
 import { Testing } from "cdktf/lib/testing";
-import { EnvironmentConfig, ScaledTopology, prod, scaled } from "../../stacks/environments";
+import { EnvironmentConfig, ScaledTopology, prod, scaled } from "../../constructs/config/environments";
 import { NetworkStack } from "../../stacks/network";
 import { synthAll } from "../helpers/synth";
 

@@ -1,10 +1,10 @@
 /**
  * The secrets stack and the SSM contract between the stacks and the boot script.
  */
-import { EnvironmentConfig, prod, staging } from "../../stacks/environments";
-import { bucketName, logGroupPrefix, mailFromAddress, metricsNamespace } from "../../stacks/naming";
+import { EnvironmentConfig, prod, staging } from "../../constructs/config/environments";
+import { bucketName, logGroupPrefix, mailFromAddress, metricsNamespace } from "../../constructs/config/naming";
 import { boxConfig, CLERK_PLACEHOLDER } from "../../stacks/secrets";
-import { readUserDataScript } from "../../stacks/user-data";
+import { readUserDataScript } from "../../constructs/builders/user-data";
 import { allResources, resourcesOfType, synthAll, Synthesized, TfJson } from "../helpers/synth";
 import { statements, asList } from "../helpers/policy";
 

@@ -1,9 +1,9 @@
 import { readFileSync } from "fs";
 import { join } from "path";
 import { Testing } from "cdktf/lib/testing";
-import { prod, staging } from "../../stacks/environments";
+import { prod, staging } from "../../constructs/config/environments";
 import { NetworkStack } from "../../stacks/network";
-import { renderStateBootstrap, stateBootstrap, STATE_NONCURRENT_DAYS } from "../../stacks/state-bootstrap";
+import { renderStateBootstrap, stateBootstrap, STATE_NONCURRENT_DAYS } from "../../constructs/builders/state-bootstrap";
 import { synthAll } from "../helpers/synth";
 
 describe("remote state", () => {

@@ -5,8 +5,8 @@
  */
 import { Testing } from "cdktf/lib/testing";
 import { HardenedBucket } from "../../constructs/hardened-bucket";
-import { prod, staging } from "../../stacks/environments";
-import { bucketName, BucketPurpose } from "../../stacks/naming";
+import { prod, staging } from "../../constructs/config/environments";
+import { bucketName, BucketPurpose } from "../../constructs/config/naming";
 import { bucketPolicyRoles } from "../../stacks/storage";
 import { resourcesOfType, synthAll, Synthesized } from "../helpers/synth";
 import { refersTo } from "../helpers/refs";

@@ -2,7 +2,7 @@
  * Invariants of the scaled topology, checked on every resource of the relevant type in the synthesized output of
  * the shipped `scaled` example and of variants (a replication-group cache, NAT egress, keepBox, prod adopting it).
  */
-import { EnvironmentConfig, ScaledTopology, prod, scaled } from "../../stacks/environments";
+import { EnvironmentConfig, ScaledTopology, prod, scaled } from "../../constructs/config/environments";
 import { ResourceAddress, resolveRef } from "../helpers/refs";
 import { Synthesized, allResources, resourcesOfType, synthAll } from "../helpers/synth";
 

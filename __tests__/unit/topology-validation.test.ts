@@ -1,5 +1,5 @@
-import { EnvironmentConfig, ScaledTopology, prod, scaled } from "../../stacks/environments";
-import { environmentProblems } from "../../stacks/validate-environment";
+import { EnvironmentConfig, ScaledTopology, prod, scaled } from "../../constructs/config/environments";
+import { environmentProblems } from "../../constructs/config/validate-environment";
 import { configErrorMessage } from "../helpers/config-error";
 
 const base = scaled.topology as ScaledTopology;

@@ -4,7 +4,7 @@
  */
 import { readFileSync, readdirSync } from "fs";
 import { join, relative } from "path";
-import { prod, staging } from "../../stacks/environments";
+import { prod, staging } from "../../constructs/config/environments";
 import { synthAll } from "../helpers/synth";
 
 /** Every file under `dir`, relative path -> content. */

@@ -4,8 +4,8 @@
  * managed common rules and a per-IP rate limit on /api/*, attached to the distribution and shown by the
  * cost report.
  */
-import { environments, prod } from "../../stacks/environments";
-import { validateEnvironment } from "../../stacks/validate-environment";
+import { environments, prod } from "../../constructs/config/environments";
+import { validateEnvironment } from "../../constructs/config/validate-environment";
 import { main as costMain } from "../../scripts/cost/cli";
 import { synthAll } from "../helpers/synth";
 

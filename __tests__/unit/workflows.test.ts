@@ -7,8 +7,8 @@ import { existsSync, readdirSync, readFileSync } from "fs";
 import { join, resolve } from "path";
 import { spawnSync } from "child_process";
 import YAML from "yaml";
-import { prod } from "../../stacks/environments";
-import { bucketName, ciRoleName, roleArn } from "../../stacks/naming";
+import { prod } from "../../constructs/config/environments";
+import { bucketName, ciRoleName, roleArn } from "../../constructs/config/naming";
 import { synthAll } from "../helpers/synth";
 import { VALIDATION_TIMEOUT } from "../../constructs/site-certificate";
 

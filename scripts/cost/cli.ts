@@ -11,7 +11,7 @@
  */
 import { readFileSync, writeFileSync, mkdirSync, existsSync } from "fs";
 import { dirname, extname, join, resolve } from "path";
-import { ConfigError, selectEnvironment } from "../../stacks/validate-environment";
+import { ConfigError, selectEnvironment } from "../../constructs/config/validate-environment";
 import { AssumptionsError, UsageAssumptions, assumptionsFor, atTraffic, mergeAssumptions } from "./assumptions";
 import { commitmentLabel, renderComparisonMarkdown, renderDetailMarkdown, renderText } from "./format";
 import { estimate } from "./model";

@@ -13,9 +13,9 @@
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "fs";
 import { tmpdir } from "os";
 import { join } from "path";
-import { prod, scaled, EnvironmentConfig, topologyOf } from "../../stacks/environments";
-import { synthEnvironment } from "../../stacks/synth";
-import { ConfigError } from "../../stacks/validate-environment";
+import { prod, scaled, EnvironmentConfig, topologyOf } from "../../constructs/config/environments";
+import { synthEnvironment } from "../../main";
+import { ConfigError } from "../../constructs/config/validate-environment";
 import { assumptionsFor } from "./assumptions";
 import { CostCurve, costCurve, renderCurveJson, renderCurveSvg, renderReadmeBlock, TopologyInput } from "./curve";
 import { InputError, LoadedStack, loadStacks, replaceBetweenMarkers, stacksOfEnvironment, textBetweenMarkers } from "./tfjson";

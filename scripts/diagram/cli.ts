@@ -11,7 +11,7 @@
 import { spawnSync } from "child_process";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "fs";
 import { dirname, resolve } from "path";
-import { ConfigError, selectEnvironment } from "../../stacks/validate-environment";
+import { ConfigError, selectEnvironment } from "../../constructs/config/validate-environment";
 import { InputError, loadStacks, replaceBetweenMarkers, stacksOfEnvironment, textBetweenMarkers } from "../cost/tfjson";
 import { buildGraph } from "./graph";
 import { readmeBlock, renderDot, renderMermaid } from "./render";

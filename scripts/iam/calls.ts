@@ -10,10 +10,10 @@
  * the CloudWatch agent (https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/create-iam-roles-for-cloudwatch-agent.html)
  * and the SSM agent (https://docs.aws.amazon.com/systems-manager/latest/userguide/setup-instance-permissions.html).
  */
-import { EnvironmentConfig } from "../../stacks/environments";
-import { bucketArn, mailFromAddress, metricsNamespace, sesIdentityArn, ssmParameterName } from "../../stacks/naming";
+import { EnvironmentConfig } from "../../constructs/config/environments";
+import { bucketArn, mailFromAddress, metricsNamespace, sesIdentityArn, ssmParameterName } from "../../constructs/config/naming";
 import { SSM_LEAVES } from "../../stacks/secrets";
-import { BOX_LOGS, FLEET_LOGS, boxLogGroupName } from "../../stacks/cloudwatch-agent";
+import { BOX_LOGS, FLEET_LOGS, boxLogGroupName } from "../../constructs/builders/cloudwatch-agent";
 import { FLEET_CW_AGENT_LEAF } from "../../stacks/app-stack";
 import { PLACEHOLDERS } from "./arns";
 import { SimRequest, baseContext } from "./simulate";

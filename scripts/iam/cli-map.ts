@@ -12,7 +12,7 @@
  */
 import { readdirSync, statSync } from "fs";
 import { join, relative } from "path";
-import { EnvironmentConfig } from "../../stacks/environments";
+import { EnvironmentConfig } from "../../constructs/config/environments";
 import { PLACEHOLDERS } from "./arns";
 import { SimRequest, baseContext } from "./simulate";
 

@@ -17,7 +17,7 @@
  *   DestroyAMIs), the instance terminated, the security group and key pair deleted.
  */
 import { readFileSync } from "fs";
-import { EnvironmentConfig } from "../../stacks/environments";
+import { EnvironmentConfig } from "../../constructs/config/environments";
 import { ArnTarget, arnsFor } from "./arns";
 import { SimRequest, baseContext } from "./simulate";
 

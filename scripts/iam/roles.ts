@@ -5,7 +5,7 @@
  * - plan: refresh every resource and read every data source of every stack, with the same state reads and
  *   locks (a plan takes the lock), but no state write.
  */
-import { EnvironmentConfig } from "../../stacks/environments";
+import { EnvironmentConfig } from "../../constructs/config/environments";
 import { simResources } from "./resources";
 import { Phase, SimRequest, baseContext, resourceRequests } from "./simulate";
 import { TfDocument } from "./types";

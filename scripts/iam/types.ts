@@ -8,9 +8,9 @@
 import { mkdtempSync, readFileSync, readdirSync, rmSync } from "fs";
 import { tmpdir } from "os";
 import { join } from "path";
-import * as shipped from "../../stacks/environments";
-import { EnvironmentConfig, ScaledTopology, topologyOf } from "../../stacks/environments";
-import { synthEnvironment } from "../../stacks/synth";
+import * as shipped from "../../constructs/config/environments";
+import { EnvironmentConfig, ScaledTopology, topologyOf } from "../../constructs/config/environments";
+import { synthEnvironment } from "../../main";
 
 export const ANTICIPATED_RESOURCE_TYPES = [
   "aws_autoscaling_group",

@@ -7,8 +7,8 @@
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from "fs";
 import { tmpdir } from "os";
 import { join } from "path";
-import { environments } from "../../stacks/environments";
-import { synthEnvironment } from "../../stacks/synth";
+import { environments } from "../../constructs/config/environments";
+import { synthEnvironment } from "../../main";
 import { findings, StackJson } from "./rules";
 
 /** The stacks of one environment, synthesized into a temporary directory. */

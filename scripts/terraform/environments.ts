@@ -2,8 +2,8 @@
  * The shipped environments: the selectable ones (`environments`) and those stacks/environments.ts exports as
  * examples (e.g. `scaled`), so the plan tests cover examples too. Imports no cdktf, so tools start quickly.
  */
-import * as shipped from "../../stacks/environments";
-import { EnvironmentConfig } from "../../stacks/environments";
+import * as shipped from "../../constructs/config/environments";
+import { EnvironmentConfig } from "../../constructs/config/environments";
 
 function isEnvironment(v: unknown): v is EnvironmentConfig {
   const e = v as Partial<EnvironmentConfig> | undefined;

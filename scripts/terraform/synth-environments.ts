@@ -6,7 +6,7 @@
  * from stacks/environments.ts as an example (e.g. `scaled`), so the plan tests cover examples too.
  */
 import { join } from "path";
-import { synthEnvironment } from "../../stacks/synth";
+import { synthEnvironment } from "../../main";
 import { shippedEnvironments } from "./environments";
 
 const [outbase, flag, except] = process.argv.slice(2);

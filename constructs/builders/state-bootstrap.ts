@@ -1,6 +1,6 @@
-import { WHOLE_BUCKET } from "../constructs/hardened-bucket";
-import { AWS_PROVIDER_VERSION } from "./base";
-import { EnvironmentConfig } from "./environments";
+import { WHOLE_BUCKET } from "./lifecycle";
+import { AWS_PROVIDER_VERSION } from "../config/versions";
+import { EnvironmentConfig } from "../config/environments";
 
 /** Days a noncurrent version of a state file is kept (every apply writes a new version). */
 export const STATE_NONCURRENT_DAYS = 90;

@@ -2,8 +2,8 @@ import { Construct } from "constructs";
 import { TerraformProvider } from "cdktf/lib/terraform-provider";
 import { SnsTopic } from "@cdktf/provider-aws/lib/sns-topic";
 import { SnsTopicSubscription } from "@cdktf/provider-aws/lib/sns-topic-subscription";
-import { EnvironmentConfig, topologyOf } from "./environments";
-import { alarmTopicName } from "./naming";
+import { EnvironmentConfig, topologyOf } from "./config/environments";
+import { alarmTopicName } from "./config/naming";
 
 /**
  * Which stack owns the environment's regional alarm topic (every other stack names it by ARN, naming.ts): the

@@ -1,5 +1,5 @@
 import { readFileSync } from "fs";
-import { repoPath } from "./repo-root";
+import { repoPath } from "../config/repo-root";
 
 /** First line of the rendered header; the header ends with `HEADER_END`. */
 export const HEADER_BEGIN = "# --- rendered by the compute stack (stacks/user-data.ts) ---";

@@ -1,5 +1,5 @@
-import { EnvironmentConfig } from "./environments";
-import { logGroupPrefix, metricsNamespace } from "./naming";
+import { EnvironmentConfig } from "../config/environments";
+import { logGroupPrefix, metricsNamespace } from "../config/naming";
 
 /**
  * The metric contract between the box and the alarms (docs/on-box-layout.md, "Metrics"). Every metric lives in

@@ -10,8 +10,9 @@ import { VpcSecurityGroupIngressRule } from "@cdktf/provider-aws/lib/vpc-securit
 import { VpcSecurityGroupEgressRule } from "@cdktf/provider-aws/lib/vpc-security-group-egress-rule";
 import { Eip } from "@cdktf/provider-aws/lib/eip";
 import { NatGateway } from "@cdktf/provider-aws/lib/nat-gateway";
-import type { NetworkStack } from "./network";
-import { EnvironmentConfig, ScaledTopology } from "./environments";
+import { Vpc } from "@cdktf/provider-aws/lib/vpc";
+import { VpcEndpoint } from "@cdktf/provider-aws/lib/vpc-endpoint";
+import { EnvironmentConfig, ScaledTopology } from "./config/environments";
 
 /** Port of the internal ALB's listener; the VPC link reaches the ALB on it (plain HTTP inside the VPC). */
 export const ALB_LISTENER_PORT = 80;
@@ -19,11 +20,21 @@ export const ALB_LISTENER_PORT = 80;
 export const DATABASE_PORT = 5432;
 export const CACHE_PORT = 6379;
 
+/** What the scaled layout builds on: the single-box network's VPC, public subnet, route table and groups. */
+export interface BaseNetwork {
+  readonly vpc: Vpc;
+  readonly publicSubnet: Subnet;
+  readonly routeTable: RouteTable;
+  readonly s3Endpoint: VpcEndpoint;
+  readonly instanceSecurityGroup: SecurityGroup;
+  readonly vpcLinkSecurityGroup: SecurityGroup;
+}
+
 export interface ScaledNetworkProps {
   readonly env: EnvironmentConfig;
   readonly topology: ScaledTopology;
   /** The stack's VPC, public subnet and route table, and the VPC link and box security groups. */
-  readonly network: NetworkStack;
+  readonly network: BaseNetwork;
   readonly internetGateway: InternetGateway;
 }
 

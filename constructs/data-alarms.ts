@@ -1,8 +1,8 @@
 import { Construct } from "constructs";
-import { AlarmSet, AlarmSpec } from "../constructs/alarm-set";
-import { ManagedDatabase } from "../constructs/managed-database";
-import { EnvironmentConfig, ScaledTopology } from "./environments";
-import { alarmTopicArn } from "./naming";
+import { AlarmSet, AlarmSpec } from "./alarm-set";
+import { ManagedDatabase } from "./managed-database";
+import { EnvironmentConfig, ScaledTopology } from "./config/environments";
+import { alarmTopicArn } from "./config/naming";
 
 const GIB = 1024 ** 3;
 

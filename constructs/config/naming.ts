@@ -108,3 +108,13 @@ export function siteOrigins(env: EnvironmentConfig): string[] {
 export function fleetRoleName(env: EnvironmentConfig): string {
   return `zmanim-${env.name}-api-fleet`;
 }
+
+/** `zmanim-<env>-<short>`: the stack name, the cdktf.out directory and the Terraform Cloud workspace. */
+export function stackName(env: EnvironmentConfig, short: string): string {
+  return `zmanim-${env.name}-${short}`;
+}
+
+/** `<env>/<short>.tfstate`: the S3 state key of a stack. */
+export function stateKey(env: EnvironmentConfig, short: string): string {
+  return `${env.name}/${short}.tfstate`;
+}
