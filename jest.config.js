@@ -1,6 +1,10 @@
 // Jest runs TypeScript through swc (no type-checking; `npm run typecheck` does that separately).
-// Two projects: "unit" is pure and fast; "ops" starts real PostgreSQL, Redis, restic, S3-compatible
-// and systemd tooling on loopback and in temporary directories.
+// Projects:
+// - "unit": pure and fast; every environment is synthesized once per run (globalSetup), not per file;
+// - "iam": the IAM sufficiency simulation (a policy evaluator over every role and call), the slowest pure layer;
+// - "lint": the import rules (dependency-cruiser) over the whole tree;
+// - "ops": real PostgreSQL, Redis, restic, S3-compatible and systemd tooling on loopback and in temporary
+//   directories.
 const transform = { "^.+\\.(t|j)s$": ["@swc/jest"] };
 const common = {
   transform,
@@ -15,6 +19,13 @@ module.exports = {
       testMatch: ["<rootDir>/__tests__/unit/**/*.test.ts"],
       setupFilesAfterEnv: ["<rootDir>/__tests__/helpers/setup-jest.ts"],
     },
+    {
+      ...common,
+      displayName: "iam",
+      testMatch: ["<rootDir>/__tests__/iam/**/*.test.ts"],
+      setupFilesAfterEnv: ["<rootDir>/__tests__/helpers/setup-jest.ts"],
+    },
+    { ...common, displayName: "lint", testMatch: ["<rootDir>/__tests__/lint/**/*.test.ts"] },
     { ...common, displayName: "ops", testMatch: ["<rootDir>/__tests__/ops/**/*.test.ts"] },
   ],
 };

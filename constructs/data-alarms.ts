@@ -2,7 +2,7 @@ import { Construct } from "constructs";
 import { AlarmSet, AlarmSpec } from "./alarm-set";
 import { ManagedDatabase } from "./managed-database";
 import { EnvironmentConfig, ScaledTopology } from "./config/environments";
-import { alarmTopicArn } from "./config/naming";
+import { alarmTopicArn, resourcePrefix } from "./config/naming";
 
 const GIB = 1024 ** 3;
 
@@ -144,5 +144,5 @@ export function dataAlarms(scope: Construct, props: DataAlarmsProps): AlarmSet {
       });
     }
   }
-  return new AlarmSet(scope, "alarms", { topicArn: alarmTopicArn(env), namePrefix: `zmanim-${env.name}-`, alarms: specs });
+  return new AlarmSet(scope, "alarms", { topicArn: alarmTopicArn(env), namePrefix: `${resourcePrefix(env)}-`, alarms: specs });
 }

@@ -13,6 +13,7 @@ import { NatGateway } from "@cdktf/provider-aws/lib/nat-gateway";
 import { Vpc } from "@cdktf/provider-aws/lib/vpc";
 import { VpcEndpoint } from "@cdktf/provider-aws/lib/vpc-endpoint";
 import { EnvironmentConfig, ScaledTopology } from "./config/environments";
+import { resourcePrefix } from "./config/naming";
 
 /** Port of the internal ALB's listener; the VPC link reaches the ALB on it (plain HTTP inside the VPC). */
 export const ALB_LISTENER_PORT = 80;
@@ -75,7 +76,7 @@ export class ScaledNetwork extends Construct {
   constructor(scope: Construct, id: string, props: ScaledNetworkProps) {
     super(scope, id);
     const { env, topology: t, network } = props;
-    const prefix = `zmanim-${env.name}`;
+    const prefix = resourcePrefix(env);
     const vpcId = network.vpc.id;
 
     const subnets = (tier: "app" | "data", cidrs: [string, string]) =>

@@ -105,27 +105,27 @@ build {
   }
   provisioner "file" {
     sources = [
-      "${path.root}/../scripts/backup.sh",
-      "${path.root}/../scripts/restore.sh",
-      "${path.root}/../scripts/restore-drill.sh",
-      "${path.root}/../scripts/notify-failure.sh",
+      "${path.root}/../scripts/box/backup.sh",
+      "${path.root}/../scripts/box/restore.sh",
+      "${path.root}/../scripts/box/restore-drill.sh",
+      "${path.root}/../scripts/box/notify-failure.sh",
     ]
     destination = "${local.staging}/scripts/"
   }
   provisioner "file" {
-    source      = "${path.root}/../scripts/lib/common.sh"
+    source      = "${path.root}/../scripts/box/lib/common.sh"
     destination = "${local.staging}/scripts/lib/common.sh"
   }
   # The migration tools (cutover and rollback runbooks): migrate-db with its SQL and endpoint checklist.
   provisioner "file" {
     sources = [
-      "${path.root}/../scripts/migrate-db",
-      "${path.root}/../scripts/smoke-test-api.sh",
+      "${path.root}/../scripts/box/migrate-db",
+      "${path.root}/../scripts/box/smoke-test-api.sh",
     ]
     destination = "${local.staging}/scripts/"
   }
   provisioner "file" {
-    source      = "${path.root}/../scripts/migrate"
+    source      = "${path.root}/../scripts/box/migrate"
     destination = "${local.staging}/scripts/"
   }
   provisioner "file" {

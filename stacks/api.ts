@@ -11,7 +11,7 @@ import { ZmanimStack, ZmanimStackProps } from "./base";
 import type { AppStack } from "./app-stack";
 import { ComputeStack } from "./compute";
 import { EnvironmentConfig, topologyOf } from "../constructs/config/environments";
-import { alarmTopicArn, instancePrivateIp, logGroupPrefix, siteOrigins } from "../constructs/config/naming";
+import { alarmTopicArn, instancePrivateIp, logGroupPrefix, siteOrigins, resourcePrefix } from "../constructs/config/naming";
 import { NetworkStack } from "./network";
 
 export interface ApiStackProps extends ZmanimStackProps {
@@ -33,7 +33,7 @@ export interface ApiStackProps extends ZmanimStackProps {
  */
 function privateIntegrationTarget(props: ApiStackProps): Pick<PrivateIntegrationProps, "subnetIds" | "description" | "target"> {
   const { env, network: net } = props;
-  const prefix = `zmanim-${env.name}`;
+  const prefix = resourcePrefix(env);
   if (topologyOf(env).kind === "scaled") {
     if (!props.app || !net.scaled) throw new Error(`api stack: environment "${env.name}" is scaled; pass the app stack and a scaled network`);
     return {
@@ -150,7 +150,7 @@ export class ApiStack extends ZmanimStack {
     super(scope, "api", props);
     const env = props.env;
     const net = props.network;
-    const prefix = `zmanim-${env.name}`;
+    const prefix = resourcePrefix(env);
     const routes = apiRoutes(env);
 
     this.api = new Apigatewayv2Api(this, "http-api", {

@@ -10,19 +10,12 @@ import { ZmanimStack, ZmanimStackProps } from "./base";
 import { FLEET_LOGS, boxLogGroupName, fleetCloudwatchAgentConfig } from "../constructs/builders/cloudwatch-agent";
 import { instancePolicyStatements } from "./compute";
 import { EnvironmentConfig, ScaledTopology } from "../constructs/config/environments";
-import {
-  alarmTopicArn,
-  fleetRoleName,
-  ssmParameterName,
-  ssmPrefix,
-} from "../constructs/config/naming";
+import { alarmTopicArn, fleetRoleName, ssmParameterName, ssmPrefix, resourceName, resourcePrefix, SSM_LEAVES, FLEET_CW_AGENT_LEAF } from "../constructs/config/naming";
+
 import { NetworkStack } from "./network";
 import { ALB_LISTENER_PORT } from "../constructs/scaled-network";
-import { SSM_LEAVES } from "./secrets";
 import { escapeTerraformTemplate, readUserDataScript, renderUserDataText } from "../constructs/builders/user-data";
 
-/** SSM leaf of the fleet's CloudWatch agent configuration (the box's is `cloudwatch-agent`). */
-export const FLEET_CW_AGENT_LEAF = "cloudwatch-agent-api";
 
 /** The role the boot script plays on a fleet instance: the API only, no local data. */
 export const FLEET_USER_DATA_ROLE = "api";
@@ -30,7 +23,7 @@ export const FLEET_USER_DATA_ROLE = "api";
 export interface AppStackProps extends ZmanimStackProps {
   readonly network: NetworkStack;
   readonly topology: ScaledTopology;
-  /** The boot script's text. @default the api role's part of scripts/user-data.sh */
+  /** The boot script's text. @default the api role's part of scripts/box/user-data.sh */
   readonly userDataScript?: string;
 }
 
@@ -145,7 +138,7 @@ export class AppStack extends ZmanimStack {
     const { env, topology: t } = props;
     const net = props.network.scaled;
     if (!net) throw new Error(`app stack: environment "${env.name}" has no scaled network; the app stack exists only in the scaled topology`);
-    const name = `zmanim-${env.name}-api`;
+    const name = resourceName(env, "api");
 
     for (const l of FLEET_LOGS) {
       new RetainedLogGroup(this, `log-${l.group.replace(/\//g, "-")}`, { name: boxLogGroupName(env, l.group), retentionDays: env.logRetentionDays });
@@ -193,7 +186,7 @@ export class AppStack extends ZmanimStack {
       rootVolumeGb: env.rootVolumeGb,
     });
 
-    new AlarmSet(this, "alarms", { topicArn: alarmTopicArn(env), namePrefix: `zmanim-${env.name}-`, alarms: fleetAlarms(this.fleet) });
+    new AlarmSet(this, "alarms", { topicArn: alarmTopicArn(env), namePrefix: `${resourcePrefix(env)}-`, alarms: fleetAlarms(this.fleet) });
 
     new TerraformOutput(this, "load-balancer-dns", { value: this.fleet.loadBalancer.dnsName });
     new TerraformOutput(this, "auto-scaling-group", { value: this.fleet.group.name });

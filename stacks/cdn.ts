@@ -15,7 +15,8 @@ import { addAlarmTopic } from "../constructs/alarm-topic";
 import { ApiStack } from "./api";
 import { DnsStack } from "./dns";
 import { EnvironmentConfig } from "../constructs/config/environments";
-import { apiHostName, bucketArn, bucketName, edgeHostNames } from "../constructs/config/naming";
+import { apiHostName, bucketArn, bucketName, edgeHostNames, resourcePrefix, webAclName, sitePathsStoreName } from "../constructs/config/naming";
+
 import { CLOUDFRONT_LOG_PREFIX, ciWriterStatements, StorageStack } from "./storage";
 
 export { HEALTH_CHECK_REGIONS } from "../constructs/edge-health-check";
@@ -36,13 +37,6 @@ export interface CdnStackProps extends ZmanimStackProps {
   readonly dns: DnsStack;
 }
 
-/**
- * The key value store of the export's object keys (spa-router.js asks it whether a path exists); the
- * static-site deploy finds it by this name and fills it (scripts/ci/static-site-sync.sh).
- */
-export function webAclName(env: EnvironmentConfig): string {
-  return `zmanim-${env.name}-edge`;
-}
 
 /**
  * The minimal web ACL (`env.waf`): AWS managed common rules (OWASP-style request checks) on everything, and a
@@ -91,9 +85,6 @@ function webAcl(scope: Construct, env: EnvironmentConfig, provider: ReturnType<Z
   });
 }
 
-export function sitePathsStoreName(env: EnvironmentConfig): string {
-  return `zmanim-${env.name}-site-paths`;
-}
 
 /** The names on the distribution's certificate (and its aliases): the site name first, then api.<site>. */
 export function certificateNames(env: EnvironmentConfig): string[] {
@@ -149,7 +140,7 @@ export class CdnStack extends ZmanimStack {
   constructor(scope: Construct, props: CdnStackProps) {
     super(scope, "cdn", props);
     const env = props.env;
-    const prefix = `zmanim-${env.name}`;
+    const prefix = resourcePrefix(env);
     const useast1 = this.regionalProvider("us-east-1", "us-east-1");
 
     // The certificate lives beside its one consumer, so a change of names never deadlocks (SiteCertificate).

@@ -6,8 +6,8 @@ import { IamRolePolicyAttachment } from "@cdktf/provider-aws/lib/iam-role-policy
 import { TerraformOutput } from "cdktf/lib/terraform-output";
 import { ZmanimStack, ZmanimStackProps } from "./base";
 import { EnvironmentConfig, topologyOf } from "../constructs/config/environments";
-import { webAclName } from "./cdn";
-import { bucketArn, ciRoleName, logGroupPrefix, ssmParameterArnPattern } from "../constructs/config/naming";
+import { bucketArn, ciRoleName, logGroupPrefix, ssmParameterArnPattern, resourcePrefix, webAclName } from "../constructs/config/naming";
+
 
 /**
  * The cicd stack reads no other stack's state: bucket names and ARNs come from stacks/naming.ts, so an
@@ -137,7 +137,7 @@ export function planPolicyStatements(env: EnvironmentConfig): Statement[] {
 function scaledTierStatements(env: EnvironmentConfig): Statement[] {
   const acct = env.accountId;
   const region = env.region;
-  const p = `zmanim-${env.name}`;
+  const p = resourcePrefix(env);
   const rds = (t: string) => `arn:aws:rds:${region}:${acct}:${t}:${p}-*`;
   const cache = (t: string) => `arn:aws:elasticache:${region}:${acct}:${t}:${p}*`;
   const rdsLogs = `arn:aws:logs:${region}:${acct}:log-group:/aws/rds/instance/${p}-*`;
@@ -190,8 +190,8 @@ export function serviceLinkedRoleServices(env: EnvironmentConfig): string[] {
 export function deployPolicyDocuments(env: EnvironmentConfig): Record<string, Statement[]> {
   const acct = env.accountId;
   const region = env.region;
-  const p = `zmanim-${env.name}`;
-  const gha = `zmanim-${env.name}-gha-*`;
+  const p = resourcePrefix(env);
+  const gha = `${resourcePrefix(env)}-gha-*`;
   const logGroups = `arn:aws:logs:${region}:${acct}:log-group:${logGroupPrefix(env)}/*`;
   return {
     state: [

@@ -14,20 +14,11 @@ import { RetainedLogGroup } from "../constructs/log-group";
 import { addAlarmTopic } from "../constructs/alarm-topic";
 import { ZmanimStack, ZmanimStackProps } from "./base";
 import { EnvironmentConfig } from "../constructs/config/environments";
-import {
-  bucketArn,
-  instancePrivateIp,
-  instanceRoleName,
-  mailFromAddress,
-  metricsNamespace,
-  sesIdentityArn,
-  ssmParameterArnPattern,
-  ssmParameterName,
-  ssmPrefix,
-} from "../constructs/config/naming";
+import { bucketArn, instancePrivateIp, instanceRoleName, mailFromAddress, metricsNamespace, sesIdentityArn, ssmParameterArnPattern, ssmParameterName, ssmPrefix, resourcePrefix, SSM_LEAVES } from "../constructs/config/naming";
+
 import { BOX_LOGS, METRICS, MONITORED_PATHS, boxLogGroupName, cloudwatchAgentConfig } from "../constructs/builders/cloudwatch-agent";
 import { NetworkStack } from "./network";
-import { SecretsStack, SSM_LEAVES } from "./secrets";
+import { SecretsStack } from "./secrets";
 import { StorageStack } from "./storage";
 import { readUserDataScript, renderUserDataForTerraform } from "../constructs/builders/user-data";
 
@@ -42,7 +33,7 @@ export interface ComputeStackProps extends ZmanimStackProps {
    */
   readonly secrets: SecretsStack;
   /**
-   * The boot script's text. @default the box role's part of scripts/user-data.sh
+   * The boot script's text. @default the box role's part of scripts/box/user-data.sh
    */
   readonly userDataScript?: string;
 }
@@ -165,7 +156,7 @@ export class ComputeStack extends ZmanimStack {
   constructor(scope: Construct, props: ComputeStackProps) {
     super(scope, "compute", props);
     const env = props.env;
-    const name = `zmanim-${env.name}`;
+    const name = resourcePrefix(env);
 
     // ---- alarms topic ----
     this.alarmTopic = addAlarmTopic(this, env);

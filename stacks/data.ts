@@ -10,8 +10,8 @@ import { addAlarmTopic, alarmTopicOwner } from "../constructs/alarm-topic";
 import { ZmanimStack, ZmanimStackProps } from "./base";
 import { ScaledTopology } from "../constructs/config/environments";
 import { NetworkStack } from "./network";
-import { SSM_LEAVES } from "./secrets";
-import { alarmTopicArn, ssmParameterName } from "../constructs/config/naming";
+import { alarmTopicArn, ssmParameterName, resourcePrefix, SSM_LEAVES } from "../constructs/config/naming";
+
 import { dataAlarms } from "../constructs/data-alarms";
 
 export interface DataStackProps extends ZmanimStackProps {
@@ -39,7 +39,7 @@ export class DataStack extends ZmanimStack {
     const { env, topology: t } = props;
     const net = props.network.scaled;
     if (!net) throw new Error(`data stack: environment "${env.name}" has no scaled network; the data stack exists only in the scaled topology`);
-    const prefix = `zmanim-${env.name}`;
+    const prefix = resourcePrefix(env);
     const dataSubnets = net.dataSubnets.map((s) => s.id);
     if (alarmTopicOwner(env) === "data") addAlarmTopic(this, env);
 

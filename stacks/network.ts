@@ -15,7 +15,7 @@ import { VpcFlowLogs } from "../constructs/vpc-flow-logs";
 import { ZmanimStack, ZmanimStackProps } from "./base";
 import { topologyOf } from "../constructs/config/environments";
 import { ScaledNetwork } from "../constructs/scaled-network";
-import { logGroupPrefix } from "../constructs/config/naming";
+import { logGroupPrefix, resourcePrefix } from "../constructs/config/naming";
 
 /**
  * The network: one VPC, one public subnet pinned to the environment's availability zone, an internet
@@ -38,7 +38,7 @@ export class NetworkStack extends ZmanimStack {
   constructor(scope: Construct, props: ZmanimStackProps) {
     super(scope, "network", props);
     const env = props.env;
-    const prefix = `zmanim-${env.name}`;
+    const prefix = resourcePrefix(env);
 
     this.vpc = new Vpc(this, "vpc", {
       cidrBlock: env.vpcCidr,
@@ -140,6 +140,7 @@ export class NetworkStack extends ZmanimStack {
     });
     new VpcSecurityGroupEgressRule(this, "instance-postgres-out", {
       securityGroupId: this.instanceSecurityGroup.id,
+      // The tool lives in scripts/box/ now; the description keeps the path it was created with, so plans stay empty.
       description: "PostgreSQL to the migration source (scripts/migrate-db); TLS is required by the tool",
       ipProtocol: "tcp",
       fromPort: 5432,

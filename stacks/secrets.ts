@@ -4,37 +4,9 @@ import { RandomProvider } from "@cdktf/provider-random/lib/provider";
 import { Password } from "@cdktf/provider-random/lib/password";
 import { ZmanimStack, ZmanimStackProps } from "./base";
 import { EnvironmentConfig, topologyOf } from "../constructs/config/environments";
-import {
-  bucketName,
-  logGroupPrefix,
-  mailFromAddress,
-  metricsNamespace,
-  ssmParameterName,
-  ssmPrefix,
-} from "../constructs/config/naming";
+import { bucketName, logGroupPrefix, mailFromAddress, metricsNamespace, ssmParameterName, ssmPrefix, SSM_LEAVES } from "../constructs/config/naming";
 
-/**
- * Leaf names of the SSM parameters under `/zmanim/<env>/`. This is the on-box contract
- * (docs/on-box-layout.md): the compute stack's IAM policy and user data use these names as plain strings,
- * never as references to this stack, so the compute stack never needs the random provider.
- */
-export const SSM_LEAVES = {
-  postgresPassword: "postgres-password",
-  redisPassword: "redis-password",
-  resticPassword: "restic-password",
-  clerkSecretKey: "clerk-secret-key",
-  config: "config",
-  /** Written by the compute stack: the CloudWatch agent configuration. */
-  cloudwatchAgent: "cloudwatch-agent",
-  /** Written by the AMI pipeline: the AMI the instance boots from. */
-  amiId: "ami-id",
-  /** Scaled topology: password of the application's own PostgreSQL role on RDS (never the master user). */
-  databaseAppPassword: "database-app-password",
-  /** Scaled topology: password of the application's ElastiCache user. */
-  cachePassword: "cache-password",
-  /** Scaled topology, written by the data stack: endpoints of RDS and ElastiCache (JSON of KEY: value). */
-  dataConfig: "data-config",
-} as const;
+
 
 /** The value the Clerk key placeholder is created with. User data refuses to start the API with it. */
 export const CLERK_PLACEHOLDER = "PLACEHOLDER_set_out_of_band_see_docs_secrets_md";
@@ -101,7 +73,7 @@ export function boxConfig(env: EnvironmentConfig): Record<string, string> {
  * placeholder (set out of band, never overwritten), and the plain `config` JSON the box turns into box.env.
  *
  * The random provider lives only in this stack: it is not in the local Terraform mirror, so this stack is
- * the one that `scripts/tf-validate.sh` skips, and every other stack stays validatable.
+ * the one that `scripts/dev/tf-validate.sh` skips, and every other stack stays validatable.
  * Rotation and the Clerk key: docs/secrets.md.
  */
 export class SecretsStack extends ZmanimStack {

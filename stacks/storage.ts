@@ -2,7 +2,7 @@ import { Construct } from "constructs";
 import { HardenedBucket, PolicyStatement } from "../constructs/hardened-bucket";
 import { ZmanimStack, ZmanimStackProps } from "./base";
 import { EnvironmentConfig } from "../constructs/config/environments";
-import { bucketArn, bucketName, breakGlassRoleName, ciRoleName, instanceRoleName, roleArn } from "../constructs/config/naming";
+import { bucketArn, bucketName, breakGlassRoleName, ciRoleName, instanceRoleName, roleArn, resourcePrefix } from "../constructs/config/naming";
 import { NetworkStack } from "./network";
 
 export interface StorageStackProps extends ZmanimStackProps {
@@ -205,7 +205,7 @@ export function logsPolicyStatements(env: EnvironmentConfig): PolicyStatement[] 
       Resource: `${arn}/${S3_ACCESS_LOG_PREFIX}/*`,
       Condition: {
         StringEquals: { "aws:SourceAccount": env.accountId },
-        ArnLike: { "aws:SourceArn": `arn:aws:s3:::zmanim-${env.name}-*-${env.accountId}` },
+        ArnLike: { "aws:SourceArn": `arn:aws:s3:::${resourcePrefix(env)}-*-${env.accountId}` },
       },
     },
     {

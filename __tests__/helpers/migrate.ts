@@ -1,8 +1,8 @@
-/** Runs scripts/migrate-db for the ops tests and reports its whole output when the exit status is not the expected one. */
+/** Runs scripts/box/migrate-db for the ops tests and reports its whole output when the exit status is not the expected one. */
 import { spawnSync } from "child_process";
 import { join } from "path";
 
-export const MIGRATE_DB = join(__dirname, "..", "..", "scripts", "migrate-db");
+export const MIGRATE_DB = join(__dirname, "..", "..", "scripts", "box", "migrate-db");
 
 export interface MigrateRun {
   status: number | null;

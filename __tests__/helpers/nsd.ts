@@ -9,7 +9,7 @@ import { join } from "path";
 import { freePort, waitFor } from "./ports";
 
 export interface Nsd {
-  /** `127.0.0.1#<port>`, the form scripts/preflight's --parent-dns takes. */
+  /** `127.0.0.1#<port>`, the form scripts/tools/preflight/preflight's --parent-dns takes. */
   server: string;
   port: number;
   stop(): Promise<void>;

@@ -1,12 +1,12 @@
 /**
  * Policy documents of synthesized Terraform JSON in tests: the parser (JSON strings and `${jsonencode(...)}`
- * expressions) lives in scripts/iam/parse-policy.ts, which the IAM simulation uses too.
+ * expressions) lives in scripts/tools/iam/parse-policy.ts, which the IAM simulation uses too.
  */
 
-import type { Statement } from "../../scripts/iam/policy-types";
-import { parsePolicy } from "../../scripts/iam/parse-policy";
-export type { PolicyDocument, Statement } from "../../scripts/iam/policy-types";
-export { parsePolicy } from "../../scripts/iam/parse-policy";
+import type { Statement } from "../../scripts/tools/iam/policy-types";
+import { parsePolicy } from "../../scripts/tools/iam/parse-policy";
+export type { PolicyDocument, Statement } from "../../scripts/tools/iam/policy-types";
+export { parsePolicy } from "../../scripts/tools/iam/parse-policy";
 
 export function statements(value: unknown): Statement[] {
   const doc = parsePolicy(value);

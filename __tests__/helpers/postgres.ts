@@ -13,7 +13,7 @@ export function pgBinDir(): string {
   if (process.env.PG_BINDIR) return process.env.PG_BINDIR;
   const base = "/usr/lib/postgresql";
   const versions = existsSync(base) ? readdirSync(base).filter((v) => existsSync(join(base, v, "bin", "initdb"))) : [];
-  if (versions.length === 0) throw new Error("no PostgreSQL server found under /usr/lib/postgresql; run scripts/ensure-deps.sh");
+  if (versions.length === 0) throw new Error("no PostgreSQL server found under /usr/lib/postgresql; run scripts/dev/ensure-deps.sh");
   versions.sort((a, b) => Number(b) - Number(a));
   return join(base, versions[0], "bin");
 }

@@ -1,5 +1,5 @@
 /**
- * Shared by the tests of the terraform layers (scripts/tf-validate.sh, scripts/tf-test.sh): both must say so
+ * Shared by the tests of the terraform layers (scripts/dev/tf-validate.sh, scripts/dev/tf-test.sh): both must say so
  * loudly when terraform is missing, fail with exit 3 when it is required (CI), and pass when it is not.
  */
 import { spawnSync } from "child_process";

@@ -44,7 +44,7 @@ describe("shellcheck", () => {
       "packer/scripts/smoke-test.sh",
       "packer/scripts/publish-ami-id.sh",
       "packer/files/bin/update-binary.sh",
-      "scripts/test.sh",
+      "scripts/dev/test.sh",
       ".ci/run",
     ]));
     expect(scripts.some((s) => s.startsWith("node_modules/"))).toBe(false);

@@ -16,9 +16,9 @@ const systemLib = existsSync("/usr/lib/systemd/system/multi-user.target") ? "/us
 /** On-box executables whose source is in the repository (copied for real); everything else gets a stub. */
 const realExecutables: Record<string, string> = {
   "/opt/zmanim/bin/update-binary.sh": "packer/files/bin/update-binary.sh",
-  "/opt/zmanim/bin/backup.sh": "scripts/backup.sh",
-  "/opt/zmanim/bin/restore-drill.sh": "scripts/restore-drill.sh",
-  "/opt/zmanim/bin/notify-failure.sh": "scripts/notify-failure.sh",
+  "/opt/zmanim/bin/backup.sh": "scripts/box/backup.sh",
+  "/opt/zmanim/bin/restore-drill.sh": "scripts/box/restore-drill.sh",
+  "/opt/zmanim/bin/notify-failure.sh": "scripts/box/notify-failure.sh",
 };
 
 const ourUnits = readdirSync(unitsDir).filter((f) => /\.(service|timer)$/.test(f)).sort();

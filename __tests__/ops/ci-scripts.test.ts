@@ -361,7 +361,6 @@ describe("scripts/ci/plan-summary.sh", () => {
 
 function readLog(aws: AwsDouble): Array<{ argv: string[]; stdin: string }> {
   const file = aws.env.AWS_DOUBLE_LOG;
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
   const text = (require("fs") as typeof import("fs")).existsSync(file) ? require("fs").readFileSync(file, "utf8") : "";
   return text.split("\n").filter(Boolean).map((l: string) => JSON.parse(l));
 }

@@ -2,7 +2,7 @@
  * The release role against the AWS calls its scripts really make: release-api.sh (with ssm-restart.sh and a
  * rollback) and static-site-sync.sh run for real with bash against the TEST DOUBLE of the AWS CLI
  * (__tests__/helpers/bin/aws), which records every call. Each recorded call is mapped to its IAM requests
- * (scripts/iam/cli-map.ts) and simulated against the synthesized role; zero denials is the pass. restic's S3
+ * (scripts/tools/iam/cli-map.ts) and simulated against the synthesized role; zero denials is the pass. restic's S3
  * calls are recorded by a real S3-compatible server (s3rver) while restic does what the box's scripts do.
  */
 import { execFileSync, spawnSync } from "child_process";
@@ -10,12 +10,12 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "fs"
 import { tmpdir } from "os";
 import { join, resolve } from "path";
 import { prod } from "../../constructs/config/environments";
-import { bucketName, ciRoleName, instanceRoleName, mailFromAddress } from "../../constructs/config/naming";
-import { sitePathsStoreName } from "../../stacks/cdn";
-import { S3RestRequest, cliRequests, s3RestRequest } from "../../scripts/iam/cli-map";
-import { denials, formatDenial, rolePolicies } from "../../scripts/iam/simulate";
-import { synthStacks } from "../../scripts/iam/types";
-import { HTTPS_CONTEXT, S3_ENDPOINT_ID, bucketPolicies, withBucketPolicies } from "../../scripts/iam/bucket-policies";
+import { bucketName, ciRoleName, instanceRoleName, mailFromAddress, sitePathsStoreName } from "../../constructs/config/naming";
+
+import { S3RestRequest, cliRequests, s3RestRequest } from "../../scripts/tools/iam/cli-map";
+import { denials, formatDenial, rolePolicies } from "../../scripts/tools/iam/simulate";
+import { synthStacks } from "../../scripts/tools/iam/types";
+import { HTTPS_CONTEXT, S3_ENDPOINT_ID, bucketPolicies, withBucketPolicies } from "../../scripts/tools/iam/bucket-policies";
 import { awsDouble, AwsDouble } from "../helpers/aws-double";
 import { startS3 } from "../helpers/s3";
 
@@ -111,7 +111,7 @@ describe("roles against the AWS calls their scripts and programs make, as record
       { match: ["s3", "cp", `s3://${releases}/zmanim-api-v1.5.0`], writeFile: { arg: -1, content: "binary" } },
     ]);
     const settings = { ZMANIM_MAIL_FROM: mailFromAddress(env), ZMANIM_ALARM_EMAIL: env.alarmEmail, ZMANIM_LOG_COMMAND: "true", ZMANIM_RESTIC_ENV_FILE: "/nonexistent" };
-    runScript("scripts/notify-failure.sh", ["zmanim-backup.service"], aws, settings);
+    runScript("scripts/box/notify-failure.sh", ["zmanim-backup.service"], aws, settings);
     runScript("packer/files/bin/update-binary.sh", [], aws, { ZMANIM_RELEASES_BUCKET: releases, ZMANIM_HOME: dir, ZMANIM_BOX_ENV: "/nonexistent" });
     const calls = aws.calls();
     expect(calls.map((c) => `${c[0]} ${c[1]}`)).toEqual(["sesv2 send-email", "s3 cp", "s3 cp", "s3 cp"]);
@@ -138,7 +138,7 @@ describe("roles against the AWS calls their scripts and programs make, as record
       mkdirSync(data);
       writeFileSync(join(data, "postgres.dump"), "x".repeat(100000));
       const vars = { ...process.env, ...s3.resticEnv(), RESTIC_PASSWORD: "iam-test", RESTIC_CACHE_DIR: join(dir, "cache") };
-      // --cacert as scripts/lib/common.sh passes it (restic reads RESTIC_CACERT itself only from 0.16 on).
+      // --cacert as scripts/box/lib/common.sh passes it (restic reads RESTIC_CACERT itself only from 0.16 on).
       const restic = (...args: string[]) => execFileSync("restic", ["--cacert", s3.caCert, ...args], { env: vars, stdio: "ignore", timeout: 60000 });
       restic("init");
       restic("backup", "--tag", "zmanim", data);

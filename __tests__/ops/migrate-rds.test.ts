@@ -33,7 +33,7 @@ import { expectStatus, MigrateRun, runMigrateDb } from "../helpers/migrate";
 const BOX_PW = "box-Pw_never-printed";
 const RDS_PW = "rds-Pw_never-printed";
 const MASTER_PW = "master-Pw_never-printed";
-const COMPAT = readFileSync(join(__dirname, "..", "..", "scripts", "migrate", "compat", "xata_private.sql"), "utf8");
+const COMPAT = readFileSync(join(__dirname, "..", "..", "scripts", "box", "migrate", "compat", "xata_private.sql"), "utf8");
 
 /** The harness's superuser trusts loopback; every other role needs TLS and a SCRAM password. */
 const HBA = [

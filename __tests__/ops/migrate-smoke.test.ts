@@ -1,5 +1,5 @@
 /**
- * scripts/smoke-test-api.sh (the cutover's endpoint checklist) against a small HTTP server on 127.0.0.1
+ * scripts/box/smoke-test-api.sh (the cutover's endpoint checklist) against a small HTTP server on 127.0.0.1
  * that answers like the zmanim API: the shipped checklist passes against a healthy API, and every kind
  * of regression (status, JSON shape, non-JSON, hang, auth) is reported with the endpoint's name.
  */
@@ -10,7 +10,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "fs";
 import { tmpdir } from "os";
 import { join } from "path";
 
-const SCRIPT = join(__dirname, "..", "..", "scripts", "smoke-test-api.sh");
+const SCRIPT = join(__dirname, "..", "..", "scripts", "box", "smoke-test-api.sh");
 const TOKEN = "test-session-jwt";
 
 interface Run {

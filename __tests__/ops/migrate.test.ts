@@ -1,5 +1,5 @@
 /**
- * scripts/migrate-db against two real PostgreSQL clusters on loopback: the source (wal_level=logical, so
+ * scripts/box/migrate-db against two real PostgreSQL clusters on loopback: the source (wal_level=logical, so
  * that replicate mode can run) plays Xata's endpoint, the target plays the box. Databases inside the
  * clusters are the separate "environments" of each scenario.
  */

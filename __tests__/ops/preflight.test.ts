@@ -1,5 +1,5 @@
 /**
- * scripts/preflight, run for real: AWS is the TEST DOUBLE of the AWS CLI (__tests__/helpers/bin/aws); the
+ * scripts/tools/preflight/preflight, run for real: AWS is the TEST DOUBLE of the AWS CLI (__tests__/helpers/bin/aws); the
  * delegation is checked with real dig against a real authoritative server (NSD) on loopback that plays the
  * DNS serving the parent zone today.
  */
@@ -9,7 +9,7 @@ import { bucketName, ciRoleName, roleArn, ssmParameterName } from "../../constru
 import { awsDouble, AwsDouble, AwsRule } from "../helpers/aws-double";
 import { RunResult, runCommand } from "../helpers/spawn";
 import { Nsd, startNsd } from "../helpers/nsd";
-import { answers, nsRecords, realContext, SERVICE_LINKED_ROLES, STEPS } from "../../scripts/preflight-checks";
+import { answers, nsRecords, realContext, SERVICE_LINKED_ROLES, STEPS } from "../../scripts/tools/preflight/checks";
 import { CarriedRecord, EnvironmentConfig } from "../../constructs/config/environments";
 
 const root = resolve(__dirname, "../..");
@@ -38,13 +38,13 @@ const healthy = (): AwsRule[] => [
 
 type Result = RunResult;
 function preflight(aws: AwsDouble, args: string[]): Promise<Result> {
-  return runCommand(join(root, "scripts/preflight"), args, { cwd: root, env: { ...process.env, ...aws.env, ZMANIM_ENV: "prod" } });
+  return runCommand(join(root, "scripts/tools/preflight/preflight"), args, { cwd: root, env: { ...process.env, ...aws.env, ZMANIM_ENV: "prod" } });
 }
 
 /** The parent zone as the current DNS serves it: the site delegated to `servers` (none: not delegated). */
 const parentZone = (servers: string[]) => servers.map((s) => `zmanim IN NS ${s}.`).join("\n");
 
-describe("scripts/preflight", () => {
+describe("scripts/tools/preflight/preflight", () => {
   let aws: AwsDouble;
   let dns: Nsd;
   beforeAll(async () => {

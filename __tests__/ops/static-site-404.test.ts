@@ -11,11 +11,11 @@ import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, wr
 import { tmpdir } from "os";
 import { join, resolve } from "path";
 import { prod } from "../../constructs/config/environments";
-import { sitePathsStoreName } from "../../stacks/cdn";
 import { awsDouble, AwsDouble, AwsRule } from "../helpers/aws-double";
 import { Edge, edgeOf, HttpResponse } from "../helpers/edge";
 import { httpApiOf } from "../helpers/http-api";
 import { synthAll } from "../helpers/synth";
+import { sitePathsStoreName } from "../../constructs/config/naming";
 
 const root = resolve(__dirname, "../..");
 const SCRIPT = join(root, "scripts/ci/static-site-sync.sh");

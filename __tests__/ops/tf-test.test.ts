@@ -1,5 +1,5 @@
 /**
- * The plan-test layer itself (scripts/tf-test.sh): real terraform, mocked AWS provider, generated tests.
+ * The plan-test layer itself (scripts/dev/tf-test.sh): real terraform, mocked AWS provider, generated tests.
  * It must pass a correctly wired pair of stacks and turn red, with terraform's diagnostic, on a reference to
  * a remote-state output the producer does not declare, on a failed precondition and on a failed assert.
  */
@@ -9,7 +9,7 @@ import { join, resolve } from "path";
 import { itReportsMissingTerraform, runScript } from "../helpers/terraform-layer";
 
 const root = resolve(__dirname, "..", "..");
-const script = join(root, "scripts", "tf-test.sh");
+const script = join(root, "scripts", "dev", "tf-test.sh");
 
 const backend = (key: string) => ({ s3: { bucket: "state", key, region: "eu-west-1" } });
 const terraformBlock = (key: string) => ({
@@ -77,7 +77,7 @@ function section(stdout: string, stack: string): string {
   return lines.slice(start, end < 0 ? undefined : end).join("\n");
 }
 
-describe("scripts/tf-test.sh", () => {
+describe("scripts/dev/tf-test.sh", () => {
   const dir = outdir({
     "zmanim-t-net": net,
     "zmanim-t-app": app("t/app.tfstate"),

@@ -1,5 +1,5 @@
 /**
- * Real `terraform validate` on the variant environments (scripts/iam/types.ts): the options no shipped
+ * Real `terraform validate` on the variant environments (scripts/tools/iam/types.ts): the options no shipped
  * environment turns on (the web ACL, NAT egress, a cache replication group, the box kept beside the fleet).
  * Only the stacks whose JSON differs from the shipped environment the variant spreads are validated here;
  * the shipped ones are validated by `npm run validate`.
@@ -9,10 +9,10 @@ import { tmpdir } from "os";
 import { join, resolve } from "path";
 import { environments } from "../../constructs/config/environments";
 import { synthEnvironment } from "../../main";
-import { variantEnvironments } from "../../scripts/iam/types";
+import { variantEnvironments } from "../../scripts/tools/iam/types";
 import { runScript } from "../helpers/terraform-layer";
 
-const script = join(resolve(__dirname, "..", ".."), "scripts", "tf-validate.sh");
+const script = join(resolve(__dirname, "..", ".."), "scripts", "dev", "tf-validate.sh");
 
 /** Stack directory by stack directory name, and its JSON without the synthesis metadata paths. */
 function synthDirs(env: Parameters<typeof synthEnvironment>[0], base: string): Map<string, { dir: string; json: string }> {

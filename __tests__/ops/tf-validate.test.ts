@@ -8,7 +8,7 @@ import { join, resolve } from "path";
 import { itReportsMissingTerraform, runScript } from "../helpers/terraform-layer";
 
 const root = resolve(__dirname, "..", "..");
-const script = join(root, "scripts", "tf-validate.sh");
+const script = join(root, "scripts", "dev", "tf-validate.sh");
 
 function stackDir(name: string, tf: unknown): string {
   const dir = join(mkdtempSync(join(tmpdir(), "zmanim-tfv-")), name);
@@ -25,7 +25,7 @@ const awsOnly = (resource: unknown) => ({
 
 const run = (args: string[], env: Record<string, string> = {}) => runScript(script, args, env);
 
-describe("scripts/tf-validate.sh", () => {
+describe("scripts/dev/tf-validate.sh", () => {
   it("passes a valid stack", () => {
     const r = run([stackDir("good", awsOnly({ aws_sns_topic: { t: { name: "x" } } }))]);
     expect(r.stdout).toMatch(/VALID {3}good \(0 warning\(s\)\)/);

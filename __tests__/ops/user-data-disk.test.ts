@@ -1,5 +1,5 @@
 /**
- * The boot script (scripts/user-data.sh) against REAL block devices: loop devices with real XFS/ext4
+ * The boot script (scripts/box/user-data.sh) against REAL block devices: loop devices with real XFS/ext4
  * filesystems, real mounts, a real PostgreSQL cluster initialized on the volume, and a real password login.
  *
  * Stand-ins, at the edges only:
@@ -20,7 +20,7 @@ import { boxConfig } from "../../stacks/secrets";
 import { cloudwatchAgentConfig } from "../../constructs/builders/cloudwatch-agent";
 import { readUserDataScript, renderUserDataText } from "../../constructs/builders/user-data";
 
-const SCRIPT = join(__dirname, "..", "..", "scripts", "user-data.sh");
+const SCRIPT = join(__dirname, "..", "..", "scripts", "box", "user-data.sh");
 const PG_BINDIR = pgBinDir();
 const PG_MAJOR = PG_BINDIR.split("/").slice(-2, -1)[0];
 const SECRETS = {

@@ -20,7 +20,7 @@ describe.each([
   ["staging", staging],
 ])("user data as Terraform renders it (%s)", (_n, env) => {
   it("equals the boot script with the rendered header, and is valid, shellcheck-clean bash", () => {
-    if (!hasTerraform) throw new Error("terraform is not installed; run scripts/ensure-deps.sh or install Terraform >= 1.10");
+    if (!hasTerraform) throw new Error("terraform is not installed; run scripts/dev/ensure-deps.sh or install Terraform >= 1.10");
     const raw = synthAll(env).stacks.compute.resource?.aws_instance?.instance?.user_data as string;
     const volumeId = "vol-0123456789abcdef0";
     const dir = mkdtempSync(join(tmpdir(), "zmanim-tf-render-"));

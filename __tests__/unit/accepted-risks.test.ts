@@ -1,12 +1,12 @@
 /**
  * The accepted-risk register (docs/security/accepted-risks.md) against the project's policy rule set
- * (scripts/policy/rules.ts) over every stack of every shipped environment: every finding is listed, and every
+ * (scripts/tools/policy/rules.ts) over every stack of every shipped environment: every finding is listed, and every
  * listed line still matches a finding.
  */
 import { readFileSync } from "fs";
 import { join } from "path";
 import { environments } from "../../constructs/config/environments";
-import { covers, Finding, findings, parseRegister, reconcile, RULES } from "../../scripts/policy/rules";
+import { covers, Finding, findings, parseRegister, reconcile, RULES } from "../../scripts/tools/policy/rules";
 import { synthAll } from "../helpers/synth";
 
 const REGISTER_PATH = join(__dirname, "../../docs/security/accepted-risks.md");

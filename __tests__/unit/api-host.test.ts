@@ -16,8 +16,8 @@ import { synthAll, Synthesized, TfJson } from "../helpers/synth";
 
 type Body = Record<string, unknown>;
 
-/** The Go API's paths, from the cutover checklist (scripts/migrate/endpoints.txt). */
-const ENDPOINTS = readFileSync(join(__dirname, "../../scripts/migrate/endpoints.txt"), "utf8")
+/** The Go API's paths, from the cutover checklist (scripts/box/migrate/endpoints.txt). */
+const ENDPOINTS = readFileSync(join(__dirname, "../../scripts/box/migrate/endpoints.txt"), "utf8")
   .split("\n")
   .filter((l) => l.trim() && !l.startsWith("#"))
   .map((l) => l.trim().split(/\s+/))

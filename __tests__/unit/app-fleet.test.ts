@@ -273,7 +273,7 @@ describe("Fleet construct guards", () => {
 });
 
 describe("the boot script's role parts", () => {
-  const full = readFileSync(join(__dirname, "..", "..", "scripts", "user-data.sh"), "utf8");
+  const full = readFileSync(join(__dirname, "..", "..", "scripts", "box", "user-data.sh"), "utf8");
 
   it("gives the box the shared part and the box part, the fleet the shared part and the api part", () => {
     const box = scriptForRole(full, "box");

@@ -4,8 +4,9 @@
  */
 import { readFileSync } from "fs";
 import { environments } from "../../constructs/config/environments";
-import { bucketArn, bucketName, ciRoleName, roleArn } from "../../constructs/config/naming";
-import { certificateNames, HEALTH_CHECK_REGIONS, NOT_FOUND_STATUS_PATH, PRICE_CLASS, sitePathsStoreName, SPA_ROUTER_PATH } from "../../stacks/cdn";
+import { bucketArn, bucketName, ciRoleName, roleArn, sitePathsStoreName } from "../../constructs/config/naming";
+
+import { certificateNames, HEALTH_CHECK_REGIONS, NOT_FOUND_STATUS_PATH, PRICE_CLASS, SPA_ROUTER_PATH } from "../../stacks/cdn";
 import { logsPolicyStatements } from "../../stacks/storage";
 import { synthAll, Synthesized } from "../helpers/synth";
 import { statements } from "../helpers/policy";

@@ -41,7 +41,7 @@ function synthCompute(env: EnvironmentConfig, userDataScript: string): TfJson {
 /** A body without cdktf's metadata comment, which carries the construct path. */
 const strip = (b: Body | undefined) => {
   if (!b) return b;
-  const { ["//"]: _meta, ...rest } = b; // eslint-disable-line @typescript-eslint/no-unused-vars
+  const { ["//"]: _meta, ...rest } = b;
   return rest;
 };
 

@@ -279,7 +279,7 @@ describe.each([
   });
 
   describe("CloudWatch: agent configuration, log groups and alarms", () => {
-    let agent: Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+    let agent: Record<string, any>;
     beforeAll(() => {
       const param = all(c, "aws_ssm_parameter").find(([, b]) => b.name === `/zmanim/${env.name}/cloudwatch-agent`);
       expect(param).toBeDefined();

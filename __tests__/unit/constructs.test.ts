@@ -110,7 +110,7 @@ describe("AlarmSet", () => {
 
   it("refuses a duplicate id and an alarm with both or neither of a metric and a query", () => {
     expect(() => alarmStack([spec("a"), spec("a")])).toThrow(/alarm id "a" appears twice/);
-    const { metricName: _m, ...noMetric } = spec("b"); // eslint-disable-line @typescript-eslint/no-unused-vars
+    const { metricName: _m, ...noMetric } = spec("b");
     expect(() => alarmStack([noMetric])).toThrow(/alarm "b" needs exactly one of metricName or metricQuery/);
     expect(() => alarmStack([{ ...spec("c"), metricQuery: [{ id: "q", expression: "1", returnData: true }] }])).toThrow(/alarm "c" needs exactly one/);
   });

@@ -5,12 +5,12 @@
 import { mkdtempSync, readFileSync, rmSync } from "fs";
 import { tmpdir } from "os";
 import { join } from "path";
-import { assumptionsFor } from "../../scripts/cost/assumptions";
-import { main as costMain } from "../../scripts/cost/cli";
-import { CostCurve, CURVE_REQUESTS, crossing, pointAt, renderCurveSvg, requestsText, SERIES, TopologyCurve } from "../../scripts/cost/curve";
-import { ASSUMED_APP_LABEL, assumedAppStack, main as curveMain, scaledInput } from "../../scripts/cost/curve-cli";
-import { CostReport } from "../../scripts/cost/model";
-import { loadStacks, stacksOfEnvironment } from "../../scripts/cost/tfjson";
+import { assumptionsFor } from "../../scripts/tools/cost/assumptions";
+import { main as costMain } from "../../scripts/tools/cost/cli";
+import { CostCurve, CURVE_REQUESTS, crossing, pointAt, renderCurveSvg, requestsText, SERIES, TopologyCurve } from "../../scripts/tools/cost/curve";
+import { ASSUMED_APP_LABEL, assumedAppStack, main as curveMain, scaledInput } from "../../scripts/tools/cost/curve-cli";
+import { CostReport } from "../../scripts/tools/cost/model";
+import { loadStacks, stacksOfEnvironment } from "../../scripts/tools/cost/tfjson";
 import { prod, scaled } from "../../constructs/config/environments";
 import { synthAll } from "../helpers/synth";
 

@@ -1,11 +1,11 @@
 import { existsSync, mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "fs";
 import { tmpdir } from "os";
 import { join } from "path";
-import { DEFAULT_ASSUMPTIONS, UsageAssumptions, mergeAssumptions, AssumptionsError, assumptionsFor, atTraffic } from "../../scripts/cost/assumptions";
-import { main } from "../../scripts/cost/cli";
-import { CostReport, estimate } from "../../scripts/cost/model";
-import { ALWAYS_FREE, COMMITMENT_DISCOUNTS, RATES, RATES_VERSION } from "../../scripts/cost/rates";
-import { LoadedStack, StackJson } from "../../scripts/cost/tfjson";
+import { DEFAULT_ASSUMPTIONS, UsageAssumptions, mergeAssumptions, AssumptionsError, assumptionsFor, atTraffic } from "../../scripts/tools/cost/assumptions";
+import { main } from "../../scripts/tools/cost/cli";
+import { CostReport, estimate } from "../../scripts/tools/cost/model";
+import { ALWAYS_FREE, COMMITMENT_DISCOUNTS, RATES, RATES_VERSION } from "../../scripts/tools/cost/rates";
+import { LoadedStack, StackJson } from "../../scripts/tools/cost/tfjson";
 import { allResources, synthAll } from "../helpers/synth";
 import { scaled } from "../../constructs/config/environments";
 

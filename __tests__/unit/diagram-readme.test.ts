@@ -1,9 +1,9 @@
 import { readFileSync } from "fs";
 import { join } from "path";
-import { textBetweenMarkers } from "../../scripts/cost/tfjson";
-import { mermaidFor } from "../../scripts/diagram/cli";
-import { readmeBlock } from "../../scripts/diagram/render";
-import { curveFromOutdirs, renderCurveFiles } from "../../scripts/cost/curve-cli";
+import { textBetweenMarkers } from "../../scripts/tools/cost/tfjson";
+import { mermaidFor } from "../../scripts/tools/diagram/cli";
+import { readmeBlock } from "../../scripts/tools/diagram/render";
+import { curveFromOutdirs, renderCurveFiles } from "../../scripts/tools/cost/curve-cli";
 import { prod, scaled } from "../../constructs/config/environments";
 import { synthAll } from "../helpers/synth";
 

@@ -155,8 +155,8 @@ describe("provisioners", () => {
     const order = [
       at('"mkdir -p ${local.staging}/scripts/lib"'),
       at('source      = "${path.root}/files"'),
-      at("${path.root}/../scripts/backup.sh"),
-      at("${path.root}/../scripts/lib/common.sh"),
+      at("${path.root}/../scripts/box/backup.sh"),
+      at("${path.root}/../scripts/box/lib/common.sh"),
       at("source      = var.api_binary"),
       at("${path.root}/scripts/provision.sh"),
       at("${path.root}/scripts/smoke-test.sh"),

@@ -1,11 +1,11 @@
 /**
- * The generator of the plan-mode terraform tests (scripts/terraform/plan-tests.ts). The tests themselves run
- * under real terraform in scripts/tf-test.sh (ops test __tests__/ops/tf-test.test.ts); these check what the
+ * The generator of the plan-mode terraform tests (scripts/tools/terraform/plan-tests.ts). The tests themselves run
+ * under real terraform in scripts/dev/tf-test.sh (ops test __tests__/ops/tf-test.test.ts); these check what the
  * generator writes, over the synthesized stacks of both environments.
  */
-import { LoadedStack, loadStacks } from "../../scripts/cost/tfjson";
-import { PlanTestError, ProviderSchemas, hcl, mockArn, moduleTestFile, planTestFor } from "../../scripts/terraform/plan-tests";
-import { shippedEnvironments } from "../../scripts/terraform/environments";
+import { LoadedStack, loadStacks } from "../../scripts/tools/cost/tfjson";
+import { PlanTestError, ProviderSchemas, hcl, mockArn, moduleTestFile, planTestFor } from "../../scripts/tools/terraform/plan-tests";
+import { shippedEnvironments } from "../../scripts/tools/terraform/environments";
 import { synthAll } from "../helpers/synth";
 
 /** A slice of the AWS provider schema: enough for the ARN attributes the generator fills. */

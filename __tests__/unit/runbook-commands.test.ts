@@ -1,5 +1,5 @@
 /**
- * The runbooks call scripts/migrate-db and scripts/ci/deploy-stacks.sh with options; every option they use
+ * The runbooks call scripts/box/migrate-db and scripts/ci/deploy-stacks.sh with options; every option they use
  * must be one the script accepts, in every runbook, so a renamed option cannot leave a procedure behind.
  */
 import { readdirSync, readFileSync } from "fs";
@@ -29,7 +29,7 @@ function usedOptions(markdown: string, tool: string): string[] {
 }
 
 describe.each([
-  ["migrate-db", "scripts/migrate-db"],
+  ["migrate-db", "scripts/box/migrate-db"],
   ["deploy-stacks.sh", "scripts/ci/deploy-stacks.sh"],
 ])("options of %s in the runbooks", (tool, script) => {
   const accepted = acceptedOptions(script);

@@ -6,7 +6,7 @@
  */
 import { environments, prod } from "../../constructs/config/environments";
 import { validateEnvironment } from "../../constructs/config/validate-environment";
-import { main as costMain } from "../../scripts/cost/cli";
+import { main as costMain } from "../../scripts/tools/cost/cli";
 import { synthAll } from "../helpers/synth";
 
 type Body = Record<string, unknown>;

@@ -12,14 +12,12 @@ import { bucketName, ciRoleName, roleArn } from "../../constructs/config/naming"
 import { synthAll } from "../helpers/synth";
 import { VALIDATION_TIMEOUT } from "../../constructs/site-certificate";
 
-// eslint-disable-next-line @typescript-eslint/no-require-imports
 const lintLib = require("../../scripts/ci/lint-workflows.js") as {
   isKnownStale(f: { kind: string; message: string }): boolean;
   actionlintFindings(text: string, file: string): Promise<Array<{ kind: string; message: string; line: number }>>;
   shellcheckFindings(wf: unknown): Array<{ job: string; step: string; code: string; message: string }>;
   shellcheckAvailable(): boolean;
 };
-// eslint-disable-next-line @typescript-eslint/no-require-imports
 const orderLib = require("../../scripts/ci/deploy-order.js") as {
   deployOrder(m: unknown): string[];
   isTopologicalOrder(m: unknown, order: string[]): boolean;

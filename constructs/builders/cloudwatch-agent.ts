@@ -11,7 +11,7 @@ export const METRICS = {
   memUsedPercent: "mem_used_percent",
   /** CloudWatch agent, one dimension: `path` (rolled up with `aggregation_dimensions`, original dropped). */
   diskUsedPercent: "disk_used_percent",
-  /** scripts/backup.sh, value 1 after each successful run, no dimensions. */
+  /** scripts/box/backup.sh, value 1 after each successful run, no dimensions. */
   backupSuccess: "BackupSuccess",
 } as const;
 

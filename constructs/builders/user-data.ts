@@ -8,7 +8,7 @@ export const HEADER_END = "# --- end of rendered values ---";
 /** The role the boot script plays: the box (API, PostgreSQL, Redis, backups) or an API-only fleet instance. */
 export type BootRole = "box" | "api";
 
-/** The lines that open each role's part of scripts/user-data.sh; everything before the first is shared. */
+/** The lines that open each role's part of scripts/box/user-data.sh; everything before the first is shared. */
 export const ROLE_MARKERS: Readonly<Record<BootRole, string>> = {
   api: "# --- The api role:",
   box: "# --- The box role",
@@ -29,7 +29,7 @@ export function scriptForRole(script: string, role: BootRole): string {
 }
 
 /** The boot script of `role` (see `scriptForRole`), read from the repository. */
-export function readUserDataScript(path: string = repoPath("scripts", "user-data.sh"), role: BootRole = "box"): string {
+export function readUserDataScript(path: string = repoPath("scripts", "box", "user-data.sh"), role: BootRole = "box"): string {
   return scriptForRole(readFileSync(path, "utf8"), role);
 }
 

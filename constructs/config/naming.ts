@@ -118,3 +118,52 @@ export function stackName(env: EnvironmentConfig, short: string): string {
 export function stateKey(env: EnvironmentConfig, short: string): string {
   return `${env.name}/${short}.tfstate`;
 }
+
+/** `zmanim-<env>`: the prefix of every name the environment owns (stacks, roles, buckets, alarms, ...). */
+export function resourcePrefix(env: Pick<EnvironmentConfig, "name">): string {
+  return `zmanim-${env.name}`;
+}
+
+/** `zmanim-<env>-<suffix>`. */
+export function resourceName(env: Pick<EnvironmentConfig, "name">, suffix: string): string {
+  return `${resourcePrefix(env)}-${suffix}`;
+}
+
+/**
+ * Leaf names of the SSM parameters under `/zmanim/<env>/`. This is the on-box contract
+ * (docs/on-box-layout.md): the compute stack's IAM policy and user data use these names as plain strings,
+ * never as references to this stack, so the compute stack never needs the random provider.
+ */
+export const SSM_LEAVES = {
+  postgresPassword: "postgres-password",
+  redisPassword: "redis-password",
+  resticPassword: "restic-password",
+  clerkSecretKey: "clerk-secret-key",
+  config: "config",
+  /** Written by the compute stack: the CloudWatch agent configuration. */
+  cloudwatchAgent: "cloudwatch-agent",
+  /** Written by the AMI pipeline: the AMI the instance boots from. */
+  amiId: "ami-id",
+  /** Scaled topology: password of the application's own PostgreSQL role on RDS (never the master user). */
+  databaseAppPassword: "database-app-password",
+  /** Scaled topology: password of the application's ElastiCache user. */
+  cachePassword: "cache-password",
+  /** Scaled topology, written by the data stack: endpoints of RDS and ElastiCache (JSON of KEY: value). */
+  dataConfig: "data-config",
+} as const;
+
+/** SSM leaf of the fleet's CloudWatch agent configuration (the box's is `cloudwatch-agent`). */
+export const FLEET_CW_AGENT_LEAF = "cloudwatch-agent-api";
+
+/**
+ * The key value store of the export's object keys (spa-router.js asks it whether a path exists); the
+ * static-site deploy finds it by this name and fills it (scripts/ci/static-site-sync.sh).
+ */
+export function sitePathsStoreName(env: EnvironmentConfig): string {
+  return resourceName(env, "site-paths");
+}
+
+/** The optional CloudFront web ACL (`env.waf`) and the prefix of its rule metrics. */
+export function webAclName(env: EnvironmentConfig): string {
+  return resourceName(env, "edge");
+}

@@ -1,4 +1,5 @@
 import { DEFAULT_ENVIRONMENT, EnvironmentConfig, environments } from "./environments";
+import { resourcePrefix } from "./naming";
 
 /**
  * Raised for any invalid environment definition or selection. Each problem names the field, the value
@@ -344,7 +345,7 @@ export function selectEnvironment(
         state: {
           kind: "cloud",
           organization: vars.TFC_ORGANIZATION ?? "",
-          workspacePrefix: vars.TFC_WORKSPACE_PREFIX ?? `zmanim-${name}-`,
+          workspacePrefix: vars.TFC_WORKSPACE_PREFIX ?? `${resourcePrefix({ name })}-`,
         },
       };
     } else if (backend !== "s3") {
