@@ -29,6 +29,18 @@ export const READ_ONLY_ACCESS_ARN = "arn:aws:iam::aws:policy/ReadOnlyAccess";
 
 export type CiRoleKind = "plan" | "deploy" | "release";
 
+/**
+ * Each CI role's `max_session_duration`, in seconds: the longest session a job may ask for with
+ * configure-aws-credentials' `role-duration-seconds` (without it, OIDC sessions last 1 hour). IAM allows 3600 to
+ * 43200; AssumeRoleWithWebIdentity may use all of it, since the 1-hour cap applies only to role chaining
+ * (AssumeRole with a role's credentials), which the workflows never do
+ * (https://docs.aws.amazon.com/STS/latest/APIReference/API_AssumeRoleWithWebIdentity.html, DurationSeconds).
+ * The deploy role runs deploy.yml and ami.yml, whose first-apply budgets pass 3 hours; a job that outlived its
+ * credentials would fail mid-apply with ExpiredToken, lock held. __tests__/unit/workflows.test.ts checks that
+ * no job outlasts the session it asks for, and that none asks for more than its role allows.
+ */
+export const CI_MAX_SESSION_SECONDS: Record<CiRoleKind, number> = { plan: 3600, deploy: 4 * 3600, release: 3600 };
+
 interface Statement {
   Sid: string;
   Effect: "Allow" | "Deny";
@@ -481,9 +493,9 @@ export class CicdStack extends ZmanimStack {
       return r;
     };
     this.roles = {
-      plan: role("plan", "GitHub Actions: terraform plan on pull requests and main (read-only)", 3600),
-      deploy: role("deploy", "GitHub Actions: cdktf deploy and AMI builds from the production environment", 3600),
-      release: role("release", "GitHub Actions: API binary releases and static site uploads", 3600),
+      plan: role("plan", "GitHub Actions: terraform plan on pull requests and main (read-only)", CI_MAX_SESSION_SECONDS.plan),
+      deploy: role("deploy", "GitHub Actions: cdktf deploy and AMI builds from the production environment", CI_MAX_SESSION_SECONDS.deploy),
+      release: role("release", "GitHub Actions: API binary releases and static site uploads", CI_MAX_SESSION_SECONDS.release),
     };
 
     const attach = (kind: CiRoleKind, id: string, policyArn: string) =>

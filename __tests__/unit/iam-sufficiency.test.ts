@@ -289,6 +289,17 @@ describe("IAM sufficiency: the AMI build (ami.yml runs Packer with the deploy ro
   });
 });
 
+describe("IAM sufficiency: waiting for the fleet's instance refresh (deploy.yml and ami.yml, deploy role)", () => {
+  it("in scaled, the deploy role may read the group's instance refreshes, as wait-instance-refresh.sh asks", async () => {
+    const env = environments.scaled;
+    const deploy = rolePolicies(synthAll(env).stacks, ciRoleName(env, "deploy"), env.accountId);
+    const call = ["autoscaling", "describe-instance-refreshes", "--auto-scaling-group-name", `zmanim-${env.name}-api`, "--max-records", "10", "--output", "json"];
+    const requests = cliRequests(call, env);
+    expect(requests.map((r) => `${r.action} ${r.resource} ${r.context["aws:RequestedRegion"]}`)).toEqual([`autoscaling:DescribeInstanceRefreshes * ${env.region}`]);
+    expect(await denied(deploy, requests)).toEqual([]);
+  });
+});
+
 describe("IAM sufficiency: the action map", () => {
   it("holds only IAM actions (corrections in scripts/iam/data/overrides.json)", async () => {
     expect(vendoredTypes().length).toBeGreaterThan(80);
