@@ -1,5 +1,7 @@
 import { Construct } from "constructs";
 import { IamOpenidConnectProvider } from "@cdktf/provider-aws/lib/iam-openid-connect-provider";
+import { DataAwsIamOpenidConnectProvider } from "@cdktf/provider-aws/lib/data-aws-iam-openid-connect-provider";
+import { githubOidcProviderMode } from "../constructs/config/github-oidc";
 import { IamPolicy } from "@cdktf/provider-aws/lib/iam-policy";
 import { IamRole } from "@cdktf/provider-aws/lib/iam-role";
 import { IamRolePolicyAttachment } from "@cdktf/provider-aws/lib/iam-role-policy-attachment";
@@ -464,22 +466,34 @@ const doc = (statements: Statement[]) => JSON.stringify({ Version: "2012-10-17",
  * GitHub OIDC provider and the three CI roles (plan, deploy, release). This stack is the trust root of the
  * pipeline: an administrator applies it (the first time, and after every change); the deploy role is denied
  * any write to these roles and the provider.
+ *
+ * The provider is one per account: the environment with `github.oidcProvider: "create"` owns it here; the others
+ * of that account read it with a data source (a plan fails, naming it, until the owner's cicd stack is applied).
  */
 export class CicdStack extends ZmanimStack {
-  readonly oidcProvider: IamOpenidConnectProvider;
+  readonly oidcProvider: IamOpenidConnectProvider | DataAwsIamOpenidConnectProvider;
   readonly roles: Record<CiRoleKind, IamRole>;
 
   constructor(scope: Construct, props: CicdStackProps) {
     super(scope, "cicd", props);
     const env = props.env;
 
-    // No thumbprint_list: IAM trusts GitHub's issuer through its own root CA library (AWS guidance since
-    // July 2023), so a rotated GitHub certificate can never lock CI out.
-    this.oidcProvider = new IamOpenidConnectProvider(this, "github_oidc", {
-      url: `https://${GITHUB_OIDC_HOST}`,
-      clientIdList: [GITHUB_OIDC_AUDIENCE],
-    });
-    this.oidcProvider.overrideLogicalId("github_oidc");
+    if (githubOidcProviderMode(env) === "create") {
+      // No thumbprint_list: IAM trusts GitHub's issuer through its own root CA library (AWS guidance since
+      // July 2023), so a rotated GitHub certificate can never lock CI out.
+      const created = new IamOpenidConnectProvider(this, "github_oidc", {
+        url: `https://${GITHUB_OIDC_HOST}`,
+        clientIdList: [GITHUB_OIDC_AUDIENCE],
+      });
+      created.overrideLogicalId("github_oidc");
+      this.oidcProvider = created;
+    } else {
+      // Another environment of the account owns it (constructs/config/github-oidc.ts). The roles trust its
+      // deterministic ARN either way; the lookup makes a missing provider fail the plan instead of the roles.
+      const found = new DataAwsIamOpenidConnectProvider(this, "github_oidc", { url: `https://${GITHUB_OIDC_HOST}` });
+      found.overrideLogicalId("github_oidc");
+      this.oidcProvider = found;
+    }
 
     const role = (kind: CiRoleKind, description: string, maxSessionDuration: number) => {
       const r = new IamRole(this, `gha_${kind}`, {

@@ -1,4 +1,5 @@
 import { DEFAULT_ENVIRONMENT, EnvironmentConfig, environments } from "./environments";
+import { githubOidcProblems, githubOidcSetProblems } from "../constructs/config/github-oidc";
 
 /**
  * Raised for any invalid environment definition or selection. Each problem names the field, the value
@@ -207,6 +208,7 @@ export function environmentProblems(env: EnvironmentConfig): string[] {
     if (!GITHUB_REPO.test(env.github.appRepository ?? ""))
       bad("github.appRepository", env.github.appRepository, "use \"owner/name\" of the application repository");
   }
+  problems.push(...githubOidcProblems(env));
   if (env.topology !== undefined) topologyProblems(env, vpc, subnet, bad);
   return problems;
 }
@@ -303,6 +305,7 @@ export function environmentSetProblems(defs: Readonly<Record<string, Environment
       }
     }
   }
+  problems.push(...githubOidcSetProblems(defs));
   return problems;
 }
 

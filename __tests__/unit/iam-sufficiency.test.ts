@@ -158,9 +158,13 @@ describe.each(SIMULATED)("IAM sufficiency (%s)", (_name, env) => {
   });
 
   it("every condition key in every policy applies to every action it guards", async () => {
+    // The provider is created in one environment of the account and looked up (a data source) in the others.
     const hosts = Object.values(stacks).flatMap((s) =>
-      Object.values(s.resource?.aws_iam_openid_connect_provider ?? {}).map((p) => String(p.url).replace(/^https:\/\//, "")),
+      [...Object.values(s.resource?.aws_iam_openid_connect_provider ?? {}), ...Object.values(s.data?.aws_iam_openid_connect_provider ?? {})].map((p) =>
+        String(p.url).replace(/^https:\/\//, ""),
+      ),
     );
+    expect(hosts).toEqual(["token.actions.githubusercontent.com"]);
     const problems: string[] = [];
     let checked = 0;
     for (const [name, stack] of Object.entries(stacks)) {
