@@ -12,6 +12,9 @@ import { LbTargetGroup } from "@cdktf/provider-aws/lib/lb-target-group";
  */
 export const AMI_ROOT_DEVICE = "/dev/sda1";
 
+/** What the launch template tags at launch: the instance, its volumes and its network interface. */
+export const FLEET_TAGGED_AT_LAUNCH = ["instance", "volume", "network-interface"] as const;
+
 export interface FleetProps {
   /**
    * Name of the launch template, Auto Scaling group, load balancer and target group, e.g. `zmanim-prod-api`.
@@ -70,8 +73,16 @@ export interface FleetProps {
    * $2.10 per instance-month. @default false
    */
   readonly detailedMonitoring?: boolean;
-  /** Tags of the instances and their volumes besides `Name`. @default none */
+  /** Tags of every resource here besides `Name` (on top of the provider's default tags). @default none */
   readonly tags?: Record<string, string>;
+  /**
+   * Tags the provider's `default_tags` never reach: what the launch template tags at launch (instances, volumes,
+   * network interfaces) and the Auto Scaling group's `tag` blocks. `default_tags` apply only to a resource's own
+   * `tags` argument (terraform-provider-aws issue #19387), so pass the stack's default tags here, or the fleet's
+   * instances carry no `Project` or `Environment` tag (which ssm-restart.sh and the release role select by).
+   * @default none
+   */
+  readonly launchTags?: Record<string, string>;
 }
 
 /**
@@ -117,6 +128,7 @@ export class Fleet extends Construct {
       fail("deregistrationDelaySeconds", deregistration, "use a whole number of seconds from 0 to 3600");
     }
     const tags = { ...(props.tags ?? {}), Name: props.name };
+    const launched = { ...(props.launchTags ?? {}), ...tags };
 
     this.launchTemplate = new LaunchTemplate(this, "launch-template", {
       name: props.name,
@@ -149,10 +161,8 @@ export class Fleet extends Construct {
       ],
       userData: Buffer.from(props.userData, "utf8").toString("base64"),
       updateDefaultVersion: true,
-      tagSpecifications: [
-        { resourceType: "instance", tags },
-        { resourceType: "volume", tags },
-      ],
+      // Instances, their root volumes and network interfaces are tagged at launch (RunInstances TagSpecifications).
+      tagSpecifications: FLEET_TAGGED_AT_LAUNCH.map((resourceType) => ({ resourceType, tags: launched })),
       tags,
     });
 
@@ -216,7 +226,14 @@ export class Fleet extends Construct {
       // Group metrics at 1-minute granularity are free.
       enabledMetrics: ["GroupMinSize", "GroupMaxSize", "GroupDesiredCapacity", "GroupInServiceInstances", "GroupTotalInstances"],
       metricsGranularity: "1Minute",
-      tag: Object.entries(tags).map(([key, value]) => ({ key, value, propagateAtLaunch: false })),
+      // The group's own tags. Not propagated: the launch template tags the instances (and, unlike propagation,
+      // their volumes and interfaces too), so one source of instance tags.
+      tag: Object.entries(launched).map(([key, value]) => ({ key, value, propagateAtLaunch: false })),
+      // While Terraform waits for capacity, a failed scaling activity (e.g. the new instance profile not yet
+      // visible to EC2, which is eventually consistent) would otherwise fail the apply and taint the group;
+      // Auto Scaling retries the launch by itself. aws_autoscaling_group, `ignore_failed_scaling_activities`
+      // (provider 5.100.0 docs; added in terraform-provider-aws PR #32914).
+      ignoreFailedScalingActivities: true,
     });
 
     new AutoscalingPolicy(this, "cpu-target-tracking", {

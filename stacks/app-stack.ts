@@ -6,7 +6,7 @@ import { AlarmSet, AlarmSpec } from "../constructs/alarm-set";
 import { Fleet } from "../constructs/fleet";
 import { IamStatement, InstanceRole } from "../constructs/instance-role";
 import { RetainedLogGroup } from "../constructs/log-group";
-import { ZmanimStack, ZmanimStackProps } from "./base";
+import { ZmanimStack, ZmanimStackProps, defaultTagsOf } from "./base";
 import { FLEET_LOGS, boxLogGroupName, fleetCloudwatchAgentConfig } from "../constructs/builders/cloudwatch-agent";
 import { instancePolicyStatements } from "./compute";
 import { EnvironmentConfig, ScaledTopology } from "../constructs/config/environments";
@@ -53,6 +53,19 @@ export function fleetPolicyStatements(env: EnvironmentConfig): IamStatement[] {
   const logGroupArn = (group: string) => `arn:aws:logs:${env.region}:${env.accountId}:log-group:${boxLogGroupName(env, group)}`;
   return [
     ...shared,
+    {
+      // The agent's ec2tagger resolves the `${aws:AutoScalingGroupName}` dimension (fleetCloudwatchAgentConfig)
+      // from the instance's aws:autoscaling:groupName tag with ec2:DescribeTags (instance metadata tags are off),
+      // and holds back every metric until that call succeeds. AWS's CloudWatchAgentServerPolicy grants it for this
+      // reason: https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/create-iam-roles-for-cloudwatch-agent.html
+      // (agent source: aws/amazon-cloudwatch-agent, plugins/processors/ec2tagger). DescribeTags supports no
+      // resource-level permissions (service authorization reference, Amazon EC2): `*`, held to the region.
+      Sid: "AgentDescribeOwnTags",
+      Effect: "Allow",
+      Action: ["ec2:DescribeTags"],
+      Resource: "*",
+      Condition: { StringEquals: { "aws:RequestedRegion": env.region } },
+    },
     {
       Sid: "WriteFleetLogs",
       Effect: "Allow",
@@ -184,6 +197,7 @@ export class AppStack extends ZmanimStack {
       maxSize: t.fleet.max,
       targetCpuPercent: t.fleet.targetCpuPercent,
       rootVolumeGb: env.rootVolumeGb,
+      launchTags: defaultTagsOf(env, this.shortName),
     });
 
     new AlarmSet(this, "alarms", { topicArn: alarmTopicArn(env), namePrefix: `${resourcePrefix(env)}-`, alarms: fleetAlarms(this.fleet) });

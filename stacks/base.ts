@@ -34,21 +34,25 @@ export abstract class ZmanimStack extends TerraformStack {
   }
 }
 
+/**
+ * The provider's default tags of a stack. They reach every resource's own `tags`, but not nested tag blocks
+ * (launch template `tag_specifications`, Auto Scaling group `tag`): those take them explicitly (constructs/fleet.ts).
+ */
+export function defaultTagsOf(env: EnvironmentConfig, short: string): Record<string, string> {
+  return {
+    Project: "zmanim",
+    Environment: env.name,
+    Stack: short,
+    ManagedBy: "terraform",
+    Repository: env.github.infraRepository,
+  };
+}
+
 function awsProviderConfig(env: EnvironmentConfig, region: string, short: string) {
   return {
     region,
     allowedAccountIds: [env.accountId],
-    defaultTags: [
-      {
-        tags: {
-          Project: "zmanim",
-          Environment: env.name,
-          Stack: short,
-          ManagedBy: "terraform",
-          Repository: env.github.infraRepository,
-        },
-      },
-    ],
+    defaultTags: [{ tags: defaultTagsOf(env, short) }],
   };
 }
 

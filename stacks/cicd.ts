@@ -1,5 +1,7 @@
 import { Construct } from "constructs";
 import { IamOpenidConnectProvider } from "@cdktf/provider-aws/lib/iam-openid-connect-provider";
+import { DataAwsIamOpenidConnectProvider } from "@cdktf/provider-aws/lib/data-aws-iam-openid-connect-provider";
+import { githubOidcProviderMode } from "../constructs/config/github-oidc";
 import { IamPolicy } from "@cdktf/provider-aws/lib/iam-policy";
 import { IamRole } from "@cdktf/provider-aws/lib/iam-role";
 import { IamRolePolicyAttachment } from "@cdktf/provider-aws/lib/iam-role-policy-attachment";
@@ -28,6 +30,18 @@ export const DEPLOY_ENVIRONMENT = "production";
 export const READ_ONLY_ACCESS_ARN = "arn:aws:iam::aws:policy/ReadOnlyAccess";
 
 export type CiRoleKind = "plan" | "deploy" | "release";
+
+/**
+ * Each CI role's `max_session_duration`, in seconds: the longest session a job may ask for with
+ * configure-aws-credentials' `role-duration-seconds` (without it, OIDC sessions last 1 hour). IAM allows 3600 to
+ * 43200; AssumeRoleWithWebIdentity may use all of it, since the 1-hour cap applies only to role chaining
+ * (AssumeRole with a role's credentials), which the workflows never do
+ * (https://docs.aws.amazon.com/STS/latest/APIReference/API_AssumeRoleWithWebIdentity.html, DurationSeconds).
+ * The deploy role runs deploy.yml and ami.yml, whose first-apply budgets pass 3 hours; a job that outlived its
+ * credentials would fail mid-apply with ExpiredToken, lock held. __tests__/unit/workflows.test.ts checks that
+ * no job outlasts the session it asks for, and that none asks for more than its role allows.
+ */
+export const CI_MAX_SESSION_SECONDS: Record<CiRoleKind, number> = { plan: 3600, deploy: 4 * 3600, release: 3600 };
 
 interface Statement {
   Sid: string;
@@ -452,22 +466,34 @@ const doc = (statements: Statement[]) => JSON.stringify({ Version: "2012-10-17",
  * GitHub OIDC provider and the three CI roles (plan, deploy, release). This stack is the trust root of the
  * pipeline: an administrator applies it (the first time, and after every change); the deploy role is denied
  * any write to these roles and the provider.
+ *
+ * The provider is one per account: the environment with `github.oidcProvider: "create"` owns it here; the others
+ * of that account read it with a data source (a plan fails, naming it, until the owner's cicd stack is applied).
  */
 export class CicdStack extends ZmanimStack {
-  readonly oidcProvider: IamOpenidConnectProvider;
+  readonly oidcProvider: IamOpenidConnectProvider | DataAwsIamOpenidConnectProvider;
   readonly roles: Record<CiRoleKind, IamRole>;
 
   constructor(scope: Construct, props: CicdStackProps) {
     super(scope, "cicd", props);
     const env = props.env;
 
-    // No thumbprint_list: IAM trusts GitHub's issuer through its own root CA library (AWS guidance since
-    // July 2023), so a rotated GitHub certificate can never lock CI out.
-    this.oidcProvider = new IamOpenidConnectProvider(this, "github_oidc", {
-      url: `https://${GITHUB_OIDC_HOST}`,
-      clientIdList: [GITHUB_OIDC_AUDIENCE],
-    });
-    this.oidcProvider.overrideLogicalId("github_oidc");
+    if (githubOidcProviderMode(env) === "create") {
+      // No thumbprint_list: IAM trusts GitHub's issuer through its own root CA library (AWS guidance since
+      // July 2023), so a rotated GitHub certificate can never lock CI out.
+      const created = new IamOpenidConnectProvider(this, "github_oidc", {
+        url: `https://${GITHUB_OIDC_HOST}`,
+        clientIdList: [GITHUB_OIDC_AUDIENCE],
+      });
+      created.overrideLogicalId("github_oidc");
+      this.oidcProvider = created;
+    } else {
+      // Another environment of the account owns it (constructs/config/github-oidc.ts). The roles trust its
+      // deterministic ARN either way; the lookup makes a missing provider fail the plan instead of the roles.
+      const found = new DataAwsIamOpenidConnectProvider(this, "github_oidc", { url: `https://${GITHUB_OIDC_HOST}` });
+      found.overrideLogicalId("github_oidc");
+      this.oidcProvider = found;
+    }
 
     const role = (kind: CiRoleKind, description: string, maxSessionDuration: number) => {
       const r = new IamRole(this, `gha_${kind}`, {
@@ -481,9 +507,9 @@ export class CicdStack extends ZmanimStack {
       return r;
     };
     this.roles = {
-      plan: role("plan", "GitHub Actions: terraform plan on pull requests and main (read-only)", 3600),
-      deploy: role("deploy", "GitHub Actions: cdktf deploy and AMI builds from the production environment", 3600),
-      release: role("release", "GitHub Actions: API binary releases and static site uploads", 3600),
+      plan: role("plan", "GitHub Actions: terraform plan on pull requests and main (read-only)", CI_MAX_SESSION_SECONDS.plan),
+      deploy: role("deploy", "GitHub Actions: cdktf deploy and AMI builds from the production environment", CI_MAX_SESSION_SECONDS.deploy),
+      release: role("release", "GitHub Actions: API binary releases and static site uploads", CI_MAX_SESSION_SECONDS.release),
     };
 
     const attach = (kind: CiRoleKind, id: string, policyArn: string) =>

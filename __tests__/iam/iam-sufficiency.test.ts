@@ -158,9 +158,13 @@ describe.each(SIMULATED)("IAM sufficiency (%s)", (_name, env) => {
   });
 
   it("every condition key in every policy applies to every action it guards", async () => {
+    // The provider is created in one environment of the account and looked up (a data source) in the others.
     const hosts = Object.values(stacks).flatMap((s) =>
-      Object.values(s.resource?.aws_iam_openid_connect_provider ?? {}).map((p) => String(p.url).replace(/^https:\/\//, "")),
+      [...Object.values(s.resource?.aws_iam_openid_connect_provider ?? {}), ...Object.values(s.data?.aws_iam_openid_connect_provider ?? {})].map((p) =>
+        String(p.url).replace(/^https:\/\//, ""),
+      ),
     );
+    expect(hosts).toEqual(["token.actions.githubusercontent.com"]);
     const problems: string[] = [];
     let checked = 0;
     for (const [name, stack] of Object.entries(stacks)) {
@@ -285,6 +289,17 @@ describe("IAM sufficiency: the AMI build (ami.yml runs Packer with the deploy ro
     ];
     const requests = calls.flatMap((c) => cliRequests(c, env));
     expect(requests.map((r) => `${r.action} ${r.resource}`)).toContain(`ssm:PutParameter arn:aws:ssm:${env.region}:${env.accountId}:parameter/zmanim/${env.name}/ami-id`);
+    expect(await denied(deploy, requests)).toEqual([]);
+  });
+});
+
+describe("IAM sufficiency: waiting for the fleet's instance refresh (deploy.yml and ami.yml, deploy role)", () => {
+  it("in scaled, the deploy role may read the group's instance refreshes, as wait-instance-refresh.sh asks", async () => {
+    const env = environments.scaled;
+    const deploy = rolePolicies(synthAll(env).stacks, ciRoleName(env, "deploy"), env.accountId);
+    const call = ["autoscaling", "describe-instance-refreshes", "--auto-scaling-group-name", `zmanim-${env.name}-api`, "--max-records", "10", "--output", "json"];
+    const requests = cliRequests(call, env);
+    expect(requests.map((r) => `${r.action} ${r.resource} ${r.context["aws:RequestedRegion"]}`)).toEqual([`autoscaling:DescribeInstanceRefreshes * ${env.region}`]);
     expect(await denied(deploy, requests)).toEqual([]);
   });
 });

@@ -426,3 +426,99 @@ describe("scripts/ci/deploy-stacks.sh", () => {
     expect(readFileSync(join(dir, "log"), "utf8")).toBe("");
   });
 });
+
+describe("scripts/ci/wait-instance-refresh.sh", () => {
+  let aws: AwsDouble;
+  beforeEach(() => (aws = awsDouble()));
+  afterEach(() => aws.cleanup());
+
+  const group = "zmanim-scaled-api";
+  /** One InstanceRefresh as `aws autoscaling describe-instance-refreshes --output json` prints it (API_InstanceRefresh). */
+  const refresh = (id: string, status: string, start: string | undefined, pct: number, reason?: string) => ({
+    InstanceRefreshId: id,
+    AutoScalingGroupName: group,
+    Status: status,
+    ...(reason ? { StatusReason: reason } : {}),
+    ...(start ? { StartTime: start } : {}),
+    PercentageComplete: pct,
+    InstancesToUpdate: pct === 100 ? 0 : 2,
+    Preferences: { MinHealthyPercentage: 100, MaxHealthyPercentage: 200, InstanceWarmup: 300, SkipMatching: true, AutoRollback: true },
+  });
+  const page = (...r: object[]) => JSON.stringify({ InstanceRefreshes: r });
+  const describe_ = ["autoscaling", "describe-instance-refreshes", "--auto-scaling-group-name", group];
+  // An older refresh, finished before this deploy: never the one waited for.
+  const older = refresh("0a1b2c3d-old", "Failed", "2026-12-01T10:00:00.123000+00:00", 50, "An instance failed to launch.");
+  const since = "2026-12-07T21:40:00Z";
+  const args = (...more: string[]) => ["--group", group, "--since", since, "--poll", "0.1", ...more];
+
+  it("waits through Pending and InProgress until the refresh started since the deploy succeeds", async () => {
+    aws.setRules([
+      { match: describe_, stdout: page(refresh("5e6f-new", "Pending", undefined, 0), older), times: 1 },
+      { match: describe_, stdout: page(refresh("5e6f-new", "InProgress", "2026-12-07T21:41:10+00:00", 50, "Waiting for instances to warm up before continuing. For example: i-0b1c2d3e4f5a6b7c8 is warming up."), older), times: 2 },
+      { match: describe_, stdout: page(refresh("5e6f-new", "Successful", "2026-12-07T21:41:10+00:00", 100), older) },
+    ]);
+    const r = await run(script("wait-instance-refresh.sh"), args(), aws.env);
+    expect([r.code, r.stderr]).toEqual([0, ""]);
+    expect(r.stdout.trim().split("\n")).toEqual([
+      `instance refresh 5e6f-new of ${group}: Pending (0%)`,
+      `instance refresh 5e6f-new of ${group}: InProgress (50%): Waiting for instances to warm up before continuing. For example: i-0b1c2d3e4f5a6b7c8 is warming up.`,
+      `instance refresh 5e6f-new of ${group}: Successful (100%)`,
+    ]);
+    expect(aws.calls()).toHaveLength(4);
+    for (const c of aws.calls()) expect(c).toEqual(["autoscaling", "describe-instance-refreshes", "--auto-scaling-group-name", group, "--max-records", "10", "--output", "json"]);
+  }, 20000);
+
+  it("fails on a rolled-back refresh, which went back to the new launch template version, and points at the real rollback", async () => {
+    aws.setRules([
+      { match: describe_, stdout: page(refresh("7a8b-new", "RollbackInProgress", "2026-12-07T21:41:10Z", 50, "The instance refresh is being rolled back."), older), times: 1 },
+      { match: describe_, stdout: page(refresh("7a8b-new", "RollbackSuccessful", "2026-12-07T21:41:10Z", 100, "The instance refresh was rolled back: instances failed ELB health checks."), older) },
+    ]);
+    const r = await run(script("wait-instance-refresh.sh"), args(), aws.env);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(`instance refresh 7a8b-new of ${group} ended RollbackSuccessful: The instance refresh was rolled back: instances failed ELB health checks.`);
+    expect(r.stderr).toContain("terraform-provider-aws #34189): the fleet still runs the new configuration");
+    expect(r.stderr).toContain('roll back by publishing the previous AMI id to SSM and deploying the AMI\'s stacks again: docs/runbooks/scale-out.md, "A failed instance refresh"');
+  }, 20000);
+
+  it.each([
+    ["Failed", "Instance refresh failed: 1 instance failed to launch. Status Reason: The instance profile is not valid."],
+    ["Cancelled", "Instance refresh was cancelled by a user."],
+    ["RollbackFailed", "The rollback failed."],
+  ])("fails on a refresh that ended %s, naming its reason", async (status, reason) => {
+    aws.setRules([{ match: describe_, stdout: page(refresh("9c0d-new", status, "2026-12-07T21:45:00+00:00", 50, reason), older) }]);
+    const r = await run(script("wait-instance-refresh.sh"), args(), aws.env);
+    expect([r.code, r.stderr]).toEqual([1, expect.stringContaining(`instance refresh 9c0d-new of ${group} ended ${status}: ${reason}`)]);
+  }, 20000);
+
+  it("has nothing to wait for when no refresh started since the deploy (the launch template did not change)", async () => {
+    aws.setRules([{ match: describe_, stdout: page(older) }]);
+    const r = await run(script("wait-instance-refresh.sh"), args(), aws.env);
+    expect([r.code, r.stdout.trim()]).toEqual([0, `no instance refresh of ${group} since ${since}: its launch configuration did not change; nothing to wait for`]);
+    aws.setRules([{ match: describe_, stdout: page() }]);
+    const none = await run(script("wait-instance-refresh.sh"), ["--group", group], aws.env);
+    expect(none.code).toBe(0);
+    // Without --since, the newest refresh is the one: an older failed refresh fails the wait.
+    aws.setRules([{ match: describe_, stdout: page(older) }]);
+    const old = await run(script("wait-instance-refresh.sh"), ["--group", group, "--poll", "0.1"], aws.env);
+    expect([old.code, old.stderr]).toEqual([1, expect.stringContaining("instance refresh 0a1b2c3d-old of zmanim-scaled-api ended Failed")]);
+  }, 20000);
+
+  it("gives up at the deadline while the refresh is still running, and fails when AWS cannot be asked", async () => {
+    aws.setRules([{ match: describe_, stdout: page(refresh("1e2f-new", "InProgress", "2026-12-07T21:41:10Z", 50)) }]);
+    const r = await run(script("wait-instance-refresh.sh"), args("--wait-seconds", "1"), aws.env);
+    expect([r.code, r.stderr]).toEqual([1, expect.stringContaining(`instance refresh 1e2f-new of ${group} is still InProgress (50%) after 1s`)]);
+    aws.setRules([{ match: describe_, stderr: "An error occurred (AccessDenied) when calling the DescribeInstanceRefreshes operation: not authorized", exit: 254 }]);
+    const denied = await run(script("wait-instance-refresh.sh"), args(), aws.env);
+    expect([denied.code, denied.stderr]).toEqual([1, expect.stringContaining(`describe-instance-refreshes failed for ${group}`)]);
+  }, 20000);
+
+  it("refuses a missing group, a malformed --since and a bad number, naming the value", async () => {
+    const a = await run(script("wait-instance-refresh.sh"), [], aws.env);
+    expect([a.code, a.stderr]).toEqual([2, expect.stringContaining('--group "" must be an Auto Scaling group name')]);
+    const b = await run(script("wait-instance-refresh.sh"), ["--group", group, "--since", "2026-12-07 21:40"], aws.env);
+    expect([b.code, b.stderr]).toEqual([2, expect.stringContaining('--since "2026-12-07 21:40" must be a UTC time like 2026-12-07T21:40:00Z')]);
+    const c = await run(script("wait-instance-refresh.sh"), ["--group", group, "--wait-seconds", "soon"], aws.env);
+    expect([c.code, c.stderr]).toEqual([2, expect.stringContaining('--wait-seconds "soon" must be a whole number >= 1')]);
+    expect(aws.calls()).toEqual([]);
+  });
+});

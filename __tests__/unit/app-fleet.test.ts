@@ -13,6 +13,8 @@ import { EnvironmentConfig, ScaledTopology, prod, scaled, staging } from "../../
 import { alarmTopicArn } from "../../constructs/config/naming";
 import { ROLE_MARKERS, scriptForRole, unescapeTerraformTemplate } from "../../constructs/builders/user-data";
 import { fleetCloudwatchAgentConfig } from "../../constructs/builders/cloudwatch-agent";
+import { releasePolicyStatements } from "../../stacks/cicd";
+import { fleetCalls } from "../../scripts/tools/iam/calls";
 import { resolveRef } from "../helpers/refs";
 import { resourcesOfType, Synthesized, synthAll } from "../helpers/synth";
 
@@ -101,6 +103,34 @@ describe.each([
         expect.objectContaining({ strategy: "Rolling", preferences: expect.objectContaining({ min_healthy_percentage: 100, max_healthy_percentage: 200 }) }),
       );
       expect((g.target_group_arns as string[]).map((v) => target(s, stack, v))).toEqual([expect.stringMatching(/^app\/aws_lb_target_group\./)]);
+    }
+  });
+
+  it("every group ignores failed scaling activities while Terraform waits for capacity (an instance profile not yet visible fails a launch)", () => {
+    const groups = resourcesOfType(s, "aws_autoscaling_group");
+    expect(groups.length).toBe(1);
+    for (const [, id, g] of groups) expect([id, g.ignore_failed_scaling_activities]).toEqual([id, true]);
+  });
+
+  it("tags the instances, their volumes and interfaces and the group with the stack's default tags, which the release role selects by", () => {
+    const lts = resourcesOfType(s, "aws_launch_template");
+    expect(lts.length).toBe(1);
+    for (const [stack, , lt] of lts) {
+      const provider = (s.stacks[stack].provider?.aws as Body[]).find((p) => p.alias === undefined)!;
+      const defaults = ((provider.default_tags as Body[])[0].tags ?? {}) as Record<string, string>;
+      expect(defaults).toEqual(expect.objectContaining({ Project: "zmanim", Environment: env.name }));
+      const specs = lt.tag_specifications as { resource_type: string; tags: Record<string, string> }[];
+      expect(specs.map((t) => t.resource_type).sort()).toEqual(["instance", "network-interface", "volume"]);
+      for (const spec of specs) expect([spec.resource_type, spec.tags]).toEqual([spec.resource_type, { ...defaults, Name: `zmanim-${env.name}-api` }]);
+      // ssm-restart.sh and the release role's SendCommand condition select instances by these tags.
+      const restart = releasePolicyStatements(env).find((st) => st.Sid === "RestartOnProjectInstance")!;
+      const wanted = Object.entries(restart.Condition!.StringEquals).map(([k, v]) => [k.replace("ssm:resourceTag/", ""), v]);
+      const instanceTags = specs.find((t) => t.resource_type === "instance")!.tags;
+      for (const [k, v] of wanted) expect([k, instanceTags[k as string]]).toEqual([k, v]);
+    }
+    for (const [stack, , g] of resourcesOfType(s, "aws_autoscaling_group")) {
+      const tags = Object.fromEntries((g.tag as { key: string; value: string }[]).map((t) => [t.key, t.value]));
+      expect(tags).toEqual(expect.objectContaining({ Project: "zmanim", Environment: env.name, Stack: stack, ManagedBy: "terraform" }));
     }
   });
 
@@ -227,12 +257,29 @@ describe("the fleet's instance role", () => {
 
   it("reads its SSM parameters and releases, writes its metrics and logs, and nothing of the box's data", () => {
     expect(actions).toEqual(expect.arrayContaining(["ssm:GetParameter", "s3:GetObject", "cloudwatch:PutMetricData", "logs:PutLogEvents", "ssm:UpdateInstanceInformation"]));
-    expect(actions.filter((a) => /^(ses|s3:PutObject|s3:DeleteObject|ec2:|iam:)/.test(a))).toEqual([]);
+    expect(actions.filter((a) => /^(ses|s3:PutObject|s3:DeleteObject|ec2:|iam:)/.test(a))).toEqual(["ec2:DescribeTags"]);
     const resources = statements.flatMap((st) => (Array.isArray(st.Resource) ? st.Resource : [st.Resource]));
     expect(resources.filter((r) => r.includes("backups"))).toEqual([]);
     for (const st of statements.filter((x) => x.Resource === "*")) {
       expect([st.Sid, st.Condition !== undefined || st.Action.every((a) => /^(ssm|ssmmessages|ec2messages):/.test(a))]).toEqual([st.Sid, true]);
     }
+  });
+
+  it("lets the CloudWatch agent resolve its AutoScalingGroupName dimension: ec2:DescribeTags, in the region only", () => {
+    expect(fleetCloudwatchAgentConfig(scaled)).toEqual(
+      expect.objectContaining({ metrics: expect.objectContaining({ append_dimensions: { AutoScalingGroupName: "${aws:AutoScalingGroupName}" } }) }),
+    );
+    expect(statements.find((st) => st.Action.includes("ec2:DescribeTags"))).toEqual({
+      Sid: "AgentDescribeOwnTags",
+      Effect: "Allow",
+      Action: ["ec2:DescribeTags"],
+      Resource: "*",
+      Condition: { StringEquals: { "aws:RequestedRegion": scaled.region } },
+    });
+    // The IAM sufficiency simulation asks for it on the fleet role's behalf.
+    expect(fleetCalls(scaled).filter((c) => c.action === "ec2:DescribeTags")).toEqual([
+      { script: "amazon-cloudwatch-agent", cli: "amazon-cloudwatch-agent", action: "ec2:DescribeTags", resource: "*" },
+    ]);
   });
 });
 

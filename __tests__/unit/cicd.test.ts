@@ -1,4 +1,4 @@
-import { environments } from "../../constructs/config/environments";
+import { environments, EnvironmentConfig, prod, staging } from "../../constructs/config/environments";
 import {
   DEPLOY_ENVIRONMENT,
   GITHUB_OIDC_AUDIENCE,
@@ -8,6 +8,8 @@ import {
   githubOidcProviderArn,
 } from "../../stacks/cicd";
 import { ciRoleName } from "../../constructs/config/naming";
+import { githubOidcProviderMode } from "../../constructs/config/github-oidc";
+import { ConfigError, environmentProblems, selectEnvironment } from "../../constructs/config/validate-environment";
 import { asList, Statement, statements } from "../helpers/policy";
 import { synthAll, TfJson } from "../helpers/synth";
 
@@ -50,8 +52,15 @@ describe.each(Object.entries(environments))("cicd stack (%s)", (_name, env) => {
   const cicd = synthAll(env).stacks.cicd;
   const roles = resources(cicd, "aws_iam_role");
 
-  it("creates GitHub's OIDC provider for sts.amazonaws.com only, with no pinned thumbprint, under a pinned id", () => {
+  it("creates GitHub's OIDC provider for sts.amazonaws.com only, with no pinned thumbprint, or looks it up, under a pinned id", () => {
     const providers = resources(cicd, "aws_iam_openid_connect_provider");
+    const lookups = Object.entries(cicd.data?.aws_iam_openid_connect_provider ?? {});
+    if (githubOidcProviderMode(env) === "lookup") {
+      expect(providers).toEqual([]);
+      expect(lookups.map(([id, d]) => [id, d.url])).toEqual([["github_oidc", `https://${GITHUB_OIDC_HOST}`]]);
+      return;
+    }
+    expect(lookups).toEqual([]);
     expect(providers.map(([id]) => id)).toEqual(["github_oidc"]);
     const [, p] = providers[0];
     expect(p.url).toBe(`https://${GITHUB_OIDC_HOST}`);
@@ -207,5 +216,42 @@ describe.each(Object.entries(environments))("cicd stack (%s)", (_name, env) => {
     for (const kind of ["plan", "deploy", "release"] as const) {
       for (const sub of ciSubjects(env, kind)) expect([kind, sub.includes("*")]).toEqual([kind, false]);
     }
+  });
+});
+
+describe("one GitHub OIDC provider per account", () => {
+  it("across the shipped environments, each account has at most one provider resource, and every other environment looks it up", () => {
+    const byAccount = new Map<string, { created: string[]; lookedUp: string[] }>();
+    for (const [name, env] of Object.entries(environments)) {
+      const cicd = synthAll(env).stacks.cicd;
+      const entry = byAccount.get(env.accountId) ?? { created: [], lookedUp: [] };
+      for (const s of Object.values(synthAll(env).stacks)) {
+        for (const [id] of resources(s, "aws_iam_openid_connect_provider")) entry.created.push(`${name}/${id}`);
+      }
+      if (cicd.data?.aws_iam_openid_connect_provider) entry.lookedUp.push(name);
+      byAccount.set(env.accountId, entry);
+    }
+    // All three shipped environments share account 111111111111: prod creates, staging and scaled look up.
+    expect(Object.fromEntries(byAccount)).toEqual({ "111111111111": { created: ["prod/github_oidc"], lookedUp: ["staging", "scaled"] } });
+    for (const [account, e] of byAccount) expect([account, e.created.length <= 1]).toEqual([account, true]);
+  });
+
+  it("refuses a second environment that creates the provider in the same account, naming the field, the value and the fix", () => {
+    const twice: Record<string, EnvironmentConfig> = { prod, staging: { ...staging, github: { ...staging.github, oidcProvider: undefined } } };
+    expect(() => selectEnvironment([], { ZMANIM_ENV: "prod" }, twice)).toThrow(ConfigError);
+    expect(() => selectEnvironment([], { ZMANIM_ENV: "prod" }, twice)).toThrow(
+      'environments.staging.github.oidcProvider = "create" (the default): environments.prod already creates GitHub\'s OIDC provider in account 111111111111, ' +
+        'and IAM holds one per account; set "lookup" here (docs/runbooks/first-deploy.md, "One GitHub OIDC provider per account")',
+    );
+    // In another account, the second environment may create its own.
+    const elsewhere = { prod, staging: { ...twice.staging, accountId: "222222222222" } };
+    expect(selectEnvironment([], { ZMANIM_ENV: "staging" }, elsewhere).github.oidcProvider).toBeUndefined();
+  });
+
+  it("refuses an unknown mode", () => {
+    const bad = { ...prod, github: { ...prod.github, oidcProvider: "import" } } as unknown as EnvironmentConfig;
+    expect(environmentProblems(bad)).toContain(
+      'github.oidcProvider = "import": use "create" in the one environment of account 111111111111 whose cicd stack owns GitHub\'s OIDC provider, and "lookup" in every other environment of that account',
+    );
   });
 });

@@ -7,9 +7,10 @@ import { existsSync, readdirSync, readFileSync } from "fs";
 import { join, resolve } from "path";
 import { spawnSync } from "child_process";
 import YAML from "yaml";
-import { prod } from "../../constructs/config/environments";
+import { prod, EnvironmentConfig, ScaledTopology, environments, scaled } from "../../constructs/config/environments";
 import { bucketName, ciRoleName, roleArn } from "../../constructs/config/naming";
 import { synthAll } from "../helpers/synth";
+import { CiRoleKind } from "../../stacks/cicd";
 import { VALIDATION_TIMEOUT } from "../../constructs/site-certificate";
 
 const lintLib = require("../../scripts/ci/lint-workflows.js") as {
@@ -17,6 +18,11 @@ const lintLib = require("../../scripts/ci/lint-workflows.js") as {
   actionlintFindings(text: string, file: string): Promise<Array<{ kind: string; message: string; line: number }>>;
   shellcheckFindings(wf: unknown): Array<{ job: string; step: string; code: string; message: string }>;
   shellcheckAvailable(): boolean;
+};
+const consumersLib = require("../../scripts/ci/ami-consumers.js") as {
+  amiStacks(stacks: Array<[string, unknown]>): string[];
+  amiGroups(stacks: Array<[string, unknown]>): string[];
+  synthesizedStacks(outdir: string): Array<[string, unknown]>;
 };
 const orderLib = require("../../scripts/ci/deploy-order.js") as {
   deployOrder(m: unknown): string[];
@@ -206,18 +212,33 @@ describe("GitHub workflows", () => {
     const manifestStacks = Object.keys(synthAll(prod).manifest.stacks).map((n) => n.replace(/^zmanim-prod-/, ""));
     /** Setup steps without their own timeout (checkout, node, npm ci, artifacts, terraform, credentials). */
     const SETUP = 10;
+    /**
+     * The environments the AMI's stacks are sized for: the shipped ones, and scaled with the box kept (then both
+     * compute and app read the AMI parameter).
+     */
+    const amiEnvs: EnvironmentConfig[] = [...Object.values(environments), { ...scaled, topology: { ...(scaled.topology as ScaledTopology), keepBox: true } }];
+    const amiStacksOf = (env: EnvironmentConfig) =>
+      consumersLib.amiStacks(consumersLib.synthesizedStacks(synthAll(env).outdir)).map((n) => n.replace(`zmanim-${env.name}-`, ""));
+    /** Minutes of the costliest set of stacks that read the AMI parameter, over amiEnvs. */
+    const amiMinutes = () => Math.max(...amiEnvs.map((e) => amiStacksOf(e).reduce((t, x) => t + budgets.stacks[x].minutes, 0)));
     /** The stacks one `deploy-stacks.sh` call deploys, from its --only/--exclude arguments. */
     const stacksOf = (call: string) => {
       const only = [...call.matchAll(/--only "zmanim-\$ZMANIM_ENV-([a-z]+)"/g)].map((m) => m[1]);
       const excluded = [...call.matchAll(/--exclude "zmanim-\$ZMANIM_ENV-([a-z]+)"/g)].map((m) => m[1]);
       return only.length > 0 ? only : manifestStacks.filter((x) => !excluded.includes(x));
     };
-    /** Minutes a step needs at most: every deploy-stacks.sh call within its budgets plus one grace period. */
+    /**
+     * Minutes a step needs at most: every deploy-stacks.sh call within its budgets plus one grace period (the
+     * stacks of the AMI when the step picks them with ami-consumers.js), and every instance refresh wait.
+     */
     const needed = (run: string) =>
       [...run.matchAll(/deploy-stacks\.sh[^\n]*/g)].reduce(
-        (t, m) => t + stacksOf(m[0]).reduce((u, x) => u + budgets.stacks[x].minutes, 0) + budgets.graceMinutes,
+        (t, m) =>
+          t +
+          (/ami-consumers\.js stacks/.test(run) ? amiMinutes() : stacksOf(m[0]).reduce((u, x) => u + budgets.stacks[x].minutes, 0)) +
+          budgets.graceMinutes,
         0,
-      );
+      ) + [...run.matchAll(/wait-instance-refresh\.sh[^\n]*--wait-seconds (\d+)/g)].reduce((t, m) => t + Math.ceil(Number(m[1]) / 60) + 1, 0);
 
     it("has a budget with its source for every stack", () => {
       expect(Object.keys(budgets.stacks).filter((x) => manifestStacks.includes(x)).sort()).toEqual([...manifestStacks].sort());
@@ -249,6 +270,36 @@ describe("GitHub workflows", () => {
         expect([where, `needs ${total}`, job["timeout-minutes"]! >= total]).toEqual([where, `needs ${total}`, true]);
       }
       expect(deploying).toBe(2);
+    });
+
+    it("no job outlives its AWS credentials: the session it asks for covers its timeout, and its role allows that session", () => {
+      const roles = synthAll(prod).stacks.cicd.resource?.aws_iam_role ?? {};
+      const maxSession = (kind: string) => roles[`gha_${kind}`]?.max_session_duration as number;
+      let checked = 0;
+      for (const [f, id, job] of allJobs()) {
+        for (const st of (job.steps ?? []).filter((x) => (x.uses ?? "").startsWith("aws-actions/configure-aws-credentials@"))) {
+          const where = `${f}:${id}`;
+          const arn = resolveEnv(f, String(st.with?.["role-to-assume"]));
+          const kind = /:role\/zmanim-prod-gha-(plan|deploy|release)$/.exec(arn)?.[1] as CiRoleKind | undefined;
+          expect([where, arn, kind !== undefined]).toEqual([where, arn, true]);
+          // configure-aws-credentials asks for 1 hour when it assumes a role with OIDC and no role-duration-seconds
+          // (its README, "Session duration"); AssumeRoleWithWebIdentity fails for more than the role's maximum.
+          const session = Number(st.with?.["role-duration-seconds"] ?? 3600);
+          expect([where, `session ${session}s`, session <= maxSession(kind!)]).toEqual([where, `session ${session}s`, true]);
+          expect([where, `timeout ${job["timeout-minutes"]} min`, job["timeout-minutes"]! * 60 <= session]).toEqual([
+            where,
+            `timeout ${job["timeout-minutes"]} min`,
+            true,
+          ]);
+          checked++;
+        }
+      }
+      expect(checked).toBe(5);
+      expect(Object.fromEntries(Object.entries(roles).map(([k, r]) => [k, r.max_session_duration]))).toEqual({
+        gha_plan: 3600,
+        gha_deploy: 14400,
+        gha_release: 3600,
+      });
     });
 
     it("deploy.yml shares one Terraform plugin cache across the stacks of the job", () => {
@@ -402,7 +453,7 @@ describe("GitHub workflows", () => {
           expect([f, m[1], shorts.has(m[1])]).toEqual([f, m[1], true]);
         }
       }
-      expect(mentions).toBeGreaterThanOrEqual(3);
+      expect(mentions).toBeGreaterThanOrEqual(2);
     });
 
     it("rejects manifests with a cycle or an unknown dependency, naming the stacks", () => {
@@ -420,20 +471,64 @@ describe("GitHub workflows", () => {
     expect(envName(wf["deploy.yml"].jobs.deploy)).toBe("production");
   });
 
-  it("ami.yml builds, deploys compute, checks health, and on failure re-publishes the previous AMI and redeploys", () => {
+  it("ami.yml builds, deploys the AMI's stacks, waits for the refresh, checks health, and on failure re-publishes the previous AMI and redeploys", () => {
     const steps = wf["ami.yml"].jobs.ami.steps!;
     const idx = (re: RegExp) => steps.findIndex((s) => re.test(s.run ?? ""));
     const prep = idx(/ssm get-parameter --name "\/zmanim\/\$ZMANIM_ENV\/ami-id"/);
     const build = idx(/packer build/);
-    const deploy = idx(/deploy-stacks\.sh --only "zmanim-\$ZMANIM_ENV-compute"/);
+    const deploy = idx(/ami-consumers\.js stacks\)[\s\S]*deploy-stacks\.sh "\$\{only\[@\]\}"/);
+    const refresh = idx(/ami-consumers\.js groups\)[\s\S]*wait-instance-refresh\.sh --group "\$g" --since "\$STARTED"/);
     const health = idx(/health-check\.sh "\$HEALTH_URL"/);
     const rollback = steps.findIndex((s) => /put-parameter/.test(s.run ?? ""));
-    expect([prep, build, deploy, health, rollback].every((i) => i >= 0)).toBe(true);
-    expect(prep < build && build < deploy && deploy < health && health < rollback).toBe(true);
+    expect([prep, build, deploy, refresh, health, rollback].every((i) => i >= 0)).toBe(true);
+    expect(prep < build && build < deploy && deploy < refresh && refresh < health && health < rollback).toBe(true);
     expect(idx(/packer init packer\//)).toBeLessThan(build);
+    expect(steps[refresh].env).toEqual({ STARTED: "${{ steps.deploy.outputs.started }}" });
+    expect(steps[deploy].id).toBe("deploy");
+    expect(steps[deploy].run).toMatch(/^echo "started=\$\(date -u \+%Y-%m-%dT%H:%M:%SZ\)" >>"\$GITHUB_OUTPUT"$/m);
     expect(steps[rollback].if).toMatch(/failure\(\)/);
     expect(steps[rollback].if).toMatch(/steps\.prep\.outputs\.previous_ami != ''/);
-    expect(steps[rollback].run).toMatch(/--value "\$PREVIOUS_AMI"[\s\S]*deploy-stacks\.sh --only[\s\S]*health-check\.sh/);
+    // The rollback is a new deploy of the previous AMI (the refresh's own auto-rollback returns to the new
+    // launch template version, terraform-provider-aws #34189), waited for like the deploy.
+    expect(steps[rollback].run).toMatch(
+      /--value "\$PREVIOUS_AMI"[\s\S]*ami-consumers\.js stacks[\s\S]*deploy-stacks\.sh "\$\{only\[@\]\}"[\s\S]*wait-instance-refresh\.sh[\s\S]*health-check\.sh/,
+    );
+  });
+
+  it("deploy.yml waits for the fleet's instance refreshes started since the deploy began, before the health check", () => {
+    const steps = wf["deploy.yml"].jobs.deploy.steps!;
+    const idx = (re: RegExp) => steps.findIndex((s) => re.test(s.run ?? ""));
+    const start = steps.findIndex((st) => st.id === "start");
+    const deploy = idx(/deploy-stacks\.sh/);
+    const refresh = idx(/wait-instance-refresh\.sh --group "\$g" --since "\$STARTED"/);
+    const health = idx(/health-check\.sh/);
+    expect([start, deploy, refresh, health].every((i) => i >= 0)).toBe(true);
+    expect(start < deploy && deploy < refresh && refresh < health).toBe(true);
+    expect(steps[refresh].env).toEqual({ STARTED: "${{ steps.start.outputs.at }}" });
+  });
+
+  describe("the AMI's stacks and groups (scripts/ci/ami-consumers.js)", () => {
+    const keepBox: EnvironmentConfig = { ...scaled, topology: { ...(scaled.topology as ScaledTopology), keepBox: true } };
+    const of = (env: EnvironmentConfig) => consumersLib.synthesizedStacks(synthAll(env).outdir);
+
+    it("are the box's stack in the single-box topology, the fleet's in scaled, and both with the box kept", () => {
+      expect(consumersLib.amiStacks(of(prod))).toEqual(["zmanim-prod-compute"]);
+      expect(consumersLib.amiGroups(of(prod))).toEqual([]);
+      expect(consumersLib.amiStacks(of(scaled))).toEqual(["zmanim-scaled-app"]);
+      expect(consumersLib.amiGroups(of(scaled))).toEqual(["zmanim-scaled-api"]);
+      expect(consumersLib.amiStacks(of(keepBox))).toEqual(["zmanim-scaled-compute", "zmanim-scaled-app"].sort());
+    });
+
+    it("prints them from cdktf.out, and refuses output where no stack reads the AMI", () => {
+      const cli = (args: string[]) => spawnSync("node", ["scripts/ci/ami-consumers.js", ...args], { cwd: root, encoding: "utf8" });
+      const stacks = cli(["stacks", "--outdir", synthAll(scaled).outdir]);
+      expect([stacks.status, stacks.stdout, stacks.stderr]).toEqual([0, "zmanim-scaled-app\n", ""]);
+      const groups = cli(["groups", "--outdir", synthAll(prod).outdir]);
+      expect([groups.status, groups.stdout]).toEqual([0, ""]);
+      const none = cli(["stacks", "--outdir", join(root, "no-such-dir")]);
+      expect([none.status, none.stderr]).toEqual([2, expect.stringContaining("manifest.json does not exist; run `npm run synth` first")]);
+      expect(consumersLib.amiStacks([["zmanim-x-network", { data: { aws_ssm_parameter: { p: { name: "/zmanim/x/config" } } } }]])).toEqual([]);
+    });
   });
 
   it("release-api.yml is callable and dispatchable with version and artifact, and static-site.yml is callable", () => {

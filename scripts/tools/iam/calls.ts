@@ -137,6 +137,9 @@ export function fleetCalls(env: EnvironmentConfig): Call[] {
   calls.push(...bootParameterCalls(env, FLEET_BOOT_LEAVES, FLEET_SECURE_LEAVES));
   const agents = new Set(["packer/files/bin/update-binary.sh", "amazon-ssm-agent"]);
   calls.push(...instanceCalls(env).filter((c) => agents.has(c.script) || (c.script === "amazon-cloudwatch-agent" && c.action === "cloudwatch:PutMetricData")));
+  // The agent's ec2tagger: the AutoScalingGroupName dimension comes from the instance's tags (ec2:DescribeTags,
+  // no resource-level permissions). Without it the agent publishes no metric at all.
+  calls.push({ script: "amazon-cloudwatch-agent", cli: "amazon-cloudwatch-agent", action: "ec2:DescribeTags", resource: "*" });
   for (const l of FLEET_LOGS) {
     const group = `arn:aws:logs:${env.region}:${env.accountId}:log-group:${boxLogGroupName(env, l.group)}`;
     calls.push({ script: "amazon-cloudwatch-agent", cli: "amazon-cloudwatch-agent", action: "logs:DescribeLogStreams", resource: group });

@@ -8,6 +8,7 @@
  *   as ssm:resourceTag/<key>.
  * - `sesv2 send-email` is ses:SendEmail on the sender's and (SES sandbox) the recipient's identities.
  * - `cloudfront-keyvaluestore <command>` is cloudfront-keyvaluestore:<Command> on the store named by --kvs-arn.
+ * - `autoscaling describe-instance-refreshes` (wait-instance-refresh.sh, deploy role) is on `*`.
  * A command without a mapping throws, naming it: a new CLI call must be mapped before it is simulated.
  */
 import { readdirSync, statSync } from "fs";
@@ -106,6 +107,10 @@ export function cliRequests(argv: string[], env: EnvironmentConfig): SimRequest[
       return [req("ssm:GetParameter", `arn:aws:ssm:${env.region}:${env.accountId}:parameter${opt(argv, "--name")}`)];
     case "ssm put-parameter":
       return [req("ssm:PutParameter", `arn:aws:ssm:${env.region}:${env.accountId}:parameter${opt(argv, "--name")}`)];
+    // wait-instance-refresh.sh. DescribeInstanceRefreshes supports no resource-level permissions (service
+    // authorization reference, Amazon EC2 Auto Scaling): `*`.
+    case "autoscaling describe-instance-refreshes":
+      return [req("autoscaling:DescribeInstanceRefreshes", "*")];
     case "ssm list-command-invocations":
       return [req("ssm:ListCommandInvocations", "*")];
     case "cloudfront list-distributions":
