@@ -1,6 +1,7 @@
 /**
  * Prints every finding of the policy rule set (scripts/policy/rules.ts) over every stack of every shipped
- * environment, one line each: `<rule id> <address> (<environment>)`.
+ * environment, and over the state bootstrap (backend.tf.json, as the stack `state-bootstrap`), one line each:
+ * `<rule id> <address> (<environment>)`.
  *
  *   npx tsx scripts/policy/list-findings.ts [--outdir DIR]
  */
@@ -8,6 +9,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from "fs";
 import { tmpdir } from "os";
 import { join } from "path";
 import { environments } from "../../stacks/environments";
+import { repoPath } from "../../stacks/repo-root";
 import { synthEnvironment } from "../../stacks/synth";
 import { findings, StackJson } from "./rules";
 
@@ -26,8 +28,15 @@ export function stacksOf(envName: string): StackJson[] {
   }
 }
 
+/** backend.tf.json as one stack, `state-bootstrap` (applied with plain terraform before any stack). */
+export function stateBootstrapStack(file = repoPath("backend.tf.json")): StackJson {
+  const json = JSON.parse(readFileSync(file, "utf8")) as { resource?: StackJson["resources"] };
+  return { stack: "state-bootstrap", resources: json.resource ?? {} };
+}
+
 if (require.main === module) {
   for (const name of Object.keys(environments)) {
     for (const f of findings(stacksOf(name))) console.log(`${f.id} ${f.address} (${name})`);
   }
+  for (const f of findings([stateBootstrapStack()])) console.log(`${f.id} ${f.address} (backend.tf.json)`);
 }
