@@ -141,6 +141,46 @@ describe("coverage of checkov's rules", () => {
   });
 });
 
+describe("rules restate checkov's semantics (one passing and one failing resource each)", () => {
+  /** The ids of the rules for `type` that fail on `body`, alone in a stack `s` as `aws_<type>.x`, with `extra` resources beside it. */
+  const failing = (type: string, body: Record<string, unknown>, extra: Record<string, Record<string, Record<string, unknown>>> = {}) =>
+    findings([{ stack: "s", resources: { ...extra, [type]: { x: body } } }], RULES.filter((r) => r.type === type)).map((f) => f.id);
+
+  it("CKV_AWS_34: any cache behaviour with allow-all fails; redirect-to-https and https-only pass", () => {
+    const d = (ordered: string) => ({ default_cache_behavior: { viewer_protocol_policy: "redirect-to-https" }, ordered_cache_behavior: [{ viewer_protocol_policy: ordered }] });
+    expect(failing("aws_cloudfront_distribution", d("allow-all"))).toContain("CKV_AWS_34");
+    expect(failing("aws_cloudfront_distribution", d("https-only"))).not.toContain("CKV_AWS_34");
+  });
+
+  it("CKV_AWS_24/260/277: a VPC ingress rule from 0.0.0.0/0 fails on its port; one from a security group passes", () => {
+    expect(failing("aws_vpc_security_group_ingress_rule", { cidr_ipv4: "0.0.0.0/0", from_port: 22, to_port: 22, ip_protocol: "tcp", description: "ssh" })).toEqual(["CKV_AWS_24"]);
+    expect(failing("aws_vpc_security_group_ingress_rule", { cidr_ipv4: "0.0.0.0/0", ip_protocol: "-1", description: "all" }).sort()).toEqual(["CKV_AWS_24", "CKV_AWS_25", "CKV_AWS_260", "CKV_AWS_277"]);
+    expect(failing("aws_vpc_security_group_ingress_rule", { referenced_security_group_id: "sg-1", from_port: 80, to_port: 80, ip_protocol: "tcp", description: "alb" })).toEqual([]);
+    expect(failing("aws_vpc_security_group_ingress_rule", { cidr_ipv4: "10.0.0.0/16", from_port: 80, to_port: 80, ip_protocol: "tcp" })).toEqual(["CKV_AWS_23"]);
+  });
+
+  it("CKV_AWS_70: a bucket policy that allows \"*\" fails unless a condition narrows it", () => {
+    const pol = (cond?: object) => ({ policy: JSON.stringify({ Statement: [{ Effect: "Allow", Principal: "*", Action: "s3:GetObject", Resource: "arn:aws:s3:::b/*", ...(cond ? { Condition: cond } : {}) }] }) });
+    expect(failing("aws_s3_bucket_policy", pol())).toEqual(["CKV_AWS_70"]);
+    expect(failing("aws_s3_bucket_policy", pol({ StringEquals: { "aws:SourceVpce": "vpce-1" } }))).toEqual([]);
+  });
+
+  it("CKV_AWS_300, CKV2_AWS_61: a bucket needs a lifecycle configuration that aborts uploads for the whole bucket", () => {
+    expect(failing("aws_s3_bucket_lifecycle_configuration", { rule: [{ status: "Enabled", filter: { prefix: "logs/" }, abort_incomplete_multipart_upload: { days_after_initiation: 7 } }] })).toEqual(["CKV_AWS_300"]);
+    expect(failing("aws_s3_bucket_lifecycle_configuration", { rule: [{ status: "Enabled", filter: { prefix: "" }, abort_incomplete_multipart_upload: { days_after_initiation: 7 } }] })).toEqual([]);
+    expect(failing("aws_s3_bucket", { bucket: "b" })).toContain("CKV2_AWS_61");
+    expect(failing("aws_s3_bucket", { bucket: "b" }, { aws_s3_bucket_lifecycle_configuration: { l: { bucket: "${aws_s3_bucket.x.id}" } } })).not.toContain("CKV2_AWS_61");
+  });
+
+  it("CKV_AWS_393: a GitHub OIDC trust must pin :sub to named repositories", () => {
+    const role = (sub?: string) => ({ assume_role_policy: JSON.stringify({ Statement: [{ Effect: "Allow", Principal: { Federated: "arn:aws:iam::111111111111:oidc-provider/token.actions.githubusercontent.com" }, Action: "sts:AssumeRoleWithWebIdentity",
+      ...(sub ? { Condition: { StringLike: { "token.actions.githubusercontent.com:sub": sub } } } : {}) }] }) });
+    expect(failing("aws_iam_role", role())).toContain("CKV_AWS_393");
+    expect(failing("aws_iam_role", role("repo:*"))).toContain("CKV_AWS_393");
+    expect(failing("aws_iam_role", role("repo:shtetl/zmanim-infra:environment:prod"))).not.toContain("CKV_AWS_393");
+  });
+});
+
 describe("IAM document analysis (cloudsplaining semantics)", () => {
   const st = (s: Record<string, unknown>) => [{ Effect: "Allow", ...s }];
 
