@@ -254,7 +254,7 @@ export const CHECKOV_RULES: Rule[] = [
   { id: "CKV2_AWS_51", type: "aws_apigatewayv2_stage", companions: ["aws_apigatewayv2_api"], title: "API Gateway stage uses client certificates (WebSocket APIs; HTTP APIs pass)",
     pass: (b, ctx) => set(b.client_certificate_id) || !ctx.all.some((s) => Object.entries(s.resources.aws_apigatewayv2_api ?? {}).some(([id, api]) => str(b.api_id).includes(`aws_apigatewayv2_api.${id}.`) && api.protocol_type === "WEBSOCKET")) },
   { id: "CKV2_AWS_77", type: "aws_apigatewayv2_api", title: "An API with a WAF web ACL has the Log4j managed rules (no web ACL passes)",
-    pass: (b, ctx) => referrers(ctx, "aws_apigatewayv2_api", "aws_wafv2_web_acl_association").length === 0 },
+    pass: (_b, ctx) => referrers(ctx, "aws_apigatewayv2_api", "aws_wafv2_web_acl_association").length === 0 },
   // Auto Scaling
   { id: "CKV_AWS_153", type: "aws_autoscaling_group", title: "Auto Scaling group supplies tags to its instances", pass: (b) => set(b.tag) || set(b.tags) },
   { id: "CKV_AWS_315", type: "aws_autoscaling_group", title: "Auto Scaling group uses a launch template",
@@ -378,7 +378,7 @@ export const CHECKOV_RULES: Rule[] = [
     pass: (b) => (b.load_balancer_type ?? "application") === "application" || truthy(b.enable_cross_zone_load_balancing) },
   { id: "CKV_AWS_328", type: "aws_lb", title: "Load balancer's desync mitigation is defensive or strictest", pass: (b) => b.desync_mitigation_mode !== "monitor" },
   { id: "CKV2_AWS_20", type: "aws_lb", companions: ["aws_lb_listener"], title: "ALB redirects HTTP (port 80) to HTTPS",
-    pass: (b, ctx) => referrers(ctx, "aws_lb", "aws_lb_listener").every((l) => !(str(l.port) === "80" && l.protocol === "HTTP") || (first(l.default_action)?.type === "redirect" && first(first(l.default_action)?.redirect)?.protocol === "HTTPS")) },
+    pass: (_b, ctx) => referrers(ctx, "aws_lb", "aws_lb_listener").every((l) => !(str(l.port) === "80" && l.protocol === "HTTP") || (first(l.default_action)?.type === "redirect" && first(first(l.default_action)?.redirect)?.protocol === "HTTPS")) },
   { id: "CKV2_AWS_28", type: "aws_lb", title: "Internet-facing ALB has a WAF web ACL",
     pass: (b, ctx) => truthy(b.internal) || ["network", "gateway"].includes(str(b.load_balancer_type)) || referrers(ctx, "aws_lb", "aws_wafv2_web_acl_association").length > 0 },
   { id: "CKV2_AWS_76", type: "aws_lb", title: "Internet-facing ALB's web ACL has the Log4j managed rules (internal passes)",
@@ -449,14 +449,14 @@ export const CHECKOV_RULES: Rule[] = [
   { id: "CKV_AWS_382", type: "aws_security_group", title: "No egress to the internet on every port", pass: (b) => !sgRules(b, "egress").some((r) => opensToWorld(r, -1)) },
   { id: "CKV_AWS_382", type: "aws_vpc_security_group_egress_rule", title: "No egress to the internet on every port", pass: (b) => !opensToWorld(b, -1) },
   { id: "CKV2_AWS_5", type: "aws_security_group", title: "Security group is attached to a resource",
-    pass: (b, ctx) => ctx.all.some((s) => Object.entries(s.resources).some(([t, byId]) => !t.startsWith("aws_vpc_security_group_") && t !== "aws_security_group" &&
+    pass: (_b, ctx) => ctx.all.some((s) => Object.entries(s.resources).some(([t, byId]) => !t.startsWith("aws_vpc_security_group_") && t !== "aws_security_group" &&
       Object.values(byId).some((r) => { const text = JSON.stringify(r); return text.includes(`aws_security_group.${ctx.id}.`) || text.includes(`output-aws_security_group${ctx.id}id`); }))) },
   // SSM
   { id: "CKV2_AWS_34", type: "aws_ssm_parameter", title: "SSM parameter is a SecureString", pass: (b) => b.type === "SecureString" },
   // VPC
-  { id: "CKV2_AWS_11", type: "aws_vpc", companions: ["aws_flow_log"], title: "VPC has flow logs", pass: (b, ctx) => referrers(ctx, "aws_vpc", "aws_flow_log").length > 0 },
+  { id: "CKV2_AWS_11", type: "aws_vpc", companions: ["aws_flow_log"], title: "VPC has flow logs", pass: (_b, ctx) => referrers(ctx, "aws_vpc", "aws_flow_log").length > 0 },
   { id: "CKV2_AWS_12", type: "aws_vpc", companions: ["aws_default_security_group"], title: "The VPC's default security group allows no traffic",
-    pass: (b, ctx) => { const d = referrers(ctx, "aws_vpc", "aws_default_security_group"); return d.length > 0 && d.every((g) => sgRules(g, "ingress").length === 0 && sgRules(g, "egress").length === 0); } },
+    pass: (_b, ctx) => { const d = referrers(ctx, "aws_vpc", "aws_default_security_group"); return d.length > 0 && d.every((g) => sgRules(g, "ingress").length === 0 && sgRules(g, "egress").length === 0); } },
 ];
 
 /**
