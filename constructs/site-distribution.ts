@@ -41,6 +41,13 @@ export const ONE_YEAR = 31536000;
 
 /** The health path's viewer protocol policy: the one behaviour that answers plain HTTP (the Route 53 check). */
 export const HEALTH_VIEWER_PROTOCOL_POLICY = "allow-all";
+/**
+ * The health path's methods: the checks need GET and HEAD only, so the behaviour that answers plain HTTP
+ * forwards nothing else. CloudFront accepts three sets of allowed methods (GET+HEAD, +OPTIONS, all seven)
+ * and cached methods must be GET+HEAD or GET+HEAD+OPTIONS (CloudFront API Reference, AllowedMethods and
+ * CachedMethods); other methods on this path get CloudFront's 403.
+ */
+export const HEALTH_METHODS = ["GET", "HEAD"];
 
 /** CloudFront standard logging v2: a CloudWatch Logs vended delivery, which CloudFront offers in us-east-1 only. */
 export interface SiteDistributionAccessLogs {
@@ -233,7 +240,8 @@ export class SiteDistribution extends Construct {
       // alone also answers plain HTTP instead of redirecting: Route 53 counts any 2xx or 3xx as healthy, so
       // an HTTP check against a redirect would always pass, and HTTP saves the check's HTTPS option
       // ($2/month for a non-AWS endpoint, docs/cost.md). The health JSON is public and carries no secret.
-      { ...api, pathPattern: props.apiHealthPath, viewerProtocolPolicy: HEALTH_VIEWER_PROTOCOL_POLICY, cachePolicyId: MANAGED_CACHE_POLICY.CachingDisabled },
+      // Only GET and HEAD (HEALTH_METHODS): the plain-HTTP exception must not carry writes.
+      { ...api, pathPattern: props.apiHealthPath, viewerProtocolPolicy: HEALTH_VIEWER_PROTOCOL_POLICY, allowedMethods: HEALTH_METHODS, cachedMethods: HEALTH_METHODS, cachePolicyId: MANAGED_CACHE_POLICY.CachingDisabled },
       { ...api, pathPattern: "/api/*", cachePolicyId: this.apiCachePolicy.id },
     ];
 

@@ -1,13 +1,13 @@
 /**
  * Synthesizes a whole environment exactly as `npm run synth` does (same code path, atomic output) into a
- * temporary directory and returns every stack's parsed Terraform JSON. Cached per environment name
- * within one test file.
+ * temporary directory and returns every stack's parsed Terraform JSON. Shipped environments come from the
+ * run's shared cache (synth-cache.ts); others are synthesized here, once per test file.
  */
-import { mkdtempSync, readFileSync, readdirSync, rmSync } from "fs";
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from "fs";
 import { tmpdir } from "os";
 import { join } from "path";
 import { EnvironmentConfig, prod } from "../../constructs/config/environments";
-import { synthEnvironment } from "../../main";
+import { CACHE_VAR, environmentKey } from "./synth-cache";
 
 /** The parts of a synthesized stack the tests look at. */
 export interface TfJson {
@@ -32,8 +32,18 @@ export function synthAll(env: EnvironmentConfig = prod): Synthesized {
   const key = JSON.stringify(env);
   const hit = cache.get(key);
   if (hit) return hit;
-  const base = mkdtempSync(join(tmpdir(), "zmanim-synth-"));
-  const outdir = synthEnvironment(env, join(base, "cdktf.out"));
+  // The run's global setup synthesized every shipped environment once (synth-cache.ts).
+  const shared = process.env[CACHE_VAR] ? join(process.env[CACHE_VAR], environmentKey(env)) : undefined;
+  let outdir: string;
+  if (shared && existsSync(join(shared, "manifest.json"))) {
+    outdir = shared;
+  } else {
+    // Loaded only on a miss: a test file that reads the cache never loads the app.
+    const { synthEnvironment } = require("../../main") as typeof import("../../main");
+    const base = mkdtempSync(join(tmpdir(), "zmanim-synth-"));
+    outdir = synthEnvironment(env, join(base, "cdktf.out"));
+    process.on("exit", () => rmSync(base, { recursive: true, force: true }));
+  }
   const manifest = JSON.parse(readFileSync(join(outdir, "manifest.json"), "utf8"));
   const stacks: Record<string, TfJson> = {};
   for (const dir of readdirSync(join(outdir, "stacks"))) {
@@ -42,7 +52,6 @@ export function synthAll(env: EnvironmentConfig = prod): Synthesized {
   }
   const result = { outdir, manifest, stacks };
   cache.set(key, result);
-  process.on("exit", () => rmSync(base, { recursive: true, force: true }));
   return result;
 }
 

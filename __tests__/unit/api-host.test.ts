@@ -183,7 +183,10 @@ describe.each([
 
     it("CloudFront passes preflights through uncached: OPTIONS allowed, never a cached method, Origin and the request headers forwarded", () => {
       const d = res("cdn").aws_cloudfront_distribution.distribution;
-      const apiBehaviours = (d.ordered_cache_behavior as Body[]).filter((b) => b.target_origin_id === "http-api");
+      // The health path takes GET and HEAD only (simple requests, no preflight): its plain-HTTP exception carries nothing else.
+      const all = (d.ordered_cache_behavior as Body[]).filter((b) => b.target_origin_id === "http-api");
+      expect(all.filter((b) => b.path_pattern === env.api.healthPath).map((b) => b.allowed_methods)).toEqual([["GET", "HEAD"]]);
+      const apiBehaviours = all.filter((b) => b.path_pattern !== env.api.healthPath);
       expect(apiBehaviours.length).toBeGreaterThan(0);
       for (const b of apiBehaviours) {
         expect([b.path_pattern, (b.allowed_methods as string[]).includes("OPTIONS"), (b.cached_methods as string[]).includes("OPTIONS")]).toEqual([b.path_pattern, true, false]);

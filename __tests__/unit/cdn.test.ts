@@ -88,16 +88,18 @@ describe.each(Object.entries(environments))("cdn stack (%s)", (_name, env) => {
     );
   });
 
-  it("sends /api/* and the uncached health path to the API with all viewer headers but Host, and every method", () => {
+  it("sends /api/* (every method) and the uncached health path (GET and HEAD only) to the API with all viewer headers but Host", () => {
     const orp = r.aws_cloudfront_origin_request_policy["api-origin-request"];
     expect(orp.headers_config).toEqual({ header_behavior: "allExcept", headers: { items: ["host"] } });
     expect(orp.query_strings_config).toEqual({ query_string_behavior: "all" });
     for (const path of ["/api/*", env.api.healthPath]) {
       const b = behaviour(path);
       expect([path, b.target_origin_id, b.origin_request_policy_id]).toEqual([path, "http-api", "${aws_cloudfront_origin_request_policy.api-origin-request.id}"]);
-      expect(b.allowed_methods).toEqual(["DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT"]);
       expect(b.cached_methods).toEqual(["GET", "HEAD"]);
     }
+    expect(behaviour("/api/*").allowed_methods).toEqual(["DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT"]);
+    // The one behaviour that answers plain HTTP forwards only what the health checks send.
+    expect(behaviour(env.api.healthPath)).toMatchObject({ viewer_protocol_policy: "allow-all", allowed_methods: ["GET", "HEAD"], cached_methods: ["GET", "HEAD"] });
     expect(behaviour(env.api.healthPath).cache_policy_id).toBe("4135ea2d-6df8-44a3-9df3-4b5a84be39ad");
     const paths = (d.ordered_cache_behavior as Body[]).map((b) => b.path_pattern);
     expect(paths.indexOf(env.api.healthPath)).toBeLessThan(paths.indexOf("/api/*"));

@@ -3,7 +3,7 @@ import { join } from "path";
 import { Testing } from "cdktf/lib/testing";
 import { prod, staging } from "../../constructs/config/environments";
 import { NetworkStack } from "../../stacks/network";
-import { renderStateBootstrap, stateBootstrap, STATE_NONCURRENT_DAYS } from "../../constructs/builders/state-bootstrap";
+import { renderStateBootstrap, stateBootstrap, STATE_NONCURRENT_DAYS, STATE_ACCESS_LOG_DAYS } from "../../constructs/builders/state-bootstrap";
 import { synthAll } from "../helpers/synth";
 
 describe("remote state", () => {
@@ -93,6 +93,46 @@ describe("backend.tf.json (state bootstrap)", () => {
     expect(JSON.stringify(r.aws_s3_bucket_lifecycle_configuration.state)).toContain(
       `"noncurrent_version_expiration":{"noncurrent_days":${STATE_NONCURRENT_DAYS}}`,
     );
+  });
+
+  it("writes S3 server access logs of the state bucket (it holds generated passwords) into a hardened log bucket", () => {
+    expect(STATE_ACCESS_LOG_DAYS).toBe(365);
+    expect(r.aws_s3_bucket.state_logs).toEqual({
+      bucket: "zmanim-tfstate-111111111111-access-logs",
+      force_destroy: false,
+      lifecycle: { prevent_destroy: true },
+    });
+    expect(r.aws_s3_bucket_logging.state).toEqual({
+      bucket: "${aws_s3_bucket.state.id}",
+      target_bucket: "${aws_s3_bucket.state_logs.id}",
+      target_prefix: "state/",
+      depends_on: ["aws_s3_bucket_policy.state_logs"],
+    });
+    expect(r.aws_s3_bucket_versioning.state_logs).toMatchObject({ versioning_configuration: { status: "Enabled" } });
+    // A log target bucket supports SSE-S3 only (not SSE-KMS).
+    expect(r.aws_s3_bucket_server_side_encryption_configuration.state_logs).toEqual({
+      bucket: "${aws_s3_bucket.state_logs.id}",
+      rule: [{ apply_server_side_encryption_by_default: { sse_algorithm: "AES256" } }],
+    });
+    expect(r.aws_s3_bucket_public_access_block.state_logs).toMatchObject({
+      block_public_acls: true,
+      block_public_policy: true,
+      ignore_public_acls: true,
+      restrict_public_buckets: true,
+    });
+    expect(r.aws_s3_bucket_ownership_controls.state_logs).toEqual({ bucket: "${aws_s3_bucket.state_logs.id}", rule: { object_ownership: "BucketOwnerEnforced" } });
+    expect(JSON.stringify(r.aws_s3_bucket_lifecycle_configuration.state_logs)).toContain(`"expiration":{"days":365}`);
+    // ACLs are disabled, so delivery is granted by policy to the logging service, for this bucket and account only.
+    const policy = JSON.parse(r.aws_s3_bucket_policy.state_logs.policy as string);
+    expect(policy.Statement).toContainEqual({
+      Sid: "S3ServerAccessLogsOfStateBucket",
+      Effect: "Allow",
+      Principal: { Service: "logging.s3.amazonaws.com" },
+      Action: "s3:PutObject",
+      Resource: "${aws_s3_bucket.state_logs.arn}/state/*",
+      Condition: { ArnLike: { "aws:SourceArn": "${aws_s3_bucket.state.arn}" }, StringEquals: { "aws:SourceAccount": "111111111111" } },
+    });
+    expect(policy.Statement).toContainEqual(expect.objectContaining({ Effect: "Deny", Condition: { Bool: { "aws:SecureTransport": "false" } } }));
   });
 
   it("has an on-demand lock table with point-in-time recovery and prevent_destroy", () => {
