@@ -2,7 +2,8 @@
 // Projects:
 // - "unit": pure and fast; every environment is synthesized once per run (globalSetup), not per file;
 // - "iam": the IAM sufficiency simulation (a policy evaluator over every role and call), the slowest pure layer;
-// - "lint": the import rules (dependency-cruiser) over the whole tree;
+// - "lint": the import rules (dependency-cruiser) over the whole tree, and the workflows (actionlint, shellcheck,
+//   pinned actions, sessions that outlast their jobs);
 // - "ops": real PostgreSQL, Redis, restic, S3-compatible and systemd tooling on loopback and in temporary
 //   directories.
 const transform = { "^.+\\.(t|j)s$": ["@swc/jest"] };
@@ -29,7 +30,14 @@ module.exports = {
       globalTeardown: "<rootDir>/__tests__/helpers/synth-cache-teardown.ts",
       setupFilesAfterEnv: ["<rootDir>/__tests__/helpers/setup-jest.ts"],
     },
-    { ...common, displayName: "lint", testMatch: ["<rootDir>/__tests__/lint/**/*.test.ts"] },
+    {
+      ...common,
+      displayName: "lint",
+      testMatch: ["<rootDir>/__tests__/lint/**/*.test.ts"],
+      globalSetup: "<rootDir>/__tests__/helpers/synth-cache.ts",
+      globalTeardown: "<rootDir>/__tests__/helpers/synth-cache-teardown.ts",
+      setupFilesAfterEnv: ["<rootDir>/__tests__/helpers/setup-jest.ts"],
+    },
     { ...common, displayName: "ops", testMatch: ["<rootDir>/__tests__/ops/**/*.test.ts"] },
   ],
 };

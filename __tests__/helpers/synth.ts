@@ -55,11 +55,47 @@ export function synthAll(env: EnvironmentConfig = prod): Synthesized {
   return result;
 }
 
-/** Every resource of `type` across all stacks, as [stack, logicalId, body]. */
-export function resourcesOfType(s: Synthesized, type: string): Array<[string, string, Record<string, unknown>]> {
+/** What a "for every resource of this type" check must find before it may pass. */
+export interface MinimumCount {
+  /** Fewer than this many resources of the type is an error. @default 1 */
+  readonly min?: number;
+}
+
+/**
+ * Every resource of `type` across all stacks, as [stack, logicalId, body]. Throws when it finds fewer than
+ * `min` (default 1): an invariant checked over no resource proves nothing, so a renamed type or a stack that
+ * stopped synthesizing fails loudly. Pass `{ min: 0 }` only where absence is the point of the test.
+ */
+export function resourcesOfType(
+  s: Synthesized,
+  type: string,
+  { min = 1 }: MinimumCount = {},
+): Array<[string, string, Record<string, unknown>]> {
   const out: Array<[string, string, Record<string, unknown>]> = [];
   for (const [stack, json] of Object.entries(s.stacks)) {
     for (const [id, body] of Object.entries(json.resource?.[type] ?? {})) out.push([stack, id, body]);
+  }
+  if (out.length < min) {
+    throw new Error(
+      `expected at least ${min} ${type} resource(s) across stacks [${Object.keys(s.stacks).join(", ")}], found ${out.length}: ` +
+        `a check over every ${type} would pass vacuously; fix the type name or pass { min: 0 } where absence is intended`,
+    );
+  }
+  return out;
+}
+
+/** Every resource of `type` in one stack's JSON, as [logicalId, body]; the same minimum rule as `resourcesOfType`. */
+export function stackResourcesOfType(
+  json: TfJson,
+  type: string,
+  { min = 1 }: MinimumCount = {},
+): Array<[string, Record<string, unknown>]> {
+  const out = Object.entries(json.resource?.[type] ?? {});
+  if (out.length < min) {
+    throw new Error(
+      `expected at least ${min} ${type} resource(s) in this stack, found ${out.length}: a check over every ${type} ` +
+        `would pass vacuously; fix the type name or pass { min: 0 } where absence is intended`,
+    );
   }
   return out;
 }

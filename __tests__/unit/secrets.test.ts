@@ -5,11 +5,11 @@ import { EnvironmentConfig, prod, staging } from "../../constructs/config/enviro
 import { bucketName, logGroupPrefix, mailFromAddress, metricsNamespace } from "../../constructs/config/naming";
 import { boxConfig, CLERK_PLACEHOLDER } from "../../stacks/secrets";
 import { readUserDataScript } from "../../constructs/builders/user-data";
-import { allResources, resourcesOfType, synthAll, Synthesized, TfJson } from "../helpers/synth";
+import { allResources, resourcesOfType, synthAll, Synthesized, TfJson, stackResourcesOfType } from "../helpers/synth";
 import { statements, asList } from "../helpers/policy";
 
 type Body = Record<string, unknown>;
-const params = (json: TfJson): Array<[string, Body]> => Object.entries(json.resource?.aws_ssm_parameter ?? {});
+const params = (json: TfJson): Array<[string, Body]> => stackResourcesOfType(json, "aws_ssm_parameter");
 /** The box's boot script: the shared part and the box role's part. */
 const SCRIPT = readUserDataScript();
 
