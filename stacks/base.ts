@@ -4,6 +4,7 @@ import { S3Backend } from "cdktf/lib/backends/s3-backend";
 import { CloudBackend, NamedCloudWorkspace } from "cdktf/lib/backends/cloud-backend";
 import { AwsProvider } from "@cdktf/provider-aws/lib/provider";
 import { EnvironmentConfig } from "./environments";
+import { cloudBackendOf, workspaceName } from "../constructs/config/terraform-cloud";
 
 /** Version constraint written into every stack's `required_providers` for hashicorp/aws. */
 export const AWS_PROVIDER_VERSION = "5.100.0";
@@ -79,10 +80,13 @@ export function configureState(stack: TerraformStack, env: EnvironmentConfig, sh
     // so clients on either scheme stay safe during the move off DynamoDB locking.
     backend.addOverride("use_lockfile", true);
   } else {
+    // One workspace per stack, in the environment's project (constructs/config/terraform-cloud.ts). Consumers
+    // read it through cdktf's `remote` data source, which needs the workspace name only.
+    const cloud = cloudBackendOf(env)!;
     new CloudBackend(stack, {
-      organization: st.organization,
-      hostname: st.hostname ?? "app.terraform.io",
-      workspaces: new NamedCloudWorkspace(`${st.workspacePrefix}${short}`),
+      organization: cloud.organization,
+      hostname: cloud.hostname,
+      workspaces: new NamedCloudWorkspace(workspaceName(cloud, short), cloud.project),
     });
   }
 }

@@ -5,6 +5,7 @@ import { IamRole } from "@cdktf/provider-aws/lib/iam-role";
 import { IamRolePolicyAttachment } from "@cdktf/provider-aws/lib/iam-role-policy-attachment";
 import { TerraformOutput } from "cdktf/lib/terraform-output";
 import { ZmanimStack, ZmanimStackProps } from "./base";
+import { TfcWorkloadIdentity, tfcOidcProviderArn, tfcRoleArnPattern } from "../constructs/tfc-workload-identity";
 import { EnvironmentConfig, topologyOf } from "./environments";
 import { webAclName } from "./cdn";
 import { bucketArn, ciRoleName, logGroupPrefix, ssmParameterArnPattern } from "./naming";
@@ -254,6 +255,7 @@ export function deployPolicyDocuments(env: EnvironmentConfig): Record<string, St
           `arn:aws:iam::${acct}:role/${gha}`,
           `arn:aws:iam::${acct}:policy/${gha}`,
           githubOidcProviderArn(env),
+          ...(env.state.kind === "cloud" ? [tfcRoleArnPattern(env), tfcOidcProviderArn(env)] : []),
         ],
       },
     ],
@@ -486,8 +488,11 @@ export class CicdStack extends ZmanimStack {
       release: role("release", "GitHub Actions: API binary releases and static site uploads", 3600),
     };
 
-    const attach = (kind: CiRoleKind, id: string, policyArn: string) =>
-      new IamRolePolicyAttachment(this, `gha_${kind}_${id}`, { role: this.roles[kind].name, policyArn });
+    const attached: Record<CiRoleKind, Record<string, string>> = { plan: {}, deploy: {}, release: {} };
+    const attach = (kind: CiRoleKind, id: string, policyArn: string) => {
+      attached[kind][id] = policyArn;
+      return new IamRolePolicyAttachment(this, `gha_${kind}_${id}`, { role: this.roles[kind].name, policyArn });
+    };
 
     attach("plan", "read_only", READ_ONLY_ACCESS_ARN);
     const managed = (kind: CiRoleKind, part: string, statements: Statement[]) => {
@@ -505,5 +510,8 @@ export class CicdStack extends ZmanimStack {
     for (const kind of ["plan", "deploy", "release"] as const) {
       new TerraformOutput(this, `${kind}_role_arn`, { value: this.roles[kind].arn });
     }
+
+    // Terraform Cloud runs: the same policies as the GitHub plan and deploy roles (constructs/tfc-workload-identity.ts).
+    if (env.state.kind === "cloud") new TfcWorkloadIdentity(this, "tfc", { env, planPolicyArns: attached.plan, applyPolicyArns: attached.deploy });
   }
 }
