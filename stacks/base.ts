@@ -5,6 +5,7 @@ import { CloudBackend, NamedCloudWorkspace } from "cdktf/lib/backends/cloud-back
 import { AwsProvider } from "@cdktf/provider-aws/lib/provider";
 import { EnvironmentConfig } from "../constructs/config/environments";
 import { stackName, stateKey } from "../constructs/config/naming";
+import { cloudBackendOf, workspaceName } from "../constructs/config/terraform-cloud";
 
 export interface ZmanimStackProps {
   readonly env: EnvironmentConfig;
@@ -71,10 +72,13 @@ function configureState(stack: TerraformStack, env: EnvironmentConfig, short: st
     // so clients on either scheme stay safe during the move off DynamoDB locking.
     backend.addOverride("use_lockfile", true);
   } else {
+    // One workspace per stack, in the environment's project (constructs/config/terraform-cloud.ts). Consumers
+    // read it through cdktf's `remote` data source, which needs the workspace name only.
+    const cloud = cloudBackendOf(env)!;
     new CloudBackend(stack, {
-      organization: st.organization,
-      hostname: st.hostname ?? "app.terraform.io",
-      workspaces: new NamedCloudWorkspace(`${st.workspacePrefix}${short}`),
+      organization: cloud.organization,
+      hostname: cloud.hostname,
+      workspaces: new NamedCloudWorkspace(workspaceName(cloud, short), cloud.project),
     });
   }
 }

@@ -10,6 +10,7 @@ import { ZmanimStack, ZmanimStackProps } from "./base";
 import { EnvironmentConfig, topologyOf } from "../constructs/config/environments";
 import { bucketArn, ciRoleName, logGroupPrefix, ssmParameterArnPattern, resourcePrefix, webAclName } from "../constructs/config/naming";
 
+import { TfcWorkloadIdentity, tfcOidcProviderArn, tfcRoleArnPattern } from "../constructs/tfc-workload-identity";
 
 /**
  * The cicd stack reads no other stack's state: bucket names and ARNs come from stacks/naming.ts, so an
@@ -268,6 +269,7 @@ export function deployPolicyDocuments(env: EnvironmentConfig): Record<string, St
           `arn:aws:iam::${acct}:role/${gha}`,
           `arn:aws:iam::${acct}:policy/${gha}`,
           githubOidcProviderArn(env),
+          ...(env.state.kind === "cloud" ? [tfcRoleArnPattern(env), tfcOidcProviderArn(env)] : []),
         ],
       },
     ],
@@ -512,8 +514,11 @@ export class CicdStack extends ZmanimStack {
       release: role("release", "GitHub Actions: API binary releases and static site uploads", CI_MAX_SESSION_SECONDS.release),
     };
 
-    const attach = (kind: CiRoleKind, id: string, policyArn: string) =>
-      new IamRolePolicyAttachment(this, `gha_${kind}_${id}`, { role: this.roles[kind].name, policyArn });
+    const attached: Record<CiRoleKind, Record<string, string>> = { plan: {}, deploy: {}, release: {} };
+    const attach = (kind: CiRoleKind, id: string, policyArn: string) => {
+      attached[kind][id] = policyArn;
+      return new IamRolePolicyAttachment(this, `gha_${kind}_${id}`, { role: this.roles[kind].name, policyArn });
+    };
 
     attach("plan", "read_only", READ_ONLY_ACCESS_ARN);
     const managed = (kind: CiRoleKind, part: string, statements: Statement[]) => {
@@ -531,5 +536,8 @@ export class CicdStack extends ZmanimStack {
     for (const kind of ["plan", "deploy", "release"] as const) {
       new TerraformOutput(this, `${kind}_role_arn`, { value: this.roles[kind].arn });
     }
+
+    // Terraform Cloud runs: the same policies as the GitHub plan and deploy roles (constructs/tfc-workload-identity.ts).
+    if (env.state.kind === "cloud") new TfcWorkloadIdentity(this, "tfc", { env, planPolicyArns: attached.plan, applyPolicyArns: attached.deploy });
   }
 }

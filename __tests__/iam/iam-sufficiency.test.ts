@@ -14,12 +14,13 @@ import { MissingTypeError, REFRESH_COMMAND, TypeKind, invalidActions, typeAction
 import { ROLE_SCRIPTS, awsCliCommands, callRequests, fleetCalls, instanceCalls, releaseCalls } from "../../scripts/tools/iam/calls";
 import { cliRequests } from "../../scripts/tools/iam/cli-map";
 import { conditionKeyProblems, oidcProviderKeys } from "../../scripts/tools/iam/condition-keys";
-import { deployRequests, planRequests } from "../../scripts/tools/iam/roles";
+import { deployRequests, planRequests, tfcRunRequests } from "../../scripts/tools/iam/roles";
 import { simResources } from "../../scripts/tools/iam/resources";
 import { PolicyDoc, PolicyStatement, RolePolicies, SimRequest, denials, formatDenial, resourceRequests, rolePolicies } from "../../scripts/tools/iam/simulate";
 import { TfDocument, shippedEnvironments, variantEnvironments } from "../../scripts/tools/iam/types";
 import { packerBuildRequests, readPackerSource } from "../../scripts/tools/iam/packer";
 import { HTTPS_CONTEXT, S3_ENDPOINT_ID, bucketPolicies, withBucketPolicies } from "../../scripts/tools/iam/bucket-policies";
+import { tfcRoleName } from "../../constructs/tfc-workload-identity";
 import { parsePolicy } from "../helpers/policy";
 import { synthAll } from "../helpers/synth";
 
@@ -425,5 +426,49 @@ describe("IAM sufficiency: the tests fail, naming the action and the ARN", () =>
       Statement: [{ Sid: "Wrong", Effect: "Allow", Action: ["logs:PutLogEvents"], Resource: "*", Condition: { StringEquals: { "cloudwatch:namespace": "x" } } }],
     };
     expect(await conditionKeyProblems("p", policy)).toEqual(["p Wrong: condition key cloudwatch:namespace does not apply to logs:PutLogEvents"]);
+  });
+});
+
+/**
+ * Terraform Cloud runs (constructs/tfc-workload-identity.ts): the apply role applies, and the plan role plans,
+ * every remote-execution workspace's stack, with the policies they share with the GitHub deploy and plan roles.
+ */
+describe.each([
+  ["prod", environments.prod],
+  ["scaled", environments.scaled],
+])("IAM sufficiency, Terraform Cloud runs (%s)", (_name, base) => {
+  const env: EnvironmentConfig = { ...base, state: { kind: "cloud", organization: "shtetl", workspacePrefix: `zmanim-${base.name}-` } };
+  let stacks: Record<string, TfDocument>;
+  beforeAll(() => {
+    stacks = synthAll(env).stacks;
+  });
+
+  it("apply role: applies every stack but cicd; no AWS state calls (state is in Terraform Cloud)", async () => {
+    const requests = await tfcRunRequests(stacks, env, "apply");
+    expect(requests.length).toBeGreaterThan(500);
+    expect(requests.filter((r) => r.why.includes("terraform state"))).toEqual([]);
+    const role = rolePolicies(stacks, tfcRoleName(env, "apply"), env.accountId);
+    expect(await denied(role, withBucketPolicies(requests, bucketPolicies(stacks), HTTPS_CONTEXT))).toEqual([]);
+    // The simulation can fail: without the compute policy the apply role cannot create the box.
+    const lessened = { ...role, policies: role.policies.filter((p) => !p.name.endsWith("tfc_apply_compute")) };
+    expect(lessened.policies).toHaveLength(role.policies.length - 1);
+    expect((await denied(lessened, requests)).length).toBeGreaterThan(10);
+  });
+
+  it("the trust policies' condition keys (app.terraform.io:aud, :sub) apply to sts:AssumeRoleWithWebIdentity", async () => {
+    const roles = stacks.cicd.resource?.aws_iam_role ?? {};
+    const problems: string[] = [];
+    for (const id of ["tfc_plan", "tfc_apply"]) {
+      problems.push(...(await conditionKeyProblems(id, parsePolicy(roles[id].assume_role_policy), oidcProviderKeys(["app.terraform.io"]))));
+    }
+    expect(problems).toEqual([]);
+    expect(await conditionKeyProblems("tfc_plan", parsePolicy(roles.tfc_plan.assume_role_policy))).not.toEqual([]);
+  });
+
+  it("plan role: plans every stack but cicd", async () => {
+    const requests = await tfcRunRequests(stacks, env, "plan");
+    expect(requests.length).toBeGreaterThan(100);
+    const role = rolePolicies(stacks, tfcRoleName(env, "plan"), env.accountId);
+    expect(await denied(role, withBucketPolicies(requests, bucketPolicies(stacks), HTTPS_CONTEXT))).toEqual([]);
   });
 });

@@ -543,3 +543,62 @@ describe("GitHub workflows", () => {
     for (const [f, id, s] of allSteps()) expect([f, id, /\$\{\{\s*(inputs|github\.event)\./.test(s.run ?? "")]).toEqual([f, id, false]);
   });
 });
+
+describe("GitHub workflows: the Terraform Cloud path (docs/runbooks/terraform-cloud.md)", () => {
+  const cloudOut = synthAll({ ...prod, state: { kind: "cloud", organization: "shtetl", workspacePrefix: "zmanim-prod-" } }).outdir;
+  const backendOf = (out: string) => spawnSync("bash", ["scripts/ci/state-backend.sh", out], { cwd: root, encoding: "utf8" });
+  const steps = (f: string, job: string) => wf[f].jobs[job].steps ?? [];
+  const index = (list: Step[], pred: (st: Step) => boolean) => list.findIndex(pred);
+  const isCloud = "steps.backend.outputs.kind == 'cloud'";
+
+  it("scripts/ci/state-backend.sh tells S3 from Terraform Cloud in the synthesized stacks, and refuses an output without stacks", () => {
+    expect(backendOf(synthAll(prod).outdir)).toMatchObject({ status: 0, stdout: "kind=s3\n" });
+    expect(backendOf(cloudOut)).toMatchObject({ status: 0, stdout: "kind=cloud\n" });
+    expect(backendOf(join(root, "no-such-dir"))).toMatchObject({ status: 2 });
+  });
+
+  it("only the synth jobs read the override variables; the test job and the S3 synth are untouched", () => {
+    for (const f of ["ci.yml", "deploy.yml"]) {
+      expect([f, wf[f].env?.ZMANIM_STATE_BACKEND]).toEqual([f, undefined]);
+      expect([f, (wf[f].jobs.synth as Job & { env?: Record<string, string> }).env]).toEqual([
+        f,
+        { ZMANIM_STATE_BACKEND: "${{ vars.ZMANIM_STATE_BACKEND }}", TFC_ORGANIZATION: "${{ vars.TFC_ORGANIZATION }}" },
+      ]);
+    }
+  });
+
+  it("deploy.yml: with Terraform Cloud, checks the TF_API_TOKEN secret and gives it to Terraform before the same cdktf deploy", () => {
+    const list = steps("deploy.yml", "deploy");
+    const backend = index(list, (st) => st.id === "backend");
+    const check = index(list, (st) => st.if === isCloud && /TF_API_TOKEN/.test(st.run ?? ""));
+    const setup = index(list, (st) => st.if === isCloud && !!st.uses?.startsWith("hashicorp/setup-terraform@"));
+    const deploy = index(list, (st) => /deploy-stacks\.sh/.test(st.run ?? ""));
+    expect(list[backend].run).toBe('bash scripts/ci/state-backend.sh cdktf.out | tee -a "$GITHUB_OUTPUT"');
+    expect([backend < check, check < setup, setup < deploy]).toEqual([true, true, true]);
+    expect(list[check].env).toEqual({ TF_API_TOKEN: "${{ secrets.TF_API_TOKEN }}" });
+    expect(list[setup].with?.cli_config_credentials_token).toBe("${{ secrets.TF_API_TOKEN }}");
+    // One deploy step for both paths; the S3 path's steps keep no condition.
+    expect(list[deploy].if).toBeUndefined();
+    expect(list.filter((st) => st.if !== undefined).map((st) => st.if)).toEqual([isCloud, isCloud]);
+  });
+
+  it("ci.yml: the S3 plan step runs only on S3, the Terraform Cloud plan only on Terraform Cloud, speculative (no saved plan, no lock)", () => {
+    const list = steps("ci.yml", "plan");
+    const s3 = list.find((st) => st.name === "terraform plan")!;
+    const cloud = list.find((st) => st.name === "terraform plan (Terraform Cloud)")!;
+    expect(s3.if).toBe("steps.backend.outputs.kind == 's3'");
+    expect(s3.run).toContain("-lock-timeout=5m -detailed-exitcode -out=tfplan");
+    expect(cloud.if).toBe(isCloud);
+    expect(cloud.run).toContain('terraform -chdir="$dir" plan -input=false -no-color -detailed-exitcode >"plans/$STACK.log" 2>&1');
+    expect(cloud.run).not.toMatch(/-out=|-lock-timeout/);
+    expect(cloud.env).toEqual({ STACK: "${{ matrix.stack }}", TF_API_TOKEN: "${{ secrets.TF_API_TOKEN }}" });
+    expect(index(list, (st) => st.id === "backend")).toBeLessThan(index(list, (st) => st === s3));
+  });
+
+  it("TF_API_TOKEN is the only Terraform Cloud secret, and only ci.yml and deploy.yml use it", () => {
+    const users = files.filter((f) => raw[f].includes("secrets.TF_API_TOKEN"));
+    expect(users).toEqual(["ci.yml", "deploy.yml"]);
+    for (const f of files) expect([f, raw[f].match(/secrets\.(TFE_TOKEN|TF_TOKEN\w*)/)]).toEqual([f, null]);
+  });
+});
+

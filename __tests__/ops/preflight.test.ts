@@ -4,13 +4,13 @@
  * DNS serving the parent zone today.
  */
 import { join, resolve } from "path";
-import { prod } from "../../constructs/config/environments";
+import { prod, CarriedRecord, EnvironmentConfig } from "../../constructs/config/environments";
 import { bucketName, ciRoleName, roleArn, ssmParameterName } from "../../constructs/config/naming";
 import { awsDouble, AwsDouble, AwsRule } from "../helpers/aws-double";
 import { RunResult, runCommand } from "../helpers/spawn";
 import { Nsd, startNsd } from "../helpers/nsd";
 import { answers, nsRecords, realContext, SERVICE_LINKED_ROLES, STEPS } from "../../scripts/tools/preflight/checks";
-import { CarriedRecord, EnvironmentConfig } from "../../constructs/config/environments";
+import { startTfcDouble, TfcDouble } from "../helpers/tfc-double";
 
 const root = resolve(__dirname, "../..");
 const site = prod.domain.siteName;
@@ -64,12 +64,12 @@ describe("scripts/tools/preflight/preflight", () => {
     const r = await preflight(aws, ["--help"]);
     expect(r.code).toBe(0);
     const listed = [...r.stdout.matchAll(/^ {2}([a-z]+) +before /gm)].map((m) => m[1]);
-    expect(listed).toEqual(["state", "cicd", "zone", "ses", "slr", "ami", "cdn", "apex"]);
+    expect(listed).toEqual(["state", "cicd", "tfc", "zone", "ses", "slr", "ami", "cdn", "apex"]);
     expect(listed).toEqual(STEPS.map((s) => s.name));
     expect(r.stdout).toMatch(/Exit: 0 every checked step met; 1 a step is not met/);
     const bad = await preflight(aws, ["--step", "dns"]);
     expect(bad.code).toBe(2);
-    expect(bad.stderr).toMatch(/--step dns: no such step; use one of state, cicd, zone, ses, slr, ami, cdn, apex/);
+    expect(bad.stderr).toMatch(/--step dns: no such step; use one of state, cicd, tfc, zone, ses, slr, ami, cdn, apex/);
   }, 60000);
 
   it("passes every step of a ready account, with read-only calls only, and says what comes next", async () => {
@@ -218,4 +218,57 @@ describe("nsRecords", () => {
     ].join("\n");
     expect(nsRecords(out, "zmanim.shtetl.io")).toEqual(["ns-1.awsdns-01.org", "ns-2.awsdns-02.com"]);
   });
+});
+
+/**
+ * The Terraform Cloud step against the TEST DOUBLE of the Terraform Cloud API (__tests__/helpers/tfc-double.ts):
+ * read-only (the double records no write), failing on an empty organization and a rejected token, passing
+ * once scripts/tools/tfc/bootstrap has run.
+ */
+describe("scripts/tools/preflight/preflight --step tfc", () => {
+  let tfc: TfcDouble;
+  beforeAll(async () => {
+    tfc = await startTfcDouble("shtetl");
+  });
+  afterAll(() => tfc.stop());
+  const cloudEnv = (token: string) => ({ PATH: process.env.PATH, HOME: process.env.HOME, ZMANIM_ENV: "prod", ZMANIM_STATE_BACKEND: "cloud", TFC_ORGANIZATION: "shtetl", TFE_ADDRESS: tfc.address, TFE_TOKEN: token });
+  const step = (token = tfc.token) => runCommand(join(root, "scripts/tools/preflight/preflight"), ["--step", "tfc"], { cwd: root, env: cloudEnv(token) });
+
+  it("an S3 environment passes without asking Terraform Cloud", async () => {
+    const r = await runCommand(join(root, "scripts/tools/preflight/preflight"), ["--step", "tfc"], { cwd: root, env: { PATH: process.env.PATH, ZMANIM_ENV: "prod" } });
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain("ok    tfc    state in S3; no Terraform Cloud workspaces");
+    expect(tfc.log).toEqual([]);
+  }, 60000);
+
+  it("fails on an empty organization, names what is missing, and writes nothing", async () => {
+    const r = await step();
+    expect(r.code).toBe(1);
+    expect(r.stdout).toContain("FAIL  tfc    Terraform Cloud differs: create project zmanim-prod");
+    expect(r.stdout).toContain("next: run scripts/tools/tfc/bootstrap (TFE_TOKEN set), then check again");
+    expect(tfc.log.length).toBeGreaterThan(0);
+    expect(tfc.writes()).toEqual([]);
+  }, 120000);
+
+  it("fails on a rejected token", async () => {
+    const r = await step("revoked");
+    expect(r.code).toBe(1);
+    expect(r.stdout).toMatch(/FAIL {2}tfc {4}Terraform Cloud rejected the token \(bootstrap: Terraform Cloud rejected the token \(GET \/organizations\/shtetl: HTTP 401\)/);
+  }, 120000);
+
+  it("passes once bootstrapped: token, workspaces with dynamic credentials, sharing as the manifest says; drift fails it again", async () => {
+    const boot = await runCommand(join(root, "scripts/tools/tfc/bootstrap"), [], { cwd: root, env: cloudEnv(tfc.token) });
+    expect([boot.code, boot.stderr]).toEqual([0, ""]);
+    const writes = tfc.writes().length;
+    const r = await step();
+    expect([r.code, r.stderr]).toEqual([0, ""]);
+    expect(r.stdout).toContain("ok    tfc    token accepted by shtetl");
+    expect(r.stdout).toContain("ok    tfc    zmanim-prod-api env TFC_AWS_PROVIDER_AUTH");
+    expect(r.stdout).toContain("ok    tfc    zmanim-prod-network state shared with zmanim-prod-storage, zmanim-prod-compute, zmanim-prod-api");
+    tfc.workspace("zmanim-prod-cdn").vars = tfc.workspace("zmanim-prod-cdn").vars.filter((v) => v.key !== "TFC_AWS_PROVIDER_AUTH");
+    const drift = await step();
+    expect(drift.code).toBe(1);
+    expect(drift.stdout).toContain("FAIL  tfc    Terraform Cloud differs: set zmanim-prod-cdn env TFC_AWS_PROVIDER_AUTH=true");
+    expect(tfc.writes().length).toBe(writes);
+  }, 180000);
 });

@@ -7,6 +7,8 @@ import { mkdirSync, mkdtempSync, writeFileSync } from "fs";
 import { tmpdir } from "os";
 import { join, resolve } from "path";
 import { itReportsMissingTerraform, runScript } from "../helpers/terraform-layer";
+import { prod } from "../../constructs/config/environments";
+import { synthEnvironment } from "../../main";
 
 const root = resolve(__dirname, "..", "..");
 const script = join(root, "scripts", "dev", "tf-test.sh");
@@ -127,6 +129,25 @@ describe("scripts/dev/tf-test.sh", () => {
     expect(res.status).toBe(2);
     expect(res.stderr).toMatch(/zmanim-t-app: data\.terraform_remote_state\.net reads state key "t\/net\.tfstate", which no synthesized stack writes/);
   }, 120000);
+
+  it("plans every stack of prod in Terraform Cloud mode, the cloud block replaced offline, asserting each remote read's organization and workspace", () => {
+    // A `cloud` block cannot be initialized offline: the plan runs on the copy without it (as for S3), and the
+    // generated asserts check that each terraform_remote_state reads the producer's workspace in organization shtetl.
+    const out = synthEnvironment({ ...prod, state: { kind: "cloud", organization: "shtetl", workspacePrefix: "zmanim-prod-" } }, join(mkdtempSync(join(tmpdir(), "zmanim-tft-cloud-")), "cdktf.out"));
+    const res = run([], { CDKTF_OUTDIR: out });
+    const verdicts = res.stdout.split("\n").filter((l) => /^(PASS|FAIL|SKIP) /.test(l)).map((l) => l.replace(/ +/, " "));
+    expect(verdicts).toEqual([
+      "PASS zmanim-prod-api (plan, 5 assert(s))",
+      "PASS zmanim-prod-cdn (plan, 17 assert(s))",
+      "PASS zmanim-prod-cicd (plan, 0 assert(s))",
+      "PASS zmanim-prod-compute (plan, 8 assert(s))",
+      "PASS zmanim-prod-dns (plan, 6 assert(s))",
+      "PASS zmanim-prod-network (plan, 0 assert(s))",
+      "PASS zmanim-prod-secrets (plan, 0 assert(s))",
+      "PASS zmanim-prod-storage (plan, 3 assert(s))",
+    ]);
+    expect(res.status).toBe(0);
+  }, 300000);
 
   itReportsMissingTerraform(script, "no stack was planned.");
 });

@@ -150,3 +150,45 @@ describe("plan test generator", () => {
     expect(hcl({ a: "${x} and %{ if y }" })).toBe('{\n  "a" = "$${x} and %%{ if y }"\n}');
   });
 });
+
+describe("plan tests of prod in Terraform Cloud mode (state.kind \"cloud\")", () => {
+  const env = { ...shippedEnvironments().find((e) => e.name === "prod")!, state: { kind: "cloud" as const, organization: "shtetl", workspacePrefix: "zmanim-prod-" } };
+  const stacks = loadStacks(synthAll(env).outdir);
+  const read = "cross-stack-reference-input-zmanim-prod-network";
+
+  it("plans every stack without its cloud block and asserts each remote-state read's organization and workspace", () => {
+    expect(stacks.map((s) => s.name).sort()).toEqual(
+      ["api", "cdn", "cicd", "compute", "dns", "network", "secrets", "storage"].map((x) => `zmanim-prod-${x}`),
+    );
+    let reads = 0;
+    for (const s of stacks) {
+      expect(s.json.terraform?.cloud).toBeDefined();
+      const t = planTestFor(s, { stacks, schemas, installable: onlyAws });
+      expect((t.json!.terraform as Record<string, unknown>).cloud).toBeUndefined();
+      for (const [name, body] of Object.entries(s.json.data?.terraform_remote_state ?? {})) {
+        reads++;
+        const ws = ((body as { config: { workspaces: { name: string } } }).config.workspaces.name);
+        expect(t.testFile).toContain(`condition     = data.terraform_remote_state.${name}.backend == "remote"`);
+        expect(t.testFile).toContain(`condition     = data.terraform_remote_state.${name}.config.organization == "shtetl"`);
+        expect(t.testFile).toContain(`condition     = data.terraform_remote_state.${name}.config.workspaces.name == "${ws}"`);
+      }
+    }
+    expect(reads).toBe(5);
+  });
+
+  it("refuses a read of another organization or of the wrong workspace, naming both sides", () => {
+    const api = stacks.find((s) => s.name === "zmanim-prod-api")!;
+    const tampered = (config: Record<string, unknown>): LoadedStack => {
+      const json = JSON.parse(JSON.stringify(api.json));
+      json.data.terraform_remote_state[read].config = { ...json.data.terraform_remote_state[read].config, ...config };
+      return { name: api.name, json };
+    };
+    expect(() => planTestFor(tampered({ organization: "other" }), { stacks, schemas, installable: onlyAws })).toThrow(
+      `zmanim-prod-api: data.terraform_remote_state.${read} reads {"backend":"remote","organization":"other","hostname":"app.terraform.io","workspace":"zmanim-prod-network"}, ` +
+        `but zmanim-prod-network's state is in {"backend":"remote","organization":"shtetl","hostname":"app.terraform.io","workspace":"zmanim-prod-network"}`,
+    );
+    expect(() => planTestFor(tampered({ workspaces: { name: "zmanim-prod-storage" } }), { stacks, schemas, installable: onlyAws })).toThrow(
+      /"workspace":"zmanim-prod-storage"\}, but zmanim-prod-network's state is in .*"workspace":"zmanim-prod-network"\}/,
+    );
+  });
+});

@@ -44,7 +44,7 @@ describe("remote state", () => {
     expect(tf.terraform.cloud).toEqual({
       hostname: "app.terraform.io",
       organization: "shtetl",
-      workspaces: { name: "zmanim-prod-network" },
+      workspaces: { name: "zmanim-prod-network", project: "zmanim-prod" },
     });
     expect(tf.terraform.backend).toBeUndefined();
   });

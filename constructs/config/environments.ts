@@ -25,6 +25,16 @@ export type StateConfig =
       workspacePrefix: string;
       /** @default "app.terraform.io" */
       hostname?: string;
+      /** The project that holds the workspaces (and appears in the runs' identity tokens). @default "zmanim-<env>" */
+      project?: string;
+      /**
+       * Where runs execute: "remote" (Terraform Cloud's workers, with dynamic AWS credentials), "agent"
+       * (self-hosted agents, same credentials) or "local" (state only). The cicd workspace is always local.
+       * @default "remote"
+       */
+      executionMode?: "remote" | "local" | "agent";
+      /** Terraform version of every workspace. @default the version CI installs (constructs/config/terraform-cloud.ts) */
+      terraformVersion?: string;
     };
 
 export interface DomainConfig {

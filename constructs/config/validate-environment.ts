@@ -1,6 +1,6 @@
 import { DEFAULT_ENVIRONMENT, EnvironmentConfig, environments } from "./environments";
-import { resourcePrefix } from "./naming";
 import { githubOidcProblems, githubOidcSetProblems } from "./github-oidc";
+import { applyBackendOverrides, backendProblems } from "./validate-backend";
 
 /**
  * Raised for any invalid environment definition or selection. Each problem names the field, the value
@@ -41,7 +41,6 @@ const DOMAIN_NAME = /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{
 const EMAIL = /^[^@\s]+@([a-z0-9-]+\.)+[a-z]{2,63}$/i;
 const GITHUB_REPO = /^[A-Za-z0-9][A-Za-z0-9-]{0,38}\/[A-Za-z0-9._-]{1,100}$/;
 const ENV_NAME = /^[a-z][a-z0-9]{1,15}$/;
-const S3_BUCKET = /^(?!xn--)(?!.*\.\.)[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
 
 /** Parses `a.b.c.d/n` strictly. Returns undefined when malformed. */
 export function parseCidr(cidr: string): { base: number; prefix: number } | undefined {
@@ -184,23 +183,7 @@ export function environmentProblems(env: EnvironmentConfig): string[] {
   if (!Number.isInteger(env.noncurrentVersionDays) || env.noncurrentVersionDays < 1)
     bad("noncurrentVersionDays", env.noncurrentVersionDays, "use a whole number of days, at least 1");
 
-  const st = env.state;
-  if (!st) bad("state", null, "is required: { kind: \"s3\", bucket, lockTable, region } or { kind: \"cloud\", organization, workspacePrefix }");
-  else if (st.kind === "s3") {
-    if (required("state.bucket", st.bucket) && !S3_BUCKET.test(st.bucket))
-      bad("state.bucket", st.bucket, "use a valid S3 bucket name (the one backend.tf.json creates)");
-    if (required("state.lockTable", st.lockTable) && !/^[A-Za-z0-9_.-]{3,255}$/.test(st.lockTable))
-      bad("state.lockTable", st.lockTable, "use a valid DynamoDB table name (the one backend.tf.json creates)");
-    if (!(AWS_REGIONS as readonly string[]).includes(st.region))
-      bad("state.region", st.region, "use the region backend.tf.json was applied in, e.g. \"eu-west-1\"");
-  } else if (st.kind === "cloud") {
-    if (required("state.organization", st.organization, "is required for Terraform Cloud; set TFC_ORGANIZATION or state.organization in stacks/environments.ts") && !/^[A-Za-z0-9_-]+$/.test(st.organization))
-      bad("state.organization", st.organization, "use the Terraform Cloud organization name");
-    if (!/^[A-Za-z0-9_-]*$/.test(st.workspacePrefix ?? ""))
-      bad("state.workspacePrefix", st.workspacePrefix, "use letters, digits, - and _ only");
-  } else {
-    bad("state.kind", (st as { kind: unknown }).kind, "use \"s3\" or \"cloud\"");
-  }
+  backendProblems(env, bad);
 
   if (!env.github) bad("github", null, "is required: { infraRepository, appRepository }");
   else {
@@ -319,7 +302,8 @@ export function validateEnvironment(env: EnvironmentConfig): EnvironmentConfig {
 
 /**
  * Picks the environment named by `--env <name>` / `--env=<name>` in argv, else by `ZMANIM_ENV`, else prod.
- * `ZMANIM_STATE_BACKEND=cloud` with `TFC_ORGANIZATION` switches the state to Terraform Cloud workspaces.
+ * `ZMANIM_STATE_BACKEND=cloud` with `TFC_ORGANIZATION` switches the state to Terraform Cloud workspaces
+ * (the TFC_* overrides: constructs/config/validate-backend.ts).
  * Only main.ts and the CLIs call this; it is the single place that reads the process environment.
  */
 export function selectEnvironment(
@@ -339,24 +323,7 @@ export function selectEnvironment(
     throw new ConfigError(name, [
       `ZMANIM_ENV/--env = ${JSON.stringify(name)}: unknown environment; use one of ${Object.keys(defs).join(", ")} or add it to stacks/environments.ts`,
     ]);
-  let env = base;
-  const backend = vars.ZMANIM_STATE_BACKEND;
-  if (backend !== undefined && backend !== "" && backend !== base.state.kind) {
-    if (backend === "cloud") {
-      env = {
-        ...base,
-        state: {
-          kind: "cloud",
-          organization: vars.TFC_ORGANIZATION ?? "",
-          workspacePrefix: vars.TFC_WORKSPACE_PREFIX ?? `${resourcePrefix({ name })}-`,
-        },
-      };
-    } else if (backend !== "s3") {
-      throw new ConfigError(name, [
-        `ZMANIM_STATE_BACKEND = ${JSON.stringify(backend)}: use "s3" (default) or "cloud" (with TFC_ORGANIZATION)`,
-      ]);
-    }
-  }
+  const env = applyBackendOverrides(base, vars);
   return validateEnvironment(env);
 }
 

@@ -74,3 +74,13 @@ export function deployRequests(stacks: Record<string, TfDocument>, env: Environm
 export function planRequests(stacks: Record<string, TfDocument>, env: EnvironmentConfig): Promise<SimRequest[]> {
   return stackRequests(stacks, Object.keys(stacks), env, "plan");
 }
+
+/**
+ * What the Terraform Cloud phase roles (constructs/tfc-workload-identity.ts) are asked to do: the runs of every
+ * remote-execution workspace, i.e. every stack but the admin-applied ones. The apply phase creates, updates,
+ * deletes and tags; the plan phase refreshes and reads. State lives in Terraform Cloud: no AWS state calls.
+ */
+export function tfcRunRequests(stacks: Record<string, TfDocument>, env: EnvironmentConfig, phase: Phase): Promise<SimRequest[]> {
+  const names = Object.keys(stacks).filter((n) => !ADMIN_APPLIED_STACKS.includes(n));
+  return stackRequests(stacks, names, env, phase);
+}

@@ -190,7 +190,7 @@ function opensToWorld(rule: Body, port: number): boolean {
   // its peer is not open; the VPC rule's peer is `referenced_security_group_id` / `prefix_list_id`.
   if (set(rule.prefix_list_ids) || set(rule.prefix_list_id) || set(rule.referenced_security_group_id) || set(rule.security_groups) || set(rule.source_security_group_id) || truthy(rule.self)) return false;
   const protocol = str(rule.ip_protocol ?? rule.protocol);
-  let from = rule.from_port === undefined ? -1 : Number(rule.from_port);
+  const from = rule.from_port === undefined ? -1 : Number(rule.from_port);
   let to = rule.to_port === undefined ? -1 : Number(rule.to_port);
   if (from === 0 && to === 0) to = 65535;
   const inRange = (from <= port && port <= to) || protocol === "-1" || (port === -1 && from === 0 && to === 65535);

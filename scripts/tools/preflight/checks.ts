@@ -5,8 +5,8 @@
  */
 import { spawnSync } from "child_process";
 import { EnvironmentConfig } from "../../../constructs/config/environments";
-import { bucketName, ciRoleName, edgeHostNames, roleArn, ssmParameterName, stackName } from "../../../constructs/config/naming";
-import { stateKey } from "../../../constructs/config/naming";
+import { bucketName, ciRoleName, edgeHostNames, roleArn, ssmParameterName, stackName, stateKey } from "../../../constructs/config/naming";
+import { join } from "path";
 
 export interface Finding {
   ok: boolean;
@@ -31,6 +31,8 @@ export interface Context {
   lastError: string;
   /** The parent zone's authoritative server to ask for the delegation (`host` or `host#port`), if given. */
   parentServer?: string;
+  /** Runs `scripts/tools/tfc/bootstrap --check` (read-only) for the environment: its exit code and output. */
+  tfcCheck?(): { code: number | null; stdout: string; stderr: string };
 }
 
 /** The AWS CLI and dig, run for real. */
@@ -41,6 +43,10 @@ export function realContext(env: EnvironmentConfig, parentServer?: string): Cont
     parentServer,
     aws: (args) => run("aws", args),
     dig: (args) => run("dig", args),
+    tfcCheck: () => {
+      const r = spawnSync(join(__dirname, "tools/tfc/bootstrap"), ["--check", "--env", env.name], { encoding: "utf8" });
+      return { code: r.status, stdout: r.stdout ?? "", stderr: r.stderr || (r.error ? String(r.error.message) : "") };
+    },
   };
   function run(cmd: string, args: string[]): string | undefined {
     const r = spawnSync(cmd, args, { encoding: "utf8" });
@@ -330,5 +336,33 @@ function apexStep(): Step {
   };
 }
 
+/**
+ * Terraform Cloud (state.kind "cloud" only): `scripts/tools/tfc/bootstrap --check`, read-only. The token works,
+ * the project and every workspace exist with their execution mode and Terraform version, dynamic AWS
+ * credentials are on (TFC_AWS_PROVIDER_AUTH and both role ARNs) and remote-state sharing matches the manifest.
+ */
+function tfcStep(): Step {
+  return {
+    name: "tfc",
+    before: "the first run in Terraform Cloud (docs/runbooks/terraform-cloud.md): workspaces, dynamic credentials and state sharing in place",
+    check(ctx) {
+      const st = ctx.env.state;
+      if (st.kind !== "cloud") return [{ ok: true, what: "state in S3; no Terraform Cloud workspaces" }];
+      const fix = "run scripts/tools/tfc/bootstrap (TFE_TOKEN set), then check again";
+      const r = ctx.tfcCheck?.();
+      if (!r) return [{ ok: false, what: "no Terraform Cloud check available", fix }];
+      if (r.code === 3) return [{ ok: false, what: `Terraform Cloud rejected the token (${r.stderr.trim()})`, fix: "set TFE_TOKEN to a valid user or team token of the organization" }];
+      if (r.code !== 0 && r.code !== 1) return [{ ok: false, what: `bootstrap --check failed (exit ${r.code}): ${r.stderr.trim()}`, fix }];
+      const findings: Finding[] = [{ ok: true, what: `token accepted by ${st.organization}` }];
+      for (const line of r.stdout.split("\n")) {
+        if (line.startsWith("ok      ")) findings.push({ ok: true, what: line.slice(8) });
+        else if (line.startsWith("differs ")) findings.push({ ok: false, what: `Terraform Cloud differs: ${line.slice(8)}`, fix });
+      }
+      if (r.code === 1 && findings.every((f) => f.ok)) findings.push({ ok: false, what: "bootstrap --check found differences", fix });
+      return findings;
+    },
+  };
+}
+
 /** Every step, in runbook order. */
-export const STEPS: readonly Step[] = [stateStep(), cicdStep(), zoneStep(), sesStep(), slrStep(), amiStep(), cdnStep(), apexStep()];
+export const STEPS: readonly Step[] = [stateStep(), cicdStep(), tfcStep(), zoneStep(), sesStep(), slrStep(), amiStep(), cdnStep(), apexStep()];

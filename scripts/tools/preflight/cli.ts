@@ -24,7 +24,8 @@ Options:
   --list                  print the steps and exit
   -h, --help              this text
 
-Uses the AWS CLI with the usual credentials and region variables, and dig.
+Uses the AWS CLI with the usual credentials and region variables, dig, and (Terraform Cloud environments)
+scripts/tools/tfc/bootstrap --check with TFE_TOKEN.
 Exit: 0 every checked step met; 1 a step is not met (named on the last line); 2 bad usage.`;
 
 function main(argv: string[]): number {

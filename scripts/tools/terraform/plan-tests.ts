@@ -334,6 +334,42 @@ const addr = (type: string, name: string, attr: string) => `${type}.${name}.${at
  * - every distribution's aliases are the site name or names under it (the certificate covers those), and the
  *   site name is one of them.
  */
+/**
+ * Terraform Cloud mode (a `cloud` block, docs/runbooks/terraform-cloud.md). A `cloud` block cannot be
+ * initialized offline, so the plan runs on the copy without it (as for S3) and what it would do is checked
+ * here instead: the stack's own block names one workspace, and every remote-state read goes through the
+ * `remote` backend to the producer's workspace in the same organization and host. Generation fails on a
+ * mismatch (naming it); the returned asserts make `terraform test` evaluate the same on the planned data
+ * sources' configuration.
+ */
+function cloudReadAsserts(stack: LoadedStack, remoteOutputs: Map<string, { producer: LoadedStack }>): Assert[] {
+  const cloud = stack.json.terraform?.cloud as JsonObject | undefined;
+  if (!cloud) return [];
+  const ws = (c: JsonObject | undefined) => literal((c?.workspaces as JsonObject | undefined)?.name);
+  if (!literal(cloud.organization) || !ws(cloud))
+    throw new PlanTestError(`${stack.name}: its cloud block names no organization or workspace (${JSON.stringify(cloud)}); synthesize with state.kind "cloud"`);
+  const asserts: Assert[] = [];
+  for (const [name, { producer }] of remoteOutputs) {
+    const body = (stack.json.data?.terraform_remote_state ?? {})[name] as JsonObject;
+    const config = (body.config ?? {}) as JsonObject;
+    const pcloud = producer.json.terraform?.cloud as JsonObject | undefined;
+    const want = { backend: "remote", organization: literal(cloud.organization), hostname: literal(cloud.hostname), workspace: ws(pcloud) };
+    const got = { backend: literal(body.backend), organization: literal(config.organization), hostname: literal(config.hostname), workspace: ws(config) };
+    if (!pcloud || JSON.stringify(want) !== JSON.stringify(got))
+      throw new PlanTestError(
+        `${stack.name}: data.terraform_remote_state.${name} reads ${JSON.stringify(got)}, but ${producer.name}'s state is in ${JSON.stringify(want)}; ` +
+          "every stack of an environment must use the same Terraform Cloud organization and host (stacks/base.ts configureState)",
+      );
+    const ref = `data.terraform_remote_state.${name}`;
+    asserts.push(
+      { condition: `${ref}.backend == "remote"`, message: `${ref} must read through the remote backend (Terraform Cloud)` },
+      { condition: `${ref}.config.organization == ${hcl(want.organization)}`, message: `${ref} must read organization ${want.organization}` },
+      { condition: `${ref}.config.workspaces.name == ${hcl(want.workspace)}`, message: `${ref} must read workspace ${want.workspace}, where ${producer.name} keeps its state` },
+    );
+  }
+  return asserts;
+}
+
 function assertsFor(
   stack: LoadedStack,
   remoteOutputs: Map<string, { producer: LoadedStack; outputs: JsonObject }>,
@@ -571,6 +607,7 @@ export function planTestFor(stack: LoadedStack, opts: PlanTestOptions): PlanTest
   }
 
   const asserts = assertsFor({ name: stack.name, json: json as LoadedStack["json"] }, remoteOutputs, ssmValues, opts.environment);
+  asserts.push(...cloudReadAsserts(stack, remoteOutputs));
   const runName = `plan_${shortStackName(stack.name).replace(/[^A-Za-z0-9_]/g, "_")}`;
   const parts: PlanTestParts = { runName, mockProviders, overrides, asserts };
   const testFile = [
