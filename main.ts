@@ -16,7 +16,8 @@ import { NetworkStack } from "./stacks/network";
 import { RetiredBoxStack } from "./stacks/retired-box";
 import { SecretsStack } from "./stacks/secrets";
 import { StorageStack } from "./stacks/storage";
-import { ConfigError, selectEnvironment, validateEnvironment } from "./constructs/config/validate-environment";
+import { selectEnvironment, validateEnvironment } from "./constructs/config/validate-environment";
+import { ConfigError } from "./constructs/config/errors";
 
 export interface ZmanimStacks {
   readonly network: NetworkStack;

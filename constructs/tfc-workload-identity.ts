@@ -4,7 +4,7 @@ import { IamRole } from "@cdktf/provider-aws/lib/iam-role";
 import { IamRolePolicyAttachment } from "@cdktf/provider-aws/lib/iam-role-policy-attachment";
 import { TerraformOutput } from "cdktf/lib/terraform-output";
 import { EnvironmentConfig } from "./config/environments";
-import { TFC_AWS_AUDIENCE, TfcRunPhase, cloudBackendOf, tfcSubjects } from "./config/terraform-cloud";
+import { TFC_AWS_AUDIENCE, TfcRunPhase, tfcOidcHost, tfcOidcProviderArn, tfcRoleName, tfcSubjects } from "./config/terraform-cloud";
 
 /**
  * Terraform Cloud's dynamic provider credentials for AWS: an IAM OIDC provider for the issuer
@@ -18,30 +18,6 @@ import { TFC_AWS_AUDIENCE, TfcRunPhase, cloudBackendOf, tfcSubjects } from "./co
  * so one document is the source of both). The workspaces name the roles in TFC_AWS_PLAN_ROLE_ARN and
  * TFC_AWS_APPLY_ROLE_ARN (scripts/tools/tfc/bootstrap sets them from this stack's outputs).
  */
-
-export type TfcRoleKind = TfcRunPhase;
-
-/** `zmanim-<env>-tfc-<phase>`; the deploy role's NeverTheTrustRoot denies writes to `zmanim-<env>-tfc-*`. */
-export function tfcRoleName(env: EnvironmentConfig, phase: TfcRunPhase): string {
-  return `zmanim-${env.name}-tfc-${phase}`;
-}
-
-/** The IAM ARN pattern of both Terraform Cloud roles (for the deploy role's trust-root deny). */
-export function tfcRoleArnPattern(env: EnvironmentConfig): string {
-  return `arn:aws:iam::${env.accountId}:role/zmanim-${env.name}-tfc-*`;
-}
-
-/** The issuer's host, which is also the prefix of its IAM condition keys (`app.terraform.io:sub`). */
-export function tfcOidcHost(env: EnvironmentConfig): string {
-  const b = cloudBackendOf(env);
-  if (!b) throw new Error(`environment ${env.name} keeps its state in S3; Terraform Cloud roles exist only with state.kind "cloud"`);
-  return b.hostname;
-}
-
-/** One IAM provider per URL and account: its ARN is deterministic. */
-export function tfcOidcProviderArn(env: EnvironmentConfig): string {
-  return `arn:aws:iam::${env.accountId}:oidc-provider/${tfcOidcHost(env)}`;
-}
 
 /** Trust policy: web identity from Terraform Cloud's provider; audience and each workspace's `sub` pinned. */
 export function tfcTrustPolicy(env: EnvironmentConfig, phase: TfcRunPhase): object {

@@ -10,7 +10,8 @@ import { ZmanimStack, ZmanimStackProps } from "./base";
 import { EnvironmentConfig, topologyOf } from "../constructs/config/environments";
 import { bucketArn, ciRoleName, logGroupPrefix, ssmParameterArnPattern, resourcePrefix, webAclName } from "../constructs/config/naming";
 
-import { TfcWorkloadIdentity, tfcOidcProviderArn, tfcRoleArnPattern } from "../constructs/tfc-workload-identity";
+import { TfcWorkloadIdentity } from "../constructs/tfc-workload-identity";
+import { tfcOidcProviderArn, tfcRoleArnPattern } from "../constructs/config/terraform-cloud";
 
 /**
  * The cicd stack reads no other stack's state: bucket names and ARNs come from stacks/naming.ts, so an

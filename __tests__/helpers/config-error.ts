@@ -1,5 +1,6 @@
 import { EnvironmentConfig } from "../../constructs/config/environments";
-import { ConfigError, validateEnvironment } from "../../constructs/config/validate-environment";
+import { validateEnvironment } from "../../constructs/config/validate-environment";
+import { ConfigError } from "../../constructs/config/errors";
 
 /** The message of the ConfigError that validating `env` raises; fails the test when it is valid. */
 export function configErrorMessage(env: EnvironmentConfig): string {

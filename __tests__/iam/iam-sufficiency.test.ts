@@ -20,9 +20,9 @@ import { PolicyDoc, PolicyStatement, RolePolicies, SimRequest, denials, formatDe
 import { TfDocument, shippedEnvironments, variantEnvironments } from "../../scripts/tools/iam/types";
 import { packerBuildRequests, readPackerSource } from "../../scripts/tools/iam/packer";
 import { HTTPS_CONTEXT, S3_ENDPOINT_ID, bucketPolicies, withBucketPolicies } from "../../scripts/tools/iam/bucket-policies";
-import { tfcRoleName } from "../../constructs/tfc-workload-identity";
 import { parsePolicy } from "../helpers/policy";
 import { synthAll } from "../helpers/synth";
+import { tfcRoleName } from "../../constructs/config/terraform-cloud";
 
 const REPO_ROOT = join(__dirname, "..", "..");
 

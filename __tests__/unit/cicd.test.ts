@@ -1,17 +1,11 @@
 import { environments, EnvironmentConfig, prod, staging } from "../../constructs/config/environments";
-import {
-  DEPLOY_ENVIRONMENT,
-  GITHUB_OIDC_AUDIENCE,
-  GITHUB_OIDC_HOST,
-  READ_ONLY_ACCESS_ARN,
-  ciSubjects,
-  githubOidcProviderArn,
-} from "../../stacks/cicd";
+import { DEPLOY_ENVIRONMENT, GITHUB_OIDC_AUDIENCE, GITHUB_OIDC_HOST, READ_ONLY_ACCESS_ARN, ciSubjects, githubOidcProviderArn } from "../../stacks/cicd";
 import { ciRoleName } from "../../constructs/config/naming";
 import { githubOidcProviderMode } from "../../constructs/config/github-oidc";
-import { ConfigError, environmentProblems, selectEnvironment } from "../../constructs/config/validate-environment";
+import { environmentProblems, selectEnvironment } from "../../constructs/config/validate-environment";
 import { asList, Statement, statements } from "../helpers/policy";
 import { synthAll, TfJson, stackResourcesOfType } from "../helpers/synth";
+import { ConfigError } from "../../constructs/config/errors";
 
 type Body = Record<string, unknown>;
 const resources = (json: TfJson, type: string, min = 1): Array<[string, Body]> => stackResourcesOfType(json, type, { min });

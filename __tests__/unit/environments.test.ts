@@ -3,15 +3,10 @@ import { tmpdir } from "os";
 import { join } from "path";
 import { spawnSync } from "child_process";
 import { CarriedRecord, EnvironmentConfig, environments, prod, staging } from "../../constructs/config/environments";
-import {
-  ConfigError,
-  environmentProblems,
-  environmentSetProblems,
-  parseCidr,
-  selectEnvironment,
-} from "../../constructs/config/validate-environment";
+import { environmentProblems, environmentSetProblems, parseCidr, selectEnvironment } from "../../constructs/config/validate-environment";
 import { synthEnvironment } from "../../main";
 import { configErrorMessage } from "../helpers/config-error";
+import { ConfigError } from "../../constructs/config/errors";
 
 const withChange = (patch: Partial<EnvironmentConfig>): EnvironmentConfig => ({ ...prod, ...patch });
 

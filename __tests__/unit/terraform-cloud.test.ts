@@ -5,8 +5,9 @@
  */
 import { EnvironmentConfig, prod, scaled } from "../../constructs/config/environments";
 import { environmentProblems, selectEnvironment } from "../../constructs/config/validate-environment";
-import { cloudBackendOf, stackShortNames, tfcSubjects } from "../../constructs/config/terraform-cloud";
-import { tfcRoleName, tfcTrustPolicy } from "../../constructs/tfc-workload-identity";
+import { cloudBackendOf, stackShortNames, tfcSubjects, tfcRoleName } from "../../constructs/config/terraform-cloud";
+
+import { tfcTrustPolicy } from "../../constructs/tfc-workload-identity";
 import { ciRoleName } from "../../constructs/config/naming";
 import { statements } from "../helpers/policy";
 import { synthAll, TfJson } from "../helpers/synth";

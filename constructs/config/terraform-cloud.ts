@@ -15,6 +15,7 @@
  * builds the same `sub` prefix.
  */
 import { EnvironmentConfig, topologyOf } from "./environments";
+import { resourceName, resourcePrefix } from "./naming";
 
 export const TFC_DEFAULT_HOSTNAME = "app.terraform.io";
 /** The audience Terraform Cloud puts in the token unless TFC_AWS_WORKLOAD_IDENTITY_AUDIENCE says otherwise. */
@@ -96,4 +97,28 @@ export function tfcSubjects(env: EnvironmentConfig, phase: TfcRunPhase): string[
   return remoteRunWorkspaces(env).map(
     (ws) => `organization:${b.organization}:project:${b.project}:workspace:${ws}:run_phase:${phase}`,
   );
+}
+
+export type TfcRoleKind = TfcRunPhase;
+
+/** `zmanim-<env>-tfc-<phase>`; the deploy role's NeverTheTrustRoot denies writes to `zmanim-<env>-tfc-*`. */
+export function tfcRoleName(env: EnvironmentConfig, phase: TfcRunPhase): string {
+  return resourceName(env, `tfc-${phase}`);
+}
+
+/** The IAM ARN pattern of both Terraform Cloud roles (for the deploy role's trust-root deny). */
+export function tfcRoleArnPattern(env: EnvironmentConfig): string {
+  return `arn:aws:iam::${env.accountId}:role/${resourcePrefix(env)}-tfc-*`;
+}
+
+/** The issuer's host, which is also the prefix of its IAM condition keys (`app.terraform.io:sub`). */
+export function tfcOidcHost(env: EnvironmentConfig): string {
+  const b = cloudBackendOf(env);
+  if (!b) throw new Error(`environment ${env.name} keeps its state in S3; Terraform Cloud roles exist only with state.kind "cloud"`);
+  return b.hostname;
+}
+
+/** One IAM provider per URL and account: its ARN is deterministic. */
+export function tfcOidcProviderArn(env: EnvironmentConfig): string {
+  return `arn:aws:iam::${env.accountId}:oidc-provider/${tfcOidcHost(env)}`;
 }

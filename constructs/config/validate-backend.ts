@@ -9,8 +9,8 @@
  *   state, whether the environment or ZMANIM_STATE_BACKEND selected it.
  */
 import { EnvironmentConfig, StateConfig } from "./environments";
-import { AWS_REGIONS, ConfigError } from "./validate-environment";
 import { TFC_EXECUTION_MODES } from "./terraform-cloud";
+import { AWS_REGIONS, ConfigError } from "./errors";
 
 type Bad = (field: string, value: unknown, fix: string) => void;
 

@@ -3,7 +3,8 @@
 import { readFileSync, writeFileSync } from "fs";
 import { repoPath } from "../../constructs/config/repo-root";
 import { renderStateBootstrap } from "../../constructs/builders/state-bootstrap";
-import { ConfigError, selectEnvironment } from "../../constructs/config/validate-environment";
+import { selectEnvironment } from "../../constructs/config/validate-environment";
+import { ConfigError } from "../../constructs/config/errors";
 
 const args = process.argv.slice(2);
 try {

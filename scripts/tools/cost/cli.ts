@@ -11,12 +11,13 @@
  */
 import { readFileSync, writeFileSync, mkdirSync, existsSync } from "fs";
 import { dirname, extname, join, resolve } from "path";
-import { ConfigError, selectEnvironment } from "../../../constructs/config/validate-environment";
+import { selectEnvironment } from "../../../constructs/config/validate-environment";
 import { AssumptionsError, UsageAssumptions, assumptionsFor, atTraffic, mergeAssumptions } from "./assumptions";
 import { commitmentLabel, renderComparisonMarkdown, renderDetailMarkdown, renderText } from "./format";
 import { estimate } from "./model";
 import { RATES } from "./rates";
 import { InputError, loadStacks, replaceBetweenMarkers, stacksOfEnvironment } from "./tfjson";
+import { ConfigError } from "../../../constructs/config/errors";
 
 const HELP = `Usage: npm run cost [-- options]
 

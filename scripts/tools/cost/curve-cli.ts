@@ -15,11 +15,11 @@ import { tmpdir } from "os";
 import { join } from "path";
 import { prod, scaled, EnvironmentConfig, topologyOf } from "../../../constructs/config/environments";
 import { synthEnvironment } from "../../../main";
-import { ConfigError } from "../../../constructs/config/validate-environment";
 import { assumptionsFor } from "./assumptions";
 import { CostCurve, costCurve, renderCurveJson, renderCurveSvg, renderReadmeBlock, TopologyInput } from "./curve";
 import { InputError, LoadedStack, loadStacks, replaceBetweenMarkers, stacksOfEnvironment, textBetweenMarkers } from "./tfjson";
 import { stackName } from "../../../constructs/config/naming";
+import { ConfigError } from "../../../constructs/config/errors";
 
 export const CURVE_SVG = "docs/cost-curve.svg";
 export const CURVE_JSON = "docs/cost-curve.json";

@@ -11,10 +11,11 @@
 import { spawnSync } from "child_process";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "fs";
 import { dirname, resolve } from "path";
-import { ConfigError, selectEnvironment } from "../../../constructs/config/validate-environment";
+import { selectEnvironment } from "../../../constructs/config/validate-environment";
 import { InputError, loadStacks, replaceBetweenMarkers, stacksOfEnvironment, textBetweenMarkers } from "../cost/tfjson";
 import { buildGraph } from "./graph";
 import { readmeBlock, renderDot, renderMermaid } from "./render";
+import { ConfigError } from "../../../constructs/config/errors";
 
 const HELP = `Usage: npm run diagram [-- options]
 

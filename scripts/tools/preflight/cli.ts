@@ -5,8 +5,9 @@
  * stops at the first step that is not met: it prints what to do next and exits 1 naming the step.
  * Exit codes: 0 every checked step met; 1 a step not met; 2 bad usage or configuration.
  */
-import { ConfigError, selectEnvironment } from "../../../constructs/config/validate-environment";
+import { selectEnvironment } from "../../../constructs/config/validate-environment";
 import { realContext, STEPS } from "./checks";
+import { ConfigError } from "../../../constructs/config/errors";
 
 const HELP = `Usage: scripts/tools/preflight/preflight [options]
 

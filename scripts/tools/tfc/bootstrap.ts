@@ -6,11 +6,12 @@
 import { mkdtempSync, readFileSync, rmSync } from "fs";
 import { tmpdir } from "os";
 import { join } from "path";
-import { ConfigError, selectEnvironment } from "../../../constructs/config/validate-environment";
+import { selectEnvironment } from "../../../constructs/config/validate-environment";
 import { synthEnvironment } from "../../../main";
 import { cloudBackendOf } from "../../../constructs/config/terraform-cloud";
 import { ApiError, TokenRejected, httpClient, tokenFrom } from "./api";
 import { Manifest, defaultRoleArns, desiredState, reconcile, roleArnsFromOutputs } from "./plan";
+import { ConfigError } from "../../../constructs/config/errors";
 
 export const EXIT = { ok: 0, drift: 1, usage: 2, badToken: 3, api: 4 } as const;
 

@@ -12,14 +12,8 @@
  */
 import { EnvironmentConfig } from "../../../constructs/config/environments";
 import { roleArn } from "../../../constructs/config/naming";
-import {
-  ResolvedCloudBackend,
-  cloudBackendOf,
-  stackShortNames,
-  workspaceExecutionMode,
-  workspaceName,
-} from "../../../constructs/config/terraform-cloud";
-import { tfcRoleName } from "../../../constructs/tfc-workload-identity";
+import { ResolvedCloudBackend, cloudBackendOf, stackShortNames, workspaceExecutionMode, workspaceName, tfcRoleName } from "../../../constructs/config/terraform-cloud";
+
 import { TfcClient } from "./api";
 
 export interface Manifest {
