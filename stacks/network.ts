@@ -13,7 +13,7 @@ import { VpcSecurityGroupEgressRule } from "@cdktf/provider-aws/lib/vpc-security
 import { RetainedLogGroup } from "../constructs/log-group";
 import { VpcFlowLogs } from "../constructs/vpc-flow-logs";
 import { ZmanimStack, ZmanimStackProps } from "./base";
-import { topologyOf } from "../constructs/config/environments";
+import { EnvironmentConfig, topologyOf } from "../constructs/config/environments";
 import { ScaledNetwork } from "../constructs/scaled-network";
 import { logGroupPrefix, resourcePrefix } from "../constructs/config/naming";
 
@@ -98,6 +98,18 @@ export class NetworkStack extends ZmanimStack {
       tags: { Name: `${prefix}-instance` },
     });
 
+    this.addBoxRules(env);
+
+    const topology = topologyOf(env);
+    if (topology.kind === "scaled") {
+      this.scaled = new ScaledNetwork(this, "scaled", { env, topology, network: this, internetGateway: igw });
+    }
+
+    this.addFlowLogs(env);
+  }
+
+  /** The box's group: the API port from the VPC link only, SSH from admin CIDRs, HTTPS and PostgreSQL out. */
+  private addBoxRules(env: EnvironmentConfig): void {
     new VpcSecurityGroupEgressRule(this, "vpc-link-to-instance", {
       securityGroupId: this.vpcLinkSecurityGroup.id,
       description: "VPC link to the Go API",
@@ -147,13 +159,11 @@ export class NetworkStack extends ZmanimStack {
       toPort: 5432,
       cidrIpv4: "0.0.0.0/0",
     });
+  }
 
-    const topology = topologyOf(env);
-    if (topology.kind === "scaled") {
-      this.scaled = new ScaledNetwork(this, "scaled", { env, topology, network: this, internetGateway: igw });
-    }
-
-    // Flow logs: every accepted and rejected flow, aggregated per 10 minutes to keep ingestion small.
+  /** Flow logs: every accepted and rejected flow, aggregated per 10 minutes to keep ingestion small. */
+  private addFlowLogs(env: EnvironmentConfig): void {
+    const prefix = resourcePrefix(env);
     const flowLogs = new RetainedLogGroup(this, "flow-logs", {
       name: `${logGroupPrefix(env)}/vpc-flow-logs`,
       retentionDays: env.logRetentionDays,
