@@ -7,7 +7,7 @@ import { TerraformOutput } from "cdktf/lib/terraform-output";
 import { ZmanimStack, ZmanimStackProps } from "./base";
 import { EnvironmentConfig, topologyOf } from "./environments";
 import { webAclName } from "./cdn";
-import { bucketArn, ciRoleName, logGroupPrefix, ssmParameterArnPattern } from "./naming";
+import { DEPLOY_METRICS_NAMESPACE, bucketArn, ciRoleName, logGroupPrefix, ssmParameterArnPattern } from "./naming";
 
 /**
  * The cicd stack reads no other stack's state: bucket names and ARNs come from stacks/naming.ts, so an
@@ -327,6 +327,15 @@ export function deployPolicyDocuments(env: EnvironmentConfig): Record<string, St
         Resource: [`arn:aws:cloudwatch:*:${acct}:alarm:*`],
       },
       { Sid: "DescribeAlarms", Effect: "Allow", Action: ["cloudwatch:DescribeAlarms"], Resource: ["*"] },
+      // deploy-stacks.sh --metrics: PutMetricData has no resource type, so the namespace condition scopes it
+      // (https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazoncloudwatch.html).
+      {
+        Sid: "DeployMetrics",
+        Effect: "Allow",
+        Action: ["cloudwatch:PutMetricData"],
+        Resource: ["*"],
+        Condition: { StringEquals: { "cloudwatch:namespace": DEPLOY_METRICS_NAMESPACE } },
+      },
       { Sid: "ProjectTopics", Effect: "Allow", Action: ["sns:*"], Resource: [`arn:aws:sns:*:${acct}:${p}-*`] },
     ],
     edge: [

@@ -368,62 +368,148 @@ function readLog(aws: AwsDouble): Array<{ argv: string[]; stdin: string }> {
 
 describe("scripts/ci/deploy-stacks.sh", () => {
   let dir: string;
+  let aws: AwsDouble;
+  const N = "zmanim-prod-network";
+  const S = "zmanim-prod-storage";
+  const C = "zmanim-prod-compute";
+  /** A synthesized stack that reads `outputs` of other stacks through cdktf's remote state data sources. */
+  const stackJson = (reads: Array<[string, string]>) =>
+    JSON.stringify({ locals: Object.fromEntries(reads.map(([st, o], i) => [`r${i}`, `\${data.terraform_remote_state.cross-stack-reference-input-${st}.outputs.${o}}`])) });
   beforeAll(() => {
     dir = mkdtempSync(join(tmpdir(), "zmanim-deploy-stacks-"));
-    mkdirSync(join(dir, "out"));
-    writeFileSync(
-      join(dir, "out", "manifest.json"),
-      JSON.stringify({ stacks: { "zmanim-prod-network": { dependencies: [] }, "zmanim-prod-storage": { dependencies: ["zmanim-prod-network"] } } }),
-    );
-    // Stand-in for `npx cdktf deploy` (not AWS: the process Terraform would be). It records the stack, and
-    // "storage" outlives its budget and saves its state on SIGINT, as Terraform does.
-    mkdirSync(join(dir, "bin"));
-    writeFileSync(
-      join(dir, "bin", "npx"),
-      [
-        "#!/usr/bin/env bash",
-        'stack=$4; echo "deploying $stack" >>"$DEPLOY_LOG"',
-        '[[ $stack == *storage ]] || exit 0',
-        "sleep 30 >/dev/null 2>&1 & pid=$!",
-        'trap \'kill $pid; echo "SIGINT: state saved, lock released" >>"$DEPLOY_LOG"; exit 130\' INT',
-        "wait $pid",
-      ].join("\n"),
-      { mode: 0o755 },
-    );
+    const out = join(dir, "out");
+    const stacks: Record<string, { dependencies: string[]; synthesizedStackPath: string }> = {};
+    const reads: Record<string, Array<[string, string]>> = { [N]: [], [S]: [[N, "vpc_id"]], [C]: [[N, "subnet_id"], [S, "bucket_arn"]] };
+    for (const [name, r] of Object.entries(reads)) {
+      mkdirSync(join(out, "stacks", name), { recursive: true });
+      writeFileSync(join(out, "stacks", name, "cdk.tf.json"), stackJson(r));
+      stacks[name] = { dependencies: [...new Set(r.map(([st]) => st))], synthesizedStackPath: `stacks/${name}/cdk.tf.json` };
+    }
+    writeFileSync(join(out, "manifest.json"), JSON.stringify({ stacks }));
     writeFileSync(
       join(dir, "budgets.json"),
-      JSON.stringify({ graceMinutes: 0.1, stacks: { network: { minutes: 1, why: "test" }, storage: { minutes: 0.02, why: "test" } } }),
+      JSON.stringify({
+        graceMinutes: 0.1,
+        planMinutes: 0.5,
+        stacks: {
+          network: { minutes: 1, routineMinutes: 1, why: "test" },
+          storage: { minutes: 1, routineMinutes: 0.05, why: "test" },
+          compute: { minutes: 1, routineMinutes: 1, why: "test" },
+        },
+      }),
     );
   });
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
-
-  const env = () => ({
-    PATH: `${join(dir, "bin")}:${process.env.PATH}`,
-    CDKTF_OUTDIR: join(dir, "out"),
-    DEPLOY_BUDGETS: join(dir, "budgets.json"),
-    DEPLOY_LOG: join(dir, "log"),
+  beforeEach(() => {
+    aws = awsDouble([{ match: ["cloudwatch", "put-metric-data"] }]);
+    for (const f of ["log", "summary.md"]) writeFileSync(join(dir, f), "");
+    for (const s of [N, S, C]) rmSync(join(dir, "out", "stacks", s, ".plans"), { force: true });
   });
+  afterEach(() => aws.cleanup());
 
-  it("interrupts a stack past its budget with SIGINT, stops, and points at the recovery runbook", async () => {
-    const r = await run(script("deploy-stacks.sh"), [], env());
-    expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(/zmanim-prod-storage ran past its budget of 0.02 min and was interrupted; later stacks were not deployed/);
-    expect(r.stderr).toMatch(/docs\/runbooks\/first-deploy.md, "An interrupted apply"/);
-    expect(readFileSync(join(dir, "log"), "utf8").trim().split("\n")).toEqual([
-      "deploying zmanim-prod-network",
-      "deploying zmanim-prod-storage",
-      "SIGINT: state saved, lock released",
+  const deploy = (standin: Record<string, unknown>, args: string[] = [], extra: Record<string, string> = {}) => {
+    writeFileSync(join(dir, "standin.json"), JSON.stringify(standin));
+    return run(script("deploy-stacks.sh"), args, {
+      ...aws.env,
+      PATH: `${join(root, "__tests__/fixtures/terraform-standin")}:${aws.env.PATH}`,
+      CDKTF_OUTDIR: join(dir, "out"),
+      DEPLOY_BUDGETS: join(dir, "budgets.json"),
+      DEPLOY_LOG: join(dir, "log"),
+      TF_STANDIN: join(dir, "standin.json"),
+      GITHUB_STEP_SUMMARY: join(dir, "summary.md"),
+      ...extra,
+    });
+  };
+  const log = () => readFileSync(join(dir, "log"), "utf8").trim().split("\n").filter(Boolean);
+  const applies = () => log().filter((l) => l.startsWith("apply "));
+  const summary = () => readFileSync(join(dir, "summary.md"), "utf8");
+
+  it("a no-op deploy plans every stack, applies none, and records the durations", async () => {
+    const r = await deploy({}, ["--metrics", "prod"]);
+    expect([r.code, r.stderr]).toEqual([0, ""]);
+    expect(log().filter((l) => l.startsWith("plan ")).sort()).toEqual([`plan ${C}: 0`, `plan ${N}: 0`, `plan ${S}: 0`]);
+    expect(log()[0]).toBe(`init ${N}`); // the first stack's init fills the plugin cache before the parallel plans
+    expect(applies()).toEqual([]);
+    expect(r.stdout).toContain("deploy finished in");
+    expect(r.stdout).toContain("0 of 3 stack(s) applied");
+    expect(summary()).toContain("### Deploy durations");
+    expect(summary()).toMatch(new RegExp(`\\| \`${N}\` \\| no changes \\| \\d+ \\|`));
+    expect(summary()).toMatch(/\| \*\*total\*\* \| \| \*\*\d+\*\* \|/);
+    const put = aws.calls().filter((c) => c[0] === "cloudwatch");
+    expect(put).toHaveLength(1);
+    expect(put[0].slice(0, 4)).toEqual(["cloudwatch", "put-metric-data", "--namespace", "Zmanim/Deploy"]);
+    const data = JSON.parse(put[0][put[0].indexOf("--metric-data") + 1]) as Array<{ MetricName: string; Unit: string; Dimensions: Array<{ Name: string; Value: string }> }>;
+    expect(data.map((d) => [d.MetricName, d.Unit, d.Dimensions.map((x) => `${x.Name}=${x.Value}`).join(",")])).toEqual([
+      ["StackDeployDuration", "Seconds", `Environment=prod,Stack=${N}`],
+      ["StackDeployDuration", "Seconds", `Environment=prod,Stack=${S}`],
+      ["StackDeployDuration", "Seconds", `Environment=prod,Stack=${C}`],
+      ["DeployDuration", "Seconds", "Environment=prod"],
     ]);
   }, 30000);
 
-  it("refuses a stack without a budget before deploying anything", async () => {
-    writeFileSync(join(dir, "log"), "");
-    const r = await run(script("deploy-stacks.sh"), [], { ...env(), DEPLOY_BUDGETS: join(dir, "none.json") });
+  it("a one-stack change applies that stack only", async () => {
+    const r = await deploy({ [S]: { plans: [2] } });
+    expect([r.code, r.stderr]).toEqual([0, ""]);
+    expect(applies()).toEqual([`apply ${S}`]);
+    expect(log().filter((l) => l.startsWith("plan ")).length).toBe(3); // nobody read a changed output: no re-plan
+    expect(r.stdout).toContain("1 of 3 stack(s) applied");
+    expect(summary()).toMatch(new RegExp(`\\| \`${S}\` \\| applied \\| \\d+ \\|`));
+    expect(aws.calls()).toEqual([]); // no --metrics, no CloudWatch call
+  }, 30000);
+
+  it("a changed output ripples to the stack that reads it (re-planned after the apply), not to the others", async () => {
+    const r = await deploy({ [N]: { plans: [2], outputs: ["vpc_id", "flow_log_id"] }, [S]: { plans: [0, 2] } });
+    expect([r.code, r.stderr]).toEqual([0, ""]);
+    expect(r.stdout).toContain(`${S} reads outputs changed in this deploy (${N} vpc_id ); planning it again`);
+    expect(applies()).toEqual([`apply ${N}`, `apply ${S}`]);
+    // compute reads network's subnet_id and storage's bucket_arn, neither of which changed.
+    expect(log().filter((l) => l.startsWith(`plan ${C}`))).toEqual([`plan ${C}: 0`]);
+    expect(log().filter((l) => l.startsWith(`plan ${S}`))).toEqual([`plan ${S}: 0`, `plan ${S}: 2`]);
+  }, 30000);
+
+  it("a failed plan applies nothing and names the stack", async () => {
+    const r = await deploy({ [N]: { plans: [2] }, [C]: { plans: [1] } });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(`deploy-stacks: ${C}: terraform plan failed (exit 1)`);
+    expect(r.stderr).toContain("nothing was applied");
+    expect(r.stdout).toContain("Error: reading EC2 VPC: AccessDenied");
+    expect(applies()).toEqual([]);
+  }, 30000);
+
+  it("interrupts an update past its routine budget with SIGINT, stops, and points at the recovery runbook", async () => {
+    const r = await deploy({ [S]: { plans: [2], applySleep: 30 }, [C]: { plans: [2] } });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/zmanim-prod-storage ran past its budget of 0.05 min and was interrupted; later stacks were not deployed/);
+    expect(r.stderr).toMatch(/docs\/runbooks\/first-deploy.md, "An interrupted apply"/);
+    expect(log().filter((l) => !l.startsWith("plan ") && !l.startsWith("init "))).toEqual([`apply ${S}`, "SIGINT: state saved, lock released"]);
+    expect(summary()).toMatch(new RegExp(`\\| \`${S}\` \\| interrupted past its budget \\| \\d+ \\|`));
+    expect(summary()).toMatch(new RegExp(`\\| \`${C}\` \\| changes \\| \\d+ \\|`));
+  }, 30000);
+
+  it("a plan that creates resources keeps the longer first-apply budget", async () => {
+    const r = await deploy({ [S]: { plans: [2], creates: true, applySleep: 4 } });
+    expect([r.code, r.stderr]).toEqual([0, ""]);
+    expect(r.stdout).toContain(`apply ${S} (budget 1 min,`);
+    expect(applies()).toEqual([`apply ${S}`]);
+  }, 30000);
+
+  it("--plan-only reports drifted stacks and their changed addresses, applies nothing, and exits 3", async () => {
+    const r = await deploy({ [C]: { plans: [2], addresses: ["aws_security_group.instance-sg", "aws_cloudwatch_metric_alarm.cpu"] } }, ["--plan-only"]);
+    expect(r.code).toBe(3);
+    expect(applies()).toEqual([]);
+    expect(summary()).toContain("### Drift: 1 stack(s) differ from their configuration");
+    expect(summary()).toContain(`- \`${C}\`\n  - \`aws_security_group.instance-sg (update)\`\n  - \`aws_cloudwatch_metric_alarm.cpu (update)\``);
+    const clean = await deploy({}, ["--plan-only"]);
+    expect([clean.code, clean.stdout]).toEqual([0, expect.stringContaining(`No drift: every plan of ${N} ${S} ${C} is empty.`)]);
+  }, 30000);
+
+  it("refuses a stack without a budget before planning anything", async () => {
+    const r = await deploy({}, [], { DEPLOY_BUDGETS: join(dir, "none.json") });
     expect(r.code).toBe(2);
-    writeFileSync(join(dir, "none.json"), JSON.stringify({ graceMinutes: 1, stacks: { network: { minutes: 1, why: "x" } } }));
-    const r2 = await run(script("deploy-stacks.sh"), [], { ...env(), DEPLOY_BUDGETS: join(dir, "none.json") });
+    writeFileSync(join(dir, "none.json"), JSON.stringify({ graceMinutes: 1, planMinutes: 1, stacks: { network: { minutes: 1, why: "x" } } }));
+    const r2 = await deploy({}, [], { DEPLOY_BUDGETS: join(dir, "none.json") });
     expect(r2.code).toBe(2);
     expect(r2.stderr).toMatch(/zmanim-prod-storage has no budget in .*none.json; add its first-apply minutes with a source/);
-    expect(readFileSync(join(dir, "log"), "utf8")).toBe("");
+    expect(log()).toEqual([]);
   });
 });

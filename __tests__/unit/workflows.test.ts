@@ -377,17 +377,19 @@ describe("GitHub workflows", () => {
       }
     });
 
-    it("deploy.yml deploys every stack but cicd, in that order, through deploy-stacks.sh", () => {
+    it("deploy.yml plans every stack but cicd and applies the changed ones, in that order, through deploy-stacks.sh", () => {
       const r = spawnSync("bash", ["scripts/ci/deploy-stacks.sh", "--dry-run", "--exclude", "zmanim-prod-cicd"], {
         cwd: root,
         encoding: "utf8",
         env: { ...process.env, CDKTF_OUTDIR: s.outdir },
       });
       expect(r.status).toBe(0);
-      const deployed = [...r.stdout.matchAll(/cdktf deploy (\S+) --skip-synth --auto-approve/g)].map((m) => m[1]);
+      const planned = [...r.stdout.matchAll(/terraform -chdir=\S+\/stacks\/(\S+) plan .*-detailed-exitcode -out=tfplan$/gm)].map((m) => m[1]);
+      expect(planned).toEqual(orderLib.deployOrder(s.manifest).filter((n) => n !== "zmanim-prod-cicd"));
+      const deployed = [...r.stdout.matchAll(/terraform -chdir=\S+\/stacks\/(\S+) apply .* tfplan {3}# when its plan has changes$/gm)].map((m) => m[1]);
       expect(deployed).toEqual(orderLib.deployOrder(s.manifest).filter((n) => n !== "zmanim-prod-cicd"));
       const deploySteps = wf["deploy.yml"].jobs.deploy.steps!.map((st) => st.run ?? "").join("\n");
-      expect(deploySteps).toContain('bash scripts/ci/deploy-stacks.sh --exclude "zmanim-$ZMANIM_ENV-cicd"');
+      expect(deploySteps).toContain('bash scripts/ci/deploy-stacks.sh --exclude "zmanim-$ZMANIM_ENV-cicd" --metrics "$ZMANIM_ENV"');
       // Health is checked after the deploy, through CloudFront.
       const runs = wf["deploy.yml"].jobs.deploy.steps!.map((st) => st.run ?? "");
       expect(runs.findIndex((x) => x.includes("deploy-stacks.sh"))).toBeLessThan(runs.findIndex((x) => x.includes("health-check.sh")));

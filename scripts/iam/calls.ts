@@ -11,7 +11,7 @@
  * and the SSM agent (https://docs.aws.amazon.com/systems-manager/latest/userguide/setup-instance-permissions.html).
  */
 import { EnvironmentConfig } from "../../stacks/environments";
-import { bucketArn, mailFromAddress, metricsNamespace, sesIdentityArn, ssmParameterName } from "../../stacks/naming";
+import { DEPLOY_METRICS_NAMESPACE, bucketArn, mailFromAddress, metricsNamespace, sesIdentityArn, ssmParameterName } from "../../stacks/naming";
 import { SSM_LEAVES } from "../../stacks/secrets";
 import { BOX_LOGS, FLEET_LOGS, boxLogGroupName } from "../../stacks/cloudwatch-agent";
 import { FLEET_CW_AGENT_LEAF } from "../../stacks/app-stack";
@@ -192,6 +192,22 @@ export function releaseCalls(env: EnvironmentConfig): Call[] {
   return calls;
 }
 
+/**
+ * The deploy role's own CLI calls beside Terraform's (which scripts/iam/roles.ts derives from the stacks):
+ * deploy-stacks.sh --metrics sends the deploy durations, PutMetricData with the namespace as its condition key.
+ */
+export function deployCalls(_env: EnvironmentConfig): Call[] {
+  return [
+    {
+      script: "scripts/ci/deploy-stacks.sh",
+      cli: "cloudwatch put-metric-data",
+      action: "cloudwatch:PutMetricData",
+      resource: "*",
+      context: { "cloudwatch:namespace": DEPLOY_METRICS_NAMESPACE },
+    },
+  ];
+}
+
 /** Calls as simulation requests: aws:RequestedRegion (us-east-1 for CloudFront) and the call's own context. */
 export function callRequests(env: EnvironmentConfig, calls: Call[]): SimRequest[] {
   return calls.map((c) => ({
@@ -205,6 +221,7 @@ export function callRequests(env: EnvironmentConfig, calls: Call[]): SimRequest[
 
 /** The scripts each role runs, whose `aws` commands must all be in its call list. */
 export const ROLE_SCRIPTS = {
+  deploy: ["scripts/ci/deploy-stacks.sh"],
   release: ["scripts/ci/release-api.sh", "scripts/ci/ssm-restart.sh", "scripts/ci/static-site-sync.sh", "scripts/ci/health-check.sh"],
   instance: [
     "scripts/user-data.sh",
