@@ -280,7 +280,7 @@ describe("scripts/ci/static-site-sync.sh", () => {
   const cp404: AwsRule = { match: ["s3", "cp"], stdout: `upload: 404.html to s3://${bucket}/404.html` };
   const kvsArgs = ["--key-value-store", "zmanim-prod-site-paths"];
 
-  it("uploads immutable assets first, then HTML with revalidation, deletes last, and invalidates changed paths only", async () => {
+  it("uploads immutable assets first, then HTML cached a day at the edge and revalidated by browsers, deletes last, and invalidates changed paths only", async () => {
     aws.setRules([
       sync("public,max-age=31536000,immutable", `upload: ${out}/_next/static/chunks/main-3f2a9c1b7d.js to s3://${bucket}/_next/static/chunks/main-3f2a9c1b7d.js`),
       sync("--exclude", `upload: ${out}/about/index.html to s3://${bucket}/about/index.html\nupload: ${out}/index.html to s3://${bucket}/index.html`),
@@ -297,7 +297,7 @@ describe("scripts/ci/static-site-sync.sh", () => {
     const cc = (c: string[]) => c[c.indexOf("--cache-control") + 1];
     expect(cc(syncs[0])).toBe("public,max-age=31536000,immutable");
     expect(syncs[0].slice(syncs[0].indexOf("--exclude"), syncs[0].indexOf("--exclude") + 4)).toEqual(["--exclude", "*", "--include", "_next/static/*"]);
-    expect(cc(syncs[1])).toBe("public,max-age=0,must-revalidate");
+    expect(cc(syncs[1])).toBe("public,max-age=0,s-maxage=86400,must-revalidate");
     expect(syncs[1]).toEqual(expect.arrayContaining(["--exclude", "_next/static/*", "--include", "*.html"]));
     expect(syncs[0].includes("--delete") || syncs[1].includes("--delete")).toBe(false);
     expect(syncs[2]).toContain("--delete");

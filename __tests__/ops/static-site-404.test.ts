@@ -7,13 +7,13 @@
  * stand-in: known page, unknown page, assets, API paths and unknown API paths.
  */
 import { spawnSync } from "child_process";
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "fs";
+import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "fs";
 import { tmpdir } from "os";
 import { join, resolve } from "path";
 import { prod } from "../../stacks/environments";
 import { sitePathsStoreName } from "../../stacks/cdn";
 import { awsDouble, AwsDouble, AwsRule } from "../helpers/aws-double";
-import { Edge, edgeOf, HttpResponse } from "../helpers/edge";
+import { Edge, edgeOf, edgeTtl, HttpResponse } from "../helpers/edge";
 import { httpApiOf } from "../helpers/http-api";
 import { synthAll } from "../helpers/synth";
 
@@ -207,5 +207,113 @@ describe("the edge after that sync: 404 page for unknown site paths, API errors 
     // The distribution has no custom error responses that could turn these into HTML.
     const d = (synthAll(prod).stacks.cdn.resource as Record<string, Record<string, Record<string, unknown>>>).aws_cloudfront_distribution.distribution;
     expect(d.custom_error_response).toBeUndefined();
+  });
+});
+
+/**
+ * Pages at the edge: the sync's Cache-Control under the synthesized html-cache policy, through the edge model's
+ * cache (CloudFront's TTL rules: s-maxage clamped to the policy's min and max TTL). A page is a miss, then a
+ * hit; browsers still revalidate (max-age=0); a redeploy's invalidation makes the changed page a miss again.
+ */
+describe("pages at the edge: cached a day, revalidated by browsers, fresh after a redeploy", () => {
+  const site = prod.domain.siteName;
+  const PAGE_CC = "public,max-age=0,s-maxage=86400,must-revalidate";
+  let aws: AwsDouble;
+  let dir: string;
+  let edge: Edge;
+  const bucket = new Map<string, { body: string; headers: Record<string, string> }>();
+  const store = new Map<string, string>();
+  let htmlPolicy: { min_ttl: number; default_ttl: number; max_ttl: number };
+
+  /** One static deploy of `source`: the sync for real, its uploads into the bucket, its invalidation at the edge. */
+  function deploy(source: string, changed: string[]): string[] {
+    aws.setRules([
+      { match: ["s3", "sync", "--include", "*.html"], stdout: changed.map((k) => `upload: ${source}/${k} to s3://${BUCKET}/${k}`).join("\n") },
+      ...S3_RULES,
+    ]);
+    const before = aws.calls().length;
+    const r = sync(aws, source);
+    if (r.status !== 0) throw new Error(`sync failed: ${r.stderr}`);
+    const calls = aws.calls().slice(before);
+    const syncs = calls.filter((c) => c[1] === "sync");
+    const cp = calls.find((c) => c[1] === "cp")!;
+    const hashed = /(^_next\/static\/)|([.-][0-9a-f]{8,}[^/]*\.[^/.]+$)/;
+    bucket.clear();
+    for (const f of filesOf(source)) {
+      const key = f.slice(1);
+      const cc = key === "404.html" ? flagOf(cp, "--cache-control") : hashed.test(key) && !key.endsWith(".html") ? flagOf(syncs[0], "--cache-control") : flagOf(syncs[1], "--cache-control");
+      const meta = key === "404.html" ? { "x-amz-meta-http-status": "404" } : {};
+      bucket.set(key, { body: readFileSync(join(source, key), "utf8"), headers: { "content-type": "text/html", "cache-control": cc, ...meta } });
+    }
+    store.clear();
+    for (const [k, v] of Object.entries(aws.keyValueStore().items)) store.set(k, v);
+    const inv = calls.find((c) => c[1] === "create-invalidation");
+    const paths = inv ? inv.slice(inv.indexOf("--paths") + 1, inv.indexOf("--query")) : [];
+    edge?.invalidate(paths);
+    return paths;
+  }
+
+  beforeAll(() => {
+    aws = awsDouble(S3_RULES);
+    aws.setKeyValueStore({ name: STORE, arn: ARN, etag: "ETAG1", items: {} });
+    dir = mkdtempSync(join(tmpdir(), "export-a-"));
+    cpSync(FIXTURE, dir, { recursive: true });
+    deploy(dir, ["index.html", "about/index.html"]);
+    const s = synthAll(prod);
+    htmlPolicy = (s.stacks.cdn.resource as Record<string, Record<string, typeof htmlPolicy>>).aws_cloudfront_cache_policy["html-cache"];
+    const s3 = (key: string): HttpResponse => {
+      const o = bucket.get(key);
+      return o ? { status: 200, headers: o.headers, body: o.body } : { status: 404, headers: { "content-type": "application/xml" }, body: "<Error><Code>NoSuchKey</Code></Error>" };
+    };
+    const api = (): HttpResponse => ({ status: 404, headers: {}, body: "{}" });
+    edge = edgeOf(s.stacks.cdn, { s3, api }, store, { cache: true });
+  });
+  afterAll(() => {
+    aws.cleanup();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("uploads pages and the 404 page with an edge TTL and browser revalidation; the policy lets CloudFront keep them a day", () => {
+    expect(bucket.get("about/index.html")!.headers["cache-control"]).toBe(PAGE_CC);
+    expect(bucket.get("404.html")!.headers["cache-control"]).toBe(PAGE_CC);
+    expect(bucket.get("_next/static/chunks/main-3f2a1b9c.js")!.headers["cache-control"]).toBe("public,max-age=31536000,immutable");
+    expect(edgeTtl(PAGE_CC, htmlPolicy)).toBe(86400);
+    // What pages had before: max-age=0 under min TTL 0 kept nothing at the edge.
+    expect(edgeTtl("public,max-age=0,must-revalidate", htmlPolicy)).toBe(0);
+  });
+
+  it("a page fetched twice is a hit the second time, in both URL forms, and browsers are told to revalidate", async () => {
+    const first = await edge.request(site, "GET", "/about/");
+    expect([first.status, first.xCache, first.headers["cache-control"]]).toEqual([200, "Miss from cloudfront", PAGE_CC]);
+    const second = await edge.request(site, "GET", "/about/");
+    expect([second.status, second.xCache, second.body]).toEqual([200, "Hit from cloudfront", first.body]);
+    const longForm = await edge.request(site, "GET", "/about/index.html");
+    expect([longForm.xCache, longForm.body]).toEqual(["Hit from cloudfront", first.body]);
+  });
+
+  it("the 404 page is cached too and keeps its 404 status on a hit", async () => {
+    const a = await edge.request(site, "GET", "/no-such-page/");
+    const b = await edge.request(site, "GET", "/another-missing-page/");
+    expect([a.status, a.xCache, b.status, b.xCache]).toEqual([404, "Miss from cloudfront", 404, "Hit from cloudfront"]);
+  });
+
+  it("a redeploy of a page invalidates both its URL forms: the next fetch is a miss with the new page; unchanged pages stay hits", async () => {
+    await edge.request(site, "GET", "/");
+    expect((await edge.request(site, "GET", "/")).xCache).toBe("Hit from cloudfront");
+    writeFileSync(join(dir, "about/index.html"), "<html><body>About, version B</body></html>");
+    const paths = deploy(dir, ["about/index.html"]);
+    expect(paths.sort()).toEqual(["/about/", "/about/index.html"]);
+    const after = await edge.request(site, "GET", "/about/");
+    expect([after.xCache, after.body]).toEqual(["Miss from cloudfront", "<html><body>About, version B</body></html>"]);
+    expect((await edge.request(site, "GET", "/about/index.html")).xCache).toBe("Hit from cloudfront");
+    expect((await edge.request(site, "GET", "/")).xCache).toBe("Hit from cloudfront");
+  });
+
+  it("without a deploy, a page expires after a day at the edge", async () => {
+    await edge.request(site, "GET", "/zmanim/jerusalem/");
+    edge.advance(86399);
+    expect((await edge.request(site, "GET", "/zmanim/jerusalem/")).xCache).toBe("Hit from cloudfront");
+    edge.advance(2);
+    expect((await edge.request(site, "GET", "/zmanim/jerusalem/")).xCache).toBe("Miss from cloudfront");
   });
 });
