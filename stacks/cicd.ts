@@ -410,7 +410,8 @@ export function releasePolicyStatements(env: EnvironmentConfig): Statement[] {
       Sid: "ReleasesObjects",
       Effect: "Allow",
       Action: ["s3:GetObject", "s3:PutObject"],
-      Resource: [`${releases}/zmanim-api-*`, `${releases}/latest.txt`],
+      // site-exports/: every deployed static export and its history (scripts/ci/static-site-rollback.sh).
+      Resource: [`${releases}/zmanim-api-*`, `${releases}/latest.txt`, `${releases}/site-exports/*`],
     },
     { Sid: "StaticSiteObjects", Effect: "Allow", Action: ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"], Resource: [`${staticSite}/*`] },
     {

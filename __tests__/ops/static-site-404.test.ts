@@ -317,3 +317,114 @@ describe("pages at the edge: cached a day, revalidated by browsers, fresh after 
     expect((await edge.request(site, "GET", "/zmanim/jerusalem/")).xCache).toBe("Miss from cloudfront");
   });
 });
+
+/**
+ * Static-site rollback (scripts/ci/static-site-rollback.sh) against the fixture export, with the AWS CLI
+ * double's stateful S3 (AWS_DOUBLE_S3) holding the static and the releases buckets: deploy A, deploy B,
+ * roll back, and the edge serves A again: pages, the 404 behaviour (the site-paths store) and the cache.
+ */
+describe("static-site-rollback.sh: deploy A, deploy B, roll back, A is served again", () => {
+  const site = prod.domain.siteName;
+  const ROLLBACK = join(root, "scripts/ci/static-site-rollback.sh");
+  const RELEASES = "zmanim-prod-releases-111111111111";
+  let aws: AwsDouble;
+  let s3dir: string;
+  let work: string;
+  let edge: Edge;
+  const store = new Map<string, string>();
+  let invalidated = 0;
+
+  const run = (args: string[]) => {
+    const r = spawnSync("bash", args, { cwd: root, env: { ...process.env, ...aws.env, AWS_DOUBLE_S3: s3dir }, encoding: "utf8" });
+    // After every run: the store as the edge sees it, and the run's invalidations applied to the edge cache.
+    store.clear();
+    for (const [k, v] of Object.entries(aws.keyValueStore().items)) store.set(k, v);
+    const invs = aws.calls().filter((c) => c[1] === "create-invalidation");
+    for (const c of invs.slice(invalidated)) edge?.invalidate(c.slice(c.indexOf("--paths") + 1, c.indexOf("--query")));
+    invalidated = invs.length;
+    return r;
+  };
+  const syncArgs = ["--bucket", BUCKET, "--key-value-store", STORE, "--distribution-id", "E1"];
+  /** What static-site.yml runs: keep the export, then sync it. */
+  const deploy = (source: string) => {
+    const kept = run([ROLLBACK, "--keep", "--source", source, "--releases-bucket", RELEASES]);
+    expect([kept.status, kept.stderr]).toEqual([0, ""]);
+    const synced = run([SCRIPT, "--source", source, ...syncArgs]);
+    expect([synced.status, synced.stderr]).toEqual([0, ""]);
+    return kept.stdout;
+  };
+  const history = () => readFileSync(join(s3dir, RELEASES, "site-exports/history.txt"), "utf8").trim().split("\n");
+
+  beforeAll(() => {
+    aws = awsDouble([{ match: ["cloudfront", "create-invalidation"], stdout: "I1" }]);
+    aws.setKeyValueStore({ name: STORE, arn: ARN, etag: "ETAG1", items: {} });
+    s3dir = mkdtempSync(join(tmpdir(), "s3-"));
+    work = mkdtempSync(join(tmpdir(), "exports-"));
+    cpSync(FIXTURE, join(work, "a"), { recursive: true });
+    cpSync(FIXTURE, join(work, "b"), { recursive: true });
+    writeFileSync(join(work, "b/about/index.html"), "<html><body>About, export B</body></html>");
+    mkdirSync(join(work, "b/new"));
+    writeFileSync(join(work, "b/new/index.html"), "<html><body>New in B</body></html>");
+    rmSync(join(work, "b/zmanim/jerusalem"), { recursive: true });
+    const s3 = (key: string): HttpResponse => {
+      const f = join(s3dir, BUCKET, key);
+      let body: string;
+      try {
+        body = readFileSync(f, "utf8");
+      } catch {
+        return { status: 404, headers: { "content-type": "application/xml" }, body: "<Error><Code>NoSuchKey</Code></Error>" };
+      }
+      const meta = JSON.parse(readFileSync(join(s3dir, `${BUCKET}.meta.json`), "utf8"))[key] ?? {};
+      const amz = meta.metadata ? { [`x-amz-meta-${meta.metadata.split("=")[0]}`]: meta.metadata.split("=")[1] } : {};
+      return { status: 200, headers: { "content-type": "text/html", ...(meta.cacheControl ? { "cache-control": meta.cacheControl } : {}), ...amz }, body };
+    };
+    edge = edgeOf(synthAll(prod).stacks.cdn, { s3, api: () => ({ status: 404, headers: {}, body: "{}" }) }, store, { cache: true });
+  });
+  afterAll(() => {
+    aws.cleanup();
+    rmSync(s3dir, { recursive: true, force: true });
+    rmSync(work, { recursive: true, force: true });
+  });
+
+  it("keeps each export once, by content, and rolls back to the one before the live one", async () => {
+    deploy(join(work, "a"));
+    expect((await edge.request(site, "GET", "/about/")).body).toBe(page("a", "about/index.html"));
+    expect(deploy(join(work, "a"))).toMatch(/\(1 in history\)/); // the same export again: one entry
+    deploy(join(work, "b"));
+    const [idA, idB] = history();
+    expect([idA, idB].every((id) => /^[0-9a-f]{12}$/.test(id)) && idA !== idB).toBe(true);
+    // B is live and cached at the edge; its new page is known, the removed one is the 404 page.
+    expect((await edge.request(site, "GET", "/about/")).body).toBe("<html><body>About, export B</body></html>");
+    expect((await edge.request(site, "GET", "/about/")).xCache).toBe("Hit from cloudfront");
+    expect((await edge.request(site, "GET", "/new/")).status).toBe(200);
+    expect((await edge.request(site, "GET", "/zmanim/jerusalem/")).status).toBe(404);
+
+    const r = run([ROLLBACK, "--releases-bucket", RELEASES, ...syncArgs]);
+    expect([r.status, r.stderr]).toEqual([0, ""]);
+    expect(r.stdout).toContain(`rolling back from ${idB} to ${idA}`);
+    expect(history()).toEqual([idA]);
+
+    // A again, through the edge: the changed page is a miss with A's content, B's page is gone (404 page with
+    // status 404, the store no longer lists it), A's page that B removed is back, and the 404 page keeps its status.
+    const about = await edge.request(site, "GET", "/about/");
+    expect([about.status, about.xCache, about.body]).toEqual([200, "Miss from cloudfront", page("a", "about/index.html")]);
+    const gone = await edge.request(site, "GET", "/new/");
+    expect([gone.status, gone.body, store.has("/new/index.html")]).toEqual([404, page("a", "404.html"), false]);
+    const back = await edge.request(site, "GET", "/zmanim/jerusalem/");
+    expect([back.status, back.body]).toEqual([200, page("a", "zmanim/jerusalem/index.html")]);
+    expect(Object.keys(aws.keyValueStore().items).sort()).toEqual(filesOf(join(work, "a")).filter((k) => !k.startsWith("/_next/static/")).sort());
+  });
+
+  it("refuses to roll back with nothing before the live export, and an unknown --to, changing nothing", () => {
+    const before = history();
+    const none = run([ROLLBACK, "--releases-bucket", RELEASES, ...syncArgs]);
+    expect([none.status, none.stderr]).toEqual([1, expect.stringContaining("holds 1 export(s); nothing before the live one to roll back to")]);
+    const unknown = run([ROLLBACK, "--to", "0123456789ab", "--releases-bucket", RELEASES, ...syncArgs]);
+    expect([unknown.status, unknown.stderr]).toEqual([1, expect.stringContaining("export 0123456789ab is not in")]);
+    expect(history()).toEqual(before);
+  });
+
+  function page(which: "a" | "b", key: string): string {
+    return readFileSync(join(work, which, key), "utf8");
+  }
+});

