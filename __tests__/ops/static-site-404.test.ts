@@ -242,7 +242,7 @@ describe("pages at the edge: cached a day, revalidated by browsers, fresh after 
     for (const f of filesOf(source)) {
       const key = f.slice(1);
       const cc = key === "404.html" ? flagOf(cp, "--cache-control") : hashed.test(key) && !key.endsWith(".html") ? flagOf(syncs[0], "--cache-control") : flagOf(syncs[1], "--cache-control");
-      const meta = key === "404.html" ? { "x-amz-meta-http-status": "404" } : {};
+      const meta: Record<string, string> = key === "404.html" ? { "x-amz-meta-http-status": "404" } : {};
       bucket.set(key, { body: readFileSync(join(source, key), "utf8"), headers: { "content-type": "text/html", "cache-control": cc, ...meta } });
     }
     store.clear();
