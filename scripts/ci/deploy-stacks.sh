@@ -107,7 +107,7 @@ summary() {
   local out=${GITHUB_STEP_SUMMARY:-}
   [[ -n "$out" ]] || return 0
   {
-    echo "### Deploy durations"
+    if [[ $plan_only -eq 1 ]]; then echo "### Plan durations"; else echo "### Deploy durations"; fi
     echo
     echo "| stack | result | seconds |"
     echo "|---|---|---:|"
