@@ -2,8 +2,10 @@
 # Deploys the synthesized stacks that changed: plans every stack (in parallel), then applies, one at a time in
 # manifest dependency order (scripts/ci/deploy-order.js), only the stacks whose plan has changes. A stack whose
 # plan is empty still goes through when a stack it reads from (terraform_remote_state) changed an output it
-# uses: it is planned again after that apply, and applied when the new plan has changes. Stops at the first
-# failure, so no stack is ever applied before a stack it depends on.
+# uses: it is planned again after that apply, and applied when the new plan has changes. A plan that fails
+# while a stack it depends on has changes (it may read an output that apply creates: a first deploy) is
+# planned again after that apply too. Stops at the first failure, so no stack is ever applied before a stack
+# it depends on.
 #
 # Plans use `terraform plan -detailed-exitcode` (0 no changes, 1 error, 2 changes:
 # https://developer.hashicorp.com/terraform/cli/commands/plan#detailed-exitcode); the saved plan is what is
@@ -158,17 +160,32 @@ pids=()
 for s in "${stacks[@]}"; do plan "$s" "$plan_limit" & pids+=($!); done
 for p in "${pids[@]}"; do wait "$p" || true; done
 
+# A plan that failed while a stack it depends on has changes is deferred, not failed: it may read an output
+# that only that apply creates (a first deploy, or a new output), so it is planned again after it (phase 2).
+manifest="$outdir/manifest.json"
+deps_of() { jq -r --arg s "$1" '.stacks[$s].dependencies[]?' "$manifest"; }
 failed=() drifted=()
+declare -A deferred=()
 for s in "${stacks[@]}"; do
   rc=$(cat "$work/$s.rc")
   spent[$s]=$(cat "$work/$s.secs")
   [[ $s != "${stacks[0]}" ]] || spent[$s]=$(( spent[$s] + first_init ))
   show_log "$s"
+  upstream_changes=""
+  for dep in $(deps_of "$s"); do
+    if [[ "${action[$dep]:-}" == changes || -n "${deferred[$dep]:-}" ]]; then upstream_changes=$dep; fi
+  done
   case "$rc" in
     0) action[$s]="no changes" ;;
     2) action[$s]="changes"; drifted+=("$s") ;;
     124|137) action[$s]="plan interrupted"; failed+=("$s: its plan ran past ${plan_minutes} min and was interrupted") ;;
-    *) action[$s]="plan failed"; failed+=("$s: terraform plan failed (exit $rc)") ;;
+    *)
+      if [[ $plan_only -eq 0 && -n "$upstream_changes" ]]; then
+        action[$s]="plan deferred"; deferred[$s]=1
+        echo "$s: plan failed while $upstream_changes, which it depends on, has changes; planning it again after that apply"
+      else
+        action[$s]="plan failed"; failed+=("$s: terraform plan failed (exit $rc)")
+      fi ;;
   esac
 done
 if [[ ${#failed[@]} -gt 0 ]]; then
@@ -200,7 +217,6 @@ fi
 # 2. Applies, in order. changed_outputs holds "stack output" for every output an applied plan changed.
 changed_outputs=$work/changed-outputs
 : >"$changed_outputs"
-manifest="$outdir/manifest.json"
 for s in "${stacks[@]}"; do
   rc=$(cat "$work/$s.rc")
   # Outputs of stacks applied in this run that this stack reads: its plan predates their new values.
@@ -212,9 +228,14 @@ for s in "${stacks[@]}"; do
     continue
   fi
   budget=$(budget_of "$s")
-  jq -e '.creates' "$work/$s.json" >/dev/null || budget=$(routine_of "$s")
-  if [[ -n "$stale" ]]; then
-    echo "$s reads outputs changed in this deploy ($(echo "$stale" | tr '\n' ' ')); planning it again"
+  # A deferred plan has no JSON: its first-apply budget stands until the new plan says otherwise.
+  [[ -n "${deferred[$s]:-}" ]] || jq -e '.creates' "$work/$s.json" >/dev/null || budget=$(routine_of "$s")
+  if [[ -n "$stale" || -n "${deferred[$s]:-}" ]]; then
+    if [[ -n "$stale" ]]; then
+      echo "$s reads outputs changed in this deploy ($(echo "$stale" | tr '\n' ' ')); planning it again"
+    else
+      echo "$s: planning it again now that the stacks it depends on are applied"
+    fi
     left=$(( $(secs "$budget") - spent[$s] ))
     (( left < plan_limit )) || left=$plan_limit
     plan "$s" "$(( left > 0 ? left : 1 ))"
