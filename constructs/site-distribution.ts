@@ -157,10 +157,13 @@ export class SiteDistribution extends Construct {
 
     const htmlCache = pin(new CloudfrontCachePolicy(this, "html-cache", {
       name: `${prefix}-html`,
-      comment: "Static pages: short TTL; deploys invalidate",
+      comment: "Static pages: the object's s-maxage (1 day) at the edge; browsers revalidate; deploys invalidate",
+      // static-site-sync.sh uploads pages with max-age=0 (browsers revalidate) and s-maxage=86400: CloudFront
+      // keeps them for s-maxage clamped to [minTtl, maxTtl] (Expiration.html), so maxTtl must reach a day.
+      // Without a Cache-Control header (an object uploaded by hand), the 5-minute default applies.
       minTtl: 0,
       defaultTtl: 300,
-      maxTtl: 3600,
+      maxTtl: 86400,
       parametersInCacheKeyAndForwardedToOrigin: nothingInKey,
     }), "html-cache");
     const assetsCache = pin(new CloudfrontCachePolicy(this, "assets-cache", {

@@ -8,7 +8,7 @@ import { IamRolePolicyAttachment } from "@cdktf/provider-aws/lib/iam-role-policy
 import { TerraformOutput } from "cdktf/lib/terraform-output";
 import { ZmanimStack, ZmanimStackProps } from "./base";
 import { EnvironmentConfig, topologyOf } from "../constructs/config/environments";
-import { bucketArn, ciRoleName, logGroupPrefix, ssmParameterArnPattern, resourcePrefix, webAclName } from "../constructs/config/naming";
+import { bucketArn, ciRoleName, logGroupPrefix, ssmParameterArnPattern, resourcePrefix, webAclName, DEPLOY_METRICS_NAMESPACE } from "../constructs/config/naming";
 
 import { TfcWorkloadIdentity } from "../constructs/tfc-workload-identity";
 import { tfcOidcProviderArn, tfcRoleArnPattern } from "../constructs/config/terraform-cloud";
@@ -344,6 +344,15 @@ export function deployPolicyDocuments(env: EnvironmentConfig): Record<string, St
         Resource: [`arn:aws:cloudwatch:*:${acct}:alarm:*`],
       },
       { Sid: "DescribeAlarms", Effect: "Allow", Action: ["cloudwatch:DescribeAlarms"], Resource: ["*"] },
+      // deploy-stacks.sh --metrics: PutMetricData has no resource type, so the namespace condition scopes it
+      // (https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazoncloudwatch.html).
+      {
+        Sid: "DeployMetrics",
+        Effect: "Allow",
+        Action: ["cloudwatch:PutMetricData"],
+        Resource: ["*"],
+        Condition: { StringEquals: { "cloudwatch:namespace": DEPLOY_METRICS_NAMESPACE } },
+      },
       { Sid: "ProjectTopics", Effect: "Allow", Action: ["sns:*"], Resource: [`arn:aws:sns:*:${acct}:${p}-*`] },
     ],
     edge: [
@@ -418,7 +427,8 @@ export function releasePolicyStatements(env: EnvironmentConfig): Statement[] {
       Sid: "ReleasesObjects",
       Effect: "Allow",
       Action: ["s3:GetObject", "s3:PutObject"],
-      Resource: [`${releases}/zmanim-api-*`, `${releases}/latest.txt`],
+      // site-exports/: every deployed static export and its history (scripts/ci/static-site-rollback.sh).
+      Resource: [`${releases}/zmanim-api-*`, `${releases}/latest.txt`, `${releases}/site-exports/*`],
     },
     { Sid: "StaticSiteObjects", Effect: "Allow", Action: ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"], Resource: [`${staticSite}/*`] },
     {

@@ -5,7 +5,7 @@
  * code, and hands the request to an origin the test provides.
  *
  * Only the AWS side is modelled here (behaviour choice, the CloudFront Functions runtime surface, the
- * `cloudfront` module's KeyValueStore handle). The function code, the distribution and the origins' content
+ * `cloudfront` module's KeyValueStore handle, and the edge cache: see `edgeTtl` and `invalidate`). The function code, the distribution and the origins' content
  * are the project's own.
  */
 import { runInNewContext } from "vm";
@@ -121,21 +121,71 @@ export interface EdgeResult extends HttpResponse {
   originUri?: string;
   /** Functions that ran, as "<function id>@<event type>". */
   functions: string[];
+  /** CloudFront's x-cache: "Hit from cloudfront", "Miss from cloudfront" or "FunctionGeneratedResponse from cloudfront". */
+  xCache: string;
 }
 
 export interface Edge {
   aliases: string[];
   request(host: string, method: string, target: string, headers?: Record<string, string>): Promise<EdgeResult>;
+  /** A CreateInvalidation: removes every cached object whose path matches one of `paths` (a trailing `*` is a prefix). */
+  invalidate(paths: string[]): void;
+  /** Moves the edge's clock on, so cached objects age. */
+  advance(seconds: number): void;
 }
 
-/** The one distribution of a synthesized cdn stack, with its functions, in front of `origins`. */
-export function edgeOf(cdn: TfJson, origins: Origins, kvs?: ReadonlyMap<string, string>): Edge {
+/** A cache policy's TTLs, as synthesized. */
+export interface CacheTtls {
+  min_ttl: number;
+  default_ttl: number;
+  max_ttl: number;
+}
+
+/**
+ * Seconds CloudFront keeps an origin response, per "Manage how long content stays in the cache (expiration)"
+ * (https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/Expiration.html): s-maxage, else max-age,
+ * clamped to [min TTL, max TTL]; no-cache, no-store or private keep it only for a min TTL above 0; without a
+ * Cache-Control (or Expires) header, the default TTL. Browsers get the header as the origin sent it.
+ */
+export function edgeTtl(cacheControl: string | undefined, ttls: CacheTtls): number {
+  const clamp = (n: number) => Math.min(Math.max(n, ttls.min_ttl), ttls.max_ttl);
+  if (cacheControl === undefined) return ttls.default_ttl;
+  const directives = new Map(
+    cacheControl.split(",").map((d) => {
+      const [k, v] = d.trim().toLowerCase().split("=");
+      return [k, v] as [string, string | undefined];
+    }),
+  );
+  if (["no-cache", "no-store", "private"].some((d) => directives.has(d))) return ttls.min_ttl;
+  const shared = directives.get("s-maxage") ?? directives.get("max-age");
+  return shared === undefined ? ttls.default_ttl : clamp(Number(shared));
+}
+
+/** CloudFront invalidation paths: exact, or a prefix when the path ends in `*`; case-sensitive. */
+export function invalidationMatches(path: string, key: string): boolean {
+  return path.endsWith("*") ? key.startsWith(path.slice(0, -1)) : key === path;
+}
+
+/**
+ * The one distribution of a synthesized cdn stack, with its functions, in front of `origins`. With
+ * `{ cache: true }`, one edge cache in front of the origins, keyed and aged by the behaviours' own cache
+ * policies (managed policies are not modelled: never cached); responses then carry x-cache.
+ */
+export function edgeOf(cdn: TfJson, origins: Origins, kvs?: ReadonlyMap<string, string>, options: { cache?: boolean } = {}): Edge {
   const res = cdn.resource as Record<string, Record<string, Body>>;
   const [dist] = Object.values(res.aws_cloudfront_distribution);
   const functions = res.aws_cloudfront_function ?? {};
   const ordered = (dist.ordered_cache_behavior as Body[] | undefined) ?? [];
   const fallback = dist.default_cache_behavior as Body;
   const handlers = new Map<string, Handler>();
+  const policies = (res.aws_cloudfront_cache_policy ?? {}) as Record<string, Body>;
+  /** The behaviour's own cache policy, or undefined for a managed one (not modelled: never cached here). */
+  const policyOf = (b: Body) => {
+    const m = /^\$\{aws_cloudfront_cache_policy\.([A-Za-z0-9_-]+)\.id\}$/.exec(String(b.cache_policy_id));
+    return m ? policies[m[1]] : undefined;
+  };
+  const cache = new Map<string, { path: string; expires: number; response: HttpResponse }>();
+  let now = 0;
   const functionId = (arnRef: string) => {
     const m = /^\$\{aws_cloudfront_function\.([A-Za-z0-9_-]+)\.arn\}$/.exec(arnRef);
     if (!m || !functions[m[1]]) throw new Error(`function association ${arnRef} names no function of this stack`);
@@ -160,7 +210,7 @@ export function edgeOf(cdn: TfJson, origins: Origins, kvs?: ReadonlyMap<string, 
       const uri = q === -1 ? target : target.slice(0, q);
       const b = ordered.find((x) => pathPatternMatches(x.path_pattern as string, uri)) ?? fallback;
       const behaviour = (b.path_pattern as string | undefined) ?? "default";
-      if (!(b.allowed_methods as string[]).includes(method)) return { behaviour, origin: null, functions: [], status: 403, headers: {}, body: "method not allowed" };
+      if (!(b.allowed_methods as string[]).includes(method)) return { behaviour, origin: null, functions: [], status: 403, headers: {}, body: "method not allowed", xCache: "Error from cloudfront" };
       const assoc = (b.function_association as Body[] | undefined) ?? [];
       const fn = (type: string) => assoc.filter((a) => a.event_type === type).map((a) => functionId(a.function_arn as string));
       const ran: string[] = [];
@@ -178,7 +228,7 @@ export function edgeOf(cdn: TfJson, origins: Origins, kvs?: ReadonlyMap<string, 
         const out = await handlerOf(id)(event({}));
         if (isResponse(out)) {
           const bodyOf = out.body === undefined ? "" : typeof out.body === "string" ? out.body : out.body.encoding === "base64" ? Buffer.from(out.body.data, "base64").toString() : out.body.data;
-          return { behaviour, origin: null, functions: ran, status: out.statusCode, headers: flat(out.headers ?? {}), body: bodyOf };
+          return { behaviour, origin: null, functions: ran, status: out.statusCode, headers: flat(out.headers ?? {}), body: bodyOf, xCache: "FunctionGeneratedResponse from cloudfront" };
         }
         current = out;
       }
@@ -186,17 +236,44 @@ export function edgeOf(cdn: TfJson, origins: Origins, kvs?: ReadonlyMap<string, 
       const qs = Object.entries(current.querystring)
         .flatMap(([k, v]) => (v.multiValue ?? [v]).map((x) => (x.value === "" ? k : `${k}=${x.value}`)))
         .join("&");
-      const fromOrigin =
-        origin === "static-s3"
-          ? origins.s3(safeDecode(current.uri).slice(1))
-          : origins.api(method, current.uri + (qs ? `?${qs}` : ""), flat(current.headers));
+      // The cache key: the URI after the viewer-request function, and what the policy puts in the key.
+      const policy = policyOf(b);
+      const inKey = (policy?.parameters_in_cache_key_and_forwarded_to_origin ?? {}) as Record<string, Record<string, unknown>>;
+      const keyHeaders = ((inKey.headers_config?.headers as { items?: string[] } | undefined)?.items ?? []).map((h) => current.headers[h.toLowerCase()]?.value ?? "");
+      const keyQuery = inKey.query_strings_config?.query_string_behavior === "none" ? "" : qs;
+      const cacheKey = [current.uri, keyQuery, ...keyHeaders].join("|");
+      const cacheable = options.cache === true && policy !== undefined && (method === "GET" || method === "HEAD");
+      const hit = cacheable ? cache.get(cacheKey) : undefined;
+      let fromOrigin: HttpResponse;
+      let xCache: string;
+      if (hit && hit.expires > now) {
+        fromOrigin = hit.response;
+        xCache = "Hit from cloudfront";
+      } else {
+        fromOrigin =
+          origin === "static-s3"
+            ? origins.s3(safeDecode(current.uri).slice(1))
+            : origins.api(method, current.uri + (qs ? `?${qs}` : ""), flat(current.headers));
+        xCache = "Miss from cloudfront";
+        // Only successful responses are kept here (error caching is not modelled).
+        const cc = Object.entries(fromOrigin.headers).find(([k]) => k.toLowerCase() === "cache-control")?.[1];
+        const ttl = cacheable && fromOrigin.status === 200 ? edgeTtl(cc, policy as unknown as CacheTtls) : 0;
+        if (ttl > 0) cache.set(cacheKey, { path: current.uri, expires: now + ttl, response: fromOrigin });
+        else cache.delete(cacheKey);
+      }
       let response: CfResponse = { statusCode: fromOrigin.status, headers: nested(fromOrigin.headers) };
       for (const id of fn("viewer-response")) {
         ran.push(`${id}@viewer-response`);
         const out = await handlerOf(id)({ ...event({}), context: { eventType: "viewer-response" }, request: current, response });
         response = out as CfResponse;
       }
-      return { behaviour, origin, originUri: current.uri, functions: ran, status: response.statusCode, headers: flat(response.headers), body: fromOrigin.body };
+      return { behaviour, origin, originUri: current.uri, functions: ran, status: response.statusCode, headers: options.cache ? { ...flat(response.headers), "x-cache": xCache } : flat(response.headers), body: fromOrigin.body, xCache };
+    },
+    invalidate(paths) {
+      for (const [k, v] of cache) if (paths.some((p) => invalidationMatches(p, v.path))) cache.delete(k);
+    },
+    advance(seconds) {
+      now += seconds;
     },
   };
 }

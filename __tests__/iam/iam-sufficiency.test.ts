@@ -11,7 +11,7 @@ import { join } from "path";
 import { EnvironmentConfig, environments, topologyOf } from "../../constructs/config/environments";
 import { ciRoleName, fleetRoleName, instanceRoleName } from "../../constructs/config/naming";
 import { MissingTypeError, REFRESH_COMMAND, TypeKind, invalidActions, typeActions, vendoredTypes } from "../../scripts/tools/iam/action-map";
-import { ROLE_SCRIPTS, awsCliCommands, callRequests, fleetCalls, instanceCalls, releaseCalls } from "../../scripts/tools/iam/calls";
+import { ROLE_SCRIPTS, awsCliCommands, callRequests, fleetCalls, instanceCalls, releaseCalls, deployCalls } from "../../scripts/tools/iam/calls";
 import { cliRequests } from "../../scripts/tools/iam/cli-map";
 import { conditionKeyProblems, oidcProviderKeys } from "../../scripts/tools/iam/condition-keys";
 import { deployRequests, planRequests, tfcRunRequests } from "../../scripts/tools/iam/roles";
@@ -109,6 +109,13 @@ describe.each(SIMULATED)("IAM sufficiency (%s)", (_name, env) => {
     expect(requests.some((r) => r.resource.endsWith(".tfstate.tflock") && r.action === "s3:PutObject")).toBe(true);
     expect(requests.some((r) => r.action === "dynamodb:PutItem")).toBe(true);
     expect(await denied(role(ciRoleName(env, "plan")), viaBuckets(requests))).toEqual([]);
+  });
+
+  it("deploy role: deploy-stacks.sh's deploy durations (PutMetricData in Zmanim/Deploy only)", async () => {
+    const deploy = role(ciRoleName(env, "deploy"));
+    expect(await denied(deploy, callRequests(env, deployCalls(env)))).toEqual([]);
+    const elsewhere = cliRequests(["cloudwatch", "put-metric-data", "--namespace", "Zmanim/Other", "--metric-data", "[]"], env);
+    expect(await denied(deploy, elsewhere)).toEqual([`cloudwatch:PutMetricData on * (aws cloudwatch put-metric-data): ImplicitlyDenied`]);
   });
 
   it("release role: what release-api.sh, ssm-restart.sh and static-site-sync.sh call", async () => {
@@ -315,7 +322,7 @@ describe("IAM sufficiency: the action map", () => {
 describe("IAM sufficiency: the call lists match the scripts", () => {
   const env = environments.prod;
   it.each(Object.entries(ROLE_SCRIPTS))("%s role: every `aws` command of its scripts is simulated, and nothing else", (kind, scripts) => {
-    const calls = kind === "release" ? releaseCalls(env) : instanceCalls(env);
+    const calls = kind === "release" ? releaseCalls(env) : kind === "deploy" ? deployCalls(env) : instanceCalls(env);
     for (const script of scripts) {
       const inScript = awsCliCommands(readFileSync(join(REPO_ROOT, script), "utf8"));
       const listed = [...new Set(calls.filter((c) => c.script === script).map((c) => c.cli))].sort();

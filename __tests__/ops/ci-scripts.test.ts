@@ -10,6 +10,7 @@ import { tmpdir } from "os";
 import { join, resolve } from "path";
 import { awsDouble, AwsDouble, AwsRule } from "../helpers/aws-double";
 import { RunResult, runCommand } from "../helpers/spawn";
+import { spawnSync } from "child_process";
 
 const root = resolve(__dirname, "../..");
 const script = (name: string) => join(root, "scripts/ci", name);
@@ -280,7 +281,7 @@ describe("scripts/ci/static-site-sync.sh", () => {
   const cp404: AwsRule = { match: ["s3", "cp"], stdout: `upload: 404.html to s3://${bucket}/404.html` };
   const kvsArgs = ["--key-value-store", "zmanim-prod-site-paths"];
 
-  it("uploads immutable assets first, then HTML with revalidation, deletes last, and invalidates changed paths only", async () => {
+  it("uploads immutable assets first, then HTML cached a day at the edge and revalidated by browsers, deletes last, and invalidates changed paths only", async () => {
     aws.setRules([
       sync("public,max-age=31536000,immutable", `upload: ${out}/_next/static/chunks/main-3f2a9c1b7d.js to s3://${bucket}/_next/static/chunks/main-3f2a9c1b7d.js`),
       sync("--exclude", `upload: ${out}/about/index.html to s3://${bucket}/about/index.html\nupload: ${out}/index.html to s3://${bucket}/index.html`),
@@ -297,7 +298,7 @@ describe("scripts/ci/static-site-sync.sh", () => {
     const cc = (c: string[]) => c[c.indexOf("--cache-control") + 1];
     expect(cc(syncs[0])).toBe("public,max-age=31536000,immutable");
     expect(syncs[0].slice(syncs[0].indexOf("--exclude"), syncs[0].indexOf("--exclude") + 4)).toEqual(["--exclude", "*", "--include", "_next/static/*"]);
-    expect(cc(syncs[1])).toBe("public,max-age=0,must-revalidate");
+    expect(cc(syncs[1])).toBe("public,max-age=0,s-maxage=86400,must-revalidate");
     expect(syncs[1]).toEqual(expect.arrayContaining(["--exclude", "_next/static/*", "--include", "*.html"]));
     expect(syncs[0].includes("--delete") || syncs[1].includes("--delete")).toBe(false);
     expect(syncs[2]).toContain("--delete");
@@ -367,63 +368,164 @@ function readLog(aws: AwsDouble): Array<{ argv: string[]; stdin: string }> {
 
 describe("scripts/ci/deploy-stacks.sh", () => {
   let dir: string;
+  let aws: AwsDouble;
+  const N = "zmanim-prod-network";
+  const S = "zmanim-prod-storage";
+  const C = "zmanim-prod-compute";
+  /** A synthesized stack that reads `outputs` of other stacks through cdktf's remote state data sources. */
+  const stackJson = (reads: Array<[string, string]>) =>
+    JSON.stringify({ locals: Object.fromEntries(reads.map(([st, o], i) => [`r${i}`, `\${data.terraform_remote_state.cross-stack-reference-input-${st}.outputs.${o}}`])) });
   beforeAll(() => {
     dir = mkdtempSync(join(tmpdir(), "zmanim-deploy-stacks-"));
-    mkdirSync(join(dir, "out"));
-    writeFileSync(
-      join(dir, "out", "manifest.json"),
-      JSON.stringify({ stacks: { "zmanim-prod-network": { dependencies: [] }, "zmanim-prod-storage": { dependencies: ["zmanim-prod-network"] } } }),
-    );
-    // Stand-in for `npx cdktf deploy` (not AWS: the process Terraform would be). It records the stack, and
-    // "storage" outlives its budget and saves its state on SIGINT, as Terraform does.
-    mkdirSync(join(dir, "bin"));
-    writeFileSync(
-      join(dir, "bin", "npx"),
-      [
-        "#!/usr/bin/env bash",
-        'stack=$4; echo "deploying $stack" >>"$DEPLOY_LOG"',
-        '[[ $stack == *storage ]] || exit 0',
-        "sleep 30 >/dev/null 2>&1 & pid=$!",
-        'trap \'kill $pid; echo "SIGINT: state saved, lock released" >>"$DEPLOY_LOG"; exit 130\' INT',
-        "wait $pid",
-      ].join("\n"),
-      { mode: 0o755 },
-    );
+    const out = join(dir, "out");
+    const stacks: Record<string, { dependencies: string[]; synthesizedStackPath: string }> = {};
+    const reads: Record<string, Array<[string, string]>> = { [N]: [], [S]: [[N, "vpc_id"]], [C]: [[N, "subnet_id"], [S, "bucket_arn"]] };
+    for (const [name, r] of Object.entries(reads)) {
+      mkdirSync(join(out, "stacks", name), { recursive: true });
+      writeFileSync(join(out, "stacks", name, "cdk.tf.json"), stackJson(r));
+      stacks[name] = { dependencies: [...new Set(r.map(([st]) => st))], synthesizedStackPath: `stacks/${name}/cdk.tf.json` };
+    }
+    writeFileSync(join(out, "manifest.json"), JSON.stringify({ stacks }));
     writeFileSync(
       join(dir, "budgets.json"),
-      JSON.stringify({ graceMinutes: 0.1, stacks: { network: { minutes: 1, why: "test" }, storage: { minutes: 0.02, why: "test" } } }),
+      JSON.stringify({
+        graceMinutes: 0.1,
+        planMinutes: 0.5,
+        stacks: {
+          network: { minutes: 1, routineMinutes: 1, why: "test" },
+          storage: { minutes: 1, routineMinutes: 0.3, why: "test" },
+          compute: { minutes: 1, routineMinutes: 1, why: "test" },
+        },
+      }),
     );
   });
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
-
-  const env = () => ({
-    PATH: `${join(dir, "bin")}:${process.env.PATH}`,
-    CDKTF_OUTDIR: join(dir, "out"),
-    DEPLOY_BUDGETS: join(dir, "budgets.json"),
-    DEPLOY_LOG: join(dir, "log"),
+  beforeEach(() => {
+    aws = awsDouble([{ match: ["cloudwatch", "put-metric-data"] }]);
+    for (const f of ["log", "summary.md"]) writeFileSync(join(dir, f), "");
+    for (const s of [N, S, C]) rmSync(join(dir, "out", "stacks", s, ".plans"), { force: true });
   });
+  afterEach(() => aws.cleanup());
 
-  it("interrupts a stack past its budget with SIGINT, stops, and points at the recovery runbook", async () => {
-    const r = await run(script("deploy-stacks.sh"), [], env());
-    expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(/zmanim-prod-storage ran past its budget of 0.02 min and was interrupted; later stacks were not deployed/);
-    expect(r.stderr).toMatch(/docs\/runbooks\/first-deploy.md, "An interrupted apply"/);
-    expect(readFileSync(join(dir, "log"), "utf8").trim().split("\n")).toEqual([
-      "deploying zmanim-prod-network",
-      "deploying zmanim-prod-storage",
-      "SIGINT: state saved, lock released",
+  const deploy = (standin: Record<string, unknown>, args: string[] = [], extra: Record<string, string> = {}) => {
+    writeFileSync(join(dir, "standin.json"), JSON.stringify(standin));
+    return run(script("deploy-stacks.sh"), args, {
+      ...aws.env,
+      PATH: `${join(root, "__tests__/fixtures/terraform-standin")}:${aws.env.PATH}`,
+      CDKTF_OUTDIR: join(dir, "out"),
+      DEPLOY_BUDGETS: join(dir, "budgets.json"),
+      DEPLOY_LOG: join(dir, "log"),
+      TF_STANDIN: join(dir, "standin.json"),
+      GITHUB_STEP_SUMMARY: join(dir, "summary.md"),
+      ...extra,
+    });
+  };
+  const log = () => readFileSync(join(dir, "log"), "utf8").trim().split("\n").filter(Boolean);
+  const applies = () => log().filter((l) => l.startsWith("apply "));
+  const summary = () => readFileSync(join(dir, "summary.md"), "utf8");
+
+  it("a no-op deploy plans every stack, applies none, and records the durations", async () => {
+    const r = await deploy({}, ["--metrics", "prod"]);
+    expect([r.code, r.stderr]).toEqual([0, ""]);
+    expect(log().filter((l) => l.startsWith("plan ")).sort()).toEqual([`plan ${C}: 0`, `plan ${N}: 0`, `plan ${S}: 0`]);
+    expect(log()[0]).toBe(`init ${N}`); // the first stack's init fills the plugin cache before the parallel plans
+    expect(applies()).toEqual([]);
+    expect(r.stdout).toContain("deploy finished in");
+    expect(r.stdout).toContain("0 of 3 stack(s) applied");
+    expect(summary()).toContain("### Deploy durations");
+    expect(summary()).toMatch(new RegExp(`\\| \`${N}\` \\| no changes \\| \\d+ \\|`));
+    expect(summary()).toMatch(/\| \*\*total\*\* \| \| \*\*\d+\*\* \|/);
+    const put = aws.calls().filter((c) => c[0] === "cloudwatch");
+    expect(put).toHaveLength(1);
+    expect(put[0].slice(0, 4)).toEqual(["cloudwatch", "put-metric-data", "--namespace", "Zmanim/Deploy"]);
+    const data = JSON.parse(put[0][put[0].indexOf("--metric-data") + 1]) as Array<{ MetricName: string; Unit: string; Dimensions: Array<{ Name: string; Value: string }> }>;
+    expect(data.map((d) => [d.MetricName, d.Unit, d.Dimensions.map((x) => `${x.Name}=${x.Value}`).join(",")])).toEqual([
+      ["StackDeployDuration", "Seconds", `Environment=prod,Stack=${N}`],
+      ["StackDeployDuration", "Seconds", `Environment=prod,Stack=${S}`],
+      ["StackDeployDuration", "Seconds", `Environment=prod,Stack=${C}`],
+      ["DeployDuration", "Seconds", "Environment=prod"],
     ]);
   }, 30000);
 
-  it("refuses a stack without a budget before deploying anything", async () => {
+  it("a one-stack change applies that stack only", async () => {
+    const r = await deploy({ [S]: { plans: [2] } });
+    expect([r.code, r.stderr]).toEqual([0, ""]);
+    expect(applies()).toEqual([`apply ${S}`]);
+    expect(log().filter((l) => l.startsWith("plan ")).length).toBe(3); // nobody read a changed output: no re-plan
+    expect(r.stdout).toContain("1 of 3 stack(s) applied");
+    expect(summary()).toMatch(new RegExp(`\\| \`${S}\` \\| applied \\| \\d+ \\|`));
+    expect(aws.calls()).toEqual([]); // no --metrics, no CloudWatch call
+  }, 30000);
+
+  it("a changed output ripples to the stack that reads it (re-planned after the apply), not to the others", async () => {
+    const r = await deploy({ [N]: { plans: [2], outputs: ["vpc_id", "flow_log_id"] }, [S]: { plans: [0, 2] } });
+    expect([r.code, r.stderr]).toEqual([0, ""]);
+    expect(r.stdout).toContain(`${S} reads outputs changed in this deploy (${N} vpc_id ); planning it again`);
+    expect(applies()).toEqual([`apply ${N}`, `apply ${S}`]);
+    // compute reads network's subnet_id and storage's bucket_arn, neither of which changed.
+    expect(log().filter((l) => l.startsWith(`plan ${C}`))).toEqual([`plan ${C}: 0`]);
+    expect(log().filter((l) => l.startsWith(`plan ${S}`))).toEqual([`plan ${S}: 0`, `plan ${S}: 2`]);
+  }, 30000);
+
+  it("a plan that fails while a stack it depends on has changes is planned again after that apply", async () => {
+    // A first deploy, or a new output: storage cannot plan until network's apply has written the output.
+    const r = await deploy({ [N]: { plans: [2], outputs: ["vpc_id"] }, [S]: { plans: [1, 2] } });
+    expect([r.code, r.stderr]).toEqual([0, ""]);
+    expect(r.stdout).toContain(`${S}: plan failed while ${N}, which it depends on, has changes; planning it again after that apply`);
+    expect(applies()).toEqual([`apply ${N}`, `apply ${S}`]);
+    expect(log().filter((l) => l.startsWith(`plan ${S}`))).toEqual([`plan ${S}: 1`, `plan ${S}: 2`]);
+    // ...and fails when the new plan fails too, after the upstream apply.
+    for (const st of [N, S, C]) rmSync(join(dir, "out", "stacks", st, ".plans"), { force: true });
     writeFileSync(join(dir, "log"), "");
-    const r = await run(script("deploy-stacks.sh"), [], { ...env(), DEPLOY_BUDGETS: join(dir, "none.json") });
+    const again = await deploy({ [N]: { plans: [2] }, [S]: { plans: [1] } });
+    expect([again.code, again.stderr]).toEqual([1, expect.stringContaining(`${S}: terraform plan failed (exit 1) after the stacks it reads from changed`)]);
+    expect(applies()).toEqual([`apply ${N}`]);
+  }, 30000);
+
+  it("a failed plan with no upstream change applies nothing and names the stack", async () => {
+    const r = await deploy({ [S]: { plans: [2] }, [N]: { plans: [1] } });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(`deploy-stacks: ${N}: terraform plan failed (exit 1)`);
+    expect(r.stderr).toContain("nothing was applied");
+    expect(r.stdout).toContain("Error: reading EC2 VPC: AccessDenied");
+    expect(applies()).toEqual([]);
+  }, 30000);
+
+  it("interrupts an update past its routine budget with SIGINT, stops, and points at the recovery runbook", async () => {
+    const r = await deploy({ [S]: { plans: [2], applySleep: 120 }, [C]: { plans: [2] } });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/zmanim-prod-storage ran past its budget of 0.3 min and was interrupted; later stacks were not deployed/);
+    expect(r.stderr).toMatch(/docs\/runbooks\/first-deploy.md, "An interrupted apply"/);
+    expect(log().filter((l) => !l.startsWith("plan ") && !l.startsWith("init "))).toEqual([`apply ${S}`, "SIGINT: state saved, lock released"]);
+    expect(summary()).toMatch(new RegExp(`\\| \`${S}\` \\| interrupted past its budget \\| \\d+ \\|`));
+    expect(summary()).toMatch(new RegExp(`\\| \`${C}\` \\| changes \\| \\d+ \\|`));
+  }, 60000);
+
+  it("a plan that creates resources keeps the longer first-apply budget", async () => {
+    const r = await deploy({ [S]: { plans: [2], creates: true, applySleep: 4 } });
+    expect([r.code, r.stderr]).toEqual([0, ""]);
+    expect(r.stdout).toContain(`apply ${S} (budget 1 min,`);
+    expect(applies()).toEqual([`apply ${S}`]);
+  }, 30000);
+
+  it("--plan-only reports drifted stacks and their changed addresses, applies nothing, and exits 3", async () => {
+    const r = await deploy({ [C]: { plans: [2], addresses: ["aws_security_group.instance-sg", "aws_cloudwatch_metric_alarm.cpu"] } }, ["--plan-only"]);
+    expect(r.code).toBe(3);
+    expect(applies()).toEqual([]);
+    expect(summary()).toContain("### Drift: 1 stack(s) differ from their configuration");
+    expect(summary()).toContain(`- \`${C}\`\n  - \`aws_security_group.instance-sg (update)\`\n  - \`aws_cloudwatch_metric_alarm.cpu (update)\``);
+    const clean = await deploy({}, ["--plan-only"]);
+    expect([clean.code, clean.stdout]).toEqual([0, expect.stringContaining(`No drift: every plan of ${N} ${S} ${C} is empty.`)]);
+  }, 30000);
+
+  it("refuses a stack without a budget before planning anything", async () => {
+    const r = await deploy({}, [], { DEPLOY_BUDGETS: join(dir, "none.json") });
     expect(r.code).toBe(2);
-    writeFileSync(join(dir, "none.json"), JSON.stringify({ graceMinutes: 1, stacks: { network: { minutes: 1, why: "x" } } }));
-    const r2 = await run(script("deploy-stacks.sh"), [], { ...env(), DEPLOY_BUDGETS: join(dir, "none.json") });
+    writeFileSync(join(dir, "none.json"), JSON.stringify({ graceMinutes: 1, planMinutes: 1, stacks: { network: { minutes: 1, why: "x" } } }));
+    const r2 = await deploy({}, [], { DEPLOY_BUDGETS: join(dir, "none.json") });
     expect(r2.code).toBe(2);
     expect(r2.stderr).toMatch(/zmanim-prod-storage has no budget in .*none.json; add its first-apply minutes with a source/);
-    expect(readFileSync(join(dir, "log"), "utf8")).toBe("");
+    expect(log()).toEqual([]);
   });
 });
 
@@ -521,4 +623,63 @@ describe("scripts/ci/wait-instance-refresh.sh", () => {
     expect([c.code, c.stderr]).toEqual([2, expect.stringContaining('--wait-seconds "soon" must be a whole number >= 1')]);
     expect(aws.calls()).toEqual([]);
   });
+});
+
+/**
+ * The same script with the real terraform binary (no stand-in) on two stacks of built-in `terraform_data`
+ * resources with local state, wired like cdktf wires stacks (terraform_remote_state named
+ * cross-stack-reference-input-<stack>): Terraform's own exit codes and plan JSON drive the deploy.
+ */
+const haveTerraform = spawnSync("terraform", ["version"], { encoding: "utf8" }).status === 0;
+if (!haveTerraform) process.stderr.write("ci-scripts.test: terraform is NOT installed: the real-terraform deploy test is skipped\n");
+(haveTerraform ? describe : describe.skip)("scripts/ci/deploy-stacks.sh with terraform itself", () => {
+  let dir: string;
+  const N = "zmanim-prod-network";
+  const S = "zmanim-prod-storage";
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), "zmanim-deploy-tf-"));
+    const out = join(dir, "out");
+    for (const st of [N, S]) mkdirSync(join(out, "stacks", st), { recursive: true });
+    const network = (v: string) => ({ resource: { terraform_data: { vpc: { input: v } } }, output: { vpc_id: { value: "${terraform_data.vpc.output}" } } });
+    writeFileSync(join(out, "stacks", N, "cdk.tf.json"), JSON.stringify(network("v1")));
+    writeFileSync(
+      join(out, "stacks", S, "cdk.tf.json"),
+      JSON.stringify({
+        data: { terraform_remote_state: { [`cross-stack-reference-input-${N}`]: { backend: "local", config: { path: join(out, "stacks", N, "terraform.tfstate") } } } },
+        resource: { terraform_data: { bucket: { input: `\${data.terraform_remote_state.cross-stack-reference-input-${N}.outputs.vpc_id}` } } },
+      }),
+    );
+    writeFileSync(
+      join(out, "manifest.json"),
+      JSON.stringify({ stacks: { [N]: { dependencies: [], synthesizedStackPath: `stacks/${N}/cdk.tf.json` }, [S]: { dependencies: [N], synthesizedStackPath: `stacks/${S}/cdk.tf.json` } } }),
+    );
+    writeFileSync(join(dir, "budgets.json"), JSON.stringify({ graceMinutes: 0.5, planMinutes: 1, stacks: { network: { minutes: 2, routineMinutes: 1 }, storage: { minutes: 2, routineMinutes: 1 } } }));
+    writeFileSync(join(dir, "network-v2.json"), JSON.stringify(network("v2")));
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  const deploy = (args: string[] = []) =>
+    run(script("deploy-stacks.sh"), args, { CDKTF_OUTDIR: join(dir, "out"), DEPLOY_BUDGETS: join(dir, "budgets.json"), TF_PLUGIN_CACHE_DIR: "" });
+
+  it("first deploy (the dependent plan deferred), a no-op, drift found by --plan-only, then a change that ripples", async () => {
+    // (stderr may hold terraform's own warnings about the machine's CLI configuration)
+    const first = await deploy();
+    expect(first.code).toBe(0);
+    expect(first.stdout).toContain(`${S}: plan failed while ${N}, which it depends on, has changes`);
+    expect(first.stdout).toContain("2 of 2 stack(s) applied");
+    const noop = await deploy();
+    expect([noop.code, noop.stdout]).toEqual([0, expect.stringContaining("0 of 2 stack(s) applied")]);
+    writeFileSync(join(dir, "out", "stacks", N, "cdk.tf.json"), readFileSync(join(dir, "network-v2.json")));
+    const drift = await deploy(["--plan-only"]);
+    expect(drift.code).toBe(3);
+    expect(drift.stdout).toContain(`- \`${N}\`\n  - \`terraform_data.vpc (update)\`\n  - output \`vpc_id\``);
+    // storage's early plan read the old output (no changes); it is planned again after network's apply.
+    const ripple = await deploy();
+    expect(ripple.code).toBe(0);
+    expect(ripple.stdout).toContain(`${S} reads outputs changed in this deploy (${N} vpc_id ); planning it again`);
+    expect(ripple.stdout).toContain("2 of 2 stack(s) applied");
+    const state = JSON.parse(readFileSync(join(dir, "out", "stacks", S, "terraform.tfstate"), "utf8"));
+    // terraform_data keeps its input's type beside the value.
+    const bucket = (state.resources as Array<{ mode: string; instances: Array<{ attributes: { output: unknown } }> }>).find((r) => r.mode === "managed")!;
+    expect(bucket.instances[0].attributes.output).toEqual({ type: "string", value: "v2" });
+  }, 120000);
 });

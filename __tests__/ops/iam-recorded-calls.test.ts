@@ -1,6 +1,7 @@
 /**
  * The release role against the AWS calls its scripts really make: release-api.sh (with ssm-restart.sh and a
- * rollback) and static-site-sync.sh run for real with bash against the TEST DOUBLE of the AWS CLI
+ * rollback), static-site-sync.sh and static-site-rollback.sh run for real; the deploy role against
+ * publish-ami-id.sh and deploy-stacks.sh's deploy durations. They run with bash against the TEST DOUBLE of the AWS CLI
  * (__tests__/helpers/bin/aws), which records every call. Each recorded call is mapped to its IAM requests
  * (scripts/tools/iam/cli-map.ts) and simulated against the synthesized role; zero denials is the pass. restic's S3
  * calls are recorded by a real S3-compatible server (s3rver) while restic does what the box's scripts do.
@@ -128,6 +129,46 @@ describe("roles against the AWS calls their scripts and programs make, as record
         "--overwrite", "--description", "AMI built by packer/zmanim-ami.pkr.hcl"],
     ]);
     expect(await deniedFor(ciRoleName(env, "deploy"), calls)).toEqual([]);
+  }, 120000);
+
+  it("deploy role: deploy-stacks.sh --metrics sends the deploy durations (PutMetricData in Zmanim/Deploy)", async () => {
+    const out = join(dir, "cdktf.out");
+    mkdirSync(join(out, "stacks", "zmanim-prod-network"), { recursive: true });
+    writeFileSync(join(out, "stacks", "zmanim-prod-network", "cdk.tf.json"), "{}");
+    writeFileSync(join(out, "manifest.json"), JSON.stringify({ stacks: { "zmanim-prod-network": { dependencies: [] } } }));
+    writeFileSync(join(dir, "standin.json"), "{}");
+    aws.setRules([{ match: ["cloudwatch", "put-metric-data"] }]);
+    runScript("scripts/ci/deploy-stacks.sh", ["--metrics", env.name], aws, {
+      PATH: `${join(root, "__tests__/fixtures/terraform-standin")}:${aws.env.PATH}`,
+      CDKTF_OUTDIR: out,
+      TF_STANDIN: join(dir, "standin.json"),
+      DEPLOY_LOG: join(dir, "deploy.log"),
+    });
+    const calls = aws.calls();
+    expect(calls.map((c) => c.slice(0, 4))).toEqual([["cloudwatch", "put-metric-data", "--namespace", "Zmanim/Deploy"]]);
+    expect(await deniedFor(ciRoleName(env, "deploy"), calls)).toEqual([]);
+  }, 120000);
+
+  it("release role: every call static-site-rollback.sh makes (keep, roll back through the sync) is allowed", async () => {
+    const s3 = join(dir, "s3");
+    mkdirSync(s3);
+    const store = sitePathsStoreName(env);
+    aws.setKeyValueStore({ name: store, arn: `arn:aws:cloudfront::${env.accountId}:key-value-store/0123abcd-4567-89ef-0123-456789abcdef`, etag: "E1", items: {} });
+    aws.setRules([{ match: ["cloudfront", "create-invalidation"], stdout: "I1" }]);
+    for (const v of ["a", "b"]) {
+      const out = join(dir, v);
+      mkdirSync(out);
+      writeFileSync(join(out, "index.html"), `<html>${v}</html>`);
+      writeFileSync(join(out, "404.html"), "<html>not found</html>");
+      runScript("scripts/ci/static-site-rollback.sh", ["--keep", "--source", out, "--releases-bucket", releases], aws, { AWS_DOUBLE_S3: s3 });
+    }
+    runScript("scripts/ci/static-site-rollback.sh", ["--releases-bucket", releases, "--bucket", site, "--key-value-store", store, "--distribution-id", "E2QWRUHAPOMQZL"], aws, { AWS_DOUBLE_S3: s3 });
+    // The sync ran on the export extracted into the script's own temporary directory, gone now: the same files
+    // are export A's (the cli map lists a sync's source to name the objects it writes).
+    const calls = aws.calls().map((c) => (c[0] === "s3" && c[1] === "sync" ? [c[0], c[1], join(dir, "a"), ...c.slice(3)] : c));
+    expect(calls.some((c) => c[1] === "create-invalidation")).toBe(true); // the rollback went through the sync
+    expect(calls.filter((c) => c[0] === "s3" && c[1] === "cp" && c.some((a) => a.includes(`s3://${releases}/site-exports/`))).length).toBeGreaterThanOrEqual(6);
+    expect(await deniedFor(ciRoleName(env, "release"), calls)).toEqual([]);
   }, 120000);
 
   it("instance role: every S3 call restic makes (init, backup, snapshots, restore, forget --prune, check) is allowed", async () => {

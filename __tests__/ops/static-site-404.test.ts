@@ -7,12 +7,12 @@
  * stand-in: known page, unknown page, assets, API paths and unknown API paths.
  */
 import { spawnSync } from "child_process";
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "fs";
+import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "fs";
 import { tmpdir } from "os";
 import { join, resolve } from "path";
 import { prod } from "../../constructs/config/environments";
 import { awsDouble, AwsDouble, AwsRule } from "../helpers/aws-double";
-import { Edge, edgeOf, HttpResponse } from "../helpers/edge";
+import { Edge, edgeOf, edgeTtl, HttpResponse } from "../helpers/edge";
 import { httpApiOf } from "../helpers/http-api";
 import { synthAll } from "../helpers/synth";
 import { sitePathsStoreName } from "../../constructs/config/naming";
@@ -208,4 +208,223 @@ describe("the edge after that sync: 404 page for unknown site paths, API errors 
     const d = (synthAll(prod).stacks.cdn.resource as Record<string, Record<string, Record<string, unknown>>>).aws_cloudfront_distribution.distribution;
     expect(d.custom_error_response).toBeUndefined();
   });
+});
+
+/**
+ * Pages at the edge: the sync's Cache-Control under the synthesized html-cache policy, through the edge model's
+ * cache (CloudFront's TTL rules: s-maxage clamped to the policy's min and max TTL). A page is a miss, then a
+ * hit; browsers still revalidate (max-age=0); a redeploy's invalidation makes the changed page a miss again.
+ */
+describe("pages at the edge: cached a day, revalidated by browsers, fresh after a redeploy", () => {
+  const site = prod.domain.siteName;
+  const PAGE_CC = "public,max-age=0,s-maxage=86400,must-revalidate";
+  let aws: AwsDouble;
+  let dir: string;
+  let edge: Edge;
+  const bucket = new Map<string, { body: string; headers: Record<string, string> }>();
+  const store = new Map<string, string>();
+  let htmlPolicy: { min_ttl: number; default_ttl: number; max_ttl: number };
+
+  /** One static deploy of `source`: the sync for real, its uploads into the bucket, its invalidation at the edge. */
+  function deploy(source: string, changed: string[]): string[] {
+    aws.setRules([
+      { match: ["s3", "sync", "--include", "*.html"], stdout: changed.map((k) => `upload: ${source}/${k} to s3://${BUCKET}/${k}`).join("\n") },
+      ...S3_RULES,
+    ]);
+    const before = aws.calls().length;
+    const r = sync(aws, source);
+    if (r.status !== 0) throw new Error(`sync failed: ${r.stderr}`);
+    const calls = aws.calls().slice(before);
+    const syncs = calls.filter((c) => c[1] === "sync");
+    const cp = calls.find((c) => c[1] === "cp")!;
+    const hashed = /(^_next\/static\/)|([.-][0-9a-f]{8,}[^/]*\.[^/.]+$)/;
+    bucket.clear();
+    for (const f of filesOf(source)) {
+      const key = f.slice(1);
+      const cc = key === "404.html" ? flagOf(cp, "--cache-control") : hashed.test(key) && !key.endsWith(".html") ? flagOf(syncs[0], "--cache-control") : flagOf(syncs[1], "--cache-control");
+      const meta: Record<string, string> = key === "404.html" ? { "x-amz-meta-http-status": "404" } : {};
+      bucket.set(key, { body: readFileSync(join(source, key), "utf8"), headers: { "content-type": "text/html", "cache-control": cc, ...meta } });
+    }
+    store.clear();
+    for (const [k, v] of Object.entries(aws.keyValueStore().items)) store.set(k, v);
+    const inv = calls.find((c) => c[1] === "create-invalidation");
+    const paths = inv ? inv.slice(inv.indexOf("--paths") + 1, inv.indexOf("--query")) : [];
+    edge?.invalidate(paths);
+    return paths;
+  }
+
+  beforeAll(() => {
+    aws = awsDouble(S3_RULES);
+    aws.setKeyValueStore({ name: STORE, arn: ARN, etag: "ETAG1", items: {} });
+    dir = mkdtempSync(join(tmpdir(), "export-a-"));
+    cpSync(FIXTURE, dir, { recursive: true });
+    deploy(dir, ["index.html", "about/index.html"]);
+    const s = synthAll(prod);
+    htmlPolicy = (s.stacks.cdn.resource as Record<string, Record<string, typeof htmlPolicy>>).aws_cloudfront_cache_policy["html-cache"];
+    const s3 = (key: string): HttpResponse => {
+      const o = bucket.get(key);
+      return o ? { status: 200, headers: o.headers, body: o.body } : { status: 404, headers: { "content-type": "application/xml" }, body: "<Error><Code>NoSuchKey</Code></Error>" };
+    };
+    const api = (): HttpResponse => ({ status: 404, headers: {}, body: "{}" });
+    edge = edgeOf(s.stacks.cdn, { s3, api }, store, { cache: true });
+  });
+  afterAll(() => {
+    aws.cleanup();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("uploads pages and the 404 page with an edge TTL and browser revalidation; the policy lets CloudFront keep them a day", () => {
+    expect(bucket.get("about/index.html")!.headers["cache-control"]).toBe(PAGE_CC);
+    expect(bucket.get("404.html")!.headers["cache-control"]).toBe(PAGE_CC);
+    expect(bucket.get("_next/static/chunks/main-3f2a1b9c.js")!.headers["cache-control"]).toBe("public,max-age=31536000,immutable");
+    expect(edgeTtl(PAGE_CC, htmlPolicy)).toBe(86400);
+    // What pages had before: max-age=0 under min TTL 0 kept nothing at the edge.
+    expect(edgeTtl("public,max-age=0,must-revalidate", htmlPolicy)).toBe(0);
+  });
+
+  it("a page fetched twice is a hit the second time, in both URL forms, and browsers are told to revalidate", async () => {
+    const first = await edge.request(site, "GET", "/about/");
+    expect([first.status, first.xCache, first.headers["cache-control"]]).toEqual([200, "Miss from cloudfront", PAGE_CC]);
+    const second = await edge.request(site, "GET", "/about/");
+    expect([second.status, second.xCache, second.body]).toEqual([200, "Hit from cloudfront", first.body]);
+    const longForm = await edge.request(site, "GET", "/about/index.html");
+    expect([longForm.xCache, longForm.body]).toEqual(["Hit from cloudfront", first.body]);
+  });
+
+  it("the 404 page is cached too and keeps its 404 status on a hit", async () => {
+    const a = await edge.request(site, "GET", "/no-such-page/");
+    const b = await edge.request(site, "GET", "/another-missing-page/");
+    expect([a.status, a.xCache, b.status, b.xCache]).toEqual([404, "Miss from cloudfront", 404, "Hit from cloudfront"]);
+  });
+
+  it("a redeploy of a page invalidates both its URL forms: the next fetch is a miss with the new page; unchanged pages stay hits", async () => {
+    await edge.request(site, "GET", "/");
+    expect((await edge.request(site, "GET", "/")).xCache).toBe("Hit from cloudfront");
+    writeFileSync(join(dir, "about/index.html"), "<html><body>About, version B</body></html>");
+    const paths = deploy(dir, ["about/index.html"]);
+    expect(paths.sort()).toEqual(["/about/", "/about/index.html"]);
+    const after = await edge.request(site, "GET", "/about/");
+    expect([after.xCache, after.body]).toEqual(["Miss from cloudfront", "<html><body>About, version B</body></html>"]);
+    expect((await edge.request(site, "GET", "/about/index.html")).xCache).toBe("Hit from cloudfront");
+    expect((await edge.request(site, "GET", "/")).xCache).toBe("Hit from cloudfront");
+  });
+
+  it("without a deploy, a page expires after a day at the edge", async () => {
+    await edge.request(site, "GET", "/zmanim/jerusalem/");
+    edge.advance(86399);
+    expect((await edge.request(site, "GET", "/zmanim/jerusalem/")).xCache).toBe("Hit from cloudfront");
+    edge.advance(2);
+    expect((await edge.request(site, "GET", "/zmanim/jerusalem/")).xCache).toBe("Miss from cloudfront");
+  });
+});
+
+/**
+ * Static-site rollback (scripts/ci/static-site-rollback.sh) against the fixture export, with the AWS CLI
+ * double's stateful S3 (AWS_DOUBLE_S3) holding the static and the releases buckets: deploy A, deploy B,
+ * roll back, and the edge serves A again: pages, the 404 behaviour (the site-paths store) and the cache.
+ */
+describe("static-site-rollback.sh: deploy A, deploy B, roll back, A is served again", () => {
+  const site = prod.domain.siteName;
+  const ROLLBACK = join(root, "scripts/ci/static-site-rollback.sh");
+  const RELEASES = "zmanim-prod-releases-111111111111";
+  let aws: AwsDouble;
+  let s3dir: string;
+  let work: string;
+  let edge: Edge;
+  const store = new Map<string, string>();
+  let invalidated = 0;
+
+  const run = (args: string[]) => {
+    const r = spawnSync("bash", args, { cwd: root, env: { ...process.env, ...aws.env, AWS_DOUBLE_S3: s3dir }, encoding: "utf8" });
+    // After every run: the store as the edge sees it, and the run's invalidations applied to the edge cache.
+    store.clear();
+    for (const [k, v] of Object.entries(aws.keyValueStore().items)) store.set(k, v);
+    const invs = aws.calls().filter((c) => c[1] === "create-invalidation");
+    for (const c of invs.slice(invalidated)) edge?.invalidate(c.slice(c.indexOf("--paths") + 1, c.indexOf("--query")));
+    invalidated = invs.length;
+    return r;
+  };
+  const syncArgs = ["--bucket", BUCKET, "--key-value-store", STORE, "--distribution-id", "E1"];
+  /** What static-site.yml runs: keep the export, then sync it. */
+  const deploy = (source: string) => {
+    const kept = run([ROLLBACK, "--keep", "--source", source, "--releases-bucket", RELEASES]);
+    expect([kept.status, kept.stderr]).toEqual([0, ""]);
+    const synced = run([SCRIPT, "--source", source, ...syncArgs]);
+    expect([synced.status, synced.stderr]).toEqual([0, ""]);
+    return kept.stdout;
+  };
+  const history = () => readFileSync(join(s3dir, RELEASES, "site-exports/history.txt"), "utf8").trim().split("\n");
+
+  beforeAll(() => {
+    aws = awsDouble([{ match: ["cloudfront", "create-invalidation"], stdout: "I1" }]);
+    aws.setKeyValueStore({ name: STORE, arn: ARN, etag: "ETAG1", items: {} });
+    s3dir = mkdtempSync(join(tmpdir(), "s3-"));
+    work = mkdtempSync(join(tmpdir(), "exports-"));
+    cpSync(FIXTURE, join(work, "a"), { recursive: true });
+    cpSync(FIXTURE, join(work, "b"), { recursive: true });
+    writeFileSync(join(work, "b/about/index.html"), "<html><body>About, export B</body></html>");
+    mkdirSync(join(work, "b/new"));
+    writeFileSync(join(work, "b/new/index.html"), "<html><body>New in B</body></html>");
+    rmSync(join(work, "b/zmanim/jerusalem"), { recursive: true });
+    const s3 = (key: string): HttpResponse => {
+      const f = join(s3dir, BUCKET, key);
+      let body: string;
+      try {
+        body = readFileSync(f, "utf8");
+      } catch {
+        return { status: 404, headers: { "content-type": "application/xml" }, body: "<Error><Code>NoSuchKey</Code></Error>" };
+      }
+      const meta = JSON.parse(readFileSync(join(s3dir, `${BUCKET}.meta.json`), "utf8"))[key] ?? {};
+      const amz = meta.metadata ? { [`x-amz-meta-${meta.metadata.split("=")[0]}`]: meta.metadata.split("=")[1] } : {};
+      return { status: 200, headers: { "content-type": "text/html", ...(meta.cacheControl ? { "cache-control": meta.cacheControl } : {}), ...amz }, body };
+    };
+    edge = edgeOf(synthAll(prod).stacks.cdn, { s3, api: () => ({ status: 404, headers: {}, body: "{}" }) }, store, { cache: true });
+  });
+  afterAll(() => {
+    aws.cleanup();
+    rmSync(s3dir, { recursive: true, force: true });
+    rmSync(work, { recursive: true, force: true });
+  });
+
+  it("keeps each export once, by content, and rolls back to the one before the live one", async () => {
+    deploy(join(work, "a"));
+    expect((await edge.request(site, "GET", "/about/")).body).toBe(page("a", "about/index.html"));
+    expect(deploy(join(work, "a"))).toMatch(/\(1 in history\)/); // the same export again: one entry
+    deploy(join(work, "b"));
+    const [idA, idB] = history();
+    expect([idA, idB].every((id) => /^[0-9a-f]{12}$/.test(id)) && idA !== idB).toBe(true);
+    // B is live and cached at the edge; its new page is known, the removed one is the 404 page.
+    expect((await edge.request(site, "GET", "/about/")).body).toBe("<html><body>About, export B</body></html>");
+    expect((await edge.request(site, "GET", "/about/")).xCache).toBe("Hit from cloudfront");
+    expect((await edge.request(site, "GET", "/new/")).status).toBe(200);
+    expect((await edge.request(site, "GET", "/zmanim/jerusalem/")).status).toBe(404);
+
+    const r = run([ROLLBACK, "--releases-bucket", RELEASES, ...syncArgs]);
+    expect([r.status, r.stderr]).toEqual([0, ""]);
+    expect(r.stdout).toContain(`rolling back from ${idB} to ${idA}`);
+    expect(history()).toEqual([idA]);
+
+    // A again, through the edge: the changed page is a miss with A's content, B's page is gone (404 page with
+    // status 404, the store no longer lists it), A's page that B removed is back, and the 404 page keeps its status.
+    const about = await edge.request(site, "GET", "/about/");
+    expect([about.status, about.xCache, about.body]).toEqual([200, "Miss from cloudfront", page("a", "about/index.html")]);
+    const gone = await edge.request(site, "GET", "/new/");
+    expect([gone.status, gone.body, store.has("/new/index.html")]).toEqual([404, page("a", "404.html"), false]);
+    const back = await edge.request(site, "GET", "/zmanim/jerusalem/");
+    expect([back.status, back.body]).toEqual([200, page("a", "zmanim/jerusalem/index.html")]);
+    expect(Object.keys(aws.keyValueStore().items).sort()).toEqual(filesOf(join(work, "a")).filter((k) => !k.startsWith("/_next/static/")).sort());
+  });
+
+  it("refuses to roll back with nothing before the live export, and an unknown --to, changing nothing", () => {
+    const before = history();
+    const none = run([ROLLBACK, "--releases-bucket", RELEASES, ...syncArgs]);
+    expect([none.status, none.stderr]).toEqual([1, expect.stringContaining("holds 1 export(s); nothing before the live one to roll back to")]);
+    const unknown = run([ROLLBACK, "--to", "0123456789ab", "--releases-bucket", RELEASES, ...syncArgs]);
+    expect([unknown.status, unknown.stderr]).toEqual([1, expect.stringContaining("export 0123456789ab is not in")]);
+    expect(history()).toEqual(before);
+  });
+
+  function page(which: "a" | "b", key: string): string {
+    return readFileSync(join(work, which, key), "utf8");
+  }
 });

@@ -76,7 +76,7 @@ describe.each(Object.entries(environments))("cdn stack (%s)", (_name, env) => {
       items: [{ header: "Cache-Control", value: "public, max-age=31536000, immutable", override: true }],
     });
     const html = policyOf(d.default_cache_behavior as Body);
-    expect([html.min_ttl, html.default_ttl, html.max_ttl]).toEqual([0, 300, 3600]);
+    expect([html.min_ttl, html.default_ttl, html.max_ttl]).toEqual([0, 300, 86400]);
     const api = policyOf(behaviour("/api/*"));
     expect([api.min_ttl, api.default_ttl, api.max_ttl]).toEqual([0, 3600, 86400]);
     expect(api.parameters_in_cache_key_and_forwarded_to_origin).toEqual(

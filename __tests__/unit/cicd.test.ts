@@ -191,12 +191,13 @@ describe.each(Object.entries(environments))("cicd stack (%s)", (_name, env) => {
     expect(asList(deny?.Action)).toEqual(expect.arrayContaining(["ec2:DeleteVolume", "ec2:DetachVolume", "ec2:ReleaseAddress"]));
   });
 
-  it("the release role writes only release objects, the static bucket, and restarts only the tagged instance", () => {
+  it("the release role writes only release objects, kept site exports, the static bucket, and restarts only the tagged instance", () => {
     const sts = roleStatements(cicd, ciRoleName(env, "release"));
     const releases = `arn:aws:s3:::zmanim-${env.name}-releases-${env.accountId}`;
     const staticBucket = `arn:aws:s3:::zmanim-${env.name}-static-${env.accountId}`;
     const writeRes = sts.filter((s) => asList(s.Action).some((a) => /^s3:(Put|Delete)/.test(a))).flatMap((s) => asList(s.Resource));
-    expect(writeRes.sort()).toEqual([`${releases}/latest.txt`, `${releases}/zmanim-api-*`, `${staticBucket}/*`].sort());
+    // site-exports/: the kept static exports a rollback goes back to (scripts/ci/static-site-rollback.sh).
+    expect(writeRes.sort()).toEqual([`${releases}/latest.txt`, `${releases}/site-exports/*`, `${releases}/zmanim-api-*`, `${staticBucket}/*`].sort());
     const send = sts.filter((s) => asList(s.Action).includes("ssm:SendCommand"));
     const onInstances = send.find((s) => asList(s.Resource).some((r) => r.includes(":instance/")));
     expect(onInstances?.Condition).toEqual({ StringEquals: { "ssm:resourceTag/Project": "zmanim", "ssm:resourceTag/Environment": env.name } });

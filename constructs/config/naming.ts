@@ -64,6 +64,13 @@ export function metricsNamespace(env: EnvironmentConfig): string {
   return `Zmanim/${env.name}`;
 }
 
+/**
+ * CloudWatch namespace of the deploy durations scripts/ci/deploy-stacks.sh sends: DeployDuration (Environment)
+ * and StackDeployDuration (Environment, Stack), in seconds. One namespace for every environment (the
+ * Environment dimension tells them apart), so a dashboard reads it by name.
+ */
+export const DEPLOY_METRICS_NAMESPACE = "Zmanim/Deploy";
+
 /** Prefix of every CloudWatch log group the project writes. */
 export function logGroupPrefix(env: EnvironmentConfig): string {
   return `/zmanim/${env.name}`;

@@ -22,7 +22,11 @@
 #
 # Cache-Control:
 #   _next/static/** and content-hashed files (name.<8+ hex>.ext)  public,max-age=31536000,immutable
-#   HTML and everything else                                      public,max-age=0,must-revalidate
+#   HTML (404.html too) and everything else          public,max-age=0,s-maxage=86400,must-revalidate
+# Pages: browsers revalidate every time (max-age=0, must-revalidate) while CloudFront keeps them a day
+# (s-maxage, within the html-cache policy's max TTL of 86400: CloudFront uses s-maxage clamped to the
+# policy's min and max TTL, https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/Expiration.html).
+# Every deploy invalidates the pages it changed, so the day only bounds a missed invalidation.
 # Order: immutable assets first, then HTML and the rest, then deletions, so a new page never references an
 # asset that is not there yet. Hashed assets get new names, so they never need invalidating.
 # Invalidation cost: the first 1,000 paths a month are free, then USD 0.005 per path; "/*" counts as one path.
@@ -53,7 +57,7 @@ fail_usage() { echo "static-site-sync: $1" >&2; exit 2; }
 [[ "$max_paths" =~ ^[0-9]+$ && "$max_paths" -ge 1 ]] || fail_usage "--max-paths \"$max_paths\" must be a whole number >= 1"
 
 IMMUTABLE="public,max-age=31536000,immutable"
-REVALIDATE="public,max-age=0,must-revalidate"
+REVALIDATE="public,max-age=0,s-maxage=86400,must-revalidate"
 hex8='[0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f]'
 hashed=(--include '_next/static/*' --include "*.${hex8}*.*" --include "*-${hex8}*.*" --exclude '*.html')
 work=$(mktemp -d)
@@ -103,7 +107,9 @@ echo "key value store $kvs_name: $(wc -l <"$work/puts") key(s) added, $(wc -l <"
 # 3. Deletions last. Everything is in sync now, so this pass only deletes.
 aws s3 sync "$source_dir" "s3://$bucket" --no-progress --delete --exclude 404.html --cache-control "$REVALIDATE" | tee "$work/delete.log"
 
-# Changed paths: re-uploaded or deleted non-immutable objects. `/dir/index.html` is also served as `/dir/`.
+# Changed paths: re-uploaded or deleted non-immutable objects. `/dir/index.html` is also served as `/dir/`
+# (spa-router.js rewrites `/dir/` to `/dir/index.html`): AWS recommends invalidating both the viewer's URI and
+# the rewritten one (https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/invalidation-specifying-objects.html).
 {
   sed -n "s#^upload: .* to s3://$bucket/\\(.*\\)\$#\\1#p" "$work/revalidate.log" "$work/delete.log"
   sed -n "s#^delete: s3://$bucket/\\(.*\\)\$#\\1#p" "$work/delete.log"

@@ -43,8 +43,12 @@ export interface UsageAssumptions {
     shareUnitedStates: number;
     /** Share of viewer requests that go to the API behaviour (the rest go to the static site). */
     apiShareOfRequests: number;
-    /** Cache hit ratio of the static behaviour (long TTLs, immutable assets). */
+    /** Cache hit ratio of the static behaviour's assets (everything but pages: long TTLs, immutable files). */
     staticCacheHitRatio: number;
+    /** Share of the static behaviour's requests that are page views (HTML, 404.html included). */
+    pageShareOfStaticRequests: number;
+    /** Cache hit ratio of page views at the edge (pages carry s-maxage; see the default's comment). */
+    pageCacheHitRatio: number;
     /** Cache hit ratio of the API behaviour (1 hour TTL on zmanim, Authorization in the key). */
     apiCacheHitRatio: number;
     /** Share of edge misses that Origin Shield answers from its own cache. */
@@ -145,6 +149,14 @@ export const DEFAULT_ASSUMPTIONS: UsageAssumptions = {
     // 80% of edge requests are API calls (zmanim lookups); pages and assets are cached by browsers.
     apiShareOfRequests: 0.8,
     staticCacheHitRatio: 0.95,
+    // A page view is the HTML plus a handful of assets, so about one static request in five is a page.
+    pageShareOfStaticRequests: 0.2,
+    // Pages carry `s-maxage=86400` (static-site-sync.sh) under the html-cache policy's 1-day max TTL, and
+    // deploys invalidate only the pages they change. ~200k page views a month (~6,700 a day) over a few dozen
+    // PriceClass_100 edge locations, concentrated on the home page and the popular cities: the first view of a
+    // page at an edge location each day (or after its invalidation) misses, the rest hit. Before pages had an
+    // edge TTL (max-age=0 with min TTL 0), every page view was a miss: 0.
+    pageCacheHitRatio: 0.8,
     // Zmanim vary by location and date; a 1-hour TTL with a coarse key catches about half.
     apiCacheHitRatio: 0.5,
     // One shield region (eu-west-1) in front of both origins collapses the regional misses a little more.
@@ -293,6 +305,8 @@ export function mergeAssumptions(base: UsageAssumptions, override: unknown, sour
   ratio("edge.shareUnitedStates", merged.edge.shareUnitedStates);
   ratio("edge.apiShareOfRequests", merged.edge.apiShareOfRequests);
   ratio("edge.staticCacheHitRatio", merged.edge.staticCacheHitRatio);
+  ratio("edge.pageShareOfStaticRequests", merged.edge.pageShareOfStaticRequests);
+  ratio("edge.pageCacheHitRatio", merged.edge.pageCacheHitRatio);
   ratio("edge.apiCacheHitRatio", merged.edge.apiCacheHitRatio);
   ratio("edge.originShieldHitRatio", merged.edge.originShieldHitRatio);
   if (merged.dns.healthCheckEndpoint !== "aws" && merged.dns.healthCheckEndpoint !== "non-aws")

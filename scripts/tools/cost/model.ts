@@ -605,7 +605,9 @@ export function deriveUsage(a: UsageAssumptions, apiShielded: boolean, checks: r
   const edgeApiRequests = viewerApi + healthCheckRequests;
   const edgeStaticRequests = e.requestsPerMonth - viewerApi;
   const edgeApiMisses = viewerApi * (1 - e.apiCacheHitRatio) + healthCheckRequests;
-  const edgeStaticMisses = edgeStaticRequests * (1 - e.staticCacheHitRatio);
+  // Page views and assets miss at their own ratios (pages: pageCacheHitRatio, assets: staticCacheHitRatio).
+  const pages = e.pageShareOfStaticRequests;
+  const edgeStaticMisses = edgeStaticRequests * (pages * (1 - e.pageCacheHitRatio) + (1 - pages) * (1 - e.staticCacheHitRatio));
   // Origin Shield answers some of the API's edge misses only when the API origin sits behind it.
   const shieldHit = apiShielded ? e.originShieldHitRatio : 0;
   return {

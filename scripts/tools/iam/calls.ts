@@ -11,7 +11,7 @@
  * and the SSM agent (https://docs.aws.amazon.com/systems-manager/latest/userguide/setup-instance-permissions.html).
  */
 import { EnvironmentConfig } from "../../../constructs/config/environments";
-import { bucketArn, mailFromAddress, metricsNamespace, sesIdentityArn, ssmParameterName, SSM_LEAVES, FLEET_CW_AGENT_LEAF } from "../../../constructs/config/naming";
+import { bucketArn, mailFromAddress, metricsNamespace, sesIdentityArn, ssmParameterName, SSM_LEAVES, FLEET_CW_AGENT_LEAF, DEPLOY_METRICS_NAMESPACE } from "../../../constructs/config/naming";
 
 import { BOX_LOGS, FLEET_LOGS, boxLogGroupName } from "../../../constructs/builders/cloudwatch-agent";
 import { PLACEHOLDERS } from "./arns";
@@ -171,6 +171,13 @@ export function releaseCalls(env: EnvironmentConfig): Call[] {
     context: { "ssm:resourceTag/Project": "zmanim", "ssm:resourceTag/Environment": env.name },
   });
   calls.push({ script: restart, cli: "ssm list-command-invocations", action: "ssm:ListCommandInvocations", resource: "*" });
+  // static-site-rollback.sh: keeps each export (tarball + history.txt) in the releases bucket, reads them back.
+  const rollback = "scripts/ci/static-site-rollback.sh";
+  for (const key of ["site-exports/history.txt", "site-exports/0123456789ab.tar.gz"]) {
+    calls.push({ script: rollback, cli: "s3 cp", action: "s3:GetObject", resource: `${releases}/${key}` });
+    calls.push({ script: rollback, cli: "s3 cp", action: "s3:PutObject", resource: `${releases}/${key}` });
+  }
+  calls.push({ script: rollback, cli: "s3 cp", action: "s3:ListBucket", resource: releases });
   const sync = "scripts/ci/static-site-sync.sh";
   calls.push({ script: sync, cli: "s3 sync", action: "s3:ListBucket", resource: site });
   for (const action of ["s3:PutObject", "s3:DeleteObject"]) calls.push({ script: sync, cli: "s3 sync", action, resource: `${site}/_next/static/chunks/app.js` });
@@ -194,6 +201,22 @@ export function releaseCalls(env: EnvironmentConfig): Call[] {
   return calls;
 }
 
+/**
+ * The deploy role's own CLI calls beside Terraform's (which scripts/tools/iam/roles.ts derives from the stacks):
+ * deploy-stacks.sh --metrics sends the deploy durations, PutMetricData with the namespace as its condition key.
+ */
+export function deployCalls(_env: EnvironmentConfig): Call[] {
+  return [
+    {
+      script: "scripts/ci/deploy-stacks.sh",
+      cli: "cloudwatch put-metric-data",
+      action: "cloudwatch:PutMetricData",
+      resource: "*",
+      context: { "cloudwatch:namespace": DEPLOY_METRICS_NAMESPACE },
+    },
+  ];
+}
+
 /** Calls as simulation requests: aws:RequestedRegion (us-east-1 for CloudFront) and the call's own context. */
 export function callRequests(env: EnvironmentConfig, calls: Call[]): SimRequest[] {
   return calls.map((c) => ({
@@ -207,7 +230,14 @@ export function callRequests(env: EnvironmentConfig, calls: Call[]): SimRequest[
 
 /** The scripts each role runs, whose `aws` commands must all be in its call list. */
 export const ROLE_SCRIPTS = {
-  release: ["scripts/ci/release-api.sh", "scripts/ci/ssm-restart.sh", "scripts/ci/static-site-sync.sh", "scripts/ci/health-check.sh"],
+  deploy: ["scripts/ci/deploy-stacks.sh"],
+  release: [
+    "scripts/ci/release-api.sh",
+    "scripts/ci/ssm-restart.sh",
+    "scripts/ci/static-site-sync.sh",
+    "scripts/ci/static-site-rollback.sh",
+    "scripts/ci/health-check.sh",
+  ],
   instance: [
     "scripts/box/user-data.sh",
     "scripts/box/backup.sh",

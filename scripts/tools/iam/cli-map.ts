@@ -7,6 +7,7 @@
  * - `ssm send-command` is authorized against the document and every targeted instance, whose tags SSM passes
  *   as ssm:resourceTag/<key>.
  * - `sesv2 send-email` is ses:SendEmail on the sender's and (SES sandbox) the recipient's identities.
+ * - `cloudwatch put-metric-data` is authorized against "*" with cloudwatch:namespace (the --namespace value).
  * - `cloudfront-keyvaluestore <command>` is cloudfront-keyvaluestore:<Command> on the store named by --kvs-arn.
  * - `autoscaling describe-instance-refreshes` (wait-instance-refresh.sh, deploy role) is on `*`.
  * A command without a mapping throws, naming it: a new CLI call must be mapped before it is simulated.
@@ -113,6 +114,9 @@ export function cliRequests(argv: string[], env: EnvironmentConfig): SimRequest[
       return [req("autoscaling:DescribeInstanceRefreshes", "*")];
     case "ssm list-command-invocations":
       return [req("ssm:ListCommandInvocations", "*")];
+    // No resource type: scoped by the namespace (service authorization reference, Amazon CloudWatch).
+    case "cloudwatch put-metric-data":
+      return [req("cloudwatch:PutMetricData", "*", { "cloudwatch:namespace": opt(argv, "--namespace") ?? "" })];
     case "cloudfront list-distributions":
       return [req("cloudfront:ListDistributions", "*")];
     case "cloudfront create-invalidation":
