@@ -7,6 +7,7 @@ import { ComputeStack } from "./compute";
 import { DataStack } from "./data";
 import { DnsStack } from "./dns";
 import { EnvironmentConfig, topologyOf } from "./environments";
+import { MonitoringStack } from "./monitoring";
 import { NetworkStack } from "./network";
 import { RetiredBoxStack } from "./retired-box";
 import { SecretsStack } from "./secrets";
@@ -25,6 +26,8 @@ export interface ZmanimStacks {
   readonly api: ApiStack;
   readonly cdn: CdnStack;
   readonly cicd: CicdStack;
+  /** Budget, cost anomaly detection, edge metrics and the dashboard: last in the deploy order. */
+  readonly monitoring: MonitoringStack;
   /** Scaled topology only: RDS and ElastiCache. */
   readonly data?: DataStack;
   /** Scaled topology only: the API fleet behind its internal ALB. */
@@ -51,6 +54,7 @@ export function addStacks(app: App, env: EnvironmentConfig): ZmanimStacks {
   const api = new ApiStack(app, { env, network, compute: box, app: appTier });
   const cdn = new CdnStack(app, { env, storage, api, dns });
   const cicd = new CicdStack(app, { env });
+  const monitoring = new MonitoringStack(app, { env, api, cdn, compute: box, data, app: appTier });
 
   // Declared as well as inferred, so the deploy order holds even before a stack references another.
   storage.addDependency(network);
@@ -73,6 +77,8 @@ export function addStacks(app: App, env: EnvironmentConfig): ZmanimStacks {
   cdn.addDependency(storage);
   cdn.addDependency(api);
   cdn.addDependency(dns);
+  // Last: it names the cdn stack's log delivery source and the us-east-1 alarm topic, and reads every id it draws.
+  for (const s of [api, cdn, compute, ...(data ? [data] : []), ...(appTier ? [appTier] : [])]) monitoring.addDependency(s);
 
-  return { network, storage, secrets, compute, dns, api, cdn, cicd, data, app: appTier };
+  return { network, storage, secrets, compute, dns, api, cdn, cicd, data, app: appTier, monitoring };
 }

@@ -230,6 +230,12 @@ export interface EnvironmentConfig {
   github: GitHubConfig;
   /** @default { kind: "single-box" } */
   topology?: TopologyConfig;
+  /**
+   * This environment's monitoring stack activates the `Project` and `Environment` cost allocation tags. They are
+   * account-wide: exactly one environment per account should own them (its destroy deactivates them), and only
+   * in the payer account (docs/monitoring.md). @default false
+   */
+  activatesCostAllocationTags?: boolean;
 }
 
 export const prod: EnvironmentConfig = {
@@ -262,6 +268,7 @@ export const prod: EnvironmentConfig = {
     region: "eu-west-1",
   },
   github: { infraRepository: "shtetl/zmanim-infra", appRepository: "shtetl/zmanim" },
+  activatesCostAllocationTags: true,
 };
 
 export const staging: EnvironmentConfig = {
@@ -275,6 +282,8 @@ export const staging: EnvironmentConfig = {
   monthlyBudgetUsd: 30,
   logRetentionDays: 14,
   noncurrentVersionDays: 7,
+  // prod owns the account's cost allocation tags.
+  activatesCostAllocationTags: false,
 };
 
 /**

@@ -53,6 +53,11 @@ export interface UsageAssumptions {
     invalidationPathsPerMonth: number;
     /** Bytes of CloudFront access log (JSON, standard logging v2) per viewer request. */
     accessLogBytesPerRequest: number;
+    /**
+     * Bytes one access-log record takes in the edge-metrics log group (monitoring stack: time-taken, result type
+     * and status, space-delimited, ~15 bytes, plus CloudWatch Logs' 26 bytes of per-event overhead).
+     */
+    edgeMetricsLogBytesPerRequest: number;
     /** GB of request bodies CloudFront sends to the origins (POST/PUT/PATCH), billed as transfer to origin. */
     originUploadGbPerMonth: number;
   };
@@ -153,6 +158,7 @@ export const DEFAULT_ASSUMPTIONS: UsageAssumptions = {
     invalidationPathsPerMonth: 20,
     // One JSON record per request with the default field set is ~400-600 bytes.
     accessLogBytesPerRequest: 500,
+    edgeMetricsLogBytesPerRequest: 41,
     // Writes are rare (user settings, admin); ~1% of API requests with ~1 KB bodies.
     originUploadGbPerMonth: 0.04,
   },
