@@ -65,7 +65,9 @@ export function edgeLogGroupName(env: EnvironmentConfig): string {
  *   (`activatesCostAllocationTags`), the `Project` and `Environment` cost allocation tags.
  * - The edge: CloudFront's access log (only time-taken, result type, status) also delivered to a log group in
  *   us-east-1, metric filters for hit latency, requests and hits, and the cached p95 alarm.
- * - The dashboard (constructs/builders/dashboard.ts).
+ * - The dashboard (constructs/builders/dashboard.ts). It takes no id from the distribution: the distribution derives
+ *   from the certificate (create_before_destroy), which must not be consumed outside the cdn stack; the edge's
+ *   numbers come from the access log instead.
  * Last in the deploy order: it reads the api, cdn, compute and scaled stacks' ids through remote state.
  */
 export class MonitoringStack extends ZmanimStack {
@@ -201,7 +203,6 @@ export function monitoringDashboardInput(props: MonitoringStackProps): Dashboard
     monthlyBudgetUsd: env.monthlyBudgetUsd,
     api: { apiId: props.api.api.id, stage: "$default" },
     healthCheckId: props.cdn.apiHealth.healthCheck.id,
-    distributionId: props.cdn.distribution.id,
     box: props.compute ? { instanceId: props.compute.instance.id, monitoredPaths: MONITORED_PATHS } : undefined,
     scaled:
       scaled && t.kind === "scaled"

@@ -26,7 +26,6 @@ const body = dashboardBody({
   monthlyBudgetUsd: prod.monthlyBudgetUsd,
   api: { apiId: "a1b2c3d4e5", stage: "$default" },
   healthCheckId: "0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0",
-  distributionId: "E2QWRUHAPOMQZL",
   box: { instanceId: "i-0123456789abcdef0", monitoredPaths: ["/", "/data"] },
 });
 

@@ -153,6 +153,11 @@ describe("edge metric filters against real-format CloudFront log records", () =>
     for (const r of [records.refreshHit, records.miss, records.originError, records.functionResponse]) expect(hitTime(r)).toBeUndefined();
   });
 
+  it("publishes time-taken for Miss only, as the origin latency seen from the edge", () => {
+    const missTime = filter(EDGE_METRICS.missTimeTaken);
+    expect(Object.values(records).map(missTime)).toEqual([undefined, undefined, undefined, 0.182, undefined, undefined]);
+  });
+
   it("counts every request, and Hit and RefreshHit as hits, for the cache hit ratio", () => {
     const all = Object.values(records);
     expect(all.map(filter(EDGE_METRICS.requests))).toEqual([1, 1, 1, 1, 1, 1]);
@@ -282,7 +287,7 @@ describe.each([
       "Origin latency p95 (API Gateway -> EC2), ms",
       "Edge: cache hits p95 time-taken, s",
       "Edge: cache hit ratio, %",
-      "Edge: requests and error rates (CloudFront)",
+      "Edge: origin latency seen from the edge (time-taken of Miss) p95, s",
       "API Gateway: 4xx and 5xx",
     ];
     expect(titles).toEqual(expect.arrayContaining(common));

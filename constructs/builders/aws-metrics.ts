@@ -36,13 +36,6 @@ export const AWS_DOCUMENTED_METRICS: readonly DocumentedMetrics[] = [
     doc: "https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/viewing_metrics_with_cloudwatch.html (dimension AutoScalingGroupName)",
   },
   {
-    namespace: "AWS/CloudFront",
-    metrics: ["Requests", "4xxErrorRate", "5xxErrorRate"],
-    dimensions: ["DistributionId", "Region"],
-    requires: "aws_cloudfront_distribution",
-    doc: "https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/programming-cloudwatch-metrics.html (default metrics, Region=Global, us-east-1)",
-  },
-  {
     namespace: "AWS/Route53",
     metrics: ["HealthCheckStatus"],
     dimensions: ["HealthCheckId"],

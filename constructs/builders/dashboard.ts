@@ -67,7 +67,7 @@ export const SLO_TARGETS = {
 export const DEPLOY_METRICS = { namespace: "Zmanim/Deploy", duration: "DeployDuration", stackDuration: "StackDeployDuration" } as const;
 
 /** Metrics the CloudFront access-log metric filters publish (us-east-1, the project namespace, no dimensions). */
-export const EDGE_METRICS = { hitTimeTaken: "EdgeHitTimeTaken", requests: "EdgeRequests", hits: "EdgeHits" } as const;
+export const EDGE_METRICS = { hitTimeTaken: "EdgeHitTimeTaken", missTimeTaken: "EdgeMissTimeTaken", requests: "EdgeRequests", hits: "EdgeHits" } as const;
 
 export interface DashboardInput {
   /** Environment name (the deploy metrics' Environment dimension). */
@@ -80,8 +80,6 @@ export interface DashboardInput {
   api: { apiId: string; stage: string };
   /** Route 53 health check of the API through CloudFront (metrics in us-east-1). */
   healthCheckId: string;
-  /** The distribution; CloudFront's default metrics carry Region=Global and live in us-east-1. */
-  distributionId: string;
   /** single-box (or scaled while the box is kept): the box. */
   box?: { instanceId: string; monitoredPaths: readonly string[] };
   /** scaled: the fleet, its ALB, RDS and ElastiCache. */
@@ -157,12 +155,8 @@ export function dashboardBody(i: DashboardInput): DashboardBody {
     { region: useast1, yAxis: { left: { min: 0, max: 100 } } },
   );
   add(
-    "Edge: requests and error rates (CloudFront)",
-    [
-      ["AWS/CloudFront", "Requests", "DistributionId", i.distributionId, "Region", "Global", { stat: "Sum", region: useast1 }],
-      ["AWS/CloudFront", "4xxErrorRate", "DistributionId", i.distributionId, "Region", "Global", { region: useast1, yAxis: "right" }],
-      ["AWS/CloudFront", "5xxErrorRate", "DistributionId", i.distributionId, "Region", "Global", { region: useast1, yAxis: "right" }],
-    ],
+    "Edge: origin latency seen from the edge (time-taken of Miss) p95, s",
+    [[i.namespace, EDGE_METRICS.missTimeTaken, { stat: "p95", region: useast1, label: "time-taken of Miss p95" }]],
     { region: useast1 },
   );
 

@@ -31,6 +31,8 @@ export interface EdgeMetricFilter {
  * allowed in them, so `time-taken` is `time_taken`.
  * - Hit latency: the value of `time_taken` for every `Hit` (served from the edge cache, no origin round trip).
  *   RefreshHit revalidated with the origin, so it is not a cached response in the epic's sense.
+ * - Miss latency: `time_taken` of every `Miss`, the origin's latency as the edge sees it (CloudFront to API
+ *   Gateway or S3 and back, plus the edge's own time), without CloudFront's paid OriginLatency metric.
  * - Requests and hits, for the cache hit ratio: every record, and every `*Hit` (Hit and RefreshHit, as
  *   CloudFront's own CacheHitRate counts them).
  */
@@ -38,6 +40,7 @@ export function edgeMetricFilters(): EdgeMetricFilter[] {
   const fields = (resultType?: string) => `[time_taken, result_type${resultType ? `=${JSON.stringify(resultType)}` : ""}, status]`;
   return [
     { id: "hit-time-taken", pattern: fields("Hit"), metricName: EDGE_METRICS.hitTimeTaken, value: "$time_taken", unit: "Seconds" },
+    { id: "miss-time-taken", pattern: fields("Miss"), metricName: EDGE_METRICS.missTimeTaken, value: "$time_taken", unit: "Seconds" },
     { id: "requests", pattern: fields(), metricName: EDGE_METRICS.requests, value: "1", unit: "Count" },
     { id: "hits", pattern: fields("*Hit"), metricName: EDGE_METRICS.hits, value: "1", unit: "Count" },
   ];
