@@ -187,8 +187,9 @@ export const DEFAULT_ASSUMPTIONS: UsageAssumptions = {
     default: { ingestGbPerMonth: 0.05 },
   },
   cloudwatch: {
-    // mem_used_percent, disk_used_percent for / and /data, BackupSuccess, BackupAgeSeconds (docs/on-box-layout.md).
-    customMetricsPerInstance: 5,
+    // mem_used_percent, disk_used_percent for / and /data, BackupSuccess, RestoreDrillSuccess and
+    // RestoreDrillAgeSeconds (docs/on-box-layout.md, "Metrics").
+    customMetricsPerInstance: 6,
     // The agent flushes once a minute (43,800 calls/month) plus one call per backup run.
     putMetricDataPerInstance: 44_000,
   },
