@@ -94,6 +94,7 @@ export class MonitoringStack extends ZmanimStack {
       // The environments share an account: the budget counts what carries this environment's tag (once the tag
       // is an active cost allocation tag; docs/monitoring.md "Cost allocation tags").
       costFilter: [{ name: "TagKeyValue", values: [envTag] }],
+      // Budgets' operators are GREATER_THAN, LESS_THAN and EQUAL_TO (no "at least"): GREATER_THAN is the closest.
       notification: BUDGET_NOTIFICATIONS.map(([type, threshold]) => ({
         notificationType: type,
         comparisonOperator: "GREATER_THAN",
