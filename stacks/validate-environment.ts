@@ -1,4 +1,5 @@
 import { DEFAULT_ENVIRONMENT, EnvironmentConfig, environments } from "./environments";
+import { costAllocationTagProblems } from "../constructs/config/validate-monitoring";
 
 /**
  * Raised for any invalid environment definition or selection. Each problem names the field, the value
@@ -303,6 +304,7 @@ export function environmentSetProblems(defs: Readonly<Record<string, Environment
       }
     }
   }
+  problems.push(...costAllocationTagProblems(defs));
   return problems;
 }
 

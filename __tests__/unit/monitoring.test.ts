@@ -312,3 +312,13 @@ it("the deploy workflow, once it sends DeployDuration, sends it in the namespace
     expect(t).toMatch(/Environment/);
   }
 });
+
+it("refuses a second environment of the same account that activates the cost allocation tags, naming both and the fix", () => {
+  const { environmentSetProblems } = jest.requireActual("../../stacks/validate-environment") as typeof import("../../stacks/validate-environment");
+  expect(environmentSetProblems({ prod, staging, scaled })).toEqual([]);
+  expect(environmentSetProblems({ prod, staging: { ...staging, activatesCostAllocationTags: true }, scaled })).toEqual([
+    "environments.staging.activatesCostAllocationTags = true: environments.prod already activates the account's cost allocation tags in account 111111111111; set it false here (one environment per account owns them)",
+  ]);
+  // Another account may own its own.
+  expect(environmentSetProblems({ prod, staging: { ...staging, accountId: "222222222222", activatesCostAllocationTags: true }, scaled })).toEqual([]);
+});
