@@ -12,6 +12,7 @@ import { ComputeStack } from "./stacks/compute";
 import { DataStack } from "./stacks/data";
 import { DnsStack } from "./stacks/dns";
 import { EnvironmentConfig, topologyOf } from "./constructs/config/environments";
+import { MonitoringStack } from "./stacks/monitoring";
 import { NetworkStack } from "./stacks/network";
 import { RetiredBoxStack } from "./stacks/retired-box";
 import { SecretsStack } from "./stacks/secrets";
@@ -32,6 +33,8 @@ export interface ZmanimStacks {
   readonly api: ApiStack;
   readonly cdn: CdnStack;
   readonly cicd: CicdStack;
+  /** Budget, cost anomaly detection, edge metrics and the dashboard: last in the deploy order. */
+  readonly monitoring: MonitoringStack;
   /** Scaled topology only: RDS and ElastiCache. */
   readonly data?: DataStack;
   /** Scaled topology only: the API fleet behind its internal ALB. */
@@ -58,6 +61,7 @@ export function addStacks(app: App, env: EnvironmentConfig): ZmanimStacks {
   const api = new ApiStack(app, { env, network, compute: box, app: appTier });
   const cdn = new CdnStack(app, { env, storage, api, dns });
   const cicd = new CicdStack(app, { env });
+  const monitoring = new MonitoringStack(app, { env, api, cdn, compute: box, data, app: appTier });
 
   // Declared as well as inferred, so the deploy order holds even before a stack references another.
   storage.addDependency(network);
@@ -80,8 +84,10 @@ export function addStacks(app: App, env: EnvironmentConfig): ZmanimStacks {
   cdn.addDependency(storage);
   cdn.addDependency(api);
   cdn.addDependency(dns);
+  // Last: it names the cdn stack's log delivery source and the us-east-1 alarm topic, and reads every id it draws.
+  for (const s of [api, cdn, compute, ...(data ? [data] : []), ...(appTier ? [appTier] : [])]) monitoring.addDependency(s);
 
-  return { network, storage, secrets, compute, dns, api, cdn, cicd, data, app: appTier };
+  return { network, storage, secrets, compute, dns, api, cdn, cicd, data, app: appTier, monitoring };
 }
 
 /**

@@ -5,6 +5,7 @@ import { Apigatewayv2Route } from "@cdktf/provider-aws/lib/apigatewayv2-route";
 import { Apigatewayv2Stage } from "@cdktf/provider-aws/lib/apigatewayv2-stage";
 import { TerraformOutput } from "cdktf/lib/terraform-output";
 import { AlarmSet } from "../constructs/alarm-set";
+import { SLO_TARGETS } from "../constructs/builders/dashboard";
 import { RetainedLogGroup } from "../constructs/log-group";
 import { PrivateIntegration, PrivateIntegrationProps } from "../constructs/private-integration";
 import { ZmanimStack, ZmanimStackProps } from "./base";
@@ -48,6 +49,9 @@ function privateIntegrationTarget(props: ApiStackProps): Pick<PrivateIntegration
     target: { kind: "cloud-map", namespaceName: `${prefix}-api`, instanceId: `${prefix}-box`, ipv4: instancePrivateIp(env), port: env.api.port },
   };
 }
+
+/** Threshold of the origin p95 alarm, ms (the epic's success metric). */
+export const ORIGIN_P95_MS = SLO_TARGETS.originP95Ms;
 
 /** One HTTP API route and whether the Clerk JWT authorizer guards it. */
 export interface ApiRoute {
@@ -239,6 +243,26 @@ export class ApiStack extends ZmanimStack {
             metric("requests", "Count"),
             { id: "rate", expression: "IF(requests > 0, 100 * errors / requests, 0)", label: "5xx rate (%)", returnData: true },
           ],
+        },
+        // The epic's "origin responses under 200 ms (direct to EC2)": IntegrationLatency is the time from API
+        // Gateway relaying the request to the integration (VPC link -> the box or the fleet's ALB) until the
+        // response comes back, i.e. the Go API and its data stores. Latency adds API Gateway's own overhead
+        // (routing, the JWT authorizer), which is not the origin's. docs/monitoring.md.
+        // https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-metrics.html
+        {
+          id: "api-origin-latency-p95",
+          alarmDescription: `Origin p95 (API Gateway IntegrationLatency) above ${ORIGIN_P95_MS} ms for 15 minutes (${env.domain.siteName}/api)`,
+          namespace: "AWS/ApiGateway",
+          metricName: "IntegrationLatency",
+          dimensions: { ApiId: this.api.id, Stage: "$default" },
+          extendedStatistic: "p95",
+          period: 300,
+          evaluationPeriods: 3,
+          datapointsToAlarm: 3,
+          threshold: ORIGIN_P95_MS,
+          comparisonOperator: "GreaterThanThreshold",
+          // No requests in a period is healthy.
+          treatMissingData: "notBreaching",
         },
       ],
     });

@@ -136,6 +136,8 @@ export class CdnStack extends ZmanimStack {
   readonly distribution: CloudfrontDistribution;
   readonly apiCachePolicy: CloudfrontCachePolicy;
   readonly certificate: SiteCertificate;
+  /** The Route 53 health check of the API through the edge (its metrics live in us-east-1). */
+  readonly apiHealth: EdgeHealthCheck;
 
   constructor(scope: Construct, props: CdnStackProps) {
     super(scope, "cdn", props);
@@ -191,7 +193,7 @@ export class CdnStack extends ZmanimStack {
     // too (the certificate is covered by every HTTPS visitor, not by this probe). Route 53 metrics exist
     // only in us-east-1, so the alarm and its topic live there.
     const topic = addAlarmTopic(this, env, { provider: useast1, idSuffix: "-us-east-1" });
-    new EdgeHealthCheck(this, "api-health", {
+    this.apiHealth = new EdgeHealthCheck(this, "api-health", {
       provider: useast1,
       topicArn: topic.arn,
       fqdn: apiHostName(env),

@@ -411,7 +411,48 @@ export function deployPolicyDocuments(env: EnvironmentConfig): Record<string, St
       { Sid: "SesVerify", Effect: "Allow", Action: ["ses:VerifyDomainIdentity", "ses:VerifyDomainDkim", "ses:GetIdentityVerificationAttributes", "ses:GetIdentityDkimAttributes", "ses:ListIdentities"], Resource: ["*"] },
     ],
     ...(topologyOf(env).kind === "scaled" ? { scaled: scaledTierStatements(env) } : {}),
+    monitoring: monitoringStatements(env),
   };
+}
+
+/**
+ * The monitoring stack (stacks/monitoring.ts): its budget, cost anomaly monitor and subscription, cost allocation
+ * tags, dashboard, and the edge log group with its metric filters in us-east-1. Kept as its own document until the
+ * deploy role's statements are generated from the action map (scripts/tools/iam/data/pike/resource).
+ * Cost Explorer's Create* calls and the cost allocation tag calls have no resource type; monitors and
+ * subscriptions get generated ids (https://docs.aws.amazon.com/service-authorization/latest/reference/list_awscostexplorerservice.html).
+ */
+export function monitoringStatements(env: EnvironmentConfig): Statement[] {
+  const acct = env.accountId;
+  const p = resourcePrefix(env);
+  const edgeLogGroup = `arn:aws:logs:us-east-1:${acct}:log-group:${logGroupPrefix(env)}/*`;
+  return [
+    { Sid: "MonitoringBudget", Effect: "Allow", Action: ["budgets:ModifyBudget", "budgets:ViewBudget"], Resource: [`arn:aws:budgets::${acct}:budget/${p}-*`] },
+    {
+      Sid: "MonitoringCostAnomalies",
+      Effect: "Allow",
+      Action: [
+        "ce:GetAnomalyMonitors", "ce:UpdateAnomalyMonitor", "ce:DeleteAnomalyMonitor",
+        "ce:GetAnomalySubscriptions", "ce:UpdateAnomalySubscription", "ce:DeleteAnomalySubscription",
+        "ce:ListTagsForResource", "ce:TagResource", "ce:UntagResource",
+      ],
+      Resource: [`arn:aws:ce::${acct}:anomalymonitor/*`, `arn:aws:ce::${acct}:anomalysubscription/*`],
+    },
+    {
+      Sid: "MonitoringCostExplorerCreate",
+      Effect: "Allow",
+      Action: ["ce:CreateAnomalyMonitor", "ce:CreateAnomalySubscription", "ce:ListCostAllocationTags", "ce:UpdateCostAllocationTagsStatus"],
+      Resource: ["*"],
+    },
+    {
+      Sid: "MonitoringDashboard",
+      Effect: "Allow",
+      Action: ["cloudwatch:PutDashboard", "cloudwatch:GetDashboard", "cloudwatch:DeleteDashboards"],
+      Resource: [`arn:aws:cloudwatch::${acct}:dashboard/${p}`],
+    },
+    // The edge log group and its metric filters live in us-east-1 (ProjectLogGroups covers the home region).
+    { Sid: "MonitoringEdgeLogGroup", Effect: "Allow", Action: ["logs:*"], Resource: [edgeLogGroup, `${edgeLogGroup}:*`] },
+  ];
 }
 
 /**

@@ -316,5 +316,26 @@ export function boxAlarms(env: EnvironmentConfig, instanceId: string): AlarmSpec
       comparisonOperator: "LessThanThreshold",
       treatMissingData: "breaching",
     },
+    // No drill passed for 8 days. An alarm may look back at most 7 days, so the box publishes the age of the last
+    // pass (RestoreDrillAgeSeconds: 0 at a pass, the stamp's age after each daily backup) and the alarm fires once
+    // 26 hours hold no datapoint of at most RESTORE_DRILL_MAX_AGE_SECONDS. A missed Sunday drill: Monday's backup
+    // publishes ~7 d 22 h, and the alarm fires 26 h after Sunday's last good datapoint, 8 days after the last pass.
+    // A box that stops publishing (no backups, no drills, no box) breaches too. docs/monitoring.md.
+    {
+      id: "restore-drill-stale",
+      alarmDescription: "No restore drill has passed for 8 days (RestoreDrillAgeSeconds above 7 days, or missing, for 26 hours)",
+      namespace: ns,
+      metricName: METRICS.restoreDrillAgeSeconds,
+      statistic: "Minimum",
+      period: 3600,
+      evaluationPeriods: 26,
+      datapointsToAlarm: 26,
+      threshold: RESTORE_DRILL_MAX_AGE_SECONDS,
+      comparisonOperator: "GreaterThanThreshold",
+      treatMissingData: "breaching",
+    },
   ];
 }
+
+/** Age of the last passed restore drill above which a daily datapoint breaches (see `restore-drill-stale`). */
+export const RESTORE_DRILL_MAX_AGE_SECONDS = 7 * 86400;

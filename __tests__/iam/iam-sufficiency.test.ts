@@ -359,6 +359,10 @@ describe("IAM sufficiency: the tests fail, naming the action and the ARN", () =>
       expect.stringMatching(new RegExp(`^logs:CreateDelivery on arn:aws:logs:us-east-1:${env.accountId}:delivery:\\S+ \\(cdn/aws_cloudwatch_log_delivery\\.`)),
       `logs:CreateDelivery on arn:aws:logs:us-east-1:${env.accountId}:delivery-destination:zmanim-prod-cloudfront-s3 (cdn/aws_cloudwatch_log_delivery.access-log-delivery): ImplicitlyDenied`,
       `logs:CreateDelivery on arn:aws:logs:us-east-1:${env.accountId}:delivery-source:zmanim-prod-cloudfront (cdn/aws_cloudwatch_log_delivery.access-log-delivery): ImplicitlyDenied`,
+      // The monitoring stack's second delivery of the same source, to the edge-metrics log group.
+      expect.stringMatching(new RegExp(`^logs:CreateDelivery on arn:aws:logs:us-east-1:${env.accountId}:delivery:\\S+ \\(monitoring/aws_cloudwatch_log_delivery\\.edge-log-delivery\\)`)),
+      `logs:CreateDelivery on arn:aws:logs:us-east-1:${env.accountId}:delivery-destination:zmanim-prod-cloudfront-cwl (monitoring/aws_cloudwatch_log_delivery.edge-log-delivery): ImplicitlyDenied`,
+      `logs:CreateDelivery on arn:aws:logs:us-east-1:${env.accountId}:delivery-source:zmanim-prod-cloudfront (monitoring/aws_cloudwatch_log_delivery.edge-log-delivery): ImplicitlyDenied`,
     ]);
   });
 

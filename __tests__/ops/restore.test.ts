@@ -3,13 +3,14 @@
  * pg_cron where it lives, an AOF-safe Redis restore that survives a restart, and the weekly drill.
  */
 import { spawnSync } from "child_process";
-import { chmodSync, mkdtempSync, readdirSync, rmSync } from "fs";
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "fs";
 import { tmpdir } from "os";
 import { join } from "path";
 import { startPostgres, PgCluster } from "../helpers/postgres";
 import { startRedis, RedisServer } from "../helpers/redis";
 import { startS3, S3Server } from "../helpers/s3";
 import { backupScriptEnv, checksums, createDataset, restic, runScript } from "../helpers/backup-env";
+import { awsDouble, AwsDouble } from "../helpers/aws-double";
 
 jest.setTimeout(300000);
 
@@ -122,11 +123,24 @@ describe("restore.sh", () => {
 });
 
 describe("restore-drill.sh", () => {
+  let aws: AwsDouble;
+  let stamp: string;
+  let drillEnv: NodeJS.ProcessEnv;
+  beforeEach(() => {
+    aws = awsDouble([{ match: ["cloudwatch", "put-metric-data"], exit: 0 }]);
+    stamp = join(work, "state", "restore-drill-passed");
+    rmSync(stamp, { force: true });
+    drillEnv = { ...env, ...aws.env, ZMANIM_METRICS_NAMESPACE: "Zmanim/test", ZMANIM_DRILL_STAMP: stamp };
+  });
+  afterEach(() => aws.cleanup());
+  const cloudwatch = () => aws.calls().filter((c) => c[0] === "cloudwatch");
+
   it("restores the latest run into scratch servers, verifies it and reports RTO and RPO", () => {
     const drillDir = mkdtempSync(join(tmpdir(), "zmanim-drill-test-"));
     chmodSync(drillDir, 0o755); // the scratch cluster runs as the postgres user
     try {
-      const r = runScript("restore-drill.sh", [], { ...env, ZMANIM_PG_BINDIR: pg.binDir, ZMANIM_DRILL_DIR: drillDir });
+      const before = Math.floor(Date.now() / 1000);
+      const r = runScript("restore-drill.sh", [], { ...drillEnv, ZMANIM_PG_BINDIR: pg.binDir, ZMANIM_DRILL_DIR: drillDir });
       expect(r.stdout).toMatch(/restore drill PASSED: RTO [\d.]+ s \(restore and verification\), RPO \d+ s/);
       expect(r.status).toBe(0);
       expect(r.stdout).toMatch(/public\.locations\s+5000\s+5000\s+ok/);
@@ -135,6 +149,12 @@ describe("restore-drill.sh", () => {
       expect(readdirSync(drillDir)).toEqual([]);
       // The live servers were not touched.
       expect(redis.cli("GET", "written-after-backup")).toBe("1");
+      // One metric call per drill: passed, and the age of the last pass reset; the pass is recorded.
+      expect(cloudwatch()).toEqual([
+        ["cloudwatch", "put-metric-data", "--namespace", "Zmanim/test", "--metric-data", "MetricName=RestoreDrillSuccess,Value=1,Unit=Count", "MetricName=RestoreDrillAgeSeconds,Value=0,Unit=Seconds"],
+      ]);
+      const passed = Number(readFileSync(stamp, "utf8").trim());
+      expect(passed).toBeGreaterThanOrEqual(before);
     } finally {
       rmSync(drillDir, { recursive: true, force: true });
     }
@@ -144,14 +164,38 @@ describe("restore-drill.sh", () => {
     const drillDir = mkdtempSync(join(tmpdir(), "zmanim-drill-test-"));
     chmodSync(drillDir, 0o755); // the scratch cluster runs as the postgres user
     try {
-      const r = runScript("restore-drill.sh", ["--snapshot", "deadbeef"], { ...env, ZMANIM_PG_BINDIR: pg.binDir, ZMANIM_DRILL_DIR: drillDir });
+      const r = runScript("restore-drill.sh", ["--snapshot", "deadbeef"], { ...drillEnv, ZMANIM_PG_BINDIR: pg.binDir, ZMANIM_DRILL_DIR: drillDir });
       expect(r.status).not.toBe(0);
       expect(r.stdout).toContain("restore drill FAILED");
+      // A failed drill is counted (0) and neither resets the age nor records a pass.
+      expect(cloudwatch()).toEqual([["cloudwatch", "put-metric-data", "--namespace", "Zmanim/test", "--metric-data", "MetricName=RestoreDrillSuccess,Value=0,Unit=Count"]]);
+      expect(existsSync(stamp)).toBe(false);
       expect(readdirSync(drillDir)).toEqual([]);
       const leftovers = spawnSync("pgrep", ["-f", drillDir], { encoding: "utf8" }).stdout.trim();
       expect(leftovers).toBe("");
     } finally {
       rmSync(drillDir, { recursive: true, force: true });
     }
+  });
+
+  it("backup.sh publishes the age of the last passed drill after each backup, and nothing while no drill has passed", () => {
+    const none = runScript("backup.sh", ["--no-check"], drillEnv);
+    expect(none.status).toBe(0);
+    expect(none.stderr).toContain(`no passed restore drill recorded in ${stamp}`);
+    expect(cloudwatch().map((c) => c[5])).toEqual(["BackupSuccess"]);
+
+    const passed = Math.floor(Date.now() / 1000) - 3 * 86400;
+    mkdirSync(join(work, "state"), { recursive: true });
+    writeFileSync(stamp, `${passed}\n`);
+    aws.setRules([{ match: ["cloudwatch", "put-metric-data"], exit: 0 }]);
+    const r = runScript("backup.sh", ["--no-check"], drillEnv);
+    expect(r.status).toBe(0);
+    const age = cloudwatch().filter((c) => c.includes("RestoreDrillAgeSeconds"));
+    expect(age).toHaveLength(1);
+    expect(age[0].slice(0, 6)).toEqual(["cloudwatch", "put-metric-data", "--namespace", "Zmanim/test", "--metric-name", "RestoreDrillAgeSeconds"]);
+    const value = Number(age[0][age[0].indexOf("--value") + 1]);
+    expect(value).toBeGreaterThanOrEqual(3 * 86400);
+    expect(value).toBeLessThan(3 * 86400 + 600);
+    expect(age[0].slice(-2)).toEqual(["--unit", "Seconds"]);
   });
 });

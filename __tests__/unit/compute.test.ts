@@ -304,9 +304,9 @@ describe.each([
       );
     });
 
-    it("ships the api, postgresql, redis and backup logs to retained log groups of this stack", () => {
+    it("ships the api, postgresql, redis, backup and restore-drill logs to retained log groups of this stack", () => {
       const groups = all(c, "aws_cloudwatch_log_group").map(([, b]) => b);
-      expect(groups.map((g) => g.name).sort()).toEqual(["api", "backup", "postgresql", "redis"].map((g) => `/zmanim/${env.name}/${g}`).sort());
+      expect(groups.map((g) => g.name).sort()).toEqual(["api", "backup", "postgresql", "redis", "restore-drill"].map((g) => `/zmanim/${env.name}/${g}`).sort());
       for (const g of groups) expect(g.retention_in_days).toBe(env.logRetentionDays);
       const shipped = agent.logs.logs_collected.files.collect_list.map((e: { log_group_name: string }) => e.log_group_name).sort();
       expect(shipped).toEqual(groups.map((g) => g.name).sort());
@@ -325,7 +325,7 @@ describe.each([
       expect(one(c, "aws_sns_topic_subscription")[1]).toEqual(
         expect.objectContaining({ protocol: "email", endpoint: env.alarmEmail, topic_arn: `\${aws_sns_topic.${topicId}.arn}` }),
       );
-      expect(alarms().length).toBe(8); // cpu, status, recover, disk x2, memory, agent silent, backup
+      expect(alarms().length).toBe(9); // cpu, status, recover, disk x2, memory, agent silent, backup, restore drill
       for (const a of alarms()) {
         expect([a.alarm_name, asList(a.alarm_actions as string[])]).toEqual([a.alarm_name, expect.arrayContaining([`\${aws_sns_topic.${topicId}.arn}`])]);
       }
@@ -396,14 +396,37 @@ describe.each([
       expect(b.datapoints_to_alarm).toBe(b.evaluation_periods);
     });
 
+    it("restore drill freshness: no drill passed for 8 days alarms, and a missing metric counts as breaching", () => {
+      const d = alarm("restore-drill-stale");
+      expect(d).toEqual(
+        expect.objectContaining({
+          namespace: metricsNamespace(env),
+          metric_name: "RestoreDrillAgeSeconds",
+          statistic: "Minimum",
+          threshold: 7 * 86400,
+          comparison_operator: "GreaterThanThreshold",
+          treat_missing_data: "breaching",
+          period: 3600,
+          evaluation_periods: 26,
+          datapoints_to_alarm: 26,
+        }),
+      );
+      expect(d.dimensions).toBeUndefined();
+      // The last datapoint under the threshold can be at most 7 days after the pass; 26 h later the alarm fires:
+      // never later than 8 days and 2 hours, and never inside CloudWatch's 7-day look-back limit.
+      expect((d.threshold as number) + 26 * 3600).toBeLessThanOrEqual(8 * 86400 + 2 * 3600);
+      expect((d.period as number) * (d.evaluation_periods as number)).toBeLessThanOrEqual(7 * 86400);
+    });
+
     it("every alarm on the project namespace watches a metric with exactly the dimensions that are published", () => {
       const published: Record<string, Array<Record<string, string> | undefined>> = {
         [METRICS.memUsedPercent]: [undefined],
         [METRICS.diskUsedPercent]: MONITORED_PATHS.map((path) => ({ path })),
         [METRICS.backupSuccess]: [undefined],
+        [METRICS.restoreDrillAgeSeconds]: [undefined],
       };
       const own = alarms().filter((a) => a.namespace === metricsNamespace(env));
-      expect(own.length).toBe(5);
+      expect(own.length).toBe(6);
       for (const a of own) {
         expect([a.alarm_name, published[a.metric_name as string]]).toEqual([a.alarm_name, expect.arrayContaining([a.dimensions as Record<string, string> | undefined])]);
       }

@@ -143,7 +143,28 @@ describe("known resources price to known amounts", () => {
     const toS3 = run(fixtureStacks({ "zmanim-prod-cdn": delivery("arn:aws:s3:::logs/cloudfront") }), usage);
     expect(usdOf(toS3, "aws_cloudwatch_log_delivery.l", /delivery to S3/)).toBeCloseTo(1 * 0.25, 6);
     const toLogs = run(fixtureStacks({ "zmanim-prod-cdn": delivery("arn:aws:logs:us-east-1:111111111111:log-group:x") }), usage);
-    expect(toLogs.unpriced).toContainEqual(expect.objectContaining({ address: "aws_cloudwatch_log_delivery.l", reason: "only deliveries to S3 are priced" }));
+    expect(toLogs.unpriced).toContainEqual(
+      expect.objectContaining({ address: "aws_cloudwatch_log_delivery.l", reason: "only deliveries to S3 or to a log group of this stack are priced" }),
+    );
+  });
+
+  it("a delivery into a log group of its stack is vended ingestion on the delivery, storage only on the log group", () => {
+    const stack: StackJson = {
+      provider: { aws: [{ region: "eu-west-1" }, { alias: "us-east-1", region: "us-east-1" }] },
+      resource: {
+        aws_cloudwatch_log_group: { g: { provider: "aws.us-east-1", name: "/zmanim/prod/cloudfront-edge", retention_in_days: 30 } },
+        aws_cloudwatch_log_delivery_destination: {
+          d: { provider: "aws.us-east-1", delivery_destination_configuration: [{ destination_resource_arn: "${aws_cloudwatch_log_group.g.arn}" }] },
+        },
+        aws_cloudwatch_log_delivery: { l: { provider: "aws.us-east-1", delivery_destination_arn: "${aws_cloudwatch_log_delivery_destination.d.arn}" } },
+      },
+    };
+    const usage = mergeAssumptions(QUIET, { edge: { requestsPerMonth: 2_000_000, edgeMetricsLogBytesPerRequest: 50 } }, "test");
+    const r = run(fixtureStacks({ "zmanim-prod-monitoring": stack }), usage);
+    // 2M requests x 50 bytes = 0.1 GB at $0.50 (us-east-1 vended), stored 30 days at $0.03.
+    expect(usdOf(r, "aws_cloudwatch_log_delivery.l", /vended log delivery to CloudWatch Logs/)).toBeCloseTo(0.1 * 0.5, 6);
+    expect(usdOf(r, "aws_cloudwatch_log_group.g", /log storage/)).toBeCloseTo(0.1 * 0.03, 6);
+    expect(r.lines.filter((l) => l.address === "aws_cloudwatch_log_group.g").map((l) => l.rateKey)).toEqual(["us-east-1:logs.storage"]);
   });
 
   it("a log group that a flow log writes to is priced at the vended-log rate", () => {

@@ -13,6 +13,13 @@ export const METRICS = {
   diskUsedPercent: "disk_used_percent",
   /** scripts/box/backup.sh, value 1 after each successful run, no dimensions. */
   backupSuccess: "BackupSuccess",
+  /** scripts/box/restore-drill.sh, one per drill: 1 passed, 0 failed; no dimensions. */
+  restoreDrillSuccess: "RestoreDrillSuccess",
+  /**
+   * Seconds since the last passed drill: 0 from scripts/box/restore-drill.sh when a drill passes, and the stamp's age
+   * from scripts/box/backup.sh after each daily backup; no dimensions.
+   */
+  restoreDrillAgeSeconds: "RestoreDrillAgeSeconds",
 } as const;
 
 /** Mount points whose usage is measured and alarmed. */
@@ -24,6 +31,7 @@ export const BOX_LOGS: ReadonlyArray<{ group: string; file: string }> = [
   { group: "postgresql", file: "/var/log/postgresql/postgresql-*-main.log" },
   { group: "redis", file: "/var/log/redis/redis-server.log" },
   { group: "backup", file: "/var/log/zmanim/backup.log" },
+  { group: "restore-drill", file: "/var/log/zmanim/restore-drill.log" },
 ];
 
 export function boxLogGroupName(env: EnvironmentConfig, group: string): string {

@@ -248,6 +248,12 @@ export interface EnvironmentConfig {
   github: GitHubConfig;
   /** @default { kind: "single-box" } */
   topology?: TopologyConfig;
+  /**
+   * This environment's monitoring stack activates the `Project` and `Environment` cost allocation tags. They are
+   * account-wide: exactly one environment per account should own them (its destroy deactivates them), and only
+   * in the payer account (docs/monitoring.md). @default false
+   */
+  activatesCostAllocationTags?: boolean;
 }
 
 export const prod: EnvironmentConfig = {
@@ -281,6 +287,7 @@ export const prod: EnvironmentConfig = {
   },
   // prod's cicd stack owns account 111111111111's GitHub OIDC provider; staging and scaled look it up.
   github: { infraRepository: "shtetl/zmanim-infra", appRepository: "shtetl/zmanim", oidcProvider: "create" },
+  activatesCostAllocationTags: true,
 };
 
 export const staging: EnvironmentConfig = {
@@ -295,6 +302,8 @@ export const staging: EnvironmentConfig = {
   monthlyBudgetUsd: 30,
   logRetentionDays: 14,
   noncurrentVersionDays: 7,
+  // prod owns the account's cost allocation tags.
+  activatesCostAllocationTags: false,
 };
 
 /**

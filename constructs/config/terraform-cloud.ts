@@ -51,7 +51,7 @@ export function cloudBackendOf(env: EnvironmentConfig): ResolvedCloudBackend | u
   return {
     organization: st.organization,
     hostname: st.hostname ?? TFC_DEFAULT_HOSTNAME,
-    project: st.project ?? `zmanim-${env.name}`,
+    project: st.project ?? resourcePrefix(env),
     workspacePrefix: st.workspacePrefix,
     executionMode: st.executionMode ?? "remote",
     terraformVersion: st.terraformVersion ?? TFC_DEFAULT_TERRAFORM_VERSION,

@@ -11,6 +11,7 @@
 import { EnvironmentConfig, StateConfig } from "./environments";
 import { TFC_EXECUTION_MODES } from "./terraform-cloud";
 import { AWS_REGIONS, ConfigError } from "./errors";
+import { resourcePrefix } from "./naming";
 
 type Bad = (field: string, value: unknown, fix: string) => void;
 
@@ -80,7 +81,7 @@ export function applyBackendOverrides(
   let state: StateConfig = base.state;
   if (backend !== undefined && backend !== "" && backend !== base.state?.kind) {
     if (backend === "cloud") {
-      state = { kind: "cloud", organization: vars.TFC_ORGANIZATION ?? "", workspacePrefix: `zmanim-${base.name}-` };
+      state = { kind: "cloud", organization: vars.TFC_ORGANIZATION ?? "", workspacePrefix: `${resourcePrefix(base)}-` };
     } else if (backend === "s3") {
       throw new ConfigError(base.name, [
         `ZMANIM_STATE_BACKEND = "s3": environment "${base.name}" selects Terraform Cloud (state.kind "cloud") and names no state bucket; unset ZMANIM_STATE_BACKEND or give the environment an s3 state in stacks/environments.ts`,

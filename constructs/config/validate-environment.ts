@@ -2,6 +2,7 @@ import { DEFAULT_ENVIRONMENT, EnvironmentConfig, environments } from "./environm
 import { githubOidcProblems, githubOidcSetProblems } from "./github-oidc";
 import { applyBackendOverrides, backendProblems } from "./validate-backend";
 import { AWS_REGIONS, ConfigError } from "./errors";
+import { costAllocationTagProblems } from "./validate-monitoring";
 
 /**
  * Graviton (arm64) instance families. The AMI is arm64-only, so any other family would fail to boot.
@@ -261,6 +262,7 @@ export function environmentSetProblems(defs: Readonly<Record<string, Environment
     }
   }
   problems.push(...githubOidcSetProblems(defs));
+  problems.push(...costAllocationTagProblems(defs));
   return problems;
 }
 

@@ -45,6 +45,8 @@ Variables (the environment wins; /etc/restic/env only fills in what is not set):
   REDIS_HOST, REDIS_PORT, REDISCLI_AUTH            Redis (default 127.0.0.1:6379, no password)
   ZMANIM_METRICS_NAMESPACE  CloudWatch namespace of the BackupSuccess metric (e.g. Zmanim/prod);
                             unset: no metric is published (a warning is logged)
+  ZMANIM_DRILL_STAMP        the last passed restore drill (restore-drill.sh); its age is published as
+                            RestoreDrillAgeSeconds after each backup (default /data/zmanim/restore-drill-passed)
   ZMANIM_CHECK_SUBSETS      N of --read-data-subset=n/N (default 4)
   ZMANIM_BACKUP_LOCK        lock file against concurrent runs (default /run/lock/zmanim-backup.lock)
   ZMANIM_BACKUP_LOCK_WAIT   default of --lock-wait
@@ -195,6 +197,15 @@ if [[ -n ${ZMANIM_METRICS_NAMESPACE:-} ]]; then
   aws cloudwatch put-metric-data --namespace "$ZMANIM_METRICS_NAMESPACE" --metric-name BackupSuccess --value 1 --unit Count ||
     die "$ZMANIM_EXIT_FATAL" "the backup is saved, but publishing metric BackupSuccess to $ZMANIM_METRICS_NAMESPACE failed; the freshness alarm will fire"
   info "published $ZMANIM_METRICS_NAMESPACE BackupSuccess=1"
+  # The restore drill's freshness, published daily so that its alarm can span 8 days (restore-drill.sh).
+  drill_stamp=${ZMANIM_DRILL_STAMP:-/data/zmanim/restore-drill-passed}
+  if [[ -r $drill_stamp ]] && passed=$(<"$drill_stamp") && [[ $passed =~ ^[0-9]+$ ]]; then
+    age=$(($(date -u +%s) - passed))
+    aws cloudwatch put-metric-data --namespace "$ZMANIM_METRICS_NAMESPACE" --metric-name RestoreDrillAgeSeconds --value "$age" --unit Seconds ||
+      warn "publishing RestoreDrillAgeSeconds=$age failed; the restore-drill-stale alarm counts the gap as breaching"
+  else
+    warn "no passed restore drill recorded in $drill_stamp; RestoreDrillAgeSeconds not published (the restore-drill-stale alarm stays in ALARM until a drill passes)"
+  fi
 else
   warn "ZMANIM_METRICS_NAMESPACE is not set; no BackupSuccess metric published"
 fi

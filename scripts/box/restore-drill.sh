@@ -19,7 +19,11 @@ Proves that the backups can be restored, without touching the live servers:
      compares every table's row count with the dump and Redis's keys with the RDB
   3. prints RTO (wall time of the restore) and RPO (age of the restored backup), then stops the scratch
      servers and deletes their data, also on failure
-The exit status is restore.sh's: 0 verified, 13 any mismatch, other non-zero values as in restore.sh.
+  4. publishes RestoreDrillSuccess (1 passed, 0 failed) and, when it passed, RestoreDrillAgeSeconds=0, and
+     records the time of the pass in $ZMANIM_DRILL_STAMP; backup.sh publishes the stamp's age daily, and the
+     restore-drill-stale alarm fires when no drill has passed for 8 days (docs/monitoring.md)
+The exit status is restore.sh's: 0 verified, 13 any mismatch, other non-zero values as in restore.sh
+(a drill that passed but could not publish its metric exits 1).
 
 Options:
   --snapshot ID|latest   the backup run to restore (default: latest)
@@ -32,6 +36,10 @@ Variables (the environment wins; /etc/restic/env only fills in what is not set):
                        /usr/lib/postgresql/*/bin)
   ZMANIM_DRILL_DIR     parent of the scratch servers' temporary directory (default ${TMPDIR:-/tmp};
                        on the box use /data/tmp when the root disk is small)
+  ZMANIM_METRICS_NAMESPACE  CloudWatch namespace of the drill's metrics (e.g. Zmanim/prod); unset: none
+                       published (a warning is logged)
+  ZMANIM_DRILL_STAMP   file that records the last passed drill (default /data/zmanim/restore-drill-passed,
+                       on the persistent volume, so a replacement instance keeps it)
   ZMANIM_RESTIC_ENV_FILE, RESTIC   as in backup.sh
 EOF
 }
@@ -131,5 +139,22 @@ if [[ $rc -eq 0 ]]; then
   echo "restore drill PASSED: RTO ${rto} s (restore and verification), RPO ${rpo} s (age of backup ${run_info%% *}, taken $run_time)"
 else
   echo "restore drill FAILED (restore.sh exit $rc): RTO ${rto} s, RPO ${rpo} s (backup ${run_info%% *})"
+fi
+
+# The drill's metrics: one RestoreDrillSuccess per drill; a pass also resets the age that backup.sh publishes.
+stamp=${ZMANIM_DRILL_STAMP:-/data/zmanim/restore-drill-passed}
+if [[ $rc -eq 0 ]]; then
+  { mkdir -p "$(dirname "$stamp")" && date -u +%s >"$stamp"; } ||
+    warn "could not record the pass in $stamp; backup.sh keeps publishing the previous drill's age"
+fi
+if [[ -n ${ZMANIM_METRICS_NAMESPACE:-} ]]; then
+  metrics=("MetricName=RestoreDrillSuccess,Value=$((rc == 0 ? 1 : 0)),Unit=Count")
+  [[ $rc -eq 0 ]] && metrics+=("MetricName=RestoreDrillAgeSeconds,Value=0,Unit=Seconds")
+  if ! aws cloudwatch put-metric-data --namespace "$ZMANIM_METRICS_NAMESPACE" --metric-data "${metrics[@]}"; then
+    [[ $rc -eq 0 ]] && die "$ZMANIM_EXIT_FATAL" "the drill passed, but publishing RestoreDrillSuccess to $ZMANIM_METRICS_NAMESPACE failed"
+    warn "publishing RestoreDrillSuccess=0 to $ZMANIM_METRICS_NAMESPACE failed"
+  fi
+else
+  warn "ZMANIM_METRICS_NAMESPACE is not set; no RestoreDrillSuccess metric published"
 fi
 exit "$rc"

@@ -57,6 +57,11 @@ export interface UsageAssumptions {
     invalidationPathsPerMonth: number;
     /** Bytes of CloudFront access log (JSON, standard logging v2) per viewer request. */
     accessLogBytesPerRequest: number;
+    /**
+     * Bytes one access-log record takes in the edge-metrics log group (monitoring stack: time-taken, result type
+     * and status, space-delimited, ~15 bytes, plus CloudWatch Logs' 26 bytes of per-event overhead).
+     */
+    edgeMetricsLogBytesPerRequest: number;
     /** GB of request bodies CloudFront sends to the origins (POST/PUT/PATCH), billed as transfer to origin. */
     originUploadGbPerMonth: number;
   };
@@ -165,6 +170,7 @@ export const DEFAULT_ASSUMPTIONS: UsageAssumptions = {
     invalidationPathsPerMonth: 20,
     // One JSON record per request with the default field set is ~400-600 bytes.
     accessLogBytesPerRequest: 500,
+    edgeMetricsLogBytesPerRequest: 41,
     // Writes are rare (user settings, admin); ~1% of API requests with ~1 KB bodies.
     originUploadGbPerMonth: 0.04,
   },
@@ -193,8 +199,9 @@ export const DEFAULT_ASSUMPTIONS: UsageAssumptions = {
     default: { ingestGbPerMonth: 0.05 },
   },
   cloudwatch: {
-    // mem_used_percent, disk_used_percent for / and /data, BackupSuccess, BackupAgeSeconds (docs/on-box-layout.md).
-    customMetricsPerInstance: 5,
+    // mem_used_percent, disk_used_percent for / and /data, BackupSuccess, RestoreDrillSuccess and
+    // RestoreDrillAgeSeconds (docs/on-box-layout.md, "Metrics").
+    customMetricsPerInstance: 6,
     // The agent flushes once a minute (43,800 calls/month) plus one call per backup run.
     putMetricDataPerInstance: 44_000,
   },

@@ -135,6 +135,10 @@ export const FREE_TYPES: ReadonlySet<string> = new Set([
   "aws_cloudwatch_log_delivery_source", "aws_cloudwatch_log_delivery_destination",
   // Systems Manager documents/associations, budgets
   "aws_ssm_document", "aws_ssm_association", "aws_budgets_budget",
+  // Cost Explorer: anomaly detection is free, and so is activating a cost allocation tag
+  // (https://aws.amazon.com/aws-cost-management/aws-cost-anomaly-detection/pricing/); Budgets bills only
+  // action-enabled budgets beyond two (https://aws.amazon.com/aws-cost-management/aws-budgets/pricing/).
+  "aws_ce_anomaly_monitor", "aws_ce_anomaly_subscription", "aws_ce_cost_allocation_tag",
   // Cloud Map: an HTTP namespace has no hosted zone; services cost nothing by themselves
   "aws_service_discovery_http_namespace",
   // Non-AWS providers
@@ -178,6 +182,8 @@ interface ModelIndex {
   count(type: string): number;
   /** Log group addresses that a flow log delivers to (vended ingestion). */
   vendedLogGroups: Set<string>;
+  /** Log group addresses a CloudWatch Logs delivery destination names (ingestion priced on the delivery). */
+  deliveredLogGroups: Set<string>;
   state: { sesAssigned: boolean };
   /** HTTP APIs across all stacks; origin requests are split over them. */
   httpApis: number;
@@ -453,7 +459,16 @@ const PRICERS: Record<string, Pricer> = {
     const destination = m ? ctx.stack.json.resource?.aws_cloudwatch_log_delivery_destination?.[m[1]] : undefined;
     const target = String(first(destination?.delivery_destination_configuration)?.destination_resource_arn ?? dest);
     const s3 = destination?.delivery_destination_type === "S3" || target.startsWith("arn:aws:s3:::") || ctx.res.body.s3_delivery_configuration !== undefined;
-    if (!s3) return ctx.unpriced("only deliveries to S3 are priced");
+    const group = /aws_cloudwatch_log_group\.([A-Za-z0-9_-]+)\./.exec(target);
+    if (!s3 && group) {
+      // CloudFront's access log (the edge-metric fields only) into a log group: vended ingestion here, storage
+      // on the log group (ModelIndex.deliveredLogGroups).
+      const gbCwl = (ctx.d.edgeRequests * ctx.a.edge.edgeMetricsLogBytesPerRequest) / 1e9;
+      return ctx.add("vended log delivery to CloudWatch Logs (CloudFront access log fields)", gbCwl, "logs.ingest.vended", {
+        note: "assumptions.edge.edgeMetricsLogBytesPerRequest",
+      });
+    }
+    if (!s3) return ctx.unpriced("only deliveries to S3 or to a log group of this stack are priced");
     const gb = (ctx.d.edgeRequests * ctx.a.edge.accessLogBytesPerRequest) / 1e9;
     ctx.add("vended log delivery to S3 (CloudFront access logs)", gb, "logs.vended.s3", { note: "assumptions.edge.accessLogBytesPerRequest" });
   },
@@ -470,6 +485,13 @@ const PRICERS: Record<string, Pricer> = {
     if (lit(b.log_group_class) === "INFREQUENT_ACCESS") return ctx.unpriced("log_group_class INFREQUENT_ACCESS has no rate");
     const name = lit(b.name) as string | undefined;
     const { key, value } = matchUsage(ctx.a.logGroups, name, ctx.res.name);
+    if (ctx.index.deliveredLogGroups.has(ctx.address)) {
+      const gb = (ctx.d.edgeRequests * ctx.a.edge.edgeMetricsLogBytesPerRequest) / 1e9;
+      const days = num(b.retention_in_days) ?? 0;
+      return ctx.add(`log storage (${days}-day retention; ingestion priced on its log delivery)`, gb * (days > 0 ? days / 30 : 12), "logs.storage", {
+        note: "assumptions.edge.edgeMetricsLogBytesPerRequest",
+      });
+    }
     const vended = ctx.index.vendedLogGroups.has(ctx.address);
     const retention = num(b.retention_in_days) ?? 0;
     const note = `assumptions.logGroups.${key}`;
@@ -673,8 +695,15 @@ export function estimate(stacks: LoadedStack[], opts: EstimateOptions): CostRepo
     const m = /aws_cloudwatch_log_group\.([A-Za-z0-9_-]+)\./.exec(dest);
     if (m) vendedLogGroups.add(`aws_cloudwatch_log_group.${m[1]}`);
   }
+  const deliveredLogGroups = new Set<string>();
+  for (const { res } of all) {
+    if (res.type !== "aws_cloudwatch_log_delivery_destination") continue;
+    const arn = String(first(res.body.delivery_destination_configuration)?.destination_resource_arn ?? "");
+    const m = /aws_cloudwatch_log_group\.([A-Za-z0-9_-]+)\./.exec(arn);
+    if (m) deliveredLogGroups.add(`aws_cloudwatch_log_group.${m[1]}`);
+  }
   const httpApis = Math.max(1, all.filter(({ res }) => res.type === "aws_apigatewayv2_api" && res.body.protocol_type === "HTTP").length);
-  const index: ModelIndex = { all, count: (t) => counts.get(t) ?? 0, vendedLogGroups, state: { sesAssigned: false }, httpApis };
+  const index: ModelIndex = { all, count: (t) => counts.get(t) ?? 0, vendedLogGroups, deliveredLogGroups, state: { sesAssigned: false }, httpApis };
 
   const lines: LineItem[] = [];
   const unpriced: UnpricedResource[] = [];

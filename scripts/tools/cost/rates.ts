@@ -147,6 +147,8 @@ export const RATES: Readonly<Record<string, Rate>> = {
   "us-east-1:cloudwatch.alarm.standard": r(0.1, "standard-resolution alarm metric-month", "us-east-1", CW_US, "list"),
   "us-east-1:cloudwatch.alarm.high-resolution": r(0.3, "high-resolution alarm metric-month", "us-east-1", CW_US, "list"),
   "us-east-1:cloudwatch.metric": r(0.3, "custom metric-month", "us-east-1", CW_US, "list"),
+  "us-east-1:logs.ingest.vended": r(0.5, "GB ingested, vended logs to CloudWatch Logs (first 10 TB)", "us-east-1", CW_US, "list", "CloudFront standard logging v2 to a log group"),
+  "us-east-1:logs.storage": r(0.03, "GB-month archived", "us-east-1", CW_US, "list"),
 
   // Route 53 (global service, billed in us-east-1).
   "global:route53.hosted-zone": r(0.5, "hosted zone-month (first 25)", "global", R53, "page"),

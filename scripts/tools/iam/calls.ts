@@ -80,13 +80,10 @@ export function instanceCalls(env: EnvironmentConfig): Call[] {
     for (const key of written) calls.push({ script, cli: "restic", action: "s3:PutObject", resource: `${backups}/${key}` });
     calls.push({ script, cli: "restic", action: "s3:DeleteObject", resource: `${backups}/locks/0123abcd` });
   }
-  calls.push({
-    script: "scripts/box/backup.sh",
-    cli: "cloudwatch put-metric-data",
-    action: "cloudwatch:PutMetricData",
-    resource: "*",
-    context: { "cloudwatch:namespace": ns },
-  });
+  // BackupSuccess and RestoreDrillAgeSeconds (backup.sh), RestoreDrillSuccess and the age reset (restore-drill.sh).
+  for (const script of ["scripts/box/backup.sh", "scripts/box/restore-drill.sh"]) {
+    calls.push({ script, cli: "cloudwatch put-metric-data", action: "cloudwatch:PutMetricData", resource: "*", context: { "cloudwatch:namespace": ns } });
+  }
   // Failure mail. In the SES sandbox the send is authorized against the sender's identity and also against
   // the recipient's verified identity, which is the address itself or its domain.
   // https://docs.aws.amazon.com/ses/latest/dg/sending-authorization-policies.html ; .../request-production-access.html

@@ -10,6 +10,8 @@
  * - `cloudwatch put-metric-data` is authorized against "*" with cloudwatch:namespace (the --namespace value).
  * - `cloudfront-keyvaluestore <command>` is cloudfront-keyvaluestore:<Command> on the store named by --kvs-arn.
  * - `autoscaling describe-instance-refreshes` (wait-instance-refresh.sh, deploy role) is on `*`.
+ * - `cloudwatch get-dashboard` names the dashboard; `get-metric-data`, `put-metric-data` (namespace condition) and
+ *   Cost Explorer's `get-cost-and-usage` and `get-cost-forecast` have no resource type.
  * A command without a mapping throws, naming it: a new CLI call must be mapped before it is simulated.
  */
 import { readdirSync, statSync } from "fs";
@@ -130,6 +132,17 @@ export function cliRequests(argv: string[], env: EnvironmentConfig): SimRequest[
       return [req("cloudfront-keyvaluestore:ListKeys", opt(argv, "--kvs-arn") ?? "")];
     case "cloudfront-keyvaluestore update-keys":
       return [req("cloudfront-keyvaluestore:UpdateKeys", opt(argv, "--kvs-arn") ?? "")];
+    // npm run slo (scripts/tools/slo): CloudWatch reads and Cost Explorer. GetMetricData and Cost Explorer's
+    // reads have no resource type; a dashboard is arn:aws:cloudwatch::<account>:dashboard/<name>.
+    // https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazoncloudwatch.html
+    case "cloudwatch get-dashboard":
+      return [req("cloudwatch:GetDashboard", `arn:aws:cloudwatch::${env.accountId}:dashboard/${opt(argv, "--dashboard-name")}`)];
+    case "cloudwatch get-metric-data":
+      return [req("cloudwatch:GetMetricData", "*")];
+    case "ce get-cost-and-usage":
+      return [req("ce:GetCostAndUsage", "*")];
+    case "ce get-cost-forecast":
+      return [req("ce:GetCostForecast", "*")];
     default:
       throw new Error(`no IAM mapping for \`aws ${key}\`: add it to scripts/tools/iam/cli-map.ts`);
   }

@@ -128,6 +128,9 @@ const TARGETS: Record<string, (b: Body, s: TfDocument) => { primary?: string; va
       DeliveryDestinationName: resolve(s, target(s, b.delivery_destination_arn)?.name),
     },
   }),
+  aws_budgets_budget: (b) => ({ primary: "budgets:budget", vars: { BudgetName: b.name as string } }),
+  aws_cloudwatch_dashboard: (b) => ({ primary: "cloudwatch:dashboard", vars: { DashboardName: b.dashboard_name as string } }),
+  aws_cloudwatch_log_metric_filter: (b, s) => ({ primary: "logs:log-group", vars: { LogGroupName: resolve(s, b.log_group_name) } }),
   aws_sesv2_email_identity: (b) => ({ primary: "ses:identity", vars: { IdentityName: b.email_identity as string } }),
   aws_sesv2_email_identity_mail_from_attributes: (b, s) => ({ primary: "ses:identity", vars: { IdentityName: resolve(s, b.email_identity) } }),
   aws_apigatewayv2_stage: (b, s) => ({

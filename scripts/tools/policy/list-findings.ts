@@ -12,6 +12,7 @@ import { environments } from "../../../constructs/config/environments";
 import { repoPath } from "../../../constructs/config/repo-root";
 import { synthEnvironment } from "../../../main";
 import { findings, StackJson } from "./rules";
+import { resourcePrefix } from "../../../constructs/config/naming";
 
 /** The stacks of one environment, synthesized into a temporary directory. */
 export function stacksOf(envName: string): StackJson[] {
@@ -21,7 +22,7 @@ export function stacksOf(envName: string): StackJson[] {
     const outdir = synthEnvironment(env, join(base, "cdktf.out"));
     return readdirSync(join(outdir, "stacks")).map((dir) => {
       const json = JSON.parse(readFileSync(join(outdir, "stacks", dir, "cdk.tf.json"), "utf8"));
-      return { stack: dir.replace(`zmanim-${env.name}-`, ""), resources: json.resource ?? {} };
+      return { stack: dir.replace(`${resourcePrefix(env)}-`, ""), resources: json.resource ?? {} };
     });
   } finally {
     rmSync(base, { recursive: true, force: true });

@@ -37,7 +37,7 @@ function main(argv: string[]): number {
   for (const stack of all.filter((s) => only.length === 0 || only.includes(s.name))) {
     const envName = /^zmanim-([a-z][a-z0-9]*)-/.exec(stack.name)?.[1];
     const env = envName ? shippedEnvironments().find((e) => e.name === envName) : undefined;
-    const environment: EnvironmentFacts | undefined = env ? { name: env.name, siteName: env.domain.siteName } : undefined;
+    const environment: EnvironmentFacts | undefined = env ? { name: env.name, siteName: env.domain.siteName, monthlyBudgetUsd: env.monthlyBudgetUsd } : undefined;
     const t = planTestFor(stack, { stacks: all, schemas, installable, environment });
     if (t.skip) {
       console.log(`${stack.name}\tSKIP\t${t.skip}`);

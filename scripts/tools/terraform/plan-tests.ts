@@ -34,6 +34,8 @@ interface BlockSchema {
 export interface EnvironmentFacts {
   name: string;
   siteName: string;
+  /** monthlyBudgetUsd: the monitoring stack's budget limit. */
+  monthlyBudgetUsd?: number;
 }
 
 export interface PlanTestOptions {
@@ -440,6 +442,19 @@ function assertsFor(
       condition: `anytrue([${distributions.map((d) => `contains(aws_cloudfront_distribution.${d}.aliases, ${site})`).join(", ")}])`,
       message: `a distribution must serve the site name ${env.siteName}`,
     });
+  }
+  // The monitoring stack's budget: its limit is the environment's monthly budget, with three notifications.
+  if (env?.monthlyBudgetUsd !== undefined) {
+    for (const b of Object.keys(resources.aws_budgets_budget ?? {})) {
+      asserts.push({
+        condition: `tonumber(aws_budgets_budget.${b}.limit_amount) == ${env.monthlyBudgetUsd} && aws_budgets_budget.${b}.limit_unit == "USD" && aws_budgets_budget.${b}.time_unit == "MONTHLY"`,
+        message: `aws_budgets_budget.${b}: the limit must be monthlyBudgetUsd (${env.monthlyBudgetUsd} USD a month)`,
+      });
+      asserts.push({
+        condition: `length(aws_budgets_budget.${b}.notification) == 3`,
+        message: `aws_budgets_budget.${b}: ACTUAL 80%, ACTUAL 100% and FORECASTED 100% notifications`,
+      });
+    }
   }
   return asserts;
 }

@@ -11,7 +11,8 @@
  * remote-state consumer the manifest does not name.
  */
 import { EnvironmentConfig } from "../../../constructs/config/environments";
-import { roleArn } from "../../../constructs/config/naming";
+import { roleArn, stackName } from "../../../constructs/config/naming";
+
 import { ResolvedCloudBackend, cloudBackendOf, stackShortNames, workspaceExecutionMode, workspaceName, tfcRoleName } from "../../../constructs/config/terraform-cloud";
 
 import { TfcClient } from "./api";
@@ -62,7 +63,7 @@ export function desiredState(env: EnvironmentConfig, manifest: Manifest, roles: 
   const backend = cloudBackendOf(env);
   if (!backend) throw new Error(`environment ${env.name}: state.kind is "s3"; select Terraform Cloud (state.kind "cloud", or ZMANIM_STATE_BACKEND=cloud with TFC_ORGANIZATION)`);
   const shorts = stackShortNames(env);
-  const stackOf = (short: string) => `zmanim-${env.name}-${short}`;
+  const stackOf = (short: string) => stackName(env, short);
   const missing = shorts.filter((s) => !manifest.stacks[stackOf(s)]);
   const extra = Object.keys(manifest.stacks).filter((n) => !shorts.some((s) => stackOf(s) === n));
   if (missing.length || extra.length)
