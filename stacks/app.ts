@@ -3,6 +3,7 @@ import { ApiStack } from "./api";
 import { AppStack } from "./app-stack";
 import { CdnStack } from "./cdn";
 import { CicdStack } from "./cicd";
+import { terraformOf } from "../constructs/builders/deploy-role-policy";
 import { ComputeStack } from "./compute";
 import { DataStack } from "./data";
 import { DnsStack } from "./dns";
@@ -50,7 +51,6 @@ export function addStacks(app: App, env: EnvironmentConfig): ZmanimStacks {
   const appTier = scaled ? new AppStack(app, { env, network, topology: scaled }) : undefined;
   const api = new ApiStack(app, { env, network, compute: box, app: appTier });
   const cdn = new CdnStack(app, { env, storage, api, dns });
-  const cicd = new CicdStack(app, { env });
 
   // Declared as well as inferred, so the deploy order holds even before a stack references another.
   storage.addDependency(network);
@@ -73,6 +73,10 @@ export function addStacks(app: App, env: EnvironmentConfig): ZmanimStacks {
   cdn.addDependency(storage);
   cdn.addDependency(api);
   cdn.addDependency(dns);
+
+  // Last: the deploy role's grants are generated from every other stack's Terraform.
+  const workload = [network, storage, secrets, compute, dns, ...(data ? [data] : []), ...(appTier ? [appTier] : []), api, cdn];
+  const cicd = new CicdStack(app, { env, workload: terraformOf(workload, env) });
 
   return { network, storage, secrets, compute, dns, api, cdn, cicd, data, app: appTier };
 }

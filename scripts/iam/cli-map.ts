@@ -14,7 +14,7 @@ import { readdirSync, statSync } from "fs";
 import { join, relative } from "path";
 import { EnvironmentConfig } from "../../stacks/environments";
 import { PLACEHOLDERS } from "./arns";
-import { SimRequest, baseContext } from "./simulate";
+import { SimRequest, baseContext } from "./requests";
 
 const s3Object = (url: string) => `arn:aws:s3:::${url.replace(/^s3:\/\//, "")}`;
 const s3Bucket = (url: string) => `arn:aws:s3:::${url.replace(/^s3:\/\//, "").split("/")[0]}`;
