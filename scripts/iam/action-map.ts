@@ -45,8 +45,11 @@ export interface ActionSpec {
 export interface Override {
   kind: TypeKind;
   type: string;
-  /** Applies only to resources whose attribute's JSON value matches the regular expression. */
-  when?: { attribute: string; matches: string };
+  /**
+   * Applies only to resources whose attribute's JSON value matches the regular expression (every one, when a
+   * list; an unset attribute is `null`).
+   */
+  when?: When | When[];
   /** Actions needed whatever the configuration (or whenever `when` matches). */
   add?: ActionSpecInput[];
   /** Actions needed when the attribute is set. */
@@ -56,6 +59,16 @@ export interface Override {
   /** Why: what the provider calls, per which documentation. Required. */
   reason: string;
   source: string;
+}
+
+export interface When {
+  attribute: string;
+  matches: string;
+}
+
+/** Whether a resource's body satisfies an override's `when`. */
+export function whenHolds(when: When | When[], body: Record<string, unknown>): boolean {
+  return ([] as When[]).concat(when).every((w) => new RegExp(w.matches).test(JSON.stringify(body[w.attribute] ?? null)));
 }
 
 export interface TypeActions {
@@ -122,7 +135,7 @@ export function actionsFor(kind: TypeKind, type: string, body: Record<string, un
   const specs: ActionSpec[] = uniq(plain).map((action) => ({ action }));
   const detailed = new Set<string>();
   for (const o of overrides().filter((x) => x.kind === kind && x.type === type)) {
-    if (o.when && !new RegExp(o.when.matches).test(JSON.stringify(body[o.when.attribute] ?? null))) continue;
+    if (o.when && !whenHolds(o.when, body)) continue;
     for (const a of o.add ?? []) {
       if (typeof a === "string") {
         if (o.when && !specs.some((s) => s.action === a)) specs.push({ action: a });
