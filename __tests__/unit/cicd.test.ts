@@ -130,6 +130,18 @@ describe.each(Object.entries(environments))("cicd stack (%s)", (_name, env) => {
     expect(actions.filter((a) => a.includes("*"))).toEqual([]);
   });
 
+  it("the deploy role's documents each stay under IAM's 6,144-character limit, and the role under 10 attached policies", () => {
+    const deployId = roleIdOf(cicd, ciRoleName(env, "deploy"));
+    const attached = resources(cicd, "aws_iam_role_policy_attachment").filter(([, a]) => a.role === `\${aws_iam_role.${deployId}.name}`);
+    expect(attached.length).toBeGreaterThan(3);
+    expect(attached.length).toBeLessThanOrEqual(10);
+    for (const [id, a] of attached) {
+      const m = /^\$\{aws_iam_policy\.([\w-]+)\.arn\}$/.exec(String(a.policy_arn));
+      const policy = String(resources(cicd, "aws_iam_policy").find(([pid]) => pid === m?.[1])?.[1].policy);
+      expect([id, policy.replace(/\s/g, "").length <= 6144]).toEqual([id, true]);
+    }
+  });
+
   it("the plan role can read the state and take locks, and write nothing but .tflock objects", () => {
     const st = env.state;
     if (st.kind !== "s3") throw new Error("test expects the S3 backend");

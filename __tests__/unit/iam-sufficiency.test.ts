@@ -244,6 +244,22 @@ describe.each(SIMULATED)("IAM sufficiency (%s)", (_name, env) => {
     expect(await denied(role(ciRoleName(env, "deploy")), db)).toEqual([]);
   });
 
+  it("deploy role: a group with a launch template: ec2:RunInstances on the template and iam:PassRole of its instance profile's role", async () => {
+    const asg = (await requestsOf("aws_autoscaling_group")).filter((r) => /^(ec2:RunInstances|iam:PassRole)$/.test(r.action));
+    if (topologyOf(env).kind !== "scaled") {
+      expect(asg).toEqual([]);
+      return;
+    }
+    expect(asg.map((r) => `${r.action} ${r.resource}`)).toEqual(
+      expect.arrayContaining([
+        `ec2:RunInstances arn:aws:ec2:${env.region}:${env.accountId}:launch-template/lt-0123456789abcdef0`,
+        `ec2:RunInstances arn:aws:ec2:${env.region}:${env.accountId}:volume/vol-0123456789abcdef0`,
+        `iam:PassRole arn:aws:iam::${env.accountId}:role/${fleetRoleName(env)}`,
+      ]),
+    );
+    expect(await denied(role(ciRoleName(env, "deploy")), asg)).toEqual([]);
+  });
+
   it("deploy role: the auto-recover alarm creates the AWSServiceRoleForCloudWatchEvents service-linked role", async () => {
     const slr = (await requestsOf("aws_cloudwatch_metric_alarm")).filter((r) => r.action === "iam:CreateServiceLinkedRole");
     if (!hasBox(env)) {

@@ -44,6 +44,9 @@ export interface PolicyStatement {
 /** IAM's limit on a customer managed policy, counted without whitespace. */
 export const MANAGED_POLICY_MAX_CHARS = 6144;
 
+/** Documents are packed to this size: a margin under the limit, so that a longer account id or region never tips one over. */
+export const PACK_MAX_CHARS = 5900;
+
 /** The stacks an administrator applies, never the deploy role (.github/workflows/deploy.yml). */
 export const ADMIN_APPLIED = ["cicd"];
 
@@ -180,7 +183,7 @@ export function grantStatements(requests: SimRequest[], env: EnvironmentConfig):
 export const policySize = (statements: PolicyStatement[]) => JSON.stringify({ Version: "2012-10-17", Statement: statements }).length;
 
 /** Packs statements, in order, into documents that each stay under the managed-policy limit. */
-export function packDocuments(statements: PolicyStatement[], max = MANAGED_POLICY_MAX_CHARS): PolicyStatement[][] {
+export function packDocuments(statements: PolicyStatement[], max = PACK_MAX_CHARS): PolicyStatement[][] {
   const docs: PolicyStatement[][] = [];
   let current: PolicyStatement[] = [];
   for (const st of statements) {

@@ -119,6 +119,16 @@ const TARGETS: Record<string, (b: Body, s: TfDocument) => TargetSpec> = {
       LogGroupName: resolve(s, target(s, b.log_destination)?.name),
     },
   }),
+  aws_autoscaling_group: (b, s) => {
+    // The launch template's instance profile's role: CreateAutoScalingGroup checks that the caller may pass it.
+    const lt = target(s, (b.launch_template as Body | undefined)?.id);
+    const profile = target(s, (lt?.iam_instance_profile as Body | undefined)?.name);
+    return {
+      primary: "autoscaling:autoScalingGroup",
+      vars: { GroupFriendlyName: b.name as string | undefined, RoleNameWithPath: resolve(s, profile?.role) },
+      generated: { GroupId: "0123abcd-4567-89ef-0123-456789abcdef" },
+    };
+  },
   aws_ssm_parameter: (b) => ({ primary: "ssm:parameter", vars: { ParameterNameWithoutLeadingSlash: stripSlash(String(b.name)) } }),
   aws_cloudwatch_log_group: (b) => ({ primary: "logs:log-group", vars: { LogGroupName: b.name as string } }),
   aws_sns_topic: (b) => ({ primary: "sns:topic", vars: { TopicName: b.name as string } }),
