@@ -12,6 +12,7 @@ import { EnvironmentConfig } from "../../stacks/environments";
 import { ciRoleName } from "../../stacks/naming";
 import { ADMIN_APPLIED, deployRoleRequests, grantStatements, PolicyStatement, unusedGrants } from "../../constructs/builders/deploy-role-policy";
 import { actionData } from "../../scripts/iam/iam-data-sync";
+import { SERVICE_LINKED_ROLES } from "../../scripts/preflight-checks";
 import { RolePolicies, SimRequest, denials, rolePolicies } from "../../scripts/iam/simulate";
 import { TfDocument, shippedEnvironments } from "../../scripts/iam/types";
 import { synthAll } from "../helpers/synth";
@@ -84,4 +85,21 @@ describe("deploy role: the actions granted on `*`", () => {
       expect(onStar.filter((a) => !listed.has(a))).toEqual([]);
     },
   );
+});
+
+describe("deploy role: the service-linked roles scripts/preflight-checks.ts expects it to be able to create", () => {
+  it.each(shippedEnvironments().map((e) => [e.name, e] as [string, EnvironmentConfig]))("%s", (_name, env) => {
+    const stacks = synthAll(env).stacks as Record<string, TfDocument>;
+    const role = rolePolicies(stacks, ciRoleName(env, "deploy"), env.accountId);
+    const creatable = statementsOf(role)
+      .filter((s) => s.Effect === "Allow" && s.Action.includes("iam:CreateServiceLinkedRole"))
+      .map((s) => s.Condition?.StringEquals?.["iam:AWSServiceName"]);
+    // What the preflight checks, where the environment synthesizes what creates it.
+    const has = (type: string) => Object.values(stacks).some((s) => Object.keys(s.resource?.[type] ?? {}).length > 0);
+    const expected = SERVICE_LINKED_ROLES.map(([service]) => service).filter((service) =>
+      service === "events.amazonaws.com" ? has("aws_instance") : service === "ops.apigateway.amazonaws.com" ? has("aws_apigatewayv2_vpc_link") : true,
+    );
+    expect(expected.length).toBeGreaterThan(0);
+    expect(creatable).toEqual(expect.arrayContaining(expected));
+  });
 });
