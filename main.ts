@@ -8,6 +8,7 @@ import { ApiStack } from "./stacks/api";
 import { AppStack } from "./stacks/app-stack";
 import { CdnStack } from "./stacks/cdn";
 import { CicdStack } from "./stacks/cicd";
+import { terraformOf } from "./constructs/builders/deploy-role-policy";
 import { ComputeStack } from "./stacks/compute";
 import { DataStack } from "./stacks/data";
 import { DnsStack } from "./stacks/dns";
@@ -60,7 +61,6 @@ export function addStacks(app: App, env: EnvironmentConfig): ZmanimStacks {
   const appTier = scaled ? new AppStack(app, { env, network, topology: scaled }) : undefined;
   const api = new ApiStack(app, { env, network, compute: box, app: appTier });
   const cdn = new CdnStack(app, { env, storage, api, dns });
-  const cicd = new CicdStack(app, { env });
   const monitoring = new MonitoringStack(app, { env, api, cdn, compute: box, data, app: appTier });
 
   // Declared as well as inferred, so the deploy order holds even before a stack references another.
@@ -86,6 +86,10 @@ export function addStacks(app: App, env: EnvironmentConfig): ZmanimStacks {
   cdn.addDependency(dns);
   // Last: it names the cdn stack's log delivery source and the us-east-1 alarm topic, and reads every id it draws.
   for (const s of [api, cdn, compute, ...(data ? [data] : []), ...(appTier ? [appTier] : [])]) monitoring.addDependency(s);
+
+  // Last: the deploy role's grants are generated from every other stack's Terraform.
+  const workload = [network, storage, secrets, compute, dns, ...(data ? [data] : []), ...(appTier ? [appTier] : []), api, cdn, monitoring];
+  const cicd = new CicdStack(app, { env, workload: terraformOf(workload, env) });
 
   return { network, storage, secrets, compute, dns, api, cdn, cicd, data, app: appTier, monitoring };
 }

@@ -7,17 +7,23 @@ import { IamRole } from "@cdktf/provider-aws/lib/iam-role";
 import { IamRolePolicyAttachment } from "@cdktf/provider-aws/lib/iam-role-policy-attachment";
 import { TerraformOutput } from "cdktf/lib/terraform-output";
 import { ZmanimStack, ZmanimStackProps } from "./base";
-import { EnvironmentConfig, topologyOf } from "../constructs/config/environments";
-import { bucketArn, ciRoleName, logGroupPrefix, ssmParameterArnPattern, resourcePrefix, webAclName, DEPLOY_METRICS_NAMESPACE } from "../constructs/config/naming";
+import { EnvironmentConfig } from "../constructs/config/environments";
+import { bucketArn, ciRoleName, resourcePrefix } from "../constructs/config/naming";
 
 import { TfcWorkloadIdentity } from "../constructs/tfc-workload-identity";
 import { tfcOidcProviderArn, tfcRoleArnPattern } from "../constructs/config/terraform-cloud";
+import { deployRoleRequests, grantStatements, packDocuments } from "../constructs/builders/deploy-role-policy";
+import { TfDocument } from "../constructs/builders/iam/tf-document";
 
 /**
  * The cicd stack reads no other stack's state: bucket names and ARNs come from stacks/naming.ts, so an
- * administrator can apply it on its own, first, before the pipeline it enables exists.
+ * administrator can apply it on its own, first, before the pipeline it enables exists. The deploy role's
+ * grants are generated from the Terraform JSON of the stacks it deploys (`workload`: every other stack of
+ * the environment, built before this one; constructs/builders/deploy-role-policy.ts).
  */
-export type CicdStackProps = ZmanimStackProps;
+export interface CicdStackProps extends ZmanimStackProps {
+  readonly workload: Record<string, TfDocument>;
+}
 
 /** Host of GitHub's OIDC issuer; also the prefix of its IAM condition keys. */
 export const GITHUB_OIDC_HOST = "token.actions.githubusercontent.com";
@@ -146,313 +152,48 @@ export function planPolicyStatements(env: EnvironmentConfig): Statement[] {
 }
 
 /**
- * The scaled topology's tiers, granted only when the environment has it: RDS PostgreSQL and ElastiCache Valkey
- * (stacks/data.ts) and the API fleet behind an internal ALB. Names are `zmanim-<env>-*`; describe calls and
- * ids AWS generates (load balancers, target groups, automated backups) are scoped to the region.
+ * Deploy role: the Terraform state, two guards, and the grants generated from what the environment's stacks
+ * need (constructs/builders/deploy-role-policy.ts), each document under IAM's 6,144-character limit. The
+ * apply-phase roles reuse this function. docs/iam-sufficiency.md ("The deploy role") explains the grants.
  */
-function scaledTierStatements(env: EnvironmentConfig): Statement[] {
+export function deployPolicyDocuments(env: EnvironmentConfig, workload: Record<string, TfDocument>): Record<string, Statement[]> {
   const acct = env.accountId;
-  const region = env.region;
-  const p = resourcePrefix(env);
-  const rds = (t: string) => `arn:aws:rds:${region}:${acct}:${t}:${p}-*`;
-  const cache = (t: string) => `arn:aws:elasticache:${region}:${acct}:${t}:${p}*`;
-  const rdsLogs = `arn:aws:logs:${region}:${acct}:log-group:/aws/rds/instance/${p}-*`;
-  const inRegion = { StringEquals: { "aws:RequestedRegion": region } };
-  return [
-    { Sid: "Rds", Effect: "Allow", Action: ["rds:*"], Resource: ["db", "pg", "subgrp", "es", "snapshot"].map(rds) },
-    { Sid: "RdsRead", Effect: "Allow", Action: ["rds:Describe*", "rds:ListTagsForResource"], Resource: ["*"], Condition: inRegion },
-    // manage_master_user_password: RDS creates the master secret, named rds!db-<id>, with the caller's rights.
-    // https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/rds-secrets-manager.html
-    {
-      Sid: "RdsManagedSecret",
-      Effect: "Allow",
-      Action: ["secretsmanager:CreateSecret", "secretsmanager:TagResource"],
-      Resource: [`arn:aws:secretsmanager:${region}:${acct}:secret:rds!*`],
-    },
-    { Sid: "RdsLogGroups", Effect: "Allow", Action: ["logs:*"], Resource: [rdsLogs, `${rdsLogs}:*`] },
-    {
-      Sid: "ElastiCache",
-      Effect: "Allow",
-      Action: ["elasticache:*"],
-      Resource: ["serverlesscache", "user", "usergroup", "subnetgroup", "parametergroup", "replicationgroup", "cluster"].map(cache),
-    },
-    {
-      // A replication group on an AWS default parameter group (default.valkey8): CreateReplicationGroup is
-      // authorized against that parameter group's ARN too (a required resource type).
-      // https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonelasticache.html
-      Sid: "ElastiCacheDefaultParameterGroups",
-      Effect: "Allow",
-      Action: ["elasticache:CreateReplicationGroup", "elasticache:ModifyReplicationGroup"],
-      Resource: [`arn:aws:elasticache:${region}:${acct}:parametergroup:default.*`],
-    },
-    { Sid: "ElastiCacheRead", Effect: "Allow", Action: ["elasticache:Describe*"], Resource: ["*"], Condition: inRegion },
-    { Sid: "Fleet", Effect: "Allow", Action: ["elasticloadbalancing:*", "autoscaling:*"], Resource: ["*"], Condition: inRegion },
-  ];
-}
-
-/** Service-linked roles the deploy role may create (iam:AWSServiceName), per topology. */
-export function serviceLinkedRoleServices(env: EnvironmentConfig): string[] {
-  // events.amazonaws.com: AWSServiceRoleForCloudWatchEvents, which PutMetricAlarm creates for an alarm with an
-  // EC2 action (the auto-recover alarm); see the PutMetricAlarm API reference.
-  const base = ["ops.apigateway.amazonaws.com", "servicediscovery.amazonaws.com", "events.amazonaws.com"];
-  const scaled = ["rds.amazonaws.com", "elasticache.amazonaws.com", "elasticloadbalancing.amazonaws.com", "autoscaling.amazonaws.com"];
-  return topologyOf(env).kind === "scaled" ? [...base, ...scaled] : base;
-}
-
-/**
- * Deploy role, split into documents that each stay under IAM's 6,144-character managed-policy limit.
- * What remains broad, and why, is listed in docs/deploying.md ("What the deploy role may do").
- */
-export function deployPolicyDocuments(env: EnvironmentConfig): Record<string, Statement[]> {
-  const acct = env.accountId;
-  const region = env.region;
-  const p = resourcePrefix(env);
   const gha = `${resourcePrefix(env)}-gha-*`;
-  const logGroups = `arn:aws:logs:${region}:${acct}:log-group:${logGroupPrefix(env)}/*`;
-  return {
-    state: [
-      ...stateStatements(env, true),
-      {
-        Sid: "ProjectBuckets",
-        Effect: "Allow",
-        Action: ["s3:*"],
-        Resource: [`arn:aws:s3:::${p}-*`, `arn:aws:s3:::${p}-*/*`],
-      },
-      {
-        Sid: "ProjectParameters",
-        Effect: "Allow",
-        Action: ["ssm:GetParameter", "ssm:GetParameters", "ssm:PutParameter", "ssm:DeleteParameter", "ssm:AddTagsToResource", "ssm:RemoveTagsFromResource", "ssm:ListTagsForResource", "ssm:GetParameterHistory"],
-        Resource: [ssmParameterArnPattern(env)],
-      },
-      { Sid: "DescribeParameters", Effect: "Allow", Action: ["ssm:DescribeParameters"], Resource: ["*"] },
-      ssmDecryptStatement(env, ["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey"]),
-    ],
-    iam: [
-      {
-        Sid: "ProjectIam",
-        Effect: "Allow",
-        Action: [
-          "iam:Get*", "iam:List*", "iam:CreateRole", "iam:DeleteRole", "iam:UpdateRole", "iam:UpdateRoleDescription", "iam:UpdateAssumeRolePolicy",
-          "iam:PutRolePolicy", "iam:DeleteRolePolicy", "iam:AttachRolePolicy", "iam:DetachRolePolicy", "iam:TagRole", "iam:UntagRole",
-          "iam:CreatePolicy", "iam:DeletePolicy", "iam:CreatePolicyVersion", "iam:DeletePolicyVersion", "iam:TagPolicy", "iam:UntagPolicy",
-          "iam:CreateInstanceProfile", "iam:DeleteInstanceProfile", "iam:AddRoleToInstanceProfile", "iam:RemoveRoleFromInstanceProfile",
-          "iam:TagInstanceProfile", "iam:UntagInstanceProfile", "iam:PassRole",
-        ],
-        Resource: [
-          `arn:aws:iam::${acct}:role/${p}-*`,
-          `arn:aws:iam::${acct}:policy/${p}-*`,
-          `arn:aws:iam::${acct}:instance-profile/${p}-*`,
-        ],
-      },
-      {
-        Sid: "ReadIam",
-        Effect: "Allow",
-        Action: ["iam:GetOpenIDConnectProvider", "iam:ListOpenIDConnectProviders", "iam:GetPolicy", "iam:GetPolicyVersion", "iam:ListPolicies"],
-        Resource: ["*"],
-      },
-      {
-        Sid: "ServiceLinkedRoles",
-        Effect: "Allow",
-        Action: ["iam:CreateServiceLinkedRole"],
-        Resource: [`arn:aws:iam::${acct}:role/aws-service-role/*`],
-        Condition: { StringEquals: { "iam:AWSServiceName": serviceLinkedRoleServices(env) } },
-      },
-      {
-        // The CI roles and the OIDC provider are the trust root: changed only by an administrator applying the
-        // cicd stack, never by the pipeline they authorize.
-        Sid: "NeverTheTrustRoot",
-        Effect: "Deny",
-        Action: [
-          "iam:Create*", "iam:Delete*", "iam:Update*", "iam:Put*", "iam:Attach*", "iam:Detach*", "iam:Tag*", "iam:Untag*",
-          "iam:PassRole", "iam:AddClientIDToOpenIDConnectProvider", "iam:RemoveClientIDFromOpenIDConnectProvider",
-        ],
-        Resource: [
-          `arn:aws:iam::${acct}:role/${gha}`,
-          `arn:aws:iam::${acct}:policy/${gha}`,
-          githubOidcProviderArn(env),
-          ...(env.state.kind === "cloud" ? [tfcRoleArnPattern(env), tfcOidcProviderArn(env)] : []),
-        ],
-      },
-    ],
-    compute: [
-      {
-        // EC2 and VPC creation calls mostly cannot be scoped by ARN (ids are unknown before create); the
-        // region pins them and the Deny below keeps destructive calls off anything not tagged Project=zmanim.
-        Sid: "Ec2InRegion",
-        Effect: "Allow",
-        Action: ["ec2:*"],
-        Resource: ["*"],
-        Condition: { StringEquals: { "aws:RequestedRegion": region } },
-      },
-      {
-        Sid: "Ec2DestroyOnlyProject",
-        Effect: "Deny",
-        Action: [
-          "ec2:TerminateInstances", "ec2:StopInstances", "ec2:RebootInstances", "ec2:DeleteVolume", "ec2:DetachVolume",
-          "ec2:ReleaseAddress", "ec2:DeleteVpc", "ec2:DeleteSubnet", "ec2:DeleteSnapshot", "ec2:DeregisterImage",
-        ],
-        Resource: ["*"],
-        Condition: { StringNotEquals: { "aws:ResourceTag/Project": "zmanim" } },
-      },
-      {
-        Sid: "HttpApi",
-        Effect: "Allow",
-        Action: ["apigateway:*"],
-        Resource: [`arn:aws:apigateway:${region}::/*`],
-      },
-      {
-        Sid: "CloudMap",
-        Effect: "Allow",
-        Action: ["servicediscovery:*"],
-        Resource: ["*"],
-        Condition: { StringEquals: { "aws:RequestedRegion": region } },
-      },
-      {
-        Sid: "ProjectLogGroups",
-        Effect: "Allow",
-        Action: ["logs:*"],
-        Resource: [logGroups, `${logGroups}:*`],
-      },
-      {
-        // V1 log delivery: HTTP API access logs (docs.aws.amazon.com/apigateway/latest/developerguide/http-api-logging.html).
-        Sid: "LogDeliveries",
-        Effect: "Allow",
-        Action: [
-          "logs:DescribeLogGroups", "logs:ListTagsForResource", "logs:CreateLogDelivery", "logs:GetLogDelivery", "logs:UpdateLogDelivery",
-          "logs:DeleteLogDelivery", "logs:ListLogDeliveries", "logs:PutResourcePolicy", "logs:DescribeResourcePolicies",
-          "logs:DescribeDeliveries", "logs:DescribeDeliverySources", "logs:DescribeDeliveryDestinations",
-        ],
-        Resource: ["*"],
-      },
-      {
-        // CloudFront standard logging v2: vended-log delivery source, destination and delivery, all in us-east-1.
-        // https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/AWS-logs-infrastructure-V2-S3.html
-        Sid: "CloudFrontLogDelivery",
-        Effect: "Allow",
-        Action: [
-          "logs:PutDeliverySource", "logs:GetDeliverySource", "logs:DeleteDeliverySource",
-          "logs:PutDeliveryDestination", "logs:GetDeliveryDestination", "logs:DeleteDeliveryDestination",
-          "logs:CreateDelivery", "logs:GetDelivery", "logs:DeleteDelivery", "logs:UpdateDeliveryConfiguration",
-          "logs:TagResource", "logs:UntagResource", "logs:ListTagsForResource",
-        ],
-        Resource: ["delivery", "delivery-source", "delivery-destination"].map((t) => `arn:aws:logs:us-east-1:${acct}:${t}:*`),
-      },
-      {
-        Sid: "Alarms",
-        Effect: "Allow",
-        Action: ["cloudwatch:PutMetricAlarm", "cloudwatch:DeleteAlarms", "cloudwatch:DescribeAlarms", "cloudwatch:ListTagsForResource", "cloudwatch:TagResource", "cloudwatch:UntagResource"],
-        Resource: [`arn:aws:cloudwatch:*:${acct}:alarm:*`],
-      },
-      { Sid: "DescribeAlarms", Effect: "Allow", Action: ["cloudwatch:DescribeAlarms"], Resource: ["*"] },
-      // deploy-stacks.sh --metrics: PutMetricData has no resource type, so the namespace condition scopes it
-      // (https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazoncloudwatch.html).
-      {
-        Sid: "DeployMetrics",
-        Effect: "Allow",
-        Action: ["cloudwatch:PutMetricData"],
-        Resource: ["*"],
-        Condition: { StringEquals: { "cloudwatch:namespace": DEPLOY_METRICS_NAMESPACE } },
-      },
-      { Sid: "ProjectTopics", Effect: "Allow", Action: ["sns:*"], Resource: [`arn:aws:sns:*:${acct}:${p}-*`] },
-    ],
-    edge: [
-      // Route 53 is global and its zone, record and health-check ids are generated: every zone of the account.
-      {
-        Sid: "Route53",
-        Effect: "Allow",
-        Action: ["route53:*"],
-        Resource: ["arn:aws:route53:::hostedzone/*", "arn:aws:route53:::healthcheck/*", "arn:aws:route53:::change/*"],
-      },
-      {
-        Sid: "Route53Create",
-        Effect: "Allow",
-        Action: [
-          "route53:CreateHostedZone", "route53:CreateHealthCheck", "route53:ListHostedZones", "route53:ListHostedZonesByName", "route53:ListHealthChecks",
-          "route53:GetHostedZoneCount", "route53:GetHealthCheckCount",
-        ],
-        Resource: ["*"],
-      },
-      {
-        Sid: "Certificates",
-        Effect: "Allow",
-        Action: ["acm:*"],
-        Resource: [`arn:aws:acm:${region}:${acct}:certificate/*`, `arn:aws:acm:us-east-1:${acct}:certificate/*`],
-      },
-      { Sid: "RequestCertificates", Effect: "Allow", Action: ["acm:RequestCertificate", "acm:ListCertificates", "acm:AddTagsToCertificate"], Resource: ["*"] },
-      // Distribution, policy, function and OAC ids are generated: scoped to the account.
-      { Sid: "CloudFront", Effect: "Allow", Action: ["cloudfront:*"], Resource: [`arn:aws:cloudfront::${acct}:*`] },
-      {
-        // Create calls support no resource-level permissions (Resource "*" in the service authorization reference).
-        Sid: "CloudFrontListAndCreate",
-        Effect: "Allow",
-        Action: [
-          "cloudfront:List*", "cloudfront:Get*", "cloudfront:Describe*", "cloudfront:CreateDistribution", "cloudfront:CreateCachePolicy",
-          "cloudfront:CreateOriginRequestPolicy", "cloudfront:CreateResponseHeadersPolicy", "cloudfront:CreateOriginAccessControl", "cloudfront:CreateFunction",
-          "cloudfront:CreateKeyValueStore",
-        ],
-        Resource: ["*"],
-      },
-      {
-        // The environment's one web ACL (`waf.enabled`): CLOUDFRONT scope lives in us-east-1 with `global` in
-        // its ARN. Granted whether or not the switch is on, so turning it on needs no admin deploy of this stack;
-        // the name pins it to that one ACL. Attaching it to the distribution (web_acl_id) also needs
-        // wafv2:GetWebACL on it: CloudFront checks that the caller can read the ACL (InvalidWebACLId otherwise).
-        // https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/distribution-web-awswaf.html
-        // https://docs.aws.amazon.com/service-authorization/latest/reference/list_awswafv2.html
-        Sid: "WebAcl",
-        Effect: "Allow",
-        Action: [
-          "wafv2:CreateWebACL", "wafv2:GetWebACL", "wafv2:UpdateWebACL", "wafv2:DeleteWebACL",
-          "wafv2:ListTagsForResource", "wafv2:TagResource", "wafv2:UntagResource",
-        ],
-        Resource: [`arn:aws:wafv2:us-east-1:${acct}:global/webacl/${webAclName(env)}/*`],
-      },
-      { Sid: "Ses", Effect: "Allow", Action: ["ses:*"], Resource: [`arn:aws:ses:${region}:${acct}:*`] },
-      { Sid: "SesVerify", Effect: "Allow", Action: ["ses:VerifyDomainIdentity", "ses:VerifyDomainDkim", "ses:GetIdentityVerificationAttributes", "ses:GetIdentityDkimAttributes", "ses:ListIdentities"], Resource: ["*"] },
-    ],
-    ...(topologyOf(env).kind === "scaled" ? { scaled: scaledTierStatements(env) } : {}),
-    monitoring: monitoringStatements(env),
-  };
-}
-
-/**
- * The monitoring stack (stacks/monitoring.ts): its budget, cost anomaly monitor and subscription, cost allocation
- * tags, dashboard, and the edge log group with its metric filters in us-east-1. Kept as its own document until the
- * deploy role's statements are generated from the action map (scripts/tools/iam/data/pike/resource).
- * Cost Explorer's Create* calls and the cost allocation tag calls have no resource type; monitors and
- * subscriptions get generated ids (https://docs.aws.amazon.com/service-authorization/latest/reference/list_awscostexplorerservice.html).
- */
-export function monitoringStatements(env: EnvironmentConfig): Statement[] {
-  const acct = env.accountId;
-  const p = resourcePrefix(env);
-  const edgeLogGroup = `arn:aws:logs:us-east-1:${acct}:log-group:${logGroupPrefix(env)}/*`;
-  return [
-    { Sid: "MonitoringBudget", Effect: "Allow", Action: ["budgets:ModifyBudget", "budgets:ViewBudget"], Resource: [`arn:aws:budgets::${acct}:budget/${p}-*`] },
+  const guards: Statement[] = [
     {
-      Sid: "MonitoringCostAnomalies",
-      Effect: "Allow",
+      // The CI roles and the OIDC provider are the trust root: changed only by an administrator applying the
+      // cicd stack, never by the pipeline they authorize.
+      Sid: "NeverTheTrustRoot",
+      Effect: "Deny",
       Action: [
-        "ce:GetAnomalyMonitors", "ce:UpdateAnomalyMonitor", "ce:DeleteAnomalyMonitor",
-        "ce:GetAnomalySubscriptions", "ce:UpdateAnomalySubscription", "ce:DeleteAnomalySubscription",
-        "ce:ListTagsForResource", "ce:TagResource", "ce:UntagResource",
+        "iam:Create*", "iam:Delete*", "iam:Update*", "iam:Put*", "iam:Attach*", "iam:Detach*", "iam:Tag*", "iam:Untag*",
+        "iam:PassRole", "iam:AddClientIDToOpenIDConnectProvider", "iam:RemoveClientIDFromOpenIDConnectProvider",
       ],
-      Resource: [`arn:aws:ce::${acct}:anomalymonitor/*`, `arn:aws:ce::${acct}:anomalysubscription/*`],
+      Resource: [
+        `arn:aws:iam::${acct}:role/${gha}`,
+        `arn:aws:iam::${acct}:policy/${gha}`,
+        githubOidcProviderArn(env),
+        ...(env.state.kind === "cloud" ? [tfcRoleArnPattern(env), tfcOidcProviderArn(env)] : []),
+      ],
     },
     {
-      Sid: "MonitoringCostExplorerCreate",
-      Effect: "Allow",
-      Action: ["ce:CreateAnomalyMonitor", "ce:CreateAnomalySubscription", "ce:ListCostAllocationTags", "ce:UpdateCostAllocationTagsStatus"],
+      // EC2 ids are unknown before create, so EC2 grants are by resource type in the region; destructive calls
+      // stay off anything not tagged Project=zmanim.
+      Sid: "Ec2DestroyOnlyProject",
+      Effect: "Deny",
+      Action: [
+        "ec2:TerminateInstances", "ec2:StopInstances", "ec2:RebootInstances", "ec2:DeleteVolume", "ec2:DetachVolume",
+        "ec2:ReleaseAddress", "ec2:DeleteVpc", "ec2:DeleteSubnet", "ec2:DeleteSnapshot", "ec2:DeregisterImage",
+      ],
       Resource: ["*"],
+      Condition: { StringNotEquals: { "aws:ResourceTag/Project": "zmanim" } },
     },
-    {
-      Sid: "MonitoringDashboard",
-      Effect: "Allow",
-      Action: ["cloudwatch:PutDashboard", "cloudwatch:GetDashboard", "cloudwatch:DeleteDashboards"],
-      Resource: [`arn:aws:cloudwatch::${acct}:dashboard/${p}`],
-    },
-    // The edge log group and its metric filters live in us-east-1 (ProjectLogGroups covers the home region).
-    { Sid: "MonitoringEdgeLogGroup", Effect: "Allow", Action: ["logs:*"], Resource: [edgeLogGroup, `${edgeLogGroup}:*`] },
   ];
+  const grants = packDocuments(grantStatements(deployRoleRequests(env, workload), env));
+  return {
+    state: [...stateStatements(env, true), ...guards],
+    ...Object.fromEntries(grants.map((statements, i) => [`grants-${i + 1}`, statements])),
+  };
 }
 
 /**
@@ -582,7 +323,7 @@ export class CicdStack extends ZmanimStack {
       attach(kind, part, policy.arn);
     };
     managed("plan", "state", planPolicyStatements(env));
-    for (const [part, statements] of Object.entries(deployPolicyDocuments(env))) managed("deploy", part, statements);
+    for (const [part, statements] of Object.entries(deployPolicyDocuments(env, props.workload))) managed("deploy", part, statements);
     managed("release", "release", releasePolicyStatements(env));
 
     for (const kind of ["plan", "deploy", "release"] as const) {

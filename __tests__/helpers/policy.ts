@@ -3,9 +3,9 @@
  * expressions) lives in scripts/tools/iam/parse-policy.ts, which the IAM simulation uses too.
  */
 
-import type { Statement } from "../../scripts/tools/iam/policy-types";
+import type { Statement } from "../../constructs/builders/iam/policy-types";
 import { parsePolicy } from "../../scripts/tools/iam/parse-policy";
-export type { PolicyDocument, Statement } from "../../scripts/tools/iam/policy-types";
+export type { PolicyDocument, Statement } from "../../constructs/builders/iam/policy-types";
 export { parsePolicy } from "../../scripts/tools/iam/parse-policy";
 
 export function statements(value: unknown): Statement[] {

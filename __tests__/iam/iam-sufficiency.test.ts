@@ -10,19 +10,20 @@ import { readFileSync } from "fs";
 import { join } from "path";
 import { EnvironmentConfig, environments, topologyOf } from "../../constructs/config/environments";
 import { ciRoleName, fleetRoleName, instanceRoleName } from "../../constructs/config/naming";
-import { MissingTypeError, REFRESH_COMMAND, TypeKind, invalidActions, typeActions, vendoredTypes } from "../../scripts/tools/iam/action-map";
+import { MissingTypeError, REFRESH_COMMAND, TypeKind, invalidActions, typeActions, vendoredTypes } from "../../constructs/builders/iam/action-map";
 import { ROLE_SCRIPTS, awsCliCommands, callRequests, fleetCalls, instanceCalls, releaseCalls, deployCalls } from "../../scripts/tools/iam/calls";
-import { cliRequests } from "../../scripts/tools/iam/cli-map";
+import { cliRequests } from "../../constructs/builders/iam/cli-map";
 import { conditionKeyProblems, oidcProviderKeys } from "../../scripts/tools/iam/condition-keys";
 import { deployRequests, planRequests, tfcRunRequests } from "../../scripts/tools/iam/roles";
-import { simResources } from "../../scripts/tools/iam/resources";
+import { simResources } from "../../constructs/builders/iam/resources";
 import { PolicyDoc, PolicyStatement, RolePolicies, SimRequest, denials, formatDenial, resourceRequests, rolePolicies } from "../../scripts/tools/iam/simulate";
-import { TfDocument, shippedEnvironments, variantEnvironments } from "../../scripts/tools/iam/types";
-import { packerBuildRequests, readPackerSource } from "../../scripts/tools/iam/packer";
+import { shippedEnvironments, variantEnvironments } from "../../scripts/tools/iam/types";
+import { packerBuildRequests, readPackerSource } from "../../constructs/builders/iam/packer";
 import { HTTPS_CONTEXT, S3_ENDPOINT_ID, bucketPolicies, withBucketPolicies } from "../../scripts/tools/iam/bucket-policies";
 import { parsePolicy } from "../helpers/policy";
 import { synthAll } from "../helpers/synth";
 import { tfcRoleName } from "../../constructs/config/terraform-cloud";
+import { TfDocument } from "../../constructs/builders/iam/tf-document";
 
 const REPO_ROOT = join(__dirname, "..", "..");
 
@@ -46,18 +47,29 @@ const hasBox = (env: EnvironmentConfig) => {
 
 const denied = async (role: RolePolicies, requests: SimRequest[]) => (await denials(role, requests)).map(formatDenial);
 
-/** A copy of the role's policies with `action` taken out of the statement `sid` (and nothing else). */
-function withoutGrant(role: RolePolicies, sid: string, action: string): RolePolicies {
+/**
+ * A copy of the role's policies with `action` taken out of the statement `sid`, or, when `sid` is an action,
+ * out of every statement that grants it (the deploy role's generated statements), on the resources that
+ * contain `on` only (the statement's other resources keep the action).
+ */
+function withoutGrant(role: RolePolicies, sid: string, action: string, on?: string): RolePolicies {
   const copy: RolePolicies = JSON.parse(JSON.stringify(role));
   let removed = 0;
+  const byAction = sid === action;
   for (const p of copy.policies) {
     const stmts = Array.isArray(p.policy.Statement) ? p.policy.Statement : [p.policy.Statement];
+    const added: PolicyStatement[] = [];
     for (const st of stmts) {
-      if (st.Sid !== sid) continue;
       const before = ([] as string[]).concat(st.Action as string | string[]);
+      if (!(byAction ? st.Effect === "Allow" && before.includes(action) : st.Sid === sid)) continue;
+      const resources = ([] as string[]).concat(st.Resource as string | string[]);
+      if (on !== undefined && !resources.some((r) => r.includes(on))) continue;
       st.Action = before.filter((a) => a !== action);
       removed += before.length - (st.Action as string[]).length;
+      const kept = on === undefined ? [] : resources.filter((r) => !r.includes(on));
+      if (kept.length) added.push({ ...st, Sid: `${st.Sid}Kept`, Action: [action], Resource: kept });
     }
+    if (added.length) p.policy.Statement = [...stmts, ...added];
   }
   if (removed !== 1) throw new Error(`expected exactly one ${action} in statement ${sid}, removed ${removed}`);
   return copy;
@@ -219,6 +231,48 @@ describe.each(SIMULATED)("IAM sufficiency (%s)", (_name, env) => {
     expect(await denied(role(ciRoleName(env, "deploy")), requests)).toEqual([]);
   });
 
+  it("deploy role: the RDS instance with the RDS-managed master password: its secret, its key, and the groups it names or implies", async () => {
+    const db = await requestsOf("aws_db_instance");
+    if (topologyOf(env).kind !== "scaled") {
+      expect(db).toEqual([]);
+      return;
+    }
+    const [acct, region] = [env.accountId, env.region];
+    const pairs = db.map((r) => `${r.action} ${r.resource}`);
+    expect(pairs.filter((p) => p.startsWith("rds:CreateDBInstance ")).sort()).toEqual([
+      `rds:CreateDBInstance arn:aws:rds:${region}:${acct}:db:zmanim-${env.name}-postgres`,
+      // No option_group_name: RDS uses the engine's default option group, and authorizes the create on it.
+      `rds:CreateDBInstance arn:aws:rds:${region}:${acct}:og:default:postgres-16`,
+      `rds:CreateDBInstance arn:aws:rds:${region}:${acct}:pg:zmanim-${env.name}-postgres-pg16-20261127000000000000000001`,
+      `rds:CreateDBInstance arn:aws:rds:${region}:${acct}:subgrp:zmanim-${env.name}-postgres`,
+    ]);
+    // manage_master_user_password: RDS creates the secret with the caller's rights, under aws/secretsmanager.
+    expect(pairs).toEqual(
+      expect.arrayContaining([
+        `kms:DescribeKey arn:aws:kms:${region}:${acct}:key/0123abcd-4567-89ef-0123-456789abcdef`,
+        `secretsmanager:CreateSecret arn:aws:secretsmanager:${region}:${acct}:secret:rds!db-0123abcd-4567-89ef-0123-456789abcdef-AbCdEf`,
+        `secretsmanager:TagResource arn:aws:secretsmanager:${region}:${acct}:secret:rds!db-0123abcd-4567-89ef-0123-456789abcdef-AbCdEf`,
+      ]),
+    );
+    expect(await denied(role(ciRoleName(env, "deploy")), db)).toEqual([]);
+  });
+
+  it("deploy role: a group with a launch template: ec2:RunInstances on the template and iam:PassRole of its instance profile's role", async () => {
+    const asg = (await requestsOf("aws_autoscaling_group")).filter((r) => /^(ec2:RunInstances|iam:PassRole)$/.test(r.action));
+    if (topologyOf(env).kind !== "scaled") {
+      expect(asg).toEqual([]);
+      return;
+    }
+    expect(asg.map((r) => `${r.action} ${r.resource}`)).toEqual(
+      expect.arrayContaining([
+        `ec2:RunInstances arn:aws:ec2:${env.region}:${env.accountId}:launch-template/lt-0123456789abcdef0`,
+        `ec2:RunInstances arn:aws:ec2:${env.region}:${env.accountId}:volume/vol-0123456789abcdef0`,
+        `iam:PassRole arn:aws:iam::${env.accountId}:role/${fleetRoleName(env)}`,
+      ]),
+    );
+    expect(await denied(role(ciRoleName(env, "deploy")), asg)).toEqual([]);
+  });
+
   it("deploy role: the auto-recover alarm creates the AWSServiceRoleForCloudWatchEvents service-linked role", async () => {
     const slr = (await requestsOf("aws_cloudwatch_metric_alarm")).filter((r) => r.action === "iam:CreateServiceLinkedRole");
     if (!hasBox(env)) {
@@ -313,7 +367,7 @@ describe("IAM sufficiency: waiting for the fleet's instance refresh (deploy.yml 
 });
 
 describe("IAM sufficiency: the action map", () => {
-  it("holds only IAM actions (corrections in scripts/tools/iam/data/overrides.json)", async () => {
+  it("holds only IAM actions (corrections in constructs/builders/iam/data/overrides.json)", async () => {
     expect(vendoredTypes().length).toBeGreaterThan(80);
     expect(await invalidActions()).toEqual([]);
   });
@@ -335,7 +389,7 @@ describe("IAM sufficiency: the call lists match the scripts", () => {
     expect(pairs(["s3", "cp", "s3://b/latest.txt", "-"])).toEqual(["s3:GetObject arn:aws:s3:::b/latest.txt", "s3:ListBucket arn:aws:s3:::b"]);
     expect(pairs(["s3", "cp", "/tmp/x", "s3://b/k", "--no-progress"])).toEqual(["s3:PutObject arn:aws:s3:::b/k"]);
     expect(() => cliRequests(["--region", "eu-west-1", "ec2", "terminate-instances"], env)).toThrow(
-      "no IAM mapping for `aws ec2 terminate-instances`: add it to scripts/tools/iam/cli-map.ts",
+      "no IAM mapping for `aws ec2 terminate-instances`: add it to constructs/builders/iam/cli-map.ts",
     );
   });
 
@@ -353,7 +407,7 @@ describe("IAM sufficiency: the tests fail, naming the action and the ARN", () =>
   });
 
   it("a grant taken from the deploy role is reported as the exact action on the exact ARN", async () => {
-    const deploy = withoutGrant(rolePolicies(stacks, ciRoleName(env, "deploy"), env.accountId), "CloudFrontLogDelivery", "logs:CreateDelivery");
+    const deploy = withoutGrant(rolePolicies(stacks, ciRoleName(env, "deploy"), env.accountId), "logs:CreateDelivery", "logs:CreateDelivery");
     const out = await denied(deploy, await deployRequests(stacks, env));
     expect(out).toEqual([
       expect.stringMatching(new RegExp(`^logs:CreateDelivery on arn:aws:logs:us-east-1:${env.accountId}:delivery:\\S+ \\(cdn/aws_cloudwatch_log_delivery\\.`)),
@@ -391,14 +445,14 @@ describe("IAM sufficiency: the tests fail, naming the action and the ARN", () =>
   it("the SLR grant without events.amazonaws.com fails the auto-recover alarm", async () => {
     const deploy = rolePolicies(stacks, ciRoleName(env, "deploy"), env.accountId);
     const copy: RolePolicies = JSON.parse(JSON.stringify(deploy));
+    let taken = 0;
     for (const p of copy.policies) {
-      for (const st of ([] as PolicyStatement[]).concat(p.policy.Statement)) {
-        const names = st.Condition?.StringEquals?.["iam:AWSServiceName"];
-        if (st.Sid === "ServiceLinkedRoles" && Array.isArray(names)) {
-          st.Condition!.StringEquals["iam:AWSServiceName"] = names.filter((s) => s !== "events.amazonaws.com");
-        }
-      }
+      const stmts = ([] as PolicyStatement[]).concat(p.policy.Statement);
+      const keep = stmts.filter((st) => st.Condition?.StringEquals?.["iam:AWSServiceName"] !== "events.amazonaws.com");
+      taken += stmts.length - keep.length;
+      p.policy.Statement = keep;
     }
+    expect(taken).toBe(1);
     expect(await denied(copy, await deployRequests(stacks, env))).toEqual([
       `iam:CreateServiceLinkedRole on arn:aws:iam::${env.accountId}:role/aws-service-role/events.amazonaws.com/AWSServiceRoleForCloudWatchEvents (compute/aws_cloudwatch_metric_alarm.auto-recover): ImplicitlyDenied`,
     ]);
@@ -408,7 +462,7 @@ describe("IAM sufficiency: the tests fail, naming the action and the ARN", () =>
     const variants = variantEnvironments();
     const waf = variants["prod+waf"];
     const wafStacks = synthAll(waf).stacks;
-    const noCreate = withoutGrant(rolePolicies(wafStacks, ciRoleName(waf, "deploy"), waf.accountId), "WebAcl", "wafv2:CreateWebACL");
+    const noCreate = withoutGrant(rolePolicies(wafStacks, ciRoleName(waf, "deploy"), waf.accountId), "wafv2:CreateWebACL", "wafv2:CreateWebACL");
     expect(await denied(noCreate, await deployRequests(wafStacks, waf))).toEqual([
       `wafv2:CreateWebACL on arn:aws:wafv2:us-east-1:${waf.accountId}:global/webacl/zmanim-prod-edge/ABCDEF0123456789 (cdn/aws_wafv2_web_acl.web-acl): ImplicitlyDenied`,
     ]);
@@ -416,8 +470,9 @@ describe("IAM sufficiency: the tests fail, naming the action and the ARN", () =>
     const rgStacks = synthAll(rg).stacks;
     const noDefaultPg = withoutGrant(
       rolePolicies(rgStacks, ciRoleName(rg, "deploy"), rg.accountId),
-      "ElastiCacheDefaultParameterGroups",
       "elasticache:CreateReplicationGroup",
+      "elasticache:CreateReplicationGroup",
+      ":parametergroup:default.",
     );
     expect(await denied(noDefaultPg, await deployRequests(rgStacks, rg))).toEqual([
       `elasticache:CreateReplicationGroup on arn:aws:elasticache:${rg.region}:${rg.accountId}:parametergroup:default.valkey8 (data/aws_elasticache_replication_group.cache): ImplicitlyDenied`,

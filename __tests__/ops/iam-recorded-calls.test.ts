@@ -3,7 +3,7 @@
  * rollback), static-site-sync.sh and static-site-rollback.sh run for real; the deploy role against
  * publish-ami-id.sh and deploy-stacks.sh's deploy durations. They run with bash against the TEST DOUBLE of the AWS CLI
  * (__tests__/helpers/bin/aws), which records every call. Each recorded call is mapped to its IAM requests
- * (scripts/tools/iam/cli-map.ts) and simulated against the synthesized role; zero denials is the pass. restic's S3
+ * (constructs/builders/iam/cli-map.ts) and simulated against the synthesized role; zero denials is the pass. restic's S3
  * calls are recorded by a real S3-compatible server (s3rver) while restic does what the box's scripts do.
  */
 import { execFileSync, spawnSync } from "child_process";
@@ -13,7 +13,7 @@ import { join, resolve } from "path";
 import { prod } from "../../constructs/config/environments";
 import { bucketName, ciRoleName, instanceRoleName, mailFromAddress, sitePathsStoreName } from "../../constructs/config/naming";
 
-import { S3RestRequest, cliRequests, s3RestRequest } from "../../scripts/tools/iam/cli-map";
+import { S3RestRequest, cliRequests, s3RestRequest } from "../../constructs/builders/iam/cli-map";
 import { denials, formatDenial, rolePolicies } from "../../scripts/tools/iam/simulate";
 import { synthStacks } from "../../scripts/tools/iam/types";
 import { HTTPS_CONTEXT, S3_ENDPOINT_ID, bucketPolicies, withBucketPolicies } from "../../scripts/tools/iam/bucket-policies";

@@ -8,7 +8,7 @@ import { join } from "path";
 import { prod } from "../../constructs/config/environments";
 import { dashboardBody } from "../../constructs/builders/dashboard";
 import { ciRoleName } from "../../constructs/config/naming";
-import { cliRequests } from "../../scripts/tools/iam/cli-map";
+import { cliRequests } from "../../constructs/builders/iam/cli-map";
 import { denials, formatDenial, rolePolicies } from "../../scripts/tools/iam/simulate";
 import { synthStacks } from "../../scripts/tools/iam/types";
 import { awsDouble, AwsDouble, AwsRule } from "../helpers/aws-double";

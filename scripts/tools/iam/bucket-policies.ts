@@ -9,10 +9,10 @@
 import { readFileSync } from "fs";
 import { join } from "path";
 import { parsePolicy } from "./parse-policy";
-import type { PolicyDocument } from "./policy-types";
-import { resolve } from "./resources";
+import type { PolicyDocument } from "../../../constructs/builders/iam/policy-types";
+import { resolve } from "../../../constructs/builders/iam/resources";
 import { SimRequest } from "./simulate";
-import { TfDocument } from "./types";
+import { TfDocument } from "../../../constructs/builders/iam/tf-document";
 
 /** The S3 gateway endpoint of the VPC (network stack), known only after apply. */
 export const S3_ENDPOINT_ID = "vpce-0123456789abcdef0";

@@ -14,7 +14,7 @@ import { EnvironmentConfig } from "../../../constructs/config/environments";
 import { bucketArn, mailFromAddress, metricsNamespace, sesIdentityArn, ssmParameterName, SSM_LEAVES, FLEET_CW_AGENT_LEAF, DEPLOY_METRICS_NAMESPACE } from "../../../constructs/config/naming";
 
 import { BOX_LOGS, FLEET_LOGS, boxLogGroupName } from "../../../constructs/builders/cloudwatch-agent";
-import { PLACEHOLDERS } from "./arns";
+import { PLACEHOLDERS } from "../../../constructs/builders/iam/arns";
 import { SimRequest, baseContext } from "./simulate";
 
 export interface Call {

@@ -4,7 +4,7 @@
  * - a `${jsonencode({...})}` expression, as `Fn.jsonencode` emits it. Its HCL object syntax is converted
  *   back to JSON; bare references (e.g. `aws_s3_bucket.x.arn`) become strings `"${aws_s3_bucket.x.arn}"`.
  */
-import type { PolicyDocument } from "./policy-types";
+import type { PolicyDocument } from "../../../constructs/builders/iam/policy-types";
 
 function hclObjectToJson(src: string): string {
   let out = "";

@@ -4,16 +4,16 @@
  *   npx tsx scripts/tools/iam/refresh-pike.ts PIKE_DIR
  *
  * PIKE_DIR is a pike clone (a work tree or a bare git directory). Only the types this project synthesizes
- * (scripts/tools/iam/types.ts) are copied, from the clone's HEAD, into scripts/tools/iam/data/pike/{resource,data}/,
+ * (scripts/tools/iam/types.ts) are copied, from the clone's HEAD, into constructs/builders/iam/data/pike/{resource,data}/,
  * together with pike's LICENSE and SOURCE.json (commit and date). Corrections live apart, in
- * scripts/tools/iam/data/overrides.json, and survive a refresh. Exits 1 naming every type pike has no map for:
+ * constructs/builders/iam/data/overrides.json, and survive a refresh. Exits 1 naming every type pike has no map for:
  * such a type needs a full entry in overrides.json.
  */
 import { execFileSync } from "child_process";
 import { mkdirSync, rmSync, writeFileSync } from "fs";
 import { join } from "path";
 import { requiredTypes } from "./types";
-import { PIKE_DIR } from "./action-map";
+import { PIKE_DIR } from "../../../constructs/builders/iam/action-map";
 
 function git(repo: string, ...args: string[]): string {
   return execFileSync("git", ["-C", repo, ...args], { encoding: "utf8", maxBuffer: 64 * 1024 * 1024 });
@@ -50,7 +50,7 @@ function main(argv: string[]): number {
   );
   console.log(`vendored ${types.resource.length} resource and ${types.data.length} data source maps from pike ${commit.slice(0, 12)}`);
   if (missing.length) {
-    console.error(`pike has no map for: ${missing.join(", ")}; add a full entry for each to scripts/tools/iam/data/overrides.json`);
+    console.error(`pike has no map for: ${missing.join(", ")}; add a full entry for each to constructs/builders/iam/data/overrides.json`);
     return 1;
   }
   return 0;

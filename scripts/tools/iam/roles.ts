@@ -6,9 +6,9 @@
  *   locks (a plan takes the lock), but no state write.
  */
 import { EnvironmentConfig } from "../../../constructs/config/environments";
-import { simResources } from "./resources";
+import { simResources } from "../../../constructs/builders/iam/resources";
 import { Phase, SimRequest, baseContext, resourceRequests } from "./simulate";
-import { TfDocument } from "./types";
+import { TfDocument } from "../../../constructs/builders/iam/tf-document";
 
 /** The stack the deploy workflow leaves to an administrator (.github/workflows/deploy.yml). */
 export const ADMIN_APPLIED_STACKS = ["cicd"];

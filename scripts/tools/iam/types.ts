@@ -12,6 +12,7 @@ import * as shipped from "../../../constructs/config/environments";
 import { EnvironmentConfig, ScaledTopology, topologyOf } from "../../../constructs/config/environments";
 import { synthEnvironment } from "../../../main";
 import { resourcePrefix } from "../../../constructs/config/naming";
+import { TfDocument } from "../../../constructs/builders/iam/tf-document";
 
 export const ANTICIPATED_RESOURCE_TYPES = [
   "aws_autoscaling_group",
@@ -39,14 +40,6 @@ export const ANTICIPATED_RESOURCE_TYPES = [
 
 export const ANTICIPATED_DATA_TYPES = ["aws_availability_zones", "aws_caller_identity", "aws_region"];
 
-/** A Terraform JSON document as far as the type inventory needs it. */
-export interface TfDocument {
-  resource?: Record<string, Record<string, Record<string, unknown>>>;
-  data?: Record<string, Record<string, Record<string, unknown>>>;
-  provider?: Record<string, Record<string, unknown>[]>;
-  terraform?: Record<string, unknown>;
-  [key: string]: unknown;
-}
 
 /** Synthesizes `env` into a temporary directory and returns each stack's JSON, keyed by short stack name. */
 export function synthStacks(env: EnvironmentConfig): Record<string, TfDocument> {

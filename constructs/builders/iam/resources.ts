@@ -3,9 +3,9 @@
  * aliased us-east-1 provider included), tags (the provider's default_tags merged with the resource's own)
  * and the ARN variables known before apply.
  */
-import { TypeKind } from "./action-map";
-import { ArnTarget } from "./arns";
-import { TfDocument } from "./types";
+import type { TypeKind } from "./action-map";
+import type { ArnTarget } from "./arns";
+import { TfDocument } from "./tf-document";
 
 export interface SimResource {
   stack: string;
@@ -80,7 +80,15 @@ const defined = (o: Record<string, string | undefined>): Record<string, string> 
  * Each type's own IAM resource type and the ARN variables its configuration fixes. Types not listed
  * here are evaluated with placeholders only (their policies grant by account or region, not by name).
  */
-const TARGETS: Record<string, (b: Body, s: TfDocument) => { primary?: string; vars: Record<string, string | undefined> }> = {
+interface TargetSpec {
+  primary?: string;
+  also?: string[];
+  vars: Record<string, string | undefined>;
+  generated?: Record<string, string>;
+  generatedPatterns?: Record<string, string>;
+}
+
+const TARGETS: Record<string, (b: Body, s: TfDocument) => TargetSpec> = {
   aws_s3_bucket: (b) => ({ primary: "s3:bucket", vars: { BucketName: b.bucket as string } }),
   ...Object.fromEntries(
     ["policy", "versioning", "lifecycle_configuration", "logging", "ownership_controls", "public_access_block", "server_side_encryption_configuration"].map(
@@ -111,6 +119,16 @@ const TARGETS: Record<string, (b: Body, s: TfDocument) => { primary?: string; va
       LogGroupName: resolve(s, target(s, b.log_destination)?.name),
     },
   }),
+  aws_autoscaling_group: (b, s) => {
+    // The launch template's instance profile's role: CreateAutoScalingGroup checks that the caller may pass it.
+    const lt = target(s, (b.launch_template as Body | undefined)?.id);
+    const profile = target(s, (lt?.iam_instance_profile as Body | undefined)?.name);
+    return {
+      primary: "autoscaling:autoScalingGroup",
+      vars: { GroupFriendlyName: b.name as string | undefined, RoleNameWithPath: resolve(s, profile?.role) },
+      generated: { GroupId: "0123abcd-4567-89ef-0123-456789abcdef" },
+    };
+  },
   aws_ssm_parameter: (b) => ({ primary: "ssm:parameter", vars: { ParameterNameWithoutLeadingSlash: stripSlash(String(b.name)) } }),
   aws_cloudwatch_log_group: (b) => ({ primary: "logs:log-group", vars: { LogGroupName: b.name as string } }),
   aws_sns_topic: (b) => ({ primary: "sns:topic", vars: { TopicName: b.name as string } }),
@@ -133,19 +151,38 @@ const TARGETS: Record<string, (b: Body, s: TfDocument) => { primary?: string; va
   aws_cloudwatch_log_metric_filter: (b, s) => ({ primary: "logs:log-group", vars: { LogGroupName: resolve(s, b.log_group_name) } }),
   aws_sesv2_email_identity: (b) => ({ primary: "ses:identity", vars: { IdentityName: b.email_identity as string } }),
   aws_sesv2_email_identity_mail_from_attributes: (b, s) => ({ primary: "ses:identity", vars: { IdentityName: resolve(s, b.email_identity) } }),
+  ...Object.fromEntries(
+    (
+      [
+        ["aws_apigatewayv2_api", "api", "apis"],
+        ["aws_apigatewayv2_route", "route", "routes"],
+        ["aws_apigatewayv2_integration", "integration", "integrations"],
+        ["aws_apigatewayv2_authorizer", "authorizer", "authorizers"],
+        ["aws_apigatewayv2_vpc_link", "vpclink", "vpclinks"],
+      ] as const
+    ).map(([t, item, collection]) => [t, () => ({ primary: `apigateway:${item}`, also: [`apigateway:${collection}`], vars: {} })]),
+  ),
   aws_apigatewayv2_stage: (b, s) => ({
+    primary: "apigateway:stage",
+    also: ["apigateway:stages"],
     vars: { LogGroupName: resolve(s, target(s, (b.access_log_settings as Body | undefined)?.destination_arn)?.name) },
   }),
   aws_db_instance: (b, s) => ({
     primary: "rds:db",
     vars: {
       DbInstanceName: b.identifier as string,
-      ParameterGroupName: resolve(s, b.parameter_group_name),
-      SubnetGroupName: resolve(s, b.db_subnet_group_name),
+      // The groups CreateDBInstance is authorized against, named or implied: without a name, RDS uses the
+      // engine's default option group (default:<engine>-<major>) and parameter group (default.<family>), and
+      // the default subnet group. RDS's example policies grant CreateDBInstance on og:default* for this.
+      // https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/security_iam_id-based-policy-examples-create-and-modify-examples.html
+      OptionGroupName: resolve(s, b.option_group_name) ?? defaultOptionGroup(b),
+      ParameterGroupName: b.parameter_group_name === undefined ? defaultParameterGroup(b) : resolve(s, b.parameter_group_name),
+      SubnetGroupName: b.db_subnet_group_name === undefined ? "default" : resolve(s, b.db_subnet_group_name),
       SnapshotName: b.final_snapshot_identifier as string | undefined,
-      // RDS-managed master password: RDS names the secret rds!db-<uuid> (placeholder)
-      SecretId: "rds!db-0123abcd-4567-89ef-0123-456789abcdef-AbCdEf",
     },
+    // RDS-managed master password: RDS names the secret rds!db-<uuid>.
+    generated: { SecretId: "rds!db-0123abcd-4567-89ef-0123-456789abcdef-AbCdEf" },
+    generatedPatterns: { SecretId: "rds!db-*" },
   }),
   aws_db_parameter_group: (b) => ({
     primary: "rds:pg",
@@ -193,6 +230,19 @@ const TARGETS: Record<string, (b: Body, s: TfDocument) => { primary?: string; va
   aws_wafv2_web_acl: (b) => ({ primary: "wafv2:webacl", vars: { Scope: b.scope === "CLOUDFRONT" ? "global" : "regional", Name: b.name as string } }),
 };
 
+/** The engine's major version as RDS names default groups: `16` of postgres 16.x, `8-0` of mysql 8.0.x. */
+function engineMajor(b: Body): string {
+  const v = String(b.engine_version ?? "");
+  const parts = v.split(".");
+  return b.engine === "postgres" ? parts[0] : parts.slice(0, 2).join("-");
+}
+
+/** The default option group RDS gives an instance created without one: `default:postgres-16`. */
+const defaultOptionGroup = (b: Body) => `default:${String(b.engine)}-${engineMajor(b)}`;
+
+/** The default DB parameter group: `default.postgres16` (the family's name). */
+const defaultParameterGroup = (b: Body) => `default.${String(b.engine)}${engineMajor(b).replace("-", ".")}`;
+
 /** Reads `provider` blocks: default region, aliased regions, and default tags. */
 function providers(stack: TfDocument): { regions: Record<string, string>; tags: Record<string, Record<string, string>> } {
   const regions: Record<string, string> = {};
@@ -218,7 +268,8 @@ export function simResources(stackName: string, stack: TfDocument, account: stri
         const region = p.regions[prov] ?? p.regions.aws;
         const tags = { ...(p.tags[prov] ?? {}), ...((body.tags as Record<string, string> | undefined) ?? {}) };
         const t = TARGETS[type]?.(body, stack) ?? { vars: {} };
-        out.push({ stack: stackName, kind, type, id, body, region, tags, target: { region, account, primary: t.primary, vars: defined(t.vars) } });
+        const target = { region, account, primary: t.primary, also: t.also, vars: defined(t.vars), generated: t.generated, generatedPatterns: t.generatedPatterns };
+        out.push({ stack: stackName, kind, type, id, body, region, tags, target });
       }
     }
   }
