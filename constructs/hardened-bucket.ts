@@ -23,7 +23,7 @@ export interface PolicyStatement {
 }
 
 export interface HardenedBucketProps {
-  /** Globally unique bucket name (see stacks/naming.ts). */
+  /** Globally unique bucket name (see constructs/config/naming.ts). */
   readonly bucketName: string;
   /**
    * Keep every overwritten or deleted object as a noncurrent version.

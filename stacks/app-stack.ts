@@ -141,7 +141,7 @@ export function fleetAlarms(fleet: Fleet): AlarmSpec[] {
  * group, and their alarms. The boot script runs in its `api` role: no `/data`, no PostgreSQL, Redis or backups;
  * the API reaches RDS and ElastiCache at the endpoints the data stack writes to SSM.
  *
- * The alarm topic is named, not owned (stacks/alarm-topic.ts).
+ * The alarm topic is named, not owned (constructs/alarm-topic.ts).
  */
 export class AppStack extends ZmanimStack {
   readonly fleet: Fleet;

@@ -16,7 +16,7 @@ import { deployRoleRequests, grantStatements, packDocuments } from "../construct
 import { TfDocument } from "../constructs/builders/iam/tf-document";
 
 /**
- * The cicd stack reads no other stack's state: bucket names and ARNs come from stacks/naming.ts, so an
+ * The cicd stack reads no other stack's state: bucket names and ARNs come from constructs/config/naming.ts, so an
  * administrator can apply it on its own, first, before the pipeline it enables exists. The deploy role's
  * grants are generated from the Terraform JSON of the stacks it deploys (`workload`: every other stack of
  * the environment, built before this one; constructs/builders/deploy-role-policy.ts).

@@ -1,6 +1,6 @@
 /**
  * Deploy-permission sufficiency: every role, simulated with a real IAM evaluator (@cloud-copilot/iam-simulate)
- * against what it will be asked to do, in every environment stacks/environments.ts exports (the
+ * against what it will be asked to do, in every environment constructs/config/environments.ts exports (the
  * `environments` map and the shipped examples, `scaled` among them), and in variants of them with the options
  * no shipped environment turns on (the web ACL, NAT egress, a cache replication group). A failure lists each
  * denied `action on ARN (who asks)`; zero denials is the only pass. docs/iam-sufficiency.md explains the

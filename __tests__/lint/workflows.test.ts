@@ -342,7 +342,7 @@ describe("GitHub workflows", () => {
     expect(seen.sort()).toEqual(Object.keys(expectedRole).sort());
   });
 
-  it("carries the environment's values, not copies that could drift from stacks/environments.ts", () => {
+  it("carries the environment's values, not copies that could drift from constructs/config/environments.ts", () => {
     const expected: Record<string, string> = {
       AWS_REGION: prod.region,
       AWS_ACCOUNT_ID: prod.accountId,

@@ -130,7 +130,7 @@ describe("unit contents (the on-box contract and D5/D6)", () => {
     expect(values(api, "ReadWritePaths")).toEqual(["/var/log/zmanim"]);
     expect(values(api, "Restart")).toEqual(["on-failure"]);
     expect(values(api, "RestartSec")).toHaveLength(1);
-    // The CloudWatch agent tails this file (stacks/cloudwatch-agent.ts).
+    // The CloudWatch agent tails this file (constructs/builders/cloudwatch-agent.ts).
     expect(values(api, "StandardOutput")).toEqual(["append:/var/log/zmanim/api.log"]);
   });
 

@@ -63,7 +63,7 @@ describe.each(Object.entries(environments))("cicd stack (%s)", (_name, env) => {
     expect(p.thumbprint_list).toBeUndefined();
   });
 
-  it("creates exactly the plan, deploy and release roles, named by stacks/naming.ts, under pinned ids", () => {
+  it("creates exactly the plan, deploy and release roles, named by constructs/config/naming.ts, under pinned ids", () => {
     expect(Object.fromEntries(roles.map(([id, b]) => [id, b.name]))).toEqual({
       gha_plan: ciRoleName(env, "plan"),
       gha_deploy: ciRoleName(env, "deploy"),

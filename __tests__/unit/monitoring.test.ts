@@ -314,7 +314,7 @@ it("the deploy workflow, once it sends DeployDuration, sends it in the namespace
 });
 
 it("refuses a second environment of the same account that activates the cost allocation tags, naming both and the fix", () => {
-  const { environmentSetProblems } = jest.requireActual("../../stacks/validate-environment") as typeof import("../../constructs/config/validate-environment");
+  const { environmentSetProblems } = jest.requireActual("../../constructs/config/validate-environment") as typeof import("../../constructs/config/validate-environment");
   expect(environmentSetProblems({ prod, staging, scaled })).toEqual([]);
   expect(environmentSetProblems({ prod, staging: { ...staging, activatesCostAllocationTags: true }, scaled })).toEqual([
     "environments.staging.activatesCostAllocationTags = true: environments.prod already activates the account's cost allocation tags in account 111111111111; set it false here (one environment per account owns them)",

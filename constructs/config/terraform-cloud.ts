@@ -59,7 +59,7 @@ export function cloudBackendOf(env: EnvironmentConfig): ResolvedCloudBackend | u
 }
 
 /**
- * The short names of every stack stacks/app.ts creates for `env`, in creation order. The scaled topology adds
+ * The short names of every stack main.ts creates for `env`, in creation order. The scaled topology adds
  * `data` and `app`; `compute` exists in both (the retired-box stack keeps the name). A unit test compares this
  * list with the synthesized manifest.
  */

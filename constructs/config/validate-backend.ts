@@ -1,6 +1,6 @@
 /**
  * Validation of `state` (where every stack of an environment keeps its Terraform state) and the process
- * environment variables that override it. Called from stacks/validate-environment.ts.
+ * environment variables that override it. Called from constructs/config/validate-environment.ts.
  *
  * Overrides (read only through `selectEnvironment`):
  * - ZMANIM_STATE_BACKEND=cloud switches an S3 environment to Terraform Cloud (TFC_ORGANIZATION required);
@@ -40,7 +40,7 @@ export function backendProblems(env: EnvironmentConfig, bad: Bad): void {
     return;
   }
   if (st.kind === "s3") {
-    const def = "is required; set it in stacks/environments.ts";
+    const def = "is required; set it in constructs/config/environments.ts";
     if (required("state.bucket", st.bucket, def) && !S3_BUCKET.test(st.bucket))
       bad("state.bucket", st.bucket, "use a valid S3 bucket name (the one backend.tf.json creates)");
     if (required("state.lockTable", st.lockTable, def) && !/^[A-Za-z0-9_.-]{3,255}$/.test(st.lockTable))
@@ -53,7 +53,7 @@ export function backendProblems(env: EnvironmentConfig, bad: Bad): void {
     bad("state.kind", (st as { kind: unknown }).kind, "use \"s3\" or \"cloud\"");
     return;
   }
-  if (required("state.organization", st.organization, "is required for Terraform Cloud; set TFC_ORGANIZATION or state.organization in stacks/environments.ts") && !TFC_NAME.test(st.organization))
+  if (required("state.organization", st.organization, "is required for Terraform Cloud; set TFC_ORGANIZATION or state.organization in constructs/config/environments.ts") && !TFC_NAME.test(st.organization))
     bad("state.organization", st.organization, "use the Terraform Cloud organization name (letters, digits, - and _)");
   if (!/^[A-Za-z0-9_-]*$/.test(st.workspacePrefix ?? ""))
     bad("state.workspacePrefix", st.workspacePrefix, "use letters, digits, - and _ only");
@@ -84,7 +84,7 @@ export function applyBackendOverrides(
       state = { kind: "cloud", organization: vars.TFC_ORGANIZATION ?? "", workspacePrefix: `${resourcePrefix(base)}-` };
     } else if (backend === "s3") {
       throw new ConfigError(base.name, [
-        `ZMANIM_STATE_BACKEND = "s3": environment "${base.name}" selects Terraform Cloud (state.kind "cloud") and names no state bucket; unset ZMANIM_STATE_BACKEND or give the environment an s3 state in stacks/environments.ts`,
+        `ZMANIM_STATE_BACKEND = "s3": environment "${base.name}" selects Terraform Cloud (state.kind "cloud") and names no state bucket; unset ZMANIM_STATE_BACKEND or give the environment an s3 state in constructs/config/environments.ts`,
       ]);
     } else {
       throw new ConfigError(base.name, [

@@ -42,7 +42,7 @@ export function environmentProblems(env: EnvironmentConfig): string[] {
   const problems: string[] = [];
   const bad = (field: string, value: unknown, fix: string) =>
     problems.push(`${field} = ${JSON.stringify(value)}: ${fix}`);
-  const required = (field: string, value: unknown, fix = "is required; set it in stacks/environments.ts"): boolean => {
+  const required = (field: string, value: unknown, fix = "is required; set it in constructs/config/environments.ts"): boolean => {
     if (value === undefined || value === null || value === "") {
       bad(field, value ?? null, fix);
       return false;
@@ -294,7 +294,7 @@ export function selectEnvironment(
   const base = defs[name];
   if (!base)
     throw new ConfigError(name, [
-      `ZMANIM_ENV/--env = ${JSON.stringify(name)}: unknown environment; use one of ${Object.keys(defs).join(", ")} or add it to stacks/environments.ts`,
+      `ZMANIM_ENV/--env = ${JSON.stringify(name)}: unknown environment; use one of ${Object.keys(defs).join(", ")} or add it to constructs/config/environments.ts`,
     ]);
   const env = applyBackendOverrides(base, vars);
   return validateEnvironment(env);

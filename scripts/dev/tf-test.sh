@@ -3,7 +3,7 @@
 #
 # Usage: scripts/dev/tf-test.sh [--all-environments] [STACK ...]
 #   Tests every stack under ${CDKTF_OUTDIR:-cdktf.out}/stacks (or the named ones). With --all-environments,
-#   also synthesizes every other shipped environment of stacks/environments.ts (selectable or exported as an
+#   also synthesizes every other shipped environment of constructs/config/environments.ts (selectable or exported as an
 #   example, like `scaled`) into a temporary directory and tests its stacks too.
 #
 # Each stack is copied (cdktf.out is never written), its backend removed, and a <stack>.tftest.hcl generated

@@ -1,4 +1,4 @@
-// Writes backend.tf.json (the state bootstrap) from stacks/state-bootstrap.ts for the selected
+// Writes backend.tf.json (the state bootstrap) from constructs/builders/state-bootstrap.ts for the selected
 // environment (default prod). `--check` compares instead of writing and exits 1 when they differ.
 import { readFileSync, writeFileSync } from "fs";
 import { repoPath } from "../../constructs/config/repo-root";

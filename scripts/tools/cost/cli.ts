@@ -153,7 +153,7 @@ export function main(argv: readonly string[], vars: Readonly<Record<string, stri
     if (report.overBudget) {
       printErr(
         `cost: estimate $${report.totalUsd.toFixed(2)} (${commitmentLabel(report.commitment)}) exceeds the ${env.name} budget of ` +
-          `$${report.budgetUsd.toFixed(2)} (monthlyBudgetUsd in stacks/environments.ts)\n`,
+          `$${report.budgetUsd.toFixed(2)} (monthlyBudgetUsd in constructs/config/environments.ts)\n`,
       );
       return 1;
     }

@@ -96,7 +96,7 @@ export function instanceCalls(env: EnvironmentConfig): Call[] {
   }
   // A missing key answers 404 (not 403) only with ListBucket.
   calls.push({ script: "packer/files/bin/update-binary.sh", cli: "s3 cp", action: "s3:ListBucket", resource: releases });
-  // The CloudWatch agent (stacks/cloudwatch-agent.ts): log streams of the box's groups and its metrics.
+  // The CloudWatch agent (constructs/builders/cloudwatch-agent.ts): log streams of the box's groups and its metrics.
   for (const l of BOX_LOGS) {
     const group = `arn:aws:logs:${env.region}:${env.accountId}:log-group:${boxLogGroupName(env, l.group)}`;
     calls.push({ script: "amazon-cloudwatch-agent", cli: "amazon-cloudwatch-agent", action: "logs:DescribeLogStreams", resource: group });

@@ -1,6 +1,6 @@
 /**
  * Which Terraform types the IAM action map must cover: every resource and data source type in the
- * synthesized stacks of every environment stacks/environments.ts exports (the `environments` map and the
+ * synthesized stacks of every environment constructs/config/environments.ts exports (the `environments` map and the
  * shipped examples beside it), plus the types below that no shipped
  * environment synthesizes yet (the `scaled` topology's data and app tiers), so that their map entries are
  * in place before the first stack that uses them.
@@ -73,7 +73,7 @@ export function typesOf(stacks: Record<string, TfDocument>): { resource: Set<str
 const isEnvironment = (v: unknown): v is EnvironmentConfig =>
   typeof v === "object" && v !== null && typeof (v as EnvironmentConfig).accountId === "string" && typeof (v as EnvironmentConfig).region === "string";
 
-/** Every environment stacks/environments.ts exports: those in `environments` and the shipped examples beside them. */
+/** Every environment constructs/config/environments.ts exports: those in `environments` and the shipped examples beside them. */
 export function shippedEnvironments(): EnvironmentConfig[] {
   const byName = new Map<string, EnvironmentConfig>();
   for (const v of [...Object.values(shipped.environments), ...Object.values(shipped)]) if (isEnvironment(v)) byName.set(v.name, v);

@@ -1,5 +1,5 @@
 /**
- * The shipped environments: the selectable ones (`environments`) and those stacks/environments.ts exports as
+ * The shipped environments: the selectable ones (`environments`) and those constructs/config/environments.ts exports as
  * examples (e.g. `scaled`), so the plan tests cover examples too. Imports no cdktf, so tools start quickly.
  */
 import * as shipped from "../../../constructs/config/environments";

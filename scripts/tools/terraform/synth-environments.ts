@@ -3,7 +3,7 @@
  *
  * Synthesizes every shipped environment into OUTBASE/<name>/ (the same atomic synth as `npm run synth`) and
  * prints one line per environment, `<name>\t<dir>`. Shipped means selectable (`environments`) or exported
- * from stacks/environments.ts as an example (e.g. `scaled`), so the plan tests cover examples too.
+ * from constructs/config/environments.ts as an example (e.g. `scaled`), so the plan tests cover examples too.
  */
 import { join } from "path";
 import { synthEnvironment } from "../../../main";

@@ -64,7 +64,7 @@ async function main(argv: string[], vars: NodeJS.ProcessEnv): Promise<number> {
   const env = selectEnvironment(envArgs, vars);
   const backend = cloudBackendOf(env);
   if (!backend) {
-    console.error(`bootstrap: environment ${env.name} keeps its state in S3 (state.kind "s3"); select Terraform Cloud with state.kind "cloud" in stacks/environments.ts or ZMANIM_STATE_BACKEND=cloud TFC_ORGANIZATION=<org>`);
+    console.error(`bootstrap: environment ${env.name} keeps its state in S3 (state.kind "s3"); select Terraform Cloud with state.kind "cloud" in constructs/config/environments.ts or ZMANIM_STATE_BACKEND=cloud TFC_ORGANIZATION=<org>`);
     return EXIT.usage;
   }
   const token = tokenFrom(vars, backend.hostname);
