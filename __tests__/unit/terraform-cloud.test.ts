@@ -48,7 +48,13 @@ describe("state: the Terraform Cloud fields", () => {
   });
 
   it("keeps the environment variables as overrides, on an S3 environment and on a cloud one", () => {
-    const defs = { prod, tfc: cloud({ ...prod, name: "tfc", vpcCidr: "10.50.0.0/16", publicSubnetCidr: "10.50.0.0/24" }, { project: "from-file", executionMode: "remote" }) };
+    const defs = {
+      prod,
+      tfc: cloud(
+        { ...prod, name: "tfc", vpcCidr: "10.50.0.0/16", publicSubnetCidr: "10.50.0.0/24", github: { ...prod.github, oidcProvider: "lookup" }, activatesCostAllocationTags: false },
+        { project: "from-file", executionMode: "remote" },
+      ),
+    };
     expect(selectEnvironment([], {}, defs)).toBe(prod);
     expect(
       selectEnvironment([], { ZMANIM_STATE_BACKEND: "cloud", TFC_ORGANIZATION: "o", TFC_PROJECT: "p-1", TFC_EXECUTION_MODE: "agent", TFC_WORKSPACE_PREFIX: "w-" }, defs).state,
@@ -140,7 +146,7 @@ describe.each([["prod", cloud(prod)], ["scaled", cloud(scaled)]])("Terraform Clo
     });
 
     it("denies the deploy (and so the apply) role any write to the Terraform Cloud roles and provider", () => {
-      const iam = statements(res("aws_iam_policy").gha_deploy_iam_policy.policy);
+      const iam = Object.values(res("aws_iam_policy")).flatMap((p) => statements((p as { policy: string }).policy));
       const deny = iam.find((x) => x.Sid === "NeverTheTrustRoot");
       expect(deny?.Resource).toEqual(expect.arrayContaining([
         `arn:aws:iam::111111111111:role/zmanim-${name}-tfc-*`,
@@ -160,7 +166,8 @@ describe.each([["prod", cloud(prod)], ["scaled", cloud(scaled)]])("Terraform Clo
 describe("S3 environments are untouched", () => {
   it.each([["prod", prod], ["scaled", scaled]])("%s: no Terraform Cloud provider, role or output", (_n, env) => {
     const cicd: TfJson = synthAll(env).stacks.cicd;
-    expect(Object.keys(cicd.resource?.aws_iam_openid_connect_provider ?? {})).toEqual(["github_oidc"]);
+    // The GitHub provider: created by prod, looked up by scaled (one per account).
+    expect([...Object.keys(cicd.resource?.aws_iam_openid_connect_provider ?? {}), ...Object.keys(cicd.data?.aws_iam_openid_connect_provider ?? {})]).toEqual(["github_oidc"]);
     expect(Object.keys(cicd.resource?.aws_iam_role ?? {}).filter((k) => k.startsWith("tfc"))).toEqual([]);
     expect(Object.keys(cicd.output ?? {}).filter((k) => k.startsWith("tfc"))).toEqual([]);
     expect(JSON.stringify(cicd)).not.toContain("tfc-");

@@ -65,7 +65,7 @@ export function cloudBackendOf(env: EnvironmentConfig): ResolvedCloudBackend | u
  */
 export function stackShortNames(env: EnvironmentConfig): string[] {
   const scaled = topologyOf(env).kind === "scaled";
-  return ["network", "storage", "secrets", "compute", "dns", ...(scaled ? ["data", "app"] : []), "api", "cdn", "cicd"];
+  return ["network", "storage", "secrets", "compute", "dns", ...(scaled ? ["data", "app"] : []), "api", "cdn", "monitoring", "cicd"];
 }
 
 /** The workspace of one stack: `<workspacePrefix><short>`, e.g. `zmanim-prod-network`. */
