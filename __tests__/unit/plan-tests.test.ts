@@ -158,7 +158,7 @@ describe("plan tests of prod in Terraform Cloud mode (state.kind \"cloud\")", ()
 
   it("plans every stack without its cloud block and asserts each remote-state read's organization and workspace", () => {
     expect(stacks.map((s) => s.name).sort()).toEqual(
-      ["api", "cdn", "cicd", "compute", "dns", "network", "secrets", "storage"].map((x) => `zmanim-prod-${x}`),
+      ["api", "cdn", "cicd", "compute", "dns", "monitoring", "network", "secrets", "storage"].map((x) => `zmanim-prod-${x}`),
     );
     let reads = 0;
     for (const s of stacks) {
@@ -173,7 +173,7 @@ describe("plan tests of prod in Terraform Cloud mode (state.kind \"cloud\")", ()
         expect(t.testFile).toContain(`condition     = data.terraform_remote_state.${name}.config.workspaces.name == "${ws}"`);
       }
     }
-    expect(reads).toBe(5);
+    expect(reads).toBe(8); // api, cdn and storage reads as before, and the monitoring stack reads api, cdn and compute
   });
 
   it("refuses a read of another organization or of the wrong workspace, naming both sides", () => {
