@@ -5,6 +5,7 @@ import { LaunchTemplate } from "@cdktf/provider-aws/lib/launch-template";
 import { Lb } from "@cdktf/provider-aws/lib/lb";
 import { LbListener } from "@cdktf/provider-aws/lib/lb-listener";
 import { LbTargetGroup } from "@cdktf/provider-aws/lib/lb-target-group";
+import { Problem, fleetSizeProblems } from "./config/limits";
 
 /**
  * Root device of the AMI: Ubuntu's `/dev/sda1` (packer/zmanim-ami.pkr.hcl, `launch_block_device_mappings`). A
@@ -111,6 +112,18 @@ export class Fleet extends Construct {
   readonly targetGroup: LbTargetGroup;
   readonly listener: LbListener;
 
+  /**
+   * The size rules of a fleet (constructs/config/limits.ts), named by this construct's props; the environment
+   * validation applies the same rules to `topology.fleet`.
+   */
+  static sizeProblems(props: Pick<FleetProps, "minSize" | "maxSize" | "targetCpuPercent">): Problem[] {
+    const names: Record<string, string> = { min: "minSize", max: "maxSize", targetCpuPercent: "targetCpuPercent" };
+    return fleetSizeProblems({ min: props.minSize, max: props.maxSize, targetCpuPercent: props.targetCpuPercent }).map((p) => ({
+      ...p,
+      field: names[p.field],
+    }));
+  }
+
   constructor(scope: Construct, id: string, props: FleetProps) {
     super(scope, id);
     const fail = (field: string, value: unknown, fix: string) => {
@@ -120,9 +133,7 @@ export class Fleet extends Construct {
       fail("name", props.name, "use 1 to 32 letters, digits or hyphens, not starting or ending with a hyphen (nor with internal-)");
     }
     if (props.subnetIds.length < 2) fail("subnetIds", props.subnetIds, "give at least two subnets in different availability zones");
-    if (!Number.isInteger(props.minSize) || props.minSize < 2) fail("minSize", props.minSize, "use at least 2, one instance per availability zone");
-    if (!Number.isInteger(props.maxSize) || props.maxSize < props.minSize) fail("maxSize", props.maxSize, `use a whole number of at least minSize (${props.minSize})`);
-    if (!(props.targetCpuPercent >= 10 && props.targetCpuPercent <= 90)) fail("targetCpuPercent", props.targetCpuPercent, "use a percentage from 10 to 90");
+    for (const p of Fleet.sizeProblems(props)) fail(p.field, p.value, p.fix);
     const deregistration = props.deregistrationDelaySeconds ?? 30;
     if (!Number.isInteger(deregistration) || deregistration < 0 || deregistration > 3600) {
       fail("deregistrationDelaySeconds", deregistration, "use a whole number of seconds from 0 to 3600");
@@ -130,41 +141,7 @@ export class Fleet extends Construct {
     const tags = { ...(props.tags ?? {}), Name: props.name };
     const launched = { ...(props.launchTags ?? {}), ...tags };
 
-    this.launchTemplate = new LaunchTemplate(this, "launch-template", {
-      name: props.name,
-      description: `${props.name}: API-only instances`,
-      imageId: props.ami,
-      instanceType: props.instanceType,
-      iamInstanceProfile: { name: props.instanceProfileName },
-      // The interface spelled out, so the plan (and the cost model) shows whether instances get a public IPv4.
-      networkInterfaces: [
-        {
-          deviceIndex: 0,
-          associatePublicIpAddress: String(props.associatePublicIpAddress ?? false),
-          securityGroups: props.instanceSecurityGroupIds,
-          deleteOnTermination: "true",
-        },
-      ],
-      ebsOptimized: "true",
-      monitoring: { enabled: props.detailedMonitoring ?? false },
-      metadataOptions: {
-        httpEndpoint: "enabled",
-        httpTokens: "required",
-        httpPutResponseHopLimit: 1,
-        instanceMetadataTags: "disabled",
-      },
-      blockDeviceMappings: [
-        {
-          deviceName: AMI_ROOT_DEVICE,
-          ebs: { volumeType: "gp3", volumeSize: props.rootVolumeGb ?? 10, encrypted: "true", deleteOnTermination: "true" },
-        },
-      ],
-      userData: Buffer.from(props.userData, "utf8").toString("base64"),
-      updateDefaultVersion: true,
-      // Instances, their root volumes and network interfaces are tagged at launch (RunInstances TagSpecifications).
-      tagSpecifications: FLEET_TAGGED_AT_LAUNCH.map((resourceType) => ({ resourceType, tags: launched })),
-      tags,
-    });
+    this.launchTemplate = this.launchTemplateOf(props, tags, launched);
 
     this.loadBalancer = new Lb(this, "load-balancer", {
       name: props.name,
@@ -246,4 +223,43 @@ export class Fleet extends Construct {
       },
     });
   }
+  /** IMDSv2 only, an encrypted gp3 root, the public IPv4 choice spelled out, and every launch tagged. */
+  private launchTemplateOf(props: FleetProps, tags: Record<string, string>, launched: Record<string, string>): LaunchTemplate {
+    return new LaunchTemplate(this, "launch-template", {
+      name: props.name,
+      description: `${props.name}: API-only instances`,
+      imageId: props.ami,
+      instanceType: props.instanceType,
+      iamInstanceProfile: { name: props.instanceProfileName },
+      // The interface spelled out, so the plan (and the cost model) shows whether instances get a public IPv4.
+      networkInterfaces: [
+        {
+          deviceIndex: 0,
+          associatePublicIpAddress: String(props.associatePublicIpAddress ?? false),
+          securityGroups: props.instanceSecurityGroupIds,
+          deleteOnTermination: "true",
+        },
+      ],
+      ebsOptimized: "true",
+      monitoring: { enabled: props.detailedMonitoring ?? false },
+      metadataOptions: {
+        httpEndpoint: "enabled",
+        httpTokens: "required",
+        httpPutResponseHopLimit: 1,
+        instanceMetadataTags: "disabled",
+      },
+      blockDeviceMappings: [
+        {
+          deviceName: AMI_ROOT_DEVICE,
+          ebs: { volumeType: "gp3", volumeSize: props.rootVolumeGb ?? 10, encrypted: "true", deleteOnTermination: "true" },
+        },
+      ],
+      userData: Buffer.from(props.userData, "utf8").toString("base64"),
+      updateDefaultVersion: true,
+      // Instances, their root volumes and network interfaces are tagged at launch (RunInstances TagSpecifications).
+      tagSpecifications: FLEET_TAGGED_AT_LAUNCH.map((resourceType) => ({ resourceType, tags: launched })),
+      tags,
+    });
+  }
+
 }

@@ -3,6 +3,7 @@ import { DbInstance } from "@cdktf/provider-aws/lib/db-instance";
 import { DbParameterGroup } from "@cdktf/provider-aws/lib/db-parameter-group";
 import { DbSubnetGroup } from "@cdktf/provider-aws/lib/db-subnet-group";
 import { RetainedLogGroup } from "./log-group";
+import { Problem, databaseStorageProblems } from "./config/limits";
 
 export interface ManagedDatabaseProps {
   /** RDS instance identifier, e.g. `zmanim-prod-postgres`. Also names the subnet group and the final snapshot. */
@@ -73,6 +74,11 @@ export class ManagedDatabase extends Construct {
   readonly allocatedStorageGb: number;
   readonly databaseName: string;
 
+  /** Storage and backup rules (constructs/config/limits.ts); the environment validation applies them to `topology.database`. */
+  static storageProblems(d: { allocatedStorageGb: number; maxAllocatedStorageGb: number; backupRetentionDays: number }): Problem[] {
+    return databaseStorageProblems(d);
+  }
+
   constructor(scope: Construct, id: string, props: ManagedDatabaseProps) {
     super(scope, id);
     const allocated = props.allocatedStorageGb ?? 20;
@@ -83,10 +89,9 @@ export class ManagedDatabase extends Construct {
     const fail = (field: string, value: unknown, fix: string) => {
       throw new Error(`ManagedDatabase ${id}: ${field} = ${JSON.stringify(value)}: ${fix}`);
     };
-    if (!Number.isInteger(retention) || retention < 7 || retention > 35)
-      fail("backupRetentionDays", retention, "keep automated backups 7 to 35 days");
-    if (ceiling <= allocated)
-      fail("maxAllocatedStorageGb", ceiling, `must exceed allocatedStorageGb (${allocated}); otherwise storage autoscaling is off`);
+    for (const p of ManagedDatabase.storageProblems({ allocatedStorageGb: allocated, maxAllocatedStorageGb: ceiling, backupRetentionDays: retention })) {
+      fail(p.field, p.value, p.fix);
+    }
     if (props.subnetIds.length < 2) fail("subnetIds", props.subnetIds, "give subnets in at least two zones (RDS requires it)");
     if (!/^\d+$/.test(major)) fail("engineMajorVersion", major, "give the major version only, e.g. \"16\"; RDS applies minors");
     const pin = (r: { overrideLogicalId(id: string): void }, suffix: string) =>

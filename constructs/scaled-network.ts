@@ -151,6 +151,11 @@ export class ScaledNetwork extends Construct {
     this.cacheSecurityGroup = group("cache", "cache", "ElastiCache Valkey: 6379 from the API fleet only");
 
     /** One hop: `from` may open `port` on `to`, as a matching egress and ingress rule. */
+    this.addRules(props);
+  }
+  /** Each group admits exactly one upstream: VPC link -> ALB -> app -> database and cache; and the app's way out. */
+  private addRules(props: ScaledNetworkProps): void {
+    const { env, topology: t, network } = props;
     const allow = (id: string, from: SecurityGroup, to: SecurityGroup, port: number, description: string) => {
       new VpcSecurityGroupEgressRule(this, `${id}-out`, {
         securityGroupId: from.id,
@@ -198,4 +203,5 @@ export class ScaledNetwork extends Construct {
       cidrIpv4: "0.0.0.0/0",
     }).overrideLogicalId("app_https_egress");
   }
+
 }

@@ -147,79 +147,8 @@ export class SiteDistribution extends Construct {
       code: readFileSync(NOT_FOUND_STATUS_PATH, "utf8"),
     }), "not-found-status");
 
-    const compression = { enableAcceptEncodingGzip: true, enableAcceptEncodingBrotli: true };
-    const nothingInKey = {
-      cookiesConfig: { cookieBehavior: "none" },
-      headersConfig: { headerBehavior: "none" },
-      queryStringsConfig: { queryStringBehavior: "none" },
-      ...compression,
-    };
-
-    const htmlCache = pin(new CloudfrontCachePolicy(this, "html-cache", {
-      name: `${prefix}-html`,
-      comment: "Static pages: the object's s-maxage (1 day) at the edge; browsers revalidate; deploys invalidate",
-      // static-site-sync.sh uploads pages with max-age=0 (browsers revalidate) and s-maxage=86400: CloudFront
-      // keeps them for s-maxage clamped to [minTtl, maxTtl] (Expiration.html), so maxTtl must reach a day.
-      // Without a Cache-Control header (an object uploaded by hand), the 5-minute default applies.
-      minTtl: 0,
-      defaultTtl: 300,
-      maxTtl: 86400,
-      parametersInCacheKeyAndForwardedToOrigin: nothingInKey,
-    }), "html-cache");
-    const assetsCache = pin(new CloudfrontCachePolicy(this, "assets-cache", {
-      name: `${prefix}-hashed-assets`,
-      comment: "Content-hashed /_next/static files: one year",
-      minTtl: ONE_YEAR,
-      defaultTtl: ONE_YEAR,
-      maxTtl: ONE_YEAR,
-      parametersInCacheKeyAndForwardedToOrigin: nothingInKey,
-    }), "assets-cache");
-    // D13: an hour by default, the origin's Cache-Control wins within [0, 1 day]; every query string,
-    // Authorization and Origin are in the key, so a response for one token (or none) is never served for
-    // another. (AWS rejects Authorization in a key whose TTLs are all 0; this one has a default of 1 h.)
-    this.apiCachePolicy = pin(new CloudfrontCachePolicy(this, "api-cache", {
-      name: `${prefix}-api`,
-      comment: "API: 1 h default, honours origin Cache-Control; keyed on query, Authorization, Origin",
-      minTtl: 0,
-      defaultTtl: 3600,
-      maxTtl: 86400,
-      parametersInCacheKeyAndForwardedToOrigin: {
-        cookiesConfig: { cookieBehavior: "none" },
-        headersConfig: { headerBehavior: "whitelist", headers: { items: ["Authorization", "Origin"] } },
-        queryStringsConfig: { queryStringBehavior: "all" },
-        ...compression,
-      },
-    }), "api-cache");
-    // Everything the viewer sent except Host (API Gateway answers 403 to a foreign Host). Authorization
-    // cannot be listed in an origin request policy; it reaches the API because it is in the cache key.
-    // Cookies are not forwarded: they are not in the key, so a cookie-dependent response could leak.
-    const apiOriginRequest = pin(new CloudfrontOriginRequestPolicy(this, "api-origin-request", {
-      name: `${prefix}-api-all-but-host`,
-      comment: "All viewer headers except Host, all query strings, no cookies",
-      headersConfig: { headerBehavior: "allExcept", headers: { items: ["host"] } },
-      queryStringsConfig: { queryStringBehavior: "all" },
-      cookiesConfig: { cookieBehavior: "none" },
-    }), "api-origin-request");
-
-    const security: CloudfrontResponseHeadersPolicySecurityHeadersConfig = {
-      strictTransportSecurity: { accessControlMaxAgeSec: 63072000, includeSubdomains: true, preload: false, override: true },
-      contentTypeOptions: { override: true },
-      frameOptions: { frameOption: "DENY", override: true },
-      referrerPolicy: { referrerPolicy: "strict-origin-when-cross-origin", override: true },
-    };
-    const headers = pin(new CloudfrontResponseHeadersPolicy(this, "security-headers", {
-      name: `${prefix}-security-headers`,
-      comment: "HSTS (2 years), nosniff, DENY framing, strict-origin-when-cross-origin",
-      securityHeadersConfig: security,
-    }), "security-headers");
-    const immutableHeaders = pin(new CloudfrontResponseHeadersPolicy(this, "immutable-headers", {
-      name: `${prefix}-immutable-assets`,
-      comment: "Security headers plus a one-year immutable Cache-Control for hashed assets",
-      securityHeadersConfig: security,
-      customHeadersConfig: {
-        items: [{ header: "Cache-Control", value: `public, max-age=${ONE_YEAR}, immutable`, override: true }],
-      },
-    }), "immutable-headers");
+    const { htmlCache, assetsCache, apiCache, apiOriginRequest, headers, immutableHeaders } = this.policies(prefix);
+    this.apiCachePolicy = apiCache;
 
     const api = {
       targetOriginId: ORIGIN.api,
@@ -300,6 +229,84 @@ export class SiteDistribution extends Construct {
 
     if (props.accessLogs) this.addAccessLogs(prefix, props.accessLogs);
   }
+  /** The cache, origin-request and response-headers policies of the behaviours, each pinned by id. */
+  private policies(prefix: string) {
+    const compression = { enableAcceptEncodingGzip: true, enableAcceptEncodingBrotli: true };
+    const nothingInKey = {
+      cookiesConfig: { cookieBehavior: "none" },
+      headersConfig: { headerBehavior: "none" },
+      queryStringsConfig: { queryStringBehavior: "none" },
+      ...compression,
+    };
+
+    const htmlCache = pin(new CloudfrontCachePolicy(this, "html-cache", {
+      name: `${prefix}-html`,
+      comment: "Static pages: the object's s-maxage (1 day) at the edge; browsers revalidate; deploys invalidate",
+      // static-site-sync.sh uploads pages with max-age=0 (browsers revalidate) and s-maxage=86400: CloudFront
+      // keeps them for s-maxage clamped to [minTtl, maxTtl] (Expiration.html), so maxTtl must reach a day.
+      // Without a Cache-Control header (an object uploaded by hand), the 5-minute default applies.
+      minTtl: 0,
+      defaultTtl: 300,
+      maxTtl: 86400,
+      parametersInCacheKeyAndForwardedToOrigin: nothingInKey,
+    }), "html-cache");
+    const assetsCache = pin(new CloudfrontCachePolicy(this, "assets-cache", {
+      name: `${prefix}-hashed-assets`,
+      comment: "Content-hashed /_next/static files: one year",
+      minTtl: ONE_YEAR,
+      defaultTtl: ONE_YEAR,
+      maxTtl: ONE_YEAR,
+      parametersInCacheKeyAndForwardedToOrigin: nothingInKey,
+    }), "assets-cache");
+    // D13: an hour by default, the origin's Cache-Control wins within [0, 1 day]; every query string,
+    // Authorization and Origin are in the key, so a response for one token (or none) is never served for
+    // another. (AWS rejects Authorization in a key whose TTLs are all 0; this one has a default of 1 h.)
+    const apiCache = pin(new CloudfrontCachePolicy(this, "api-cache", {
+      name: `${prefix}-api`,
+      comment: "API: 1 h default, honours origin Cache-Control; keyed on query, Authorization, Origin",
+      minTtl: 0,
+      defaultTtl: 3600,
+      maxTtl: 86400,
+      parametersInCacheKeyAndForwardedToOrigin: {
+        cookiesConfig: { cookieBehavior: "none" },
+        headersConfig: { headerBehavior: "whitelist", headers: { items: ["Authorization", "Origin"] } },
+        queryStringsConfig: { queryStringBehavior: "all" },
+        ...compression,
+      },
+    }), "api-cache");
+    // Everything the viewer sent except Host (API Gateway answers 403 to a foreign Host). Authorization
+    // cannot be listed in an origin request policy; it reaches the API because it is in the cache key.
+    // Cookies are not forwarded: they are not in the key, so a cookie-dependent response could leak.
+    const apiOriginRequest = pin(new CloudfrontOriginRequestPolicy(this, "api-origin-request", {
+      name: `${prefix}-api-all-but-host`,
+      comment: "All viewer headers except Host, all query strings, no cookies",
+      headersConfig: { headerBehavior: "allExcept", headers: { items: ["host"] } },
+      queryStringsConfig: { queryStringBehavior: "all" },
+      cookiesConfig: { cookieBehavior: "none" },
+    }), "api-origin-request");
+
+    const security: CloudfrontResponseHeadersPolicySecurityHeadersConfig = {
+      strictTransportSecurity: { accessControlMaxAgeSec: 63072000, includeSubdomains: true, preload: false, override: true },
+      contentTypeOptions: { override: true },
+      frameOptions: { frameOption: "DENY", override: true },
+      referrerPolicy: { referrerPolicy: "strict-origin-when-cross-origin", override: true },
+    };
+    const headers = pin(new CloudfrontResponseHeadersPolicy(this, "security-headers", {
+      name: `${prefix}-security-headers`,
+      comment: "HSTS (2 years), nosniff, DENY framing, strict-origin-when-cross-origin",
+      securityHeadersConfig: security,
+    }), "security-headers");
+    const immutableHeaders = pin(new CloudfrontResponseHeadersPolicy(this, "immutable-headers", {
+      name: `${prefix}-immutable-assets`,
+      comment: "Security headers plus a one-year immutable Cache-Control for hashed assets",
+      securityHeadersConfig: security,
+      customHeadersConfig: {
+        items: [{ header: "Cache-Control", value: `public, max-age=${ONE_YEAR}, immutable`, override: true }],
+      },
+    }), "immutable-headers");
+    return { htmlCache, assetsCache, apiCache, apiOriginRequest, headers, immutableHeaders };
+  }
+
 
   /** Standard logging v2 (CloudWatch Logs vended delivery, us-east-1). */
   private addAccessLogs(prefix: string, logs: SiteDistributionAccessLogs): void {

@@ -306,7 +306,7 @@ describe("Fleet construct guards", () => {
   it("refuses one subnet, a minimum below 2, a maximum below the minimum and a name the ALB would refuse", () => {
     expect(() => build({ subnetIds: ["a"] })).toThrow(/subnetIds = \["a"\]; give at least two subnets/);
     expect(() => build({ minSize: 1 })).toThrow(/minSize = 1; use at least 2/);
-    expect(() => build({ maxSize: 1 })).toThrow(/maxSize = 1; use a whole number of at least minSize \(2\)/);
+    expect(() => build({ maxSize: 1 })).toThrow(/maxSize = 1; use a whole number from 2 to 100, at least fleet.min/);
     expect(() => build({ name: "x".repeat(33) })).toThrow(/name = "x{33}"/);
     expect(() => build({ name: "internal-api" })).toThrow(/nor with internal-/);
   });

@@ -158,7 +158,7 @@ describe("managed data constructs refuse unsafe settings at construction", () =>
   const db = (patch: Partial<ManagedDatabaseProps>) => () => new ManagedDatabase(new TerraformStack(Testing.app(), "t"), "db", { ...base, ...patch });
 
   it("names the field, the value and the fix", () => {
-    expect(db({ backupRetentionDays: 3 })).toThrow(/ManagedDatabase db: backupRetentionDays = 3: keep automated backups 7 to 35 days/);
+    expect(db({ backupRetentionDays: 3 })).toThrow(/ManagedDatabase db: backupRetentionDays = 3: use 7 to 35 days/);
     expect(db({ allocatedStorageGb: 50, maxAllocatedStorageGb: 50 })).toThrow(/maxAllocatedStorageGb = 50: must exceed allocatedStorageGb \(50\)/);
     expect(db({ subnetIds: ["a"] })).toThrow(/subnetIds = \["a"\]: give subnets in at least two zones/);
     expect(db({ engineMajorVersion: "16.4" })).toThrow(/engineMajorVersion = "16.4": give the major version only/);

@@ -2,6 +2,7 @@ import { DEFAULT_ENVIRONMENT, EnvironmentConfig, environments } from "./environm
 import { githubOidcProblems, githubOidcSetProblems } from "./github-oidc";
 import { applyBackendOverrides, backendProblems } from "./validate-backend";
 import { AWS_REGIONS, ConfigError } from "./errors";
+import { databaseStorageProblems, fleetSizeProblems } from "./limits";
 import { costAllocationTagProblems } from "./validate-monitoring";
 
 /**
@@ -378,14 +379,7 @@ function topologyProblems(
     if (typeof db.multiAz !== "boolean") bad("topology.database.multiAz", db.multiAz ?? null, "use true (a standby in the second zone) or false");
     else if (!db.multiAz && isProduction(env))
       bad("topology.database.multiAz", db.multiAz, "prod requires Multi-AZ (a synchronous standby in the second zone); set it to true");
-    const allocatedOk = isInt(db.allocatedStorageGb, 20, 65536);
-    if (!allocatedOk) bad("topology.database.allocatedStorageGb", db.allocatedStorageGb ?? null, "use a whole number of GiB between 20 (the gp3 minimum) and 65536");
-    if (!isInt(db.maxAllocatedStorageGb, 21, 65536))
-      bad("topology.database.maxAllocatedStorageGb", db.maxAllocatedStorageGb ?? null, "use a whole number of GiB up to 65536, above allocatedStorageGb (storage autoscaling ceiling)");
-    else if (allocatedOk && db.maxAllocatedStorageGb <= db.allocatedStorageGb)
-      bad("topology.database.maxAllocatedStorageGb", db.maxAllocatedStorageGb, `must exceed allocatedStorageGb (${db.allocatedStorageGb}); otherwise storage autoscaling is off`);
-    if (!isInt(db.backupRetentionDays, 7, 35))
-      bad("topology.database.backupRetentionDays", db.backupRetentionDays ?? null, "use 7 to 35 days; automated backups replace restic for PostgreSQL in this topology");
+    for (const p of databaseStorageProblems(db)) bad(`topology.database.${p.field}`, p.value, p.fix);
   }
 
   const cache = t.cache;
@@ -408,12 +402,7 @@ function topologyProblems(
   else {
     if (!ARM64_INSTANCE_TYPE.test(fleet.instanceType ?? ""))
       bad("topology.fleet.instanceType", fleet.instanceType ?? null, "the AMI is arm64; use a Graviton type such as \"t4g.small\" or \"m7g.medium\"");
-    const minOk = isInt(fleet.min, 2, 100);
-    if (!minOk) bad("topology.fleet.min", fleet.min ?? null, "use at least 2 (one instance per availability zone), at most 100");
-    if (!isInt(fleet.max, 2, 100)) bad("topology.fleet.max", fleet.max ?? null, "use a whole number from 2 to 100, at least fleet.min");
-    else if (minOk && fleet.max < fleet.min) bad("topology.fleet.max", fleet.max, `must be at least fleet.min (${fleet.min})`);
-    if (!isInt(fleet.targetCpuPercent, 10, 90))
-      bad("topology.fleet.targetCpuPercent", fleet.targetCpuPercent ?? null, "use a whole percentage from 10 to 90 for target tracking");
+    for (const p of fleetSizeProblems(fleet)) bad(`topology.fleet.${p.field}`, p.value, p.fix);
   }
 
   if (typeof t.keepBox !== "boolean")
