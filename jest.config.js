@@ -13,6 +13,9 @@ const common = {
   moduleFileExtensions: ["ts", "js", "json"],
 };
 module.exports = {
+  // Every core: jest otherwise leaves one idle for itself (one worker on a 2-core machine), and its own process
+  // mostly waits on the workers.
+  maxWorkers: "100%",
   projects: [
     {
       ...common,
