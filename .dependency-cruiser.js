@@ -55,7 +55,8 @@ module.exports = {
     {
       name: "tools-read-config-and-builders",
       severity: "error",
-      comment: "Tools read configuration and builders (and synthesize through main.ts), never stacks or constructs directly.",
+      comment:
+        "Tools read configuration and builders (and synthesize through main.ts), never stacks or constructs directly.",
       from: { path: "^scripts/" },
       to: { path: "^(stacks/|constructs/(?!(config|builders)/)|__tests__/)" },
     },

@@ -85,10 +85,22 @@ export function addStacks(app: App, env: EnvironmentConfig): ZmanimStacks {
   cdn.addDependency(api);
   cdn.addDependency(dns);
   // Last: it names the cdn stack's log delivery source and the us-east-1 alarm topic, and reads every id it draws.
-  for (const s of [api, cdn, compute, ...(data ? [data] : []), ...(appTier ? [appTier] : [])]) monitoring.addDependency(s);
+  for (const s of [api, cdn, compute, ...(data ? [data] : []), ...(appTier ? [appTier] : [])])
+    monitoring.addDependency(s);
 
   // Last: the deploy role's grants are generated from every other stack's Terraform.
-  const workload = [network, storage, secrets, compute, dns, ...(data ? [data] : []), ...(appTier ? [appTier] : []), api, cdn, monitoring];
+  const workload = [
+    network,
+    storage,
+    secrets,
+    compute,
+    dns,
+    ...(data ? [data] : []),
+    ...(appTier ? [appTier] : []),
+    api,
+    cdn,
+    monitoring,
+  ];
   const cicd = new CicdStack(app, { env, workload: terraformOf(workload, env) });
 
   return { network, storage, secrets, compute, dns, api, cdn, cicd, data, app: appTier, monitoring };

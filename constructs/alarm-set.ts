@@ -2,7 +2,10 @@ import { Construct } from "constructs";
 import { CloudwatchMetricAlarm, CloudwatchMetricAlarmConfig } from "@cdktf/provider-aws/lib/cloudwatch-metric-alarm";
 
 /** One alarm of an `AlarmSet`: a CloudWatch metric alarm without its name prefix and its SNS actions. */
-export interface AlarmSpec extends Omit<CloudwatchMetricAlarmConfig, "alarmName" | "alarmActions" | "okActions" | "treatMissingData"> {
+export interface AlarmSpec extends Omit<
+  CloudwatchMetricAlarmConfig,
+  "alarmName" | "alarmActions" | "okActions" | "treatMissingData"
+> {
   /**
    * Construct id and Terraform logical id (`<logicalIdPrefix><id>`). Alarms hold no state, but a pinned id
    * keeps a refactor from showing up as destroy-and-create in the plan.
@@ -54,12 +57,17 @@ export class AlarmSet extends Construct {
     const seen = new Set<string>();
     for (const spec of props.alarms) {
       const { id: alarmId, name, extraAlarmActions, treatMissingData, ...cfg } = spec;
-      if (seen.has(alarmId)) throw new Error(`AlarmSet ${id}: alarm id ${JSON.stringify(alarmId)} appears twice; give each alarm its own id`);
+      if (seen.has(alarmId))
+        throw new Error(
+          `AlarmSet ${id}: alarm id ${JSON.stringify(alarmId)} appears twice; give each alarm its own id`,
+        );
       seen.add(alarmId);
       const hasMetric = cfg.metricName !== undefined;
       const hasQuery = Array.isArray(cfg.metricQuery) ? cfg.metricQuery.length > 0 : cfg.metricQuery !== undefined;
       if (hasMetric === hasQuery) {
-        throw new Error(`AlarmSet ${id}: alarm ${JSON.stringify(alarmId)} needs exactly one of metricName or metricQuery`);
+        throw new Error(
+          `AlarmSet ${id}: alarm ${JSON.stringify(alarmId)} needs exactly one of metricName or metricQuery`,
+        );
       }
       const alarm = new CloudwatchMetricAlarm(this, alarmId, {
         ...cfg,

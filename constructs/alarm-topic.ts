@@ -20,9 +20,18 @@ export function alarmTopicOwner(env: EnvironmentConfig): "compute" | "data" {
  * `alarm-email` in `scope` (with `idSuffix` appended; give another region's topic its `provider` and a suffix). Not KMS-encrypted: CloudWatch alarms cannot publish to a topic under the AWS managed
  * aws/sns key, and a customer managed key ($1/month) would protect nothing secret (alarm names and states).
  */
-export function addAlarmTopic(scope: Construct, env: EnvironmentConfig, opts: { provider?: TerraformProvider; idSuffix?: string } = {}): SnsTopic {
+export function addAlarmTopic(
+  scope: Construct,
+  env: EnvironmentConfig,
+  opts: { provider?: TerraformProvider; idSuffix?: string } = {},
+): SnsTopic {
   const { provider, idSuffix = "" } = opts;
   const topic = new SnsTopic(scope, `alarm-topic${idSuffix}`, { provider, name: alarmTopicName(env) });
-  new SnsTopicSubscription(scope, `alarm-email${idSuffix}`, { provider, topicArn: topic.arn, protocol: "email", endpoint: env.alarmEmail });
+  new SnsTopicSubscription(scope, `alarm-email${idSuffix}`, {
+    provider,
+    topicArn: topic.arn,
+    protocol: "email",
+    endpoint: env.alarmEmail,
+  });
   return topic;
 }

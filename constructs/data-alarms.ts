@@ -42,14 +42,33 @@ export function dataAlarms(scope: Construct, props: DataAlarmsProps): AlarmSet {
   /** Five-minute periods, three in a row. */
   const alarm = (
     id: string,
-    spec: Pick<AlarmSpec, "alarmDescription" | "namespace" | "metricName" | "dimensions" | "statistic" | "comparisonOperator" | "threshold" | "treatMissingData">,
-  ) => specs.push({ id: id.replace(/-/g, "_"), name: id, period: 300, evaluationPeriods: 3, datapointsToAlarm: 3, ...spec });
+    spec: Pick<
+      AlarmSpec,
+      | "alarmDescription"
+      | "namespace"
+      | "metricName"
+      | "dimensions"
+      | "statistic"
+      | "comparisonOperator"
+      | "threshold"
+      | "treatMissingData"
+    >,
+  ) =>
+    specs.push({
+      id: id.replace(/-/g, "_"),
+      name: id,
+      period: 300,
+      evaluationPeriods: 3,
+      datapointsToAlarm: 3,
+      ...spec,
+    });
 
   const db = { DBInstanceIdentifier: database.instance.identifier };
   const allocatedBytes = database.allocatedStorageGb * GIB;
   const memoryBytes = dbClassMemoryGib(t.database.instanceClass) * GIB;
   alarm("db-free-storage", {
-    alarmDescription: "RDS free storage below 10% of the initial allocation (or 2 GiB) for 15 minutes; autoscaling may be at its ceiling",
+    alarmDescription:
+      "RDS free storage below 10% of the initial allocation (or 2 GiB) for 15 minutes; autoscaling may be at its ceiling",
     namespace: "AWS/RDS",
     metricName: "FreeStorageSpace",
     dimensions: db,
@@ -144,5 +163,9 @@ export function dataAlarms(scope: Construct, props: DataAlarmsProps): AlarmSet {
       });
     }
   }
-  return new AlarmSet(scope, "alarms", { topicArn: alarmTopicArn(env), namePrefix: `${resourcePrefix(env)}-`, alarms: specs });
+  return new AlarmSet(scope, "alarms", {
+    topicArn: alarmTopicArn(env),
+    namePrefix: `${resourcePrefix(env)}-`,
+    alarms: specs,
+  });
 }

@@ -118,10 +118,12 @@ export class Fleet extends Construct {
    */
   static sizeProblems(props: Pick<FleetProps, "minSize" | "maxSize" | "targetCpuPercent">): Problem[] {
     const names: Record<string, string> = { min: "minSize", max: "maxSize", targetCpuPercent: "targetCpuPercent" };
-    return fleetSizeProblems({ min: props.minSize, max: props.maxSize, targetCpuPercent: props.targetCpuPercent }).map((p) => ({
-      ...p,
-      field: names[p.field],
-    }));
+    return fleetSizeProblems({ min: props.minSize, max: props.maxSize, targetCpuPercent: props.targetCpuPercent }).map(
+      (p) => ({
+        ...p,
+        field: names[p.field],
+      }),
+    );
   }
 
   constructor(scope: Construct, id: string, props: FleetProps) {
@@ -130,9 +132,14 @@ export class Fleet extends Construct {
       throw new Error(`Fleet ${id}: ${field} = ${JSON.stringify(value)}; ${fix}`);
     };
     if (!/^[A-Za-z0-9](?:[A-Za-z0-9-]{0,30}[A-Za-z0-9])?$/.test(props.name) || props.name.startsWith("internal-")) {
-      fail("name", props.name, "use 1 to 32 letters, digits or hyphens, not starting or ending with a hyphen (nor with internal-)");
+      fail(
+        "name",
+        props.name,
+        "use 1 to 32 letters, digits or hyphens, not starting or ending with a hyphen (nor with internal-)",
+      );
     }
-    if (props.subnetIds.length < 2) fail("subnetIds", props.subnetIds, "give at least two subnets in different availability zones");
+    if (props.subnetIds.length < 2)
+      fail("subnetIds", props.subnetIds, "give at least two subnets in different availability zones");
     for (const p of Fleet.sizeProblems(props)) fail(p.field, p.value, p.fix);
     const deregistration = props.deregistrationDelaySeconds ?? 30;
     if (!Number.isInteger(deregistration) || deregistration < 0 || deregistration > 3600) {
@@ -198,10 +205,21 @@ export class Fleet extends Construct {
       instanceMaintenancePolicy: launchBeforeTerminate,
       instanceRefresh: {
         strategy: "Rolling",
-        preferences: { ...launchBeforeTerminate, instanceWarmup: String(grace), skipMatching: true, autoRollback: true },
+        preferences: {
+          ...launchBeforeTerminate,
+          instanceWarmup: String(grace),
+          skipMatching: true,
+          autoRollback: true,
+        },
       },
       // Group metrics at 1-minute granularity are free.
-      enabledMetrics: ["GroupMinSize", "GroupMaxSize", "GroupDesiredCapacity", "GroupInServiceInstances", "GroupTotalInstances"],
+      enabledMetrics: [
+        "GroupMinSize",
+        "GroupMaxSize",
+        "GroupDesiredCapacity",
+        "GroupInServiceInstances",
+        "GroupTotalInstances",
+      ],
       metricsGranularity: "1Minute",
       // The group's own tags. Not propagated: the launch template tags the instances (and, unlike propagation,
       // their volumes and interfaces too), so one source of instance tags.
@@ -224,7 +242,11 @@ export class Fleet extends Construct {
     });
   }
   /** IMDSv2 only, an encrypted gp3 root, the public IPv4 choice spelled out, and every launch tagged. */
-  private launchTemplateOf(props: FleetProps, tags: Record<string, string>, launched: Record<string, string>): LaunchTemplate {
+  private launchTemplateOf(
+    props: FleetProps,
+    tags: Record<string, string>,
+    launched: Record<string, string>,
+  ): LaunchTemplate {
     return new LaunchTemplate(this, "launch-template", {
       name: props.name,
       description: `${props.name}: API-only instances`,
@@ -251,7 +273,12 @@ export class Fleet extends Construct {
       blockDeviceMappings: [
         {
           deviceName: AMI_ROOT_DEVICE,
-          ebs: { volumeType: "gp3", volumeSize: props.rootVolumeGb ?? 10, encrypted: "true", deleteOnTermination: "true" },
+          ebs: {
+            volumeType: "gp3",
+            volumeSize: props.rootVolumeGb ?? 10,
+            encrypted: "true",
+            deleteOnTermination: "true",
+          },
         },
       ],
       userData: Buffer.from(props.userData, "utf8").toString("base64"),
@@ -261,5 +288,4 @@ export class Fleet extends Construct {
       tags,
     });
   }
-
 }

@@ -160,7 +160,9 @@ export class HardenedBucket extends Construct {
 
     if (props.attachPolicy === false) {
       if (props.policyStatements?.length)
-        throw new Error(`HardenedBucket ${id}: policyStatements are set but attachPolicy is false; put them in the policy of the stack that owns it`);
+        throw new Error(
+          `HardenedBucket ${id}: policyStatements are set but attachPolicy is false; put them in the policy of the stack that owns it`,
+        );
       return;
     }
     const statements = [...hardenedBucketBaseStatements(this.bucket.arn), ...(props.policyStatements ?? [])];

@@ -43,7 +43,10 @@ export class InstanceRole extends Construct {
     const prefix = props.logicalIdPrefix ?? "";
     const sids = props.statements.map((s) => s.Sid);
     const dup = sids.find((s, i) => sids.indexOf(s) !== i);
-    if (dup) throw new Error(`InstanceRole ${id}: statement Sid ${JSON.stringify(dup)} appears twice; give each statement its own Sid`);
+    if (dup)
+      throw new Error(
+        `InstanceRole ${id}: statement Sid ${JSON.stringify(dup)} appears twice; give each statement its own Sid`,
+      );
 
     this.role = new IamRole(this, "role", {
       name: props.name,

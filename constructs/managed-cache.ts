@@ -80,7 +80,8 @@ export class ManagedCache extends Construct {
     const literal = !props.password.includes("${");
     if (literal && (props.password.length < 16 || props.password.length > 128))
       fail("password", "(hidden)", "use 16 to 128 printable characters (ElastiCache's rule)");
-    if (!/^[a-z][a-z0-9-]{0,39}$/.test(props.name)) fail("name", props.name, "use at most 40 lowercase letters, digits and hyphens");
+    if (!/^[a-z][a-z0-9-]{0,39}$/.test(props.name))
+      fail("name", props.name, "use at most 40 lowercase letters, digits and hyphens");
     const major = props.majorEngineVersion ?? "8";
     const retention = props.snapshotRetentionDays ?? 7;
     const snapshotTime = props.snapshotTime ?? "01:00";

@@ -75,7 +75,11 @@ export class ManagedDatabase extends Construct {
   readonly databaseName: string;
 
   /** Storage and backup rules (constructs/config/limits.ts); the environment validation applies them to `topology.database`. */
-  static storageProblems(d: { allocatedStorageGb: number; maxAllocatedStorageGb: number; backupRetentionDays: number }): Problem[] {
+  static storageProblems(d: {
+    allocatedStorageGb: number;
+    maxAllocatedStorageGb: number;
+    backupRetentionDays: number;
+  }): Problem[] {
     return databaseStorageProblems(d);
   }
 
@@ -89,11 +93,17 @@ export class ManagedDatabase extends Construct {
     const fail = (field: string, value: unknown, fix: string) => {
       throw new Error(`ManagedDatabase ${id}: ${field} = ${JSON.stringify(value)}: ${fix}`);
     };
-    for (const p of ManagedDatabase.storageProblems({ allocatedStorageGb: allocated, maxAllocatedStorageGb: ceiling, backupRetentionDays: retention })) {
+    for (const p of ManagedDatabase.storageProblems({
+      allocatedStorageGb: allocated,
+      maxAllocatedStorageGb: ceiling,
+      backupRetentionDays: retention,
+    })) {
       fail(p.field, p.value, p.fix);
     }
-    if (props.subnetIds.length < 2) fail("subnetIds", props.subnetIds, "give subnets in at least two zones (RDS requires it)");
-    if (!/^\d+$/.test(major)) fail("engineMajorVersion", major, "give the major version only, e.g. \"16\"; RDS applies minors");
+    if (props.subnetIds.length < 2)
+      fail("subnetIds", props.subnetIds, "give subnets in at least two zones (RDS requires it)");
+    if (!/^\d+$/.test(major))
+      fail("engineMajorVersion", major, 'give the major version only, e.g. "16"; RDS applies minors');
     const pin = (r: { overrideLogicalId(id: string): void }, suffix: string) =>
       r.overrideLogicalId(`${props.logicalIdPrefix ?? ""}database${suffix}`);
     this.allocatedStorageGb = allocated;

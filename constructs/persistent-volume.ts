@@ -52,11 +52,15 @@ export class PersistentVolume extends Construct {
       );
     }
     if (!Number.isInteger(props.sizeGb) || props.sizeGb < 1 || props.sizeGb > 16384) {
-      throw new Error(`PersistentVolume ${id}: sizeGb = ${JSON.stringify(props.sizeGb)}; use a whole number of GiB between 1 and 16384`);
+      throw new Error(
+        `PersistentVolume ${id}: sizeGb = ${JSON.stringify(props.sizeGb)}; use a whole number of GiB between 1 and 16384`,
+      );
     }
     const deviceName = props.deviceName ?? "/dev/sdf";
     if (!/^\/dev\/(sd[f-p]|xvd[f-p])$/.test(deviceName)) {
-      throw new Error(`PersistentVolume ${id}: deviceName = ${JSON.stringify(deviceName)}; use one of /dev/sdf ... /dev/sdp`);
+      throw new Error(
+        `PersistentVolume ${id}: deviceName = ${JSON.stringify(deviceName)}; use one of /dev/sdf ... /dev/sdp`,
+      );
     }
 
     this.volume = new EbsVolume(this, "volume", {
@@ -74,7 +78,8 @@ export class PersistentVolume extends Construct {
     this.logicalId = props.logicalId;
     this.deviceName = deviceName;
     this.node.addValidation({
-      validate: () => (this.attachmentResource ? [] : [`PersistentVolume ${id}: attachTo(instanceId) was never called`]),
+      validate: () =>
+        this.attachmentResource ? [] : [`PersistentVolume ${id}: attachTo(instanceId) was never called`],
     });
   }
 
@@ -84,7 +89,8 @@ export class PersistentVolume extends Construct {
    * the instance.
    */
   attachTo(instanceId: string): VolumeAttachment {
-    if (this.attachmentResource) throw new Error(`PersistentVolume ${this.node.id}: already attached; a volume attaches to one instance`);
+    if (this.attachmentResource)
+      throw new Error(`PersistentVolume ${this.node.id}: already attached; a volume attaches to one instance`);
     this.attachmentResource = new VolumeAttachment(this, "attachment", {
       deviceName: this.deviceName,
       volumeId: this.volume.id,

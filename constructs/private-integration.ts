@@ -72,9 +72,12 @@ export class PrivateIntegration extends Construct {
     super(scope, id);
     const timeout = props.timeoutMilliseconds ?? 29000;
     if (!Number.isInteger(timeout) || timeout < 50 || timeout > 30000) {
-      throw new Error(`PrivateIntegration ${id}: timeoutMilliseconds = ${timeout}; use a whole number between 50 and 30000`);
+      throw new Error(
+        `PrivateIntegration ${id}: timeoutMilliseconds = ${timeout}; use a whole number between 50 and 30000`,
+      );
     }
-    if (props.subnetIds.length === 0) throw new Error(`PrivateIntegration ${id}: subnetIds is empty; give the VPC link at least one subnet`);
+    if (props.subnetIds.length === 0)
+      throw new Error(`PrivateIntegration ${id}: subnetIds is empty; give the VPC link at least one subnet`);
 
     this.vpcLink = new Apigatewayv2VpcLink(this, "vpc-link", {
       name: props.name,

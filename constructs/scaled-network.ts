@@ -127,12 +127,16 @@ export class ScaledNetwork extends Construct {
     this.dataRouteTable.overrideLogicalId("data_route_table");
 
     this.appSubnets.forEach((s, i) =>
-      new RouteTableAssociation(this, `app-rt-assoc-${i}`, { subnetId: s.id, routeTableId: this.appRouteTable.id })
-        .overrideLogicalId(`app_subnet_${i}_route_table`),
+      new RouteTableAssociation(this, `app-rt-assoc-${i}`, {
+        subnetId: s.id,
+        routeTableId: this.appRouteTable.id,
+      }).overrideLogicalId(`app_subnet_${i}_route_table`),
     );
     this.dataSubnets.forEach((s, i) =>
-      new RouteTableAssociation(this, `data-rt-assoc-${i}`, { subnetId: s.id, routeTableId: this.dataRouteTable.id })
-        .overrideLogicalId(`data_subnet_${i}_route_table`),
+      new RouteTableAssociation(this, `data-rt-assoc-${i}`, {
+        subnetId: s.id,
+        routeTableId: this.dataRouteTable.id,
+      }).overrideLogicalId(`data_subnet_${i}_route_table`),
     );
 
     const group = (key: string, name: string, description: string) => {
@@ -174,8 +178,20 @@ export class ScaledNetwork extends Construct {
         referencedSecurityGroupId: from.id,
       }).overrideLogicalId(`${id.replace(/-/g, "_")}_ingress`);
     };
-    allow("vpc-link-to-alb", network.vpcLinkSecurityGroup, this.albSecurityGroup, ALB_LISTENER_PORT, "API Gateway VPC link to the internal ALB");
-    allow("alb-to-app", this.albSecurityGroup, this.appSecurityGroup, env.api.port, "Internal ALB to the Go API (traffic and health checks)");
+    allow(
+      "vpc-link-to-alb",
+      network.vpcLinkSecurityGroup,
+      this.albSecurityGroup,
+      ALB_LISTENER_PORT,
+      "API Gateway VPC link to the internal ALB",
+    );
+    allow(
+      "alb-to-app",
+      this.albSecurityGroup,
+      this.appSecurityGroup,
+      env.api.port,
+      "Internal ALB to the Go API (traffic and health checks)",
+    );
     allow("app-to-db", this.appSecurityGroup, this.databaseSecurityGroup, DATABASE_PORT, "Go API to RDS PostgreSQL");
     allow("app-to-cache", this.appSecurityGroup, this.cacheSecurityGroup, CACHE_PORT, "Go API to ElastiCache Valkey");
     if (t.keepBox) {
@@ -190,7 +206,13 @@ export class ScaledNetwork extends Construct {
       }).overrideLogicalId("box_to_db_ingress");
       // The other way for the move itself: RDS's subscription connects to the box's publication
       // (docs/runbooks/scale-out.md); RDS's outbound connections follow the database group's egress rules.
-      allow("db-to-box", this.databaseSecurityGroup, network.instanceSecurityGroup, DATABASE_PORT, "RDS subscribes to the box's publication (keepBox)");
+      allow(
+        "db-to-box",
+        this.databaseSecurityGroup,
+        network.instanceSecurityGroup,
+        DATABASE_PORT,
+        "RDS subscribes to the box's publication (keepBox)",
+      );
     }
 
     // The fleet's way out: AWS APIs over HTTPS (SSM, CloudWatch, SES; S3 takes the gateway endpoint).
@@ -203,5 +225,4 @@ export class ScaledNetwork extends Construct {
       cidrIpv4: "0.0.0.0/0",
     }).overrideLogicalId("app_https_egress");
   }
-
 }

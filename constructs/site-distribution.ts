@@ -3,12 +3,19 @@ import { Construct } from "constructs";
 import { TerraformProvider } from "cdktf/lib/terraform-provider";
 import { TerraformResource } from "cdktf/lib/terraform-resource";
 import { CloudfrontCachePolicy } from "@cdktf/provider-aws/lib/cloudfront-cache-policy";
-import { CloudfrontDistribution, CloudfrontDistributionOrderedCacheBehavior } from "@cdktf/provider-aws/lib/cloudfront-distribution";
+import {
+  CloudfrontDistribution,
+  CloudfrontDistributionOrderedCacheBehavior,
+  CloudfrontDistributionOrigin,
+} from "@cdktf/provider-aws/lib/cloudfront-distribution";
 import { CloudfrontFunction } from "@cdktf/provider-aws/lib/cloudfront-function";
 import { CloudfrontKeyValueStore } from "@cdktf/provider-aws/lib/cloudfront-key-value-store";
 import { CloudfrontOriginAccessControl } from "@cdktf/provider-aws/lib/cloudfront-origin-access-control";
 import { CloudfrontOriginRequestPolicy } from "@cdktf/provider-aws/lib/cloudfront-origin-request-policy";
-import { CloudfrontResponseHeadersPolicy, CloudfrontResponseHeadersPolicySecurityHeadersConfig } from "@cdktf/provider-aws/lib/cloudfront-response-headers-policy";
+import {
+  CloudfrontResponseHeadersPolicy,
+  CloudfrontResponseHeadersPolicySecurityHeadersConfig,
+} from "@cdktf/provider-aws/lib/cloudfront-response-headers-policy";
 import { CloudwatchLogDelivery } from "@cdktf/provider-aws/lib/cloudwatch-log-delivery";
 import { CloudwatchLogDeliveryDestination } from "@cdktf/provider-aws/lib/cloudwatch-log-delivery-destination";
 import { CloudwatchLogDeliverySource } from "@cdktf/provider-aws/lib/cloudwatch-log-delivery-source";
@@ -115,37 +122,28 @@ export class SiteDistribution extends Construct {
   constructor(scope: Construct, id: string, props: SiteDistributionProps) {
     super(scope, id);
     const prefix = props.namePrefix;
-    const shield = { enabled: true, originShieldRegion: props.originShieldRegion };
 
-    const oac = pin(new CloudfrontOriginAccessControl(this, "static-oac", {
-      name: `${prefix}-static`,
-      description: "CloudFront reads the static bucket with SigV4-signed requests",
-      originAccessControlOriginType: "s3",
-      signingBehavior: "always",
-      signingProtocol: "sigv4",
-    }), "static-oac");
+    const oac = pin(
+      new CloudfrontOriginAccessControl(this, "static-oac", {
+        name: `${prefix}-static`,
+        description: "CloudFront reads the static bucket with SigV4-signed requests",
+        originAccessControlOriginType: "s3",
+        signingBehavior: "always",
+        signingProtocol: "sigv4",
+      }),
+      "static-oac",
+    );
 
     // The export's object keys, written by the static-site deploy; spa-router.js sends a path whose object
     // is not listed to the export's 404 page. Its content lives outside Terraform, so the id is pinned.
-    this.sitePaths = pin(new CloudfrontKeyValueStore(this, "site-paths", {
-      name: props.sitePathsStoreName,
-      comment: "Object keys of the static export (written by scripts/ci/static-site-sync.sh)",
-    }), "site_paths");
-    const spaRouter = pin(new CloudfrontFunction(this, "spa-router", {
-      name: `${prefix}-spa-router`,
-      comment: "Maps site URLs onto the Next.js static export (trailingSlash: true); unknown paths to /404.html",
-      runtime: "cloudfront-js-2.0",
-      publish: true,
-      code: readFileSync(SPA_ROUTER_PATH, "utf8"),
-      keyValueStoreAssociations: [this.sitePaths.arn],
-    }), "spa-router");
-    const notFoundStatus = pin(new CloudfrontFunction(this, "not-found-status", {
-      name: `${prefix}-not-found-status`,
-      comment: "Answers the export's 404 page with status 404",
-      runtime: "cloudfront-js-2.0",
-      publish: true,
-      code: readFileSync(NOT_FOUND_STATUS_PATH, "utf8"),
-    }), "not-found-status");
+    this.sitePaths = pin(
+      new CloudfrontKeyValueStore(this, "site-paths", {
+        name: props.sitePathsStoreName,
+        comment: "Object keys of the static export (written by scripts/ci/static-site-sync.sh)",
+      }),
+      "site_paths",
+    );
+    const { spaRouter, notFoundStatus } = this.edgeFunctions(prefix);
 
     const { htmlCache, assetsCache, apiCache, apiOriginRequest, headers, immutableHeaders } = this.policies(prefix);
     this.apiCachePolicy = apiCache;
@@ -167,68 +165,115 @@ export class SiteDistribution extends Construct {
       compress: true,
     };
     const ordered: CloudfrontDistributionOrderedCacheBehavior[] = [
-      { ...staticSite, pathPattern: HASHED_ASSETS_PATH, cachePolicyId: assetsCache.id, responseHeadersPolicyId: immutableHeaders.id },
+      {
+        ...staticSite,
+        pathPattern: HASHED_ASSETS_PATH,
+        cachePolicyId: assetsCache.id,
+        responseHeadersPolicyId: immutableHeaders.id,
+      },
       // Health probes (Route 53, deploy workflows) must see the origin, never a cached answer. This path
       // alone also answers plain HTTP instead of redirecting: Route 53 counts any 2xx or 3xx as healthy, so
       // an HTTP check against a redirect would always pass, and HTTP saves the check's HTTPS option
       // ($2/month for a non-AWS endpoint, docs/cost.md). The health JSON is public and carries no secret.
       // Only GET and HEAD (HEALTH_METHODS): the plain-HTTP exception must not carry writes.
-      { ...api, pathPattern: props.apiHealthPath, viewerProtocolPolicy: HEALTH_VIEWER_PROTOCOL_POLICY, allowedMethods: HEALTH_METHODS, cachedMethods: HEALTH_METHODS, cachePolicyId: MANAGED_CACHE_POLICY.CachingDisabled },
+      {
+        ...api,
+        pathPattern: props.apiHealthPath,
+        viewerProtocolPolicy: HEALTH_VIEWER_PROTOCOL_POLICY,
+        allowedMethods: HEALTH_METHODS,
+        cachedMethods: HEALTH_METHODS,
+        cachePolicyId: MANAGED_CACHE_POLICY.CachingDisabled,
+      },
       { ...api, pathPattern: "/api/*", cachePolicyId: this.apiCachePolicy.id },
     ];
 
-    this.distribution = pin(new CloudfrontDistribution(this, "distribution", {
-      enabled: true,
-      comment: props.comment,
-      aliases: props.aliases,
-      // "/" is mapped by spa-router.js already; the default root object covers a request the function lets
-      // through unchanged (checkov CKV_AWS_305).
-      defaultRootObject: "index.html",
-      ...(props.webAclId ? { webAclId: props.webAclId } : {}),
-      priceClass: props.priceClass ?? PRICE_CLASS,
-      httpVersion: "http2and3",
-      isIpv6Enabled: true,
-      origin: [
-        {
-          originId: ORIGIN.static,
-          domainName: props.staticBucketDomain,
-          originAccessControlId: oac.id,
-          originShield: shield,
+    this.distribution = pin(
+      new CloudfrontDistribution(this, "distribution", {
+        enabled: true,
+        comment: props.comment,
+        aliases: props.aliases,
+        // "/" is mapped by spa-router.js already; the default root object covers a request the function lets
+        // through unchanged (checkov CKV_AWS_305).
+        defaultRootObject: "index.html",
+        ...(props.webAclId ? { webAclId: props.webAclId } : {}),
+        priceClass: props.priceClass ?? PRICE_CLASS,
+        httpVersion: "http2and3",
+        isIpv6Enabled: true,
+        origin: this.origins(props, oac.id),
+        defaultCacheBehavior: {
+          ...staticSite,
+          cachePolicyId: htmlCache.id,
+          responseHeadersPolicyId: headers.id,
+          functionAssociation: [
+            { eventType: "viewer-request", functionArn: spaRouter.arn },
+            { eventType: "viewer-response", functionArn: notFoundStatus.arn },
+          ],
         },
-        {
-          originId: ORIGIN.api,
-          domainName: props.apiDomain,
-          customOriginConfig: {
-            httpPort: 80,
-            httpsPort: 443,
-            originProtocolPolicy: "https-only",
-            originSslProtocols: ["TLSv1.2"],
-            originReadTimeout: 30,
-            originKeepaliveTimeout: 5,
-          },
-          originShield: shield,
+        orderedCacheBehavior: ordered,
+        viewerCertificate: {
+          acmCertificateArn: props.certificateArn,
+          sslSupportMethod: "sni-only",
+          minimumProtocolVersion: "TLSv1.2_2021",
         },
-      ],
-      defaultCacheBehavior: {
-        ...staticSite,
-        cachePolicyId: htmlCache.id,
-        responseHeadersPolicyId: headers.id,
-        functionAssociation: [
-          { eventType: "viewer-request", functionArn: spaRouter.arn },
-          { eventType: "viewer-response", functionArn: notFoundStatus.arn },
-        ],
-      },
-      orderedCacheBehavior: ordered,
-      viewerCertificate: {
-        acmCertificateArn: props.certificateArn,
-        sslSupportMethod: "sni-only",
-        minimumProtocolVersion: "TLSv1.2_2021",
-      },
-      restrictions: { geoRestriction: { restrictionType: "none" } },
-    }), "distribution");
+        restrictions: { geoRestriction: { restrictionType: "none" } },
+      }),
+      "distribution",
+    );
 
     if (props.accessLogs) this.addAccessLogs(prefix, props.accessLogs);
   }
+  /** The S3 origin (through OAC) and the API origin (HTTPS only), both behind Origin Shield. */
+  private origins(props: SiteDistributionProps, oacId: string): CloudfrontDistributionOrigin[] {
+    const shield = { enabled: true, originShieldRegion: props.originShieldRegion };
+    return [
+      {
+        originId: ORIGIN.static,
+        domainName: props.staticBucketDomain,
+        originAccessControlId: oacId,
+        originShield: shield,
+      },
+      {
+        originId: ORIGIN.api,
+        domainName: props.apiDomain,
+        customOriginConfig: {
+          httpPort: 80,
+          httpsPort: 443,
+          originProtocolPolicy: "https-only",
+          originSslProtocols: ["TLSv1.2"],
+          originReadTimeout: 30,
+          originKeepaliveTimeout: 5,
+        },
+        originShield: shield,
+      },
+    ];
+  }
+
+  /** The viewer-request router (spa-router.js, with the site-paths store) and the 404 status function. */
+  private edgeFunctions(prefix: string) {
+    const spaRouter = pin(
+      new CloudfrontFunction(this, "spa-router", {
+        name: `${prefix}-spa-router`,
+        comment: "Maps site URLs onto the Next.js static export (trailingSlash: true); unknown paths to /404.html",
+        runtime: "cloudfront-js-2.0",
+        publish: true,
+        code: readFileSync(SPA_ROUTER_PATH, "utf8"),
+        keyValueStoreAssociations: [this.sitePaths.arn],
+      }),
+      "spa-router",
+    );
+    const notFoundStatus = pin(
+      new CloudfrontFunction(this, "not-found-status", {
+        name: `${prefix}-not-found-status`,
+        comment: "Answers the export's 404 page with status 404",
+        runtime: "cloudfront-js-2.0",
+        publish: true,
+        code: readFileSync(NOT_FOUND_STATUS_PATH, "utf8"),
+      }),
+      "not-found-status",
+    );
+    return { spaRouter, notFoundStatus };
+  }
+
   /** The cache, origin-request and response-headers policies of the behaviours, each pinned by id. */
   private policies(prefix: string) {
     const compression = { enableAcceptEncodingGzip: true, enableAcceptEncodingBrotli: true };
@@ -239,94 +284,125 @@ export class SiteDistribution extends Construct {
       ...compression,
     };
 
-    const htmlCache = pin(new CloudfrontCachePolicy(this, "html-cache", {
-      name: `${prefix}-html`,
-      comment: "Static pages: the object's s-maxage (1 day) at the edge; browsers revalidate; deploys invalidate",
-      // static-site-sync.sh uploads pages with max-age=0 (browsers revalidate) and s-maxage=86400: CloudFront
-      // keeps them for s-maxage clamped to [minTtl, maxTtl] (Expiration.html), so maxTtl must reach a day.
-      // Without a Cache-Control header (an object uploaded by hand), the 5-minute default applies.
-      minTtl: 0,
-      defaultTtl: 300,
-      maxTtl: 86400,
-      parametersInCacheKeyAndForwardedToOrigin: nothingInKey,
-    }), "html-cache");
-    const assetsCache = pin(new CloudfrontCachePolicy(this, "assets-cache", {
-      name: `${prefix}-hashed-assets`,
-      comment: "Content-hashed /_next/static files: one year",
-      minTtl: ONE_YEAR,
-      defaultTtl: ONE_YEAR,
-      maxTtl: ONE_YEAR,
-      parametersInCacheKeyAndForwardedToOrigin: nothingInKey,
-    }), "assets-cache");
+    const htmlCache = pin(
+      new CloudfrontCachePolicy(this, "html-cache", {
+        name: `${prefix}-html`,
+        comment: "Static pages: the object's s-maxage (1 day) at the edge; browsers revalidate; deploys invalidate",
+        // static-site-sync.sh uploads pages with max-age=0 (browsers revalidate) and s-maxage=86400: CloudFront
+        // keeps them for s-maxage clamped to [minTtl, maxTtl] (Expiration.html), so maxTtl must reach a day.
+        // Without a Cache-Control header (an object uploaded by hand), the 5-minute default applies.
+        minTtl: 0,
+        defaultTtl: 300,
+        maxTtl: 86400,
+        parametersInCacheKeyAndForwardedToOrigin: nothingInKey,
+      }),
+      "html-cache",
+    );
+    const assetsCache = pin(
+      new CloudfrontCachePolicy(this, "assets-cache", {
+        name: `${prefix}-hashed-assets`,
+        comment: "Content-hashed /_next/static files: one year",
+        minTtl: ONE_YEAR,
+        defaultTtl: ONE_YEAR,
+        maxTtl: ONE_YEAR,
+        parametersInCacheKeyAndForwardedToOrigin: nothingInKey,
+      }),
+      "assets-cache",
+    );
     // D13: an hour by default, the origin's Cache-Control wins within [0, 1 day]; every query string,
     // Authorization and Origin are in the key, so a response for one token (or none) is never served for
     // another. (AWS rejects Authorization in a key whose TTLs are all 0; this one has a default of 1 h.)
-    const apiCache = pin(new CloudfrontCachePolicy(this, "api-cache", {
-      name: `${prefix}-api`,
-      comment: "API: 1 h default, honours origin Cache-Control; keyed on query, Authorization, Origin",
-      minTtl: 0,
-      defaultTtl: 3600,
-      maxTtl: 86400,
-      parametersInCacheKeyAndForwardedToOrigin: {
-        cookiesConfig: { cookieBehavior: "none" },
-        headersConfig: { headerBehavior: "whitelist", headers: { items: ["Authorization", "Origin"] } },
-        queryStringsConfig: { queryStringBehavior: "all" },
-        ...compression,
-      },
-    }), "api-cache");
+    const apiCache = pin(
+      new CloudfrontCachePolicy(this, "api-cache", {
+        name: `${prefix}-api`,
+        comment: "API: 1 h default, honours origin Cache-Control; keyed on query, Authorization, Origin",
+        minTtl: 0,
+        defaultTtl: 3600,
+        maxTtl: 86400,
+        parametersInCacheKeyAndForwardedToOrigin: {
+          cookiesConfig: { cookieBehavior: "none" },
+          headersConfig: { headerBehavior: "whitelist", headers: { items: ["Authorization", "Origin"] } },
+          queryStringsConfig: { queryStringBehavior: "all" },
+          ...compression,
+        },
+      }),
+      "api-cache",
+    );
     // Everything the viewer sent except Host (API Gateway answers 403 to a foreign Host). Authorization
     // cannot be listed in an origin request policy; it reaches the API because it is in the cache key.
     // Cookies are not forwarded: they are not in the key, so a cookie-dependent response could leak.
-    const apiOriginRequest = pin(new CloudfrontOriginRequestPolicy(this, "api-origin-request", {
-      name: `${prefix}-api-all-but-host`,
-      comment: "All viewer headers except Host, all query strings, no cookies",
-      headersConfig: { headerBehavior: "allExcept", headers: { items: ["host"] } },
-      queryStringsConfig: { queryStringBehavior: "all" },
-      cookiesConfig: { cookieBehavior: "none" },
-    }), "api-origin-request");
+    const apiOriginRequest = pin(
+      new CloudfrontOriginRequestPolicy(this, "api-origin-request", {
+        name: `${prefix}-api-all-but-host`,
+        comment: "All viewer headers except Host, all query strings, no cookies",
+        headersConfig: { headerBehavior: "allExcept", headers: { items: ["host"] } },
+        queryStringsConfig: { queryStringBehavior: "all" },
+        cookiesConfig: { cookieBehavior: "none" },
+      }),
+      "api-origin-request",
+    );
 
     const security: CloudfrontResponseHeadersPolicySecurityHeadersConfig = {
-      strictTransportSecurity: { accessControlMaxAgeSec: 63072000, includeSubdomains: true, preload: false, override: true },
+      strictTransportSecurity: {
+        accessControlMaxAgeSec: 63072000,
+        includeSubdomains: true,
+        preload: false,
+        override: true,
+      },
       contentTypeOptions: { override: true },
       frameOptions: { frameOption: "DENY", override: true },
       referrerPolicy: { referrerPolicy: "strict-origin-when-cross-origin", override: true },
     };
-    const headers = pin(new CloudfrontResponseHeadersPolicy(this, "security-headers", {
-      name: `${prefix}-security-headers`,
-      comment: "HSTS (2 years), nosniff, DENY framing, strict-origin-when-cross-origin",
-      securityHeadersConfig: security,
-    }), "security-headers");
-    const immutableHeaders = pin(new CloudfrontResponseHeadersPolicy(this, "immutable-headers", {
-      name: `${prefix}-immutable-assets`,
-      comment: "Security headers plus a one-year immutable Cache-Control for hashed assets",
-      securityHeadersConfig: security,
-      customHeadersConfig: {
-        items: [{ header: "Cache-Control", value: `public, max-age=${ONE_YEAR}, immutable`, override: true }],
-      },
-    }), "immutable-headers");
+    const headers = pin(
+      new CloudfrontResponseHeadersPolicy(this, "security-headers", {
+        name: `${prefix}-security-headers`,
+        comment: "HSTS (2 years), nosniff, DENY framing, strict-origin-when-cross-origin",
+        securityHeadersConfig: security,
+      }),
+      "security-headers",
+    );
+    const immutableHeaders = pin(
+      new CloudfrontResponseHeadersPolicy(this, "immutable-headers", {
+        name: `${prefix}-immutable-assets`,
+        comment: "Security headers plus a one-year immutable Cache-Control for hashed assets",
+        securityHeadersConfig: security,
+        customHeadersConfig: {
+          items: [{ header: "Cache-Control", value: `public, max-age=${ONE_YEAR}, immutable`, override: true }],
+        },
+      }),
+      "immutable-headers",
+    );
     return { htmlCache, assetsCache, apiCache, apiOriginRequest, headers, immutableHeaders };
   }
 
-
   /** Standard logging v2 (CloudWatch Logs vended delivery, us-east-1). */
   private addAccessLogs(prefix: string, logs: SiteDistributionAccessLogs): void {
-    const logSource = pin(new CloudwatchLogDeliverySource(this, "access-log-source", {
-      provider: logs.provider,
-      name: `${prefix}-cloudfront`,
-      logType: "ACCESS_LOGS",
-      resourceArn: this.distribution.arn,
-    }), "access-log-source");
-    const logDestination = pin(new CloudwatchLogDeliveryDestination(this, "access-log-destination", {
-      provider: logs.provider,
-      name: `${prefix}-cloudfront-s3`,
-      outputFormat: "json",
-      deliveryDestinationConfiguration: [{ destinationResourceArn: logs.destinationArn }],
-    }), "access-log-destination");
-    pin(new CloudwatchLogDelivery(this, "access-log-delivery", {
-      provider: logs.provider,
-      deliverySourceName: logSource.name,
-      deliveryDestinationArn: logDestination.arn,
-      // Default key layout under the destination: AWSLogs/<account>/CloudFront/...
-    }), "access-log-delivery");
+    const logSource = pin(
+      new CloudwatchLogDeliverySource(this, "access-log-source", {
+        provider: logs.provider,
+        name: `${prefix}-cloudfront`,
+        logType: "ACCESS_LOGS",
+        resourceArn: this.distribution.arn,
+      }),
+      "access-log-source",
+    );
+    const logDestination = pin(
+      new CloudwatchLogDeliveryDestination(this, "access-log-destination", {
+        provider: logs.provider,
+        name: `${prefix}-cloudfront-s3`,
+        outputFormat: "json",
+        deliveryDestinationConfiguration: [{ destinationResourceArn: logs.destinationArn }],
+      }),
+      "access-log-destination",
+    );
+    pin(
+      new CloudwatchLogDelivery(this, "access-log-delivery", {
+        provider: logs.provider,
+        deliverySourceName: logSource.name,
+        deliveryDestinationArn: logDestination.arn,
+        // Default key layout under the destination: AWSLogs/<account>/CloudFront/...
+      }),
+      "access-log-delivery",
+    );
   }
 }

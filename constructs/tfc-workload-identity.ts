@@ -4,7 +4,14 @@ import { IamRole } from "@cdktf/provider-aws/lib/iam-role";
 import { IamRolePolicyAttachment } from "@cdktf/provider-aws/lib/iam-role-policy-attachment";
 import { TerraformOutput } from "cdktf/lib/terraform-output";
 import { EnvironmentConfig } from "./config/environments";
-import { TFC_AWS_AUDIENCE, TfcRunPhase, tfcOidcHost, tfcOidcProviderArn, tfcRoleName, tfcSubjects } from "./config/terraform-cloud";
+import {
+  TFC_AWS_AUDIENCE,
+  TfcRunPhase,
+  tfcOidcHost,
+  tfcOidcProviderArn,
+  tfcRoleName,
+  tfcSubjects,
+} from "./config/terraform-cloud";
 
 /**
  * Terraform Cloud's dynamic provider credentials for AWS: an IAM OIDC provider for the issuer
@@ -74,14 +81,24 @@ export class TfcWorkloadIdentity extends Construct {
       });
       r.overrideLogicalId(`tfc_${phase}`);
       for (const [part, arn] of Object.entries(policies)) {
-        new IamRolePolicyAttachment(this, `${phase}_${part}`, { role: r.name, policyArn: arn }).overrideLogicalId(`tfc_${phase}_${part}`);
+        new IamRolePolicyAttachment(this, `${phase}_${part}`, { role: r.name, policyArn: arn }).overrideLogicalId(
+          `tfc_${phase}_${part}`,
+        );
       }
       new TerraformOutput(scope, `tfc_${phase}_role_arn`, { value: r.arn });
       return r;
     };
     this.roles = {
-      plan: role("plan", "Terraform Cloud: plan phase of remote runs (the GitHub plan role's permissions)", props.planPolicyArns),
-      apply: role("apply", "Terraform Cloud: apply phase of remote runs (the GitHub deploy role's permissions)", props.applyPolicyArns),
+      plan: role(
+        "plan",
+        "Terraform Cloud: plan phase of remote runs (the GitHub plan role's permissions)",
+        props.planPolicyArns,
+      ),
+      apply: role(
+        "apply",
+        "Terraform Cloud: apply phase of remote runs (the GitHub deploy role's permissions)",
+        props.applyPolicyArns,
+      ),
     };
   }
 }

@@ -12,7 +12,13 @@ import { ZmanimStack, ZmanimStackProps } from "./base";
 import type { AppStack } from "./app-stack";
 import { ComputeStack } from "./compute";
 import { EnvironmentConfig, topologyOf } from "../constructs/config/environments";
-import { alarmTopicArn, instancePrivateIp, logGroupPrefix, siteOrigins, resourcePrefix } from "../constructs/config/naming";
+import {
+  alarmTopicArn,
+  instancePrivateIp,
+  logGroupPrefix,
+  siteOrigins,
+  resourcePrefix,
+} from "../constructs/config/naming";
 import { NetworkStack } from "./network";
 
 export interface ApiStackProps extends ZmanimStackProps {
@@ -32,11 +38,14 @@ export interface ApiStackProps extends ZmanimStackProps {
  * private address. scaled: VPC link (ENIs in both app subnets) -> the internal ALB's listener -> a healthy fleet
  * instance; no Cloud Map. The VPC link's security group may reach only that target's port.
  */
-function privateIntegrationTarget(props: ApiStackProps): Pick<PrivateIntegrationProps, "subnetIds" | "description" | "target"> {
+function privateIntegrationTarget(
+  props: ApiStackProps,
+): Pick<PrivateIntegrationProps, "subnetIds" | "description" | "target"> {
   const { env, network: net } = props;
   const prefix = resourcePrefix(env);
   if (topologyOf(env).kind === "scaled") {
-    if (!props.app || !net.scaled) throw new Error(`api stack: environment "${env.name}" is scaled; pass the app stack and a scaled network`);
+    if (!props.app || !net.scaled)
+      throw new Error(`api stack: environment "${env.name}" is scaled; pass the app stack and a scaled network`);
     return {
       subnetIds: net.scaled.appSubnets.map((s) => s.id),
       description: "Go API fleet via VPC link + internal ALB",
@@ -46,7 +55,13 @@ function privateIntegrationTarget(props: ApiStackProps): Pick<PrivateIntegration
   return {
     subnetIds: [net.publicSubnet.id],
     description: "Go API on the instance via VPC link + Cloud Map",
-    target: { kind: "cloud-map", namespaceName: `${prefix}-api`, instanceId: `${prefix}-box`, ipv4: instancePrivateIp(env), port: env.api.port },
+    target: {
+      kind: "cloud-map",
+      namespaceName: `${prefix}-api`,
+      instanceId: `${prefix}-box`,
+      ipv4: instancePrivateIp(env),
+      port: env.api.port,
+    },
   };
 }
 
@@ -214,6 +229,13 @@ export class ApiStack extends ZmanimStack {
       },
     });
 
+    this.addAlarms(env);
+
+    new TerraformOutput(this, "api-endpoint", { value: this.api.apiEndpoint });
+  }
+  /** The 5xx rate and the origin p95, to the environment's alarm topic. */
+  private addAlarms(env: EnvironmentConfig): void {
+    const prefix = resourcePrefix(env);
     // 5xx rate above 1% for 5 consecutive minutes. IF() keeps idle minutes (Count = 0) at 0, not missing.
     const metric = (id: string, metricName: string) => ({
       id,
@@ -241,7 +263,12 @@ export class ApiStack extends ZmanimStack {
           metricQuery: [
             metric("errors", "5xx"),
             metric("requests", "Count"),
-            { id: "rate", expression: "IF(requests > 0, 100 * errors / requests, 0)", label: "5xx rate (%)", returnData: true },
+            {
+              id: "rate",
+              expression: "IF(requests > 0, 100 * errors / requests, 0)",
+              label: "5xx rate (%)",
+              returnData: true,
+            },
           ],
         },
         // The epic's "origin responses under 200 ms (direct to EC2)": IntegrationLatency is the time from API
@@ -266,7 +293,5 @@ export class ApiStack extends ZmanimStack {
         },
       ],
     });
-
-    new TerraformOutput(this, "api-endpoint", { value: this.api.apiEndpoint });
   }
 }

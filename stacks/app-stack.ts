@@ -10,12 +10,20 @@ import { ZmanimStack, ZmanimStackProps, defaultTagsOf } from "./base";
 import { FLEET_LOGS, boxLogGroupName, fleetCloudwatchAgentConfig } from "../constructs/builders/cloudwatch-agent";
 import { instancePolicyStatements } from "./compute";
 import { EnvironmentConfig, ScaledTopology } from "../constructs/config/environments";
-import { alarmTopicArn, fleetRoleName, ssmParameterName, ssmPrefix, resourceName, resourcePrefix, SSM_LEAVES, FLEET_CW_AGENT_LEAF } from "../constructs/config/naming";
+import {
+  alarmTopicArn,
+  fleetRoleName,
+  ssmParameterName,
+  ssmPrefix,
+  resourceName,
+  resourcePrefix,
+  SSM_LEAVES,
+  FLEET_CW_AGENT_LEAF,
+} from "../constructs/config/naming";
 
 import { NetworkStack } from "./network";
 import { ALB_LISTENER_PORT } from "../constructs/scaled-network";
 import { escapeTerraformTemplate, readUserDataScript, renderUserDataText } from "../constructs/builders/user-data";
-
 
 /** The role the boot script plays on a fleet instance: the API only, no local data. */
 export const FLEET_USER_DATA_ROLE = "api";
@@ -47,10 +55,14 @@ export function fleetPolicyStatements(env: EnvironmentConfig): IamStatement[] {
   const box = instancePolicyStatements(env);
   const shared = FLEET_SHARED_SIDS.map((sid) => {
     const st = box.find((s) => s.Sid === sid);
-    if (!st) throw new Error(`fleet policy: the box's instance policy has no statement ${sid}; update FLEET_SHARED_SIDS in stacks/app-stack.ts`);
+    if (!st)
+      throw new Error(
+        `fleet policy: the box's instance policy has no statement ${sid}; update FLEET_SHARED_SIDS in stacks/app-stack.ts`,
+      );
     return st;
   });
-  const logGroupArn = (group: string) => `arn:aws:logs:${env.region}:${env.accountId}:log-group:${boxLogGroupName(env, group)}`;
+  const logGroupArn = (group: string) =>
+    `arn:aws:logs:${env.region}:${env.accountId}:log-group:${boxLogGroupName(env, group)}`;
   return [
     ...shared,
     {
@@ -150,11 +162,17 @@ export class AppStack extends ZmanimStack {
     super(scope, "app", props);
     const { env, topology: t } = props;
     const net = props.network.scaled;
-    if (!net) throw new Error(`app stack: environment "${env.name}" has no scaled network; the app stack exists only in the scaled topology`);
+    if (!net)
+      throw new Error(
+        `app stack: environment "${env.name}" has no scaled network; the app stack exists only in the scaled topology`,
+      );
     const name = resourceName(env, "api");
 
     for (const l of FLEET_LOGS) {
-      new RetainedLogGroup(this, `log-${l.group.replace(/\//g, "-")}`, { name: boxLogGroupName(env, l.group), retentionDays: env.logRetentionDays });
+      new RetainedLogGroup(this, `log-${l.group.replace(/\//g, "-")}`, {
+        name: boxLogGroupName(env, l.group),
+        retentionDays: env.logRetentionDays,
+      });
     }
     new SsmParameter(this, "cloudwatch-agent-config", {
       name: ssmParameterName(env, FLEET_CW_AGENT_LEAF),
@@ -200,7 +218,11 @@ export class AppStack extends ZmanimStack {
       launchTags: defaultTagsOf(env, this.shortName),
     });
 
-    new AlarmSet(this, "alarms", { topicArn: alarmTopicArn(env), namePrefix: `${resourcePrefix(env)}-`, alarms: fleetAlarms(this.fleet) });
+    new AlarmSet(this, "alarms", {
+      topicArn: alarmTopicArn(env),
+      namePrefix: `${resourcePrefix(env)}-`,
+      alarms: fleetAlarms(this.fleet),
+    });
 
     new TerraformOutput(this, "load-balancer-dns", { value: this.fleet.loadBalancer.dnsName });
     new TerraformOutput(this, "auto-scaling-group", { value: this.fleet.group.name });

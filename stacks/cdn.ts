@@ -15,7 +15,15 @@ import { addAlarmTopic } from "../constructs/alarm-topic";
 import { ApiStack } from "./api";
 import { DnsStack } from "./dns";
 import { EnvironmentConfig } from "../constructs/config/environments";
-import { apiHostName, bucketArn, bucketName, edgeHostNames, resourcePrefix, webAclName, sitePathsStoreName } from "../constructs/config/naming";
+import {
+  apiHostName,
+  bucketArn,
+  bucketName,
+  edgeHostNames,
+  resourcePrefix,
+  webAclName,
+  sitePathsStoreName,
+} from "../constructs/config/naming";
 
 import { CLOUDFRONT_LOG_PREFIX, ciWriterStatements, StorageStack } from "./storage";
 
@@ -37,14 +45,22 @@ export interface CdnStackProps extends ZmanimStackProps {
   readonly dns: DnsStack;
 }
 
-
 /**
  * The minimal web ACL (`env.waf`): AWS managed common rules (OWASP-style request checks) on everything, and a
  * per-IP rate limit on `/api/*`. CloudFront web ACLs live in us-east-1 with scope CLOUDFRONT.
  * https://docs.aws.amazon.com/waf/latest/developerguide/waf-rule-statement-type-rate-based.html
  */
-function webAcl(scope: Construct, env: EnvironmentConfig, provider: ReturnType<ZmanimStack["regionalProvider"]>, limit: number): Wafv2WebAcl {
-  const visibility = (metricName: string) => ({ cloudwatchMetricsEnabled: true, metricName, sampledRequestsEnabled: true });
+function webAcl(
+  scope: Construct,
+  env: EnvironmentConfig,
+  provider: ReturnType<ZmanimStack["regionalProvider"]>,
+  limit: number,
+): Wafv2WebAcl {
+  const visibility = (metricName: string) => ({
+    cloudwatchMetricsEnabled: true,
+    metricName,
+    sampledRequestsEnabled: true,
+  });
   const prefix = webAclName(env);
   return new Wafv2WebAcl(scope, "web-acl", {
     provider,
@@ -84,7 +100,6 @@ function webAcl(scope: Construct, env: EnvironmentConfig, provider: ReturnType<Z
     ],
   });
 }
-
 
 /** The names on the distribution's certificate (and its aliases): the site name first, then api.<site>. */
 export function certificateNames(env: EnvironmentConfig): string[] {
@@ -171,18 +186,28 @@ export class CdnStack extends ZmanimStack {
     // Only this distribution may read the static bucket.
     const staticPolicy = new S3BucketPolicy(this, "static-bucket-policy", {
       bucket: bucketName(env, "static"),
-      policy: Fn.jsonencode({ Version: "2012-10-17", Statement: staticBucketPolicyStatements(env, this.distribution.arn) }),
+      policy: Fn.jsonencode({
+        Version: "2012-10-17",
+        Statement: staticBucketPolicyStatements(env, this.distribution.arn),
+      }),
     });
     staticPolicy.overrideLogicalId("static_bucket_policy");
 
     // A and AAAA for both aliases; the site's records keep their original ids.
-    for (const [id, name] of [["alias", env.domain.siteName], ["api-alias", apiHostName(env)]]) {
+    for (const [id, name] of [
+      ["alias", env.domain.siteName],
+      ["api-alias", apiHostName(env)],
+    ]) {
       for (const type of ["A", "AAAA"]) {
         new Route53Record(this, `${id}-${type.toLowerCase()}`, {
           zoneId: props.dns.zoneId,
           name,
           type,
-          alias: { name: this.distribution.domainName, zoneId: this.distribution.hostedZoneId, evaluateTargetHealth: false },
+          alias: {
+            name: this.distribution.domainName,
+            zoneId: this.distribution.hostedZoneId,
+            evaluateTargetHealth: false,
+          },
         });
       }
     }
@@ -205,7 +230,9 @@ export class CdnStack extends ZmanimStack {
 
     new TerraformOutput(this, "distribution-id", { value: this.distribution.id });
     // The CNAMEs ACM checks; docs/runbooks/cutover.md adds them at the current DNS before the site zone is delegated.
-    new TerraformOutput(this, "certificate-validation-records", { value: this.certificate.certificate.domainValidationOptions });
+    new TerraformOutput(this, "certificate-validation-records", {
+      value: this.certificate.certificate.domainValidationOptions,
+    });
     new TerraformOutput(this, "distribution-domain", { value: this.distribution.domainName });
     new TerraformOutput(this, "site-paths-store-arn", { value: edge.sitePaths.arn });
   }

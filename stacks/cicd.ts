@@ -117,7 +117,12 @@ function stateStatements(env: EnvironmentConfig, write: boolean): Statement[] {
   const bucket = `arn:aws:s3:::${st.bucket}`;
   const lockTable = `arn:aws:dynamodb:${st.region}:${env.accountId}:table/${st.lockTable}`;
   const out: Statement[] = [
-    { Sid: "StateList", Effect: "Allow", Action: ["s3:ListBucket", "s3:GetBucketLocation", "s3:GetBucketVersioning"], Resource: [bucket] },
+    {
+      Sid: "StateList",
+      Effect: "Allow",
+      Action: ["s3:ListBucket", "s3:GetBucketLocation", "s3:GetBucketVersioning"],
+      Resource: [bucket],
+    },
     { Sid: "StateRead", Effect: "Allow", Action: ["s3:GetObject"], Resource: [`${bucket}/${env.name}/*`] },
     {
       // Plans lock too: DynamoDB lock items and, with use_lockfile, `<key>.tflock` objects.
@@ -129,8 +134,18 @@ function stateStatements(env: EnvironmentConfig, write: boolean): Statement[] {
   ];
   out.push(
     write
-      ? { Sid: "StateWrite", Effect: "Allow", Action: ["s3:PutObject", "s3:DeleteObject"], Resource: [`${bucket}/${env.name}/*`] }
-      : { Sid: "StateLockFiles", Effect: "Allow", Action: ["s3:PutObject", "s3:DeleteObject"], Resource: [`${bucket}/${env.name}/*.tflock`] },
+      ? {
+          Sid: "StateWrite",
+          Effect: "Allow",
+          Action: ["s3:PutObject", "s3:DeleteObject"],
+          Resource: [`${bucket}/${env.name}/*`],
+        }
+      : {
+          Sid: "StateLockFiles",
+          Effect: "Allow",
+          Action: ["s3:PutObject", "s3:DeleteObject"],
+          Resource: [`${bucket}/${env.name}/*.tflock`],
+        },
   );
   return out;
 }
@@ -156,7 +171,10 @@ export function planPolicyStatements(env: EnvironmentConfig): Statement[] {
  * need (constructs/builders/deploy-role-policy.ts), each document under IAM's 6,144-character limit. The
  * apply-phase roles reuse this function. docs/iam-sufficiency.md ("The deploy role") explains the grants.
  */
-export function deployPolicyDocuments(env: EnvironmentConfig, workload: Record<string, TfDocument>): Record<string, Statement[]> {
+export function deployPolicyDocuments(
+  env: EnvironmentConfig,
+  workload: Record<string, TfDocument>,
+): Record<string, Statement[]> {
   const acct = env.accountId;
   const gha = `${resourcePrefix(env)}-gha-*`;
   const guards: Statement[] = [
@@ -166,8 +184,17 @@ export function deployPolicyDocuments(env: EnvironmentConfig, workload: Record<s
       Sid: "NeverTheTrustRoot",
       Effect: "Deny",
       Action: [
-        "iam:Create*", "iam:Delete*", "iam:Update*", "iam:Put*", "iam:Attach*", "iam:Detach*", "iam:Tag*", "iam:Untag*",
-        "iam:PassRole", "iam:AddClientIDToOpenIDConnectProvider", "iam:RemoveClientIDFromOpenIDConnectProvider",
+        "iam:Create*",
+        "iam:Delete*",
+        "iam:Update*",
+        "iam:Put*",
+        "iam:Attach*",
+        "iam:Detach*",
+        "iam:Tag*",
+        "iam:Untag*",
+        "iam:PassRole",
+        "iam:AddClientIDToOpenIDConnectProvider",
+        "iam:RemoveClientIDFromOpenIDConnectProvider",
       ],
       Resource: [
         `arn:aws:iam::${acct}:role/${gha}`,
@@ -182,8 +209,16 @@ export function deployPolicyDocuments(env: EnvironmentConfig, workload: Record<s
       Sid: "Ec2DestroyOnlyProject",
       Effect: "Deny",
       Action: [
-        "ec2:TerminateInstances", "ec2:StopInstances", "ec2:RebootInstances", "ec2:DeleteVolume", "ec2:DetachVolume",
-        "ec2:ReleaseAddress", "ec2:DeleteVpc", "ec2:DeleteSubnet", "ec2:DeleteSnapshot", "ec2:DeregisterImage",
+        "ec2:TerminateInstances",
+        "ec2:StopInstances",
+        "ec2:RebootInstances",
+        "ec2:DeleteVolume",
+        "ec2:DetachVolume",
+        "ec2:ReleaseAddress",
+        "ec2:DeleteVpc",
+        "ec2:DeleteSubnet",
+        "ec2:DeleteSnapshot",
+        "ec2:DeregisterImage",
       ],
       Resource: ["*"],
       Condition: { StringNotEquals: { "aws:ResourceTag/Project": "zmanim" } },
@@ -212,7 +247,12 @@ export function releasePolicyStatements(env: EnvironmentConfig): Statement[] {
       // site-exports/: every deployed static export and its history (scripts/ci/static-site-rollback.sh).
       Resource: [`${releases}/zmanim-api-*`, `${releases}/latest.txt`, `${releases}/site-exports/*`],
     },
-    { Sid: "StaticSiteObjects", Effect: "Allow", Action: ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"], Resource: [`${staticSite}/*`] },
+    {
+      Sid: "StaticSiteObjects",
+      Effect: "Allow",
+      Action: ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"],
+      Resource: [`${staticSite}/*`],
+    },
     {
       Sid: "RestartOnProjectInstance",
       Effect: "Allow",
@@ -230,7 +270,12 @@ export function releasePolicyStatements(env: EnvironmentConfig): Statement[] {
       // These read calls support no resource-level permissions.
       Sid: "CommandStatus",
       Effect: "Allow",
-      Action: ["ssm:GetCommandInvocation", "ssm:ListCommandInvocations", "ssm:ListCommands", "cloudfront:ListDistributions"],
+      Action: [
+        "ssm:GetCommandInvocation",
+        "ssm:ListCommandInvocations",
+        "ssm:ListCommands",
+        "cloudfront:ListDistributions",
+      ],
       Resource: ["*"],
     },
     {
@@ -302,9 +347,21 @@ export class CicdStack extends ZmanimStack {
       return r;
     };
     this.roles = {
-      plan: role("plan", "GitHub Actions: terraform plan on pull requests and main (read-only)", CI_MAX_SESSION_SECONDS.plan),
-      deploy: role("deploy", "GitHub Actions: cdktf deploy and AMI builds from the production environment", CI_MAX_SESSION_SECONDS.deploy),
-      release: role("release", "GitHub Actions: API binary releases and static site uploads", CI_MAX_SESSION_SECONDS.release),
+      plan: role(
+        "plan",
+        "GitHub Actions: terraform plan on pull requests and main (read-only)",
+        CI_MAX_SESSION_SECONDS.plan,
+      ),
+      deploy: role(
+        "deploy",
+        "GitHub Actions: cdktf deploy and AMI builds from the production environment",
+        CI_MAX_SESSION_SECONDS.deploy,
+      ),
+      release: role(
+        "release",
+        "GitHub Actions: API binary releases and static site uploads",
+        CI_MAX_SESSION_SECONDS.release,
+      ),
     };
 
     const attached: Record<CiRoleKind, Record<string, string>> = { plan: {}, deploy: {}, release: {} };
@@ -323,7 +380,8 @@ export class CicdStack extends ZmanimStack {
       attach(kind, part, policy.arn);
     };
     managed("plan", "state", planPolicyStatements(env));
-    for (const [part, statements] of Object.entries(deployPolicyDocuments(env, props.workload))) managed("deploy", part, statements);
+    for (const [part, statements] of Object.entries(deployPolicyDocuments(env, props.workload)))
+      managed("deploy", part, statements);
     managed("release", "release", releasePolicyStatements(env));
 
     for (const kind of ["plan", "deploy", "release"] as const) {
@@ -331,6 +389,7 @@ export class CicdStack extends ZmanimStack {
     }
 
     // Terraform Cloud runs: the same policies as the GitHub plan and deploy roles (constructs/tfc-workload-identity.ts).
-    if (env.state.kind === "cloud") new TfcWorkloadIdentity(this, "tfc", { env, planPolicyArns: attached.plan, applyPolicyArns: attached.deploy });
+    if (env.state.kind === "cloud")
+      new TfcWorkloadIdentity(this, "tfc", { env, planPolicyArns: attached.plan, applyPolicyArns: attached.deploy });
   }
 }

@@ -14,9 +14,27 @@ import { RetainedLogGroup } from "../constructs/log-group";
 import { addAlarmTopic } from "../constructs/alarm-topic";
 import { ZmanimStack, ZmanimStackProps } from "./base";
 import { EnvironmentConfig } from "../constructs/config/environments";
-import { bucketArn, instancePrivateIp, instanceRoleName, mailFromAddress, metricsNamespace, sesIdentityArn, ssmParameterArnPattern, ssmParameterName, ssmPrefix, resourcePrefix, SSM_LEAVES } from "../constructs/config/naming";
+import {
+  bucketArn,
+  instancePrivateIp,
+  instanceRoleName,
+  mailFromAddress,
+  metricsNamespace,
+  sesIdentityArn,
+  ssmParameterArnPattern,
+  ssmParameterName,
+  ssmPrefix,
+  resourcePrefix,
+  SSM_LEAVES,
+} from "../constructs/config/naming";
 
-import { BOX_LOGS, METRICS, MONITORED_PATHS, boxLogGroupName, cloudwatchAgentConfig } from "../constructs/builders/cloudwatch-agent";
+import {
+  BOX_LOGS,
+  METRICS,
+  MONITORED_PATHS,
+  boxLogGroupName,
+  cloudwatchAgentConfig,
+} from "../constructs/builders/cloudwatch-agent";
 import { NetworkStack } from "./network";
 import { SecretsStack } from "./secrets";
 import { StorageStack } from "./storage";
@@ -74,7 +92,8 @@ export function sesSendIdentityArns(env: EnvironmentConfig): string[] {
 export function instancePolicyStatements(env: EnvironmentConfig): IamStatement[] {
   const backups = bucketArn(env, "backups");
   const releases = bucketArn(env, "releases");
-  const logGroupArn = (group: string) => `arn:aws:logs:${env.region}:${env.accountId}:log-group:${boxLogGroupName(env, group)}`;
+  const logGroupArn = (group: string) =>
+    `arn:aws:logs:${env.region}:${env.accountId}:log-group:${boxLogGroupName(env, group)}`;
   return [
     // restic: list, read, write, and delete (prune, lock files). Versioning on the bucket keeps deleted
     // objects recoverable for noncurrentVersionDays (D10).
@@ -253,7 +272,8 @@ export function boxAlarms(env: EnvironmentConfig, instanceId: string): AlarmSpec
     {
       ...ec2,
       id: "auto-recover",
-      alarmDescription: "System status check failed: EC2 recovers the instance onto healthy hardware (same id, IP, volumes)",
+      alarmDescription:
+        "System status check failed: EC2 recovers the instance onto healthy hardware (same id, IP, volumes)",
       metricName: "StatusCheckFailed_System",
       statistic: "Maximum",
       period: 60,
@@ -323,7 +343,8 @@ export function boxAlarms(env: EnvironmentConfig, instanceId: string): AlarmSpec
     // A box that stops publishing (no backups, no drills, no box) breaches too. docs/monitoring.md.
     {
       id: "restore-drill-stale",
-      alarmDescription: "No restore drill has passed for 8 days (RestoreDrillAgeSeconds above 7 days, or missing, for 26 hours)",
+      alarmDescription:
+        "No restore drill has passed for 8 days (RestoreDrillAgeSeconds above 7 days, or missing, for 26 hours)",
       namespace: ns,
       metricName: METRICS.restoreDrillAgeSeconds,
       statistic: "Minimum",

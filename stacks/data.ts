@@ -38,7 +38,10 @@ export class DataStack extends ZmanimStack {
     super(scope, "data", props);
     const { env, topology: t } = props;
     const net = props.network.scaled;
-    if (!net) throw new Error(`data stack: environment "${env.name}" has no scaled network; the data stack exists only in the scaled topology`);
+    if (!net)
+      throw new Error(
+        `data stack: environment "${env.name}" has no scaled network; the data stack exists only in the scaled topology`,
+      );
     const prefix = resourcePrefix(env);
     const dataSubnets = net.dataSubnets.map((s) => s.id);
     if (alarmTopicOwner(env) === "data") addAlarmTopic(this, env);
@@ -106,7 +109,9 @@ export class DataStack extends ZmanimStack {
     });
     new TerraformOutput(this, "cache-endpoint", { value: this.cache.address });
     new TerraformOutput(this, "data-config-parameter", { value: dataConfig.name });
-    new TerraformOutput(this, "database-app-password-parameter", { value: ssmParameterName(env, SSM_LEAVES.databaseAppPassword) });
+    new TerraformOutput(this, "database-app-password-parameter", {
+      value: ssmParameterName(env, SSM_LEAVES.databaseAppPassword),
+    });
     new TerraformOutput(this, "cache-password-parameter", { value: cachePassword.name });
   }
 }

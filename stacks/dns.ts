@@ -23,7 +23,9 @@ export function dmarcRecord(env: EnvironmentConfig): string {
   const mailboxDomain = env.alarmEmail.split("@")[1]?.toLowerCase() ?? "";
   const zone = env.domain.zoneName;
   const sameOrg = mailboxDomain === zone || mailboxDomain.endsWith(`.${zone}`) || zone.endsWith(`.${mailboxDomain}`);
-  return ["v=DMARC1", "p=quarantine", "adkim=r", "aspf=r", ...(sameOrg ? [`rua=mailto:${env.alarmEmail}`] : [])].join("; ");
+  return ["v=DMARC1", "p=quarantine", "adkim=r", "aspf=r", ...(sameOrg ? [`rua=mailto:${env.alarmEmail}`] : [])].join(
+    "; ",
+  );
 }
 
 /** A stable construct id per carried record set (name and type), so reordering the list changes nothing. */
@@ -135,9 +137,21 @@ export class DnsStack extends ZmanimStack {
     });
     zone.overrideLogicalId("apex_zone");
     for (const r of apex.carriedRecords) {
-      new Route53Record(this, carriedRecordId(r), { zoneId: zone.zoneId, name: r.name, type: r.type, ttl: r.ttl ?? 300, records: r.values });
+      new Route53Record(this, carriedRecordId(r), {
+        zoneId: zone.zoneId,
+        name: r.name,
+        type: r.type,
+        ttl: r.ttl ?? 300,
+        records: r.values,
+      });
     }
-    new Route53Record(this, "site-delegation", { zoneId: zone.zoneId, name: site, type: "NS", ttl: 3600, records: siteNameServers });
+    new Route53Record(this, "site-delegation", {
+      zoneId: zone.zoneId,
+      name: site,
+      type: "NS",
+      ttl: 3600,
+      records: siteNameServers,
+    });
     new TerraformOutput(this, "apex-name-servers", {
       value: zone.nameServers,
       description: `Set ${apex.name}'s name servers at the registrar to these only after the preflight's apex check passes (docs/dns.md)`,

@@ -10,7 +10,13 @@ import { CloudwatchLogDeliveryDestination } from "@cdktf/provider-aws/lib/cloudw
 import { CloudwatchLogMetricFilter } from "@cdktf/provider-aws/lib/cloudwatch-log-metric-filter";
 import { AlarmSet } from "../constructs/alarm-set";
 import { RetainedLogGroup } from "../constructs/log-group";
-import { dashboardBody, DashboardInput, dashboardNameFor, EDGE_METRICS, SLO_TARGETS } from "../constructs/builders/dashboard";
+import {
+  dashboardBody,
+  DashboardInput,
+  dashboardNameFor,
+  EDGE_METRICS,
+  SLO_TARGETS,
+} from "../constructs/builders/dashboard";
 import { EDGE_LOG_DELIMITER, EDGE_LOG_FIELDS, edgeMetricFilters } from "../constructs/builders/edge-log-metrics";
 import { ZmanimStack, ZmanimStackProps } from "./base";
 import type { AppStack } from "./app-stack";
@@ -20,7 +26,13 @@ import type { ComputeStack } from "./compute";
 import type { DataStack } from "./data";
 import { MONITORED_PATHS } from "../constructs/builders/cloudwatch-agent";
 import { EnvironmentConfig, topologyOf } from "../constructs/config/environments";
-import { alarmTopicArn, logGroupPrefix, metricsNamespace, resourceName, resourcePrefix } from "../constructs/config/naming";
+import {
+  alarmTopicArn,
+  logGroupPrefix,
+  metricsNamespace,
+  resourceName,
+  resourcePrefix,
+} from "../constructs/config/naming";
 
 export interface MonitoringStackProps extends ZmanimStackProps {
   readonly api: ApiStack;
@@ -104,35 +116,14 @@ export class MonitoringStack extends ZmanimStack {
       })),
     });
 
-    // Cost Anomaly Detection is free (https://aws.amazon.com/aws-cost-management/aws-cost-anomaly-detection/pricing/).
-    // A CUSTOM monitor on the Environment tag: an account has one DIMENSIONAL/SERVICE monitor, and the
-    // environments share the account.
-    const monitor = new CeAnomalyMonitor(this, "anomaly-monitor", {
-      name: `${prefix}-cost`,
-      monitorType: "CUSTOM",
-      monitorSpecification: JSON.stringify({ Tags: { Key: "Environment", Values: [env.name], MatchOptions: ["EQUALS"] } }),
-    });
-    new CeAnomalySubscription(this, "anomaly-subscription", {
-      name: `${prefix}-cost-anomalies`,
-      frequency: "DAILY",
-      monitorArnList: [monitor.arn],
-      subscriber: [{ type: "EMAIL", address: env.alarmEmail }],
-      thresholdExpression: {
-        dimension: { key: "ANOMALY_TOTAL_IMPACT_ABSOLUTE", matchOptions: ["GREATER_THAN_OR_EQUAL"], values: [String(ANOMALY_IMPACT_USD)] },
-      },
-    });
-    // Account-wide settings, so one environment owns them. Activation works only in the payer (management)
-    // account and only for a key that has already appeared in the billing data (up to 24 hours after the first
-    // tagged resource): https://docs.aws.amazon.com/awsaccountbilling/latest/aboutv2/activating-tags.html
-    if (env.activatesCostAllocationTags) {
-      for (const key of COST_TAG_KEYS) {
-        new CeCostAllocationTag(this, `cost-tag-${key.toLowerCase()}`, { tagKey: key, status: "Active" });
-      }
-    }
+    this.addCostWatch(env);
 
     // ---- the edge: CloudFront's access log fields into CloudWatch Logs (us-east-1) ----
     const useast1 = this.regionalProvider("us-east-1", "us-east-1");
-    const edgeLogs = new RetainedLogGroup(this, "edge-log-group", { name: edgeLogGroupName(env), retentionDays: env.logRetentionDays });
+    const edgeLogs = new RetainedLogGroup(this, "edge-log-group", {
+      name: edgeLogGroupName(env),
+      retentionDays: env.logRetentionDays,
+    });
     edgeLogs.logGroup.provider = useast1;
     edgeLogs.logGroup.overrideLogicalId("edge_log_group");
     const destination = new CloudwatchLogDeliveryDestination(this, "edge-log-destination", {
@@ -190,12 +181,48 @@ export class MonitoringStack extends ZmanimStack {
 
     new TerraformOutput(this, "dashboard-name", { value: this.dashboard.dashboardName });
   }
+  /** Cost anomaly detection on the Environment tag, and (one environment per account) the cost allocation tags. */
+  private addCostWatch(env: EnvironmentConfig): void {
+    const prefix = resourcePrefix(env);
+    // Cost Anomaly Detection is free (https://aws.amazon.com/aws-cost-management/aws-cost-anomaly-detection/pricing/).
+    // A CUSTOM monitor on the Environment tag: an account has one DIMENSIONAL/SERVICE monitor, and the
+    // environments share the account.
+    const monitor = new CeAnomalyMonitor(this, "anomaly-monitor", {
+      name: `${prefix}-cost`,
+      monitorType: "CUSTOM",
+      monitorSpecification: JSON.stringify({
+        Tags: { Key: "Environment", Values: [env.name], MatchOptions: ["EQUALS"] },
+      }),
+    });
+    new CeAnomalySubscription(this, "anomaly-subscription", {
+      name: `${prefix}-cost-anomalies`,
+      frequency: "DAILY",
+      monitorArnList: [monitor.arn],
+      subscriber: [{ type: "EMAIL", address: env.alarmEmail }],
+      thresholdExpression: {
+        dimension: {
+          key: "ANOMALY_TOTAL_IMPACT_ABSOLUTE",
+          matchOptions: ["GREATER_THAN_OR_EQUAL"],
+          values: [String(ANOMALY_IMPACT_USD)],
+        },
+      },
+    });
+    // Account-wide settings, so one environment owns them. Activation works only in the payer (management)
+    // account and only for a key that has already appeared in the billing data (up to 24 hours after the first
+    // tagged resource): https://docs.aws.amazon.com/awsaccountbilling/latest/aboutv2/activating-tags.html
+    if (env.activatesCostAllocationTags) {
+      for (const key of COST_TAG_KEYS) {
+        new CeCostAllocationTag(this, `cost-tag-${key.toLowerCase()}`, { tagKey: key, status: "Active" });
+      }
+    }
+  }
 }
 
 /** The dashboard's input from the stacks that exist in this environment's topology. */
 export function monitoringDashboardInput(props: MonitoringStackProps): DashboardInput {
   const env = props.env;
-  const scaled = topologyOf(env).kind === "scaled" && props.app && props.data ? { app: props.app, data: props.data } : undefined;
+  const scaled =
+    topologyOf(env).kind === "scaled" && props.app && props.data ? { app: props.app, data: props.data } : undefined;
   const t = topologyOf(env);
   return {
     env: env.name,
@@ -214,7 +241,12 @@ export function monitoringDashboardInput(props: MonitoringStackProps): Dashboard
             cache:
               t.cache.kind === "serverless"
                 ? { kind: "serverless", name: resourcePrefix(env) }
-                : { kind: "replication-group", nodeIds: Array.from({ length: 1 + t.cache.replicas }, (_, k) => resourceName(env, String(k + 1).padStart(3, "0"))) },
+                : {
+                    kind: "replication-group",
+                    nodeIds: Array.from({ length: 1 + t.cache.replicas }, (_, k) =>
+                      resourceName(env, String(k + 1).padStart(3, "0")),
+                    ),
+                  },
           }
         : undefined,
   };

@@ -4,9 +4,15 @@ import { RandomProvider } from "@cdktf/provider-random/lib/provider";
 import { Password } from "@cdktf/provider-random/lib/password";
 import { ZmanimStack, ZmanimStackProps } from "./base";
 import { EnvironmentConfig, topologyOf } from "../constructs/config/environments";
-import { bucketName, logGroupPrefix, mailFromAddress, metricsNamespace, ssmParameterName, ssmPrefix, SSM_LEAVES } from "../constructs/config/naming";
-
-
+import {
+  bucketName,
+  logGroupPrefix,
+  mailFromAddress,
+  metricsNamespace,
+  ssmParameterName,
+  ssmPrefix,
+  SSM_LEAVES,
+} from "../constructs/config/naming";
 
 /** The value the Clerk key placeholder is created with. User data refuses to start the API with it. */
 export const CLERK_PLACEHOLDER = "PLACEHOLDER_set_out_of_band_see_docs_secrets_md";
@@ -29,7 +35,11 @@ const GENERATED_SCALED: typeof GENERATED = [
     leaf: SSM_LEAVES.databaseAppPassword,
     description: "Password of the zmanim role on RDS PostgreSQL (the application's own login, not the master user)",
   },
-  { id: "cache_password", leaf: SSM_LEAVES.cachePassword, description: "Password of the zmanim user of ElastiCache Valkey" },
+  {
+    id: "cache_password",
+    leaf: SSM_LEAVES.cachePassword,
+    description: "Password of the zmanim user of ElastiCache Valkey",
+  },
 ];
 
 /** Characters allowed in a `config` value: each becomes `KEY=value` in box.env, unquoted. */
@@ -88,7 +98,13 @@ export class SecretsStack extends ZmanimStack {
     for (const g of topologyOf(env).kind === "scaled" ? [...GENERATED, ...GENERATED_SCALED] : GENERATED) {
       // No prevent_destroy on the generator: rotation is `terraform apply -replace=random_password.<id>`,
       // which updates the SSM value in place. The SSM parameter itself is protected.
-      const password = new Password(this, `${g.id}-random`, { length: 40, special: false, minLower: 2, minUpper: 2, minNumeric: 2 });
+      const password = new Password(this, `${g.id}-random`, {
+        length: 40,
+        special: false,
+        minLower: 2,
+        minUpper: 2,
+        minNumeric: 2,
+      });
       password.overrideLogicalId(g.id);
       const param = new SsmParameter(this, `${g.id}-param`, {
         name: ssmParameterName(env, g.leaf),

@@ -2,7 +2,15 @@ import { Construct } from "constructs";
 import { HardenedBucket, PolicyStatement } from "../constructs/hardened-bucket";
 import { ZmanimStack, ZmanimStackProps } from "./base";
 import { EnvironmentConfig } from "../constructs/config/environments";
-import { bucketArn, bucketName, breakGlassRoleName, ciRoleName, instanceRoleName, roleArn, resourcePrefix } from "../constructs/config/naming";
+import {
+  bucketArn,
+  bucketName,
+  breakGlassRoleName,
+  ciRoleName,
+  instanceRoleName,
+  roleArn,
+  resourcePrefix,
+} from "../constructs/config/naming";
 import { NetworkStack } from "./network";
 
 export interface StorageStackProps extends ZmanimStackProps {
@@ -158,7 +166,13 @@ export function releasesPolicyStatements(env: EnvironmentConfig, s3EndpointId: s
       Sid: "DenyInstanceWrites",
       Effect: "Deny",
       Principal: "*",
-      Action: ["s3:PutObject", "s3:DeleteObject", "s3:DeleteObjectVersion", "s3:PutBucketPolicy", "s3:PutLifecycleConfiguration"],
+      Action: [
+        "s3:PutObject",
+        "s3:DeleteObject",
+        "s3:DeleteObjectVersion",
+        "s3:PutBucketPolicy",
+        "s3:PutLifecycleConfiguration",
+      ],
       Resource: both(arn),
       Condition: { ArnEquals: { "aws:PrincipalArn": r.instance } },
     },
@@ -216,7 +230,9 @@ export function logsPolicyStatements(env: EnvironmentConfig): PolicyStatement[] 
       Resource: `${arn}/${CLOUDFRONT_LOG_PREFIX}/*`,
       Condition: {
         StringEquals: { "s3:x-amz-acl": "bucket-owner-full-control", "aws:SourceAccount": env.accountId },
-        ArnLike: { "aws:SourceArn": `arn:aws:logs:${CLOUDFRONT_LOG_DELIVERY_REGION}:${env.accountId}:delivery-source:*` },
+        ArnLike: {
+          "aws:SourceArn": `arn:aws:logs:${CLOUDFRONT_LOG_DELIVERY_REGION}:${env.accountId}:delivery-source:*`,
+        },
       },
     },
   ];

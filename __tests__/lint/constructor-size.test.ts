@@ -36,13 +36,17 @@ export function constructorLengths(path: string, text = readFileSync(path, "utf8
 
 describe("constructor size", () => {
   it(`keeps every constructor in stacks/ and constructs/ at or under ${LIMIT} lines`, () => {
-    const all = [...files(join(root, "stacks")), ...files(join(root, "constructs"))].flatMap((f) => constructorLengths(f));
+    const all = [...files(join(root, "stacks")), ...files(join(root, "constructs"))].flatMap((f) =>
+      constructorLengths(f),
+    );
     expect(all.length).toBeGreaterThan(20);
     expect(all.filter(([, n]) => n > LIMIT).map(([where, n]) => `${where}: ${n} lines`)).toEqual([]);
   });
 
   it("measures a long constructor as long", () => {
     const body = Array.from({ length: LIMIT + 5 }, (_, i) => `    const v${i} = ${i};`).join("\n");
-    expect(constructorLengths("x.ts", `class X {\n  constructor() {\n${body}\n  }\n}\n`)).toEqual([["x.ts:X", LIMIT + 7]]);
+    expect(constructorLengths("x.ts", `class X {\n  constructor() {\n${body}\n  }\n}\n`)).toEqual([
+      ["x.ts:X", LIMIT + 7],
+    ]);
   });
 });

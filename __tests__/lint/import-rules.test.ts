@@ -17,11 +17,15 @@ interface Violation {
 }
 
 function cruise(cwd: string, paths: string[]): { violations: Violation[]; stderr: string } {
-  const r = spawnSync(depcruise, [...paths, "--config", join(root, ".dependency-cruiser.js"), "--output-type", "json"], {
-    cwd,
-    encoding: "utf8",
-    maxBuffer: 64 * 1024 * 1024,
-  });
+  const r = spawnSync(
+    depcruise,
+    [...paths, "--config", join(root, ".dependency-cruiser.js"), "--output-type", "json"],
+    {
+      cwd,
+      encoding: "utf8",
+      maxBuffer: 64 * 1024 * 1024,
+    },
+  );
   const out = r.stdout ? JSON.parse(r.stdout) : { summary: { violations: [] } };
   return { violations: out.summary.violations, stderr: r.stderr };
 }
@@ -39,10 +43,14 @@ describe("import rules", () => {
       cpSync(join(root, "tsconfig.json"), join(dir, "tsconfig.json"));
       const files: Record<string, string> = {
         "main.ts": 'import { S } from "./stacks/s";\nexport const app = S;\n',
-        "stacks/s.ts": 'import { C } from "../constructs/c";\nimport { app } from "../main";\nexport const S = [C, app];\n',
-        "constructs/c.ts": 'import { S } from "../stacks/s";\nimport { B } from "./builders/b";\nexport const C = [S, B];\n',
-        "constructs/builders/b.ts": 'import { C } from "../c";\nimport { N } from "../config/n";\nexport const B = [C, N];\n',
-        "constructs/config/n.ts": 'import { B } from "../builders/b";\nimport { T } from "../../scripts/tools/t";\nexport const N = [B, T];\n',
+        "stacks/s.ts":
+          'import { C } from "../constructs/c";\nimport { app } from "../main";\nexport const S = [C, app];\n',
+        "constructs/c.ts":
+          'import { S } from "../stacks/s";\nimport { B } from "./builders/b";\nexport const C = [S, B];\n',
+        "constructs/builders/b.ts":
+          'import { C } from "../c";\nimport { N } from "../config/n";\nexport const B = [C, N];\n',
+        "constructs/config/n.ts":
+          'import { B } from "../builders/b";\nimport { T } from "../../scripts/tools/t";\nexport const N = [B, T];\n',
         "scripts/tools/t.ts": 'import { C } from "../../constructs/c";\nexport const T = C;\n',
       };
       for (const [p, text] of Object.entries(files)) {

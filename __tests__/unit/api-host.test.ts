@@ -67,7 +67,9 @@ describe.each([
     // The certificate lives beside the distribution (cdn stack) and is what the distribution presents.
     const cert = res("cdn").aws_acm_certificate.certificate;
     const d = res("cdn").aws_cloudfront_distribution.distribution;
-    expect((d.viewer_certificate as Body).acm_certificate_arn).toBe("${aws_acm_certificate_validation.certificate-validation.certificate_arn}");
+    expect((d.viewer_certificate as Body).acm_certificate_arn).toBe(
+      "${aws_acm_certificate_validation.certificate-validation.certificate_arn}",
+    );
     expect(cert.provider).toBe("aws.us-east-1");
     const names = [cert.domain_name as string, ...((cert.subject_alternative_names as string[] | undefined) ?? [])];
     expect(names.sort()).toEqual([...edge.aliases].sort());
@@ -78,7 +80,11 @@ describe.each([
     for (const name of edge.aliases) {
       for (const type of ["A", "AAAA"]) {
         const found = records.filter((r) => r.name === name && r.type === type);
-        expect([name, type, found.map((r) => (r.alias as Body).name)]).toEqual([name, type, ["${aws_cloudfront_distribution.distribution.domain_name}"]]);
+        expect([name, type, found.map((r) => (r.alias as Body).name)]).toEqual([
+          name,
+          type,
+          ["${aws_cloudfront_distribution.distribution.domain_name}"],
+        ]);
       }
     }
   });
@@ -93,10 +99,18 @@ describe.each([
   it.each(ENDPOINTS.map((e) => [e.method, e.path, e.auth ? "with a token" : "anonymous", e] as const))(
     "%s %s (%s) reaches the API at the same path under api.<site> and under <site>/",
     async (method, path, _label, e) => {
-      const headers: Record<string, string> = { origin: siteOrigins(env)[0], ...(e.auth ? { authorization: "Bearer t" } : {}) };
+      const headers: Record<string, string> = {
+        origin: siteOrigins(env)[0],
+        ...(e.auth ? { authorization: "Bearer t" } : {}),
+      };
       for (const host of [apiHost, site]) {
         const out = await edge.request(host, method, path, headers);
-        expect([host, out.behaviour, out.origin, out.functions]).toEqual([host, path.startsWith(env.api.healthPath) ? env.api.healthPath : "/api/*", "http-api", []]);
+        expect([host, out.behaviour, out.origin, out.functions]).toEqual([
+          host,
+          path.startsWith(env.api.healthPath) ? env.api.healthPath : "/api/*",
+          "http-api",
+          [],
+        ]);
         if (e.expected === 401) {
           // The checklist's anonymous calls to protected routes: the authorizer answers, the Go API is not asked.
           expect([host, out.status, out.body]).toEqual([host, 401, '{"message":"Unauthorized"}']);
@@ -108,9 +122,24 @@ describe.each([
   );
 
   it("answers every other path of api.<site> with the API's JSON 404, never a page of the site", async () => {
-    for (const path of ["/", "/about/", "/about", "/index.html", "/404.html", "/v1/zmanim", "/favicon.ico", "/app/settings/"]) {
+    for (const path of [
+      "/",
+      "/about/",
+      "/about",
+      "/index.html",
+      "/404.html",
+      "/v1/zmanim",
+      "/favicon.ico",
+      "/app/settings/",
+    ]) {
       const out = await edge.request(apiHost, "GET", path);
-      expect([path, out.status, out.origin, out.headers["content-type"], out.body]).toEqual([path, 404, null, "application/json", '{"message":"Not Found"}']);
+      expect([path, out.status, out.origin, out.headers["content-type"], out.body]).toEqual([
+        path,
+        404,
+        null,
+        "application/json",
+        '{"message":"Not Found"}',
+      ]);
     }
     // The site itself is unchanged.
     const page = await edge.request(site, "GET", "/about/");
@@ -118,7 +147,15 @@ describe.each([
   });
 
   it("unknown API paths stay the API's own answer under both names", async () => {
-    const unrouted = edgeOf(s.stacks.cdn, { s3: noS3, api: (m, p, h) => api.handle(m, p, h, () => ({ status: 404, headers: { "content-type": "application/json" }, body: '{"error":"not found"}' })) });
+    const unrouted = edgeOf(s.stacks.cdn, {
+      s3: noS3,
+      api: (m, p, h) =>
+        api.handle(m, p, h, () => ({
+          status: 404,
+          headers: { "content-type": "application/json" },
+          body: '{"error":"not found"}',
+        })),
+    });
     for (const host of [apiHost, site]) {
       const out = await unrouted.request(host, "GET", "/api/v1/no-such-thing");
       expect([host, out.status, out.body, out.functions]).toEqual([host, 404, '{"error":"not found"}', []]);
@@ -128,7 +165,11 @@ describe.each([
   describe("CORS", () => {
     const origin = () => siteOrigins(env)[0];
     const preflight = (path: string, o: string, method = "GET") =>
-      edge.request(apiHost, "OPTIONS", path, { origin: o, "access-control-request-method": method, "access-control-request-headers": "authorization,content-type" });
+      edge.request(apiHost, "OPTIONS", path, {
+        origin: o,
+        "access-control-request-method": method,
+        "access-control-request-headers": "authorization,content-type",
+      });
 
     it("allows exactly the environment's site origin, the app's methods and headers, with a two-hour preflight cache", () => {
       const cors = res("api").aws_apigatewayv2_api.http_api.cors_configuration as Body;
@@ -144,8 +185,10 @@ describe.each([
     });
 
     it("no route matches OPTIONS, so API Gateway answers every preflight itself (no OPTIONS, ANY or $default route)", () => {
-      for (const r of Object.values(res("api").aws_apigatewayv2_route)) expect(r.route_key).toMatch(/^(GET|HEAD|POST|PUT|PATCH|DELETE) \/api\//);
-      for (const p of ["/api/v1/me", "/api/v1/me/locations", "/api/v1/zmanim", "/api/health"]) expect([p, api.routeFor("OPTIONS", p)]).toEqual([p, null]);
+      for (const r of Object.values(res("api").aws_apigatewayv2_route))
+        expect(r.route_key).toMatch(/^(GET|HEAD|POST|PUT|PATCH|DELETE) \/api\//);
+      for (const p of ["/api/v1/me", "/api/v1/me/locations", "/api/v1/zmanim", "/api/health"])
+        expect([p, api.routeFor("OPTIONS", p)]).toEqual([p, null]);
     });
 
     it("a protected route's preflight, without a token, gets 204 with the CORS grant through api.<site>", async () => {
@@ -154,7 +197,13 @@ describe.each([
           expect(api.routeFor("GET", path)?.jwt).toBe(true);
           for (const method of ["GET", "POST", "DELETE"]) {
             const out = await preflight(path, origin(), method);
-            expect([path, method, out.behaviour, out.origin, out.status]).toEqual([path, method, "/api/*", "http-api", 204]);
+            expect([path, method, out.behaviour, out.origin, out.status]).toEqual([
+              path,
+              method,
+              "/api/*",
+              "http-api",
+              204,
+            ]);
             expect(out.headers).toEqual({
               "access-control-allow-origin": origin(),
               "access-control-allow-methods": "GET,POST,PUT,PATCH,DELETE",
@@ -185,16 +234,25 @@ describe.each([
       const d = res("cdn").aws_cloudfront_distribution.distribution;
       // The health path takes GET and HEAD only (simple requests, no preflight): its plain-HTTP exception carries nothing else.
       const all = (d.ordered_cache_behavior as Body[]).filter((b) => b.target_origin_id === "http-api");
-      expect(all.filter((b) => b.path_pattern === env.api.healthPath).map((b) => b.allowed_methods)).toEqual([["GET", "HEAD"]]);
+      expect(all.filter((b) => b.path_pattern === env.api.healthPath).map((b) => b.allowed_methods)).toEqual([
+        ["GET", "HEAD"],
+      ]);
       const apiBehaviours = all.filter((b) => b.path_pattern !== env.api.healthPath);
       expect(apiBehaviours.length).toBeGreaterThan(0);
       for (const b of apiBehaviours) {
-        expect([b.path_pattern, (b.allowed_methods as string[]).includes("OPTIONS"), (b.cached_methods as string[]).includes("OPTIONS")]).toEqual([b.path_pattern, true, false]);
-        const id = /^\$\{aws_cloudfront_origin_request_policy\.([A-Za-z0-9_-]+)\.id\}$/.exec(b.origin_request_policy_id as string)![1];
+        expect([
+          b.path_pattern,
+          (b.allowed_methods as string[]).includes("OPTIONS"),
+          (b.cached_methods as string[]).includes("OPTIONS"),
+        ]).toEqual([b.path_pattern, true, false]);
+        const id = /^\$\{aws_cloudfront_origin_request_policy\.([A-Za-z0-9_-]+)\.id\}$/.exec(
+          b.origin_request_policy_id as string,
+        )![1];
         const hc = res("cdn").aws_cloudfront_origin_request_policy[id].headers_config as Body;
         expect(hc.header_behavior).toBe("allExcept");
         const excluded = ((hc.headers as Body).items as string[]).map((h) => h.toLowerCase());
-        for (const h of ["origin", "access-control-request-method", "access-control-request-headers"]) expect(excluded).not.toContain(h);
+        for (const h of ["origin", "access-control-request-method", "access-control-request-headers"])
+          expect(excluded).not.toContain(h);
       }
     });
 
@@ -203,7 +261,12 @@ describe.each([
       const routes = (broken.resource as Record<string, Record<string, Body>>).aws_apigatewayv2_route;
       routes["any-me"] = { route_key: `ANY ${env.clerk.protectedRoutePrefixes[0]}`, authorization_type: "JWT" };
       const b = httpApiOf(broken);
-      const out = b.handle("OPTIONS", env.clerk.protectedRoutePrefixes[0], { origin: origin(), "access-control-request-method": "GET" }, goApi);
+      const out = b.handle(
+        "OPTIONS",
+        env.clerk.protectedRoutePrefixes[0],
+        { origin: origin(), "access-control-request-method": "GET" },
+        goApi,
+      );
       expect(out.status).toBe(401);
     });
   });

@@ -27,7 +27,9 @@ describe.each([
     expect(api.cors_configuration).toEqual(
       expect.objectContaining({ allow_origins: [`https://${env.domain.siteName}`], allow_credentials: false }),
     );
-    expect(api.cors_configuration).toEqual(expect.objectContaining({ allow_headers: expect.arrayContaining(["authorization"]) }));
+    expect(api.cors_configuration).toEqual(
+      expect.objectContaining({ allow_headers: expect.arrayContaining(["authorization"]) }),
+    );
   });
 
   it("integrates privately: HTTP_PROXY over the VPC link to the Cloud Map service holding the box's fixed address", () => {
@@ -42,8 +44,14 @@ describe.each([
       }),
     ]);
     const link = r.aws_apigatewayv2_vpc_link["vpc-link"];
-    expect(link.subnet_ids).toEqual([expect.stringMatching(/^\$\{data\.terraform_remote_state\.cross-stack-reference-input-zmanim-[a-z]+-network\.outputs\.cross-stack-output-aws_subnetpublic_subnetid\}$/)]);
-    expect(link.security_group_ids).toEqual([expect.stringMatching(/network\.outputs\.cross-stack-output-aws_security_groupvpc-link-sgid\}$/)]);
+    expect(link.subnet_ids).toEqual([
+      expect.stringMatching(
+        /^\$\{data\.terraform_remote_state\.cross-stack-reference-input-zmanim-[a-z]+-network\.outputs\.cross-stack-output-aws_subnetpublic_subnetid\}$/,
+      ),
+    ]);
+    expect(link.security_group_ids).toEqual([
+      expect.stringMatching(/network\.outputs\.cross-stack-output-aws_security_groupvpc-link-sgid\}$/),
+    ]);
     // An HTTP namespace (DiscoverInstances only): no Route 53 private hosted zone behind it.
     expect(r.aws_service_discovery_private_dns_namespace).toBeUndefined();
     expect(Object.keys(r.aws_service_discovery_http_namespace)).toEqual(["namespace"]);
@@ -62,7 +70,9 @@ describe.each([
   it("references nothing of the compute stack (naming.ts and the config give address and port)", () => {
     const json = JSON.stringify(s.stacks.api);
     expect(json).not.toMatch(/zmanim-[a-z]+-compute/);
-    expect(s.manifest.stacks[`zmanim-${env.name}-api`].dependencies).toEqual(expect.arrayContaining([`zmanim-${env.name}-compute`]));
+    expect(s.manifest.stacks[`zmanim-${env.name}-api`].dependencies).toEqual(
+      expect.arrayContaining([`zmanim-${env.name}-compute`]),
+    );
   });
 
   it("validates Clerk tokens against the configured issuer and audience, from the Authorization header", () => {
@@ -77,7 +87,9 @@ describe.each([
 
   it("attaches the authorizer to exactly the protected prefixes (bare and {proxy+}); every other route is anonymous", () => {
     const routes = resourcesOfType(s, "aws_apigatewayv2_route").map(([, , b]) => b);
-    const expectedProtected = env.clerk.protectedRoutePrefixes.flatMap((p) => ROUTE_METHODS.flatMap((m) => [`${m} ${p}`, `${m} ${p}/{proxy+}`])).sort();
+    const expectedProtected = env.clerk.protectedRoutePrefixes
+      .flatMap((p) => ROUTE_METHODS.flatMap((m) => [`${m} ${p}`, `${m} ${p}/{proxy+}`]))
+      .sort();
     const guarded = routes.filter((x) => x.authorization_type === "JWT");
     expect(guarded.map((x) => x.route_key).sort()).toEqual(expectedProtected);
     for (const g of guarded) expect(g.authorizer_id).toBe("${aws_apigatewayv2_authorizer.clerk-jwt.id}");
@@ -101,7 +113,8 @@ describe.each([
     expect(r.aws_cloudwatch_log_group.apigw_access_logs).toEqual(
       expect.objectContaining({ name: `/zmanim/${env.name}/apigw-access`, retention_in_days: env.logRetentionDays }),
     );
-    for (const [, id, g] of resourcesOfType(s, "aws_cloudwatch_log_group")) expect([id, Number(g.retention_in_days) > 0]).toEqual([id, true]);
+    for (const [, id, g] of resourcesOfType(s, "aws_cloudwatch_log_group"))
+      expect([id, Number(g.retention_in_days) > 0]).toEqual([id, true]);
   });
 
   it("alarms when 5xx exceed 1% of requests for 5 minutes, via metric math, to the environment's topic", () => {
@@ -121,10 +134,17 @@ describe.each([
     expect((byId.requests.metric as Body).metric_name).toBe("Count");
     for (const id of ["errors", "requests"]) {
       expect(byId[id].metric).toEqual(
-        expect.objectContaining({ namespace: "AWS/ApiGateway", period: 60, stat: "Sum", dimensions: { ApiId: "${aws_apigatewayv2_api.http_api.id}", Stage: "$default" } }),
+        expect.objectContaining({
+          namespace: "AWS/ApiGateway",
+          period: 60,
+          stat: "Sum",
+          dimensions: { ApiId: "${aws_apigatewayv2_api.http_api.id}", Stage: "$default" },
+        }),
       );
     }
-    expect(byId.rate).toEqual(expect.objectContaining({ expression: "IF(requests > 0, 100 * errors / requests, 0)", return_data: true }));
+    expect(byId.rate).toEqual(
+      expect.objectContaining({ expression: "IF(requests > 0, 100 * errors / requests, 0)", return_data: true }),
+    );
     expect(q.filter((m) => m.return_data === true).map((m) => m.id)).toEqual(["rate"]);
   });
 });
@@ -144,13 +164,16 @@ describe("apiRoutes", () => {
 
   it("with no protected prefixes, every route is anonymous", () => {
     const env: EnvironmentConfig = { ...prod, name: "open", clerk: { ...prod.clerk, protectedRoutePrefixes: [] } };
-    const routes = resourcesOfType(synthAll(env), "aws_apigatewayv2_route").map(([, , b]) => [b.route_key, b.authorization_type]);
+    const routes = resourcesOfType(synthAll(env), "aws_apigatewayv2_route").map(([, , b]) => [
+      b.route_key,
+      b.authorization_type,
+    ]);
     expect(routes.sort()).toEqual(ROUTE_METHODS.map((m) => [`${m} ${PUBLIC_ROUTE_PATH}`, "NONE"]).sort());
   });
 
   it("refuses a prefix listed twice, naming the field and the route", () => {
-    expect(() => apiRoutes({ ...prod, clerk: { ...prod.clerk, protectedRoutePrefixes: ["/api/v1/me", "/api/v1/me"] } })).toThrow(
-      /clerk\.protectedRoutePrefixes: route "GET \/api\/v1\/me" appears twice/,
-    );
+    expect(() =>
+      apiRoutes({ ...prod, clerk: { ...prod.clerk, protectedRoutePrefixes: ["/api/v1/me", "/api/v1/me"] } }),
+    ).toThrow(/clerk\.protectedRoutePrefixes: route "GET \/api\/v1\/me" appears twice/);
   });
 });

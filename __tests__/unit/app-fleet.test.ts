@@ -48,12 +48,19 @@ describe.each([
     const lbs = resourcesOfType(s, "aws_lb");
     expect(lbs.length).toBeGreaterThan(0);
     for (const [stack, , lb] of lbs) {
-      expect([stack, lb.internal, lb.load_balancer_type, lb.drop_invalid_header_fields]).toEqual(["app", true, "application", true]);
+      expect([stack, lb.internal, lb.load_balancer_type, lb.drop_invalid_header_fields]).toEqual([
+        "app",
+        true,
+        "application",
+        true,
+      ]);
       expect((lb.subnets as string[]).map((v) => target(s, stack, v)).sort()).toEqual([
         "network/aws_subnet.app_subnet_0",
         "network/aws_subnet.app_subnet_1",
       ]);
-      expect((lb.security_groups as string[]).map((v) => target(s, stack, v))).toEqual(["network/aws_security_group.alb_security_group"]);
+      expect((lb.security_groups as string[]).map((v) => target(s, stack, v))).toEqual([
+        "network/aws_security_group.alb_security_group",
+      ]);
     }
   });
 
@@ -63,7 +70,14 @@ describe.each([
     );
     expect(rules.length).toBeGreaterThan(0);
     for (const [stack, id, r] of rules) {
-      expect([id, target(s, stack, r.referenced_security_group_id), r.cidr_ipv4, r.cidr_ipv6, r.from_port, r.to_port]).toEqual([
+      expect([
+        id,
+        target(s, stack, r.referenced_security_group_id),
+        r.cidr_ipv4,
+        r.cidr_ipv6,
+        r.from_port,
+        r.to_port,
+      ]).toEqual([
         id,
         "network/aws_security_group.alb_security_group",
         undefined,
@@ -77,10 +91,14 @@ describe.each([
       expect(lt.vpc_security_group_ids).toBeUndefined();
       const [nic, ...more] = lt.network_interfaces as Body[];
       expect(more).toEqual([]);
-      expect((nic.security_groups as string[]).map((v) => target(s, stack, v))).toEqual(["network/aws_security_group.app_security_group"]);
+      expect((nic.security_groups as string[]).map((v) => target(s, stack, v))).toEqual([
+        "network/aws_security_group.app_security_group",
+      ]);
       // A public IPv4 exactly when the config chooses public-ip egress (then no NAT gateway exists).
       expect(nic.associate_public_ip_address).toBe(String((env.topology as ScaledTopology).egress === "public-ip"));
-      expect(resourcesOfType(s, "aws_nat_gateway", { min: 0 }).length).toBe((env.topology as ScaledTopology).egress === "nat-gateway" ? 1 : 0);
+      expect(resourcesOfType(s, "aws_nat_gateway", { min: 0 }).length).toBe(
+        (env.topology as ScaledTopology).egress === "nat-gateway" ? 1 : 0,
+      );
     }
   });
 
@@ -100,9 +118,14 @@ describe.each([
       expect(g.desired_capacity).toBeUndefined();
       expect(g.instance_maintenance_policy).toEqual({ min_healthy_percentage: 100, max_healthy_percentage: 200 });
       expect(g.instance_refresh).toEqual(
-        expect.objectContaining({ strategy: "Rolling", preferences: expect.objectContaining({ min_healthy_percentage: 100, max_healthy_percentage: 200 }) }),
+        expect.objectContaining({
+          strategy: "Rolling",
+          preferences: expect.objectContaining({ min_healthy_percentage: 100, max_healthy_percentage: 200 }),
+        }),
       );
-      expect((g.target_group_arns as string[]).map((v) => target(s, stack, v))).toEqual([expect.stringMatching(/^app\/aws_lb_target_group\./)]);
+      expect((g.target_group_arns as string[]).map((v) => target(s, stack, v))).toEqual([
+        expect.stringMatching(/^app\/aws_lb_target_group\./),
+      ]);
     }
   });
 
@@ -121,16 +144,25 @@ describe.each([
       expect(defaults).toEqual(expect.objectContaining({ Project: "zmanim", Environment: env.name }));
       const specs = lt.tag_specifications as { resource_type: string; tags: Record<string, string> }[];
       expect(specs.map((t) => t.resource_type).sort()).toEqual(["instance", "network-interface", "volume"]);
-      for (const spec of specs) expect([spec.resource_type, spec.tags]).toEqual([spec.resource_type, { ...defaults, Name: `zmanim-${env.name}-api` }]);
+      for (const spec of specs)
+        expect([spec.resource_type, spec.tags]).toEqual([
+          spec.resource_type,
+          { ...defaults, Name: `zmanim-${env.name}-api` },
+        ]);
       // ssm-restart.sh and the release role's SendCommand condition select instances by these tags.
       const restart = releasePolicyStatements(env).find((st) => st.Sid === "RestartOnProjectInstance")!;
-      const wanted = Object.entries(restart.Condition!.StringEquals).map(([k, v]) => [k.replace("ssm:resourceTag/", ""), v]);
+      const wanted = Object.entries(restart.Condition!.StringEquals).map(([k, v]) => [
+        k.replace("ssm:resourceTag/", ""),
+        v,
+      ]);
       const instanceTags = specs.find((t) => t.resource_type === "instance")!.tags;
       for (const [k, v] of wanted) expect([k, instanceTags[k as string]]).toEqual([k, v]);
     }
     for (const [stack, , g] of resourcesOfType(s, "aws_autoscaling_group")) {
       const tags = Object.fromEntries((g.tag as { key: string; value: string }[]).map((t) => [t.key, t.value]));
-      expect(tags).toEqual(expect.objectContaining({ Project: "zmanim", Environment: env.name, Stack: stack, ManagedBy: "terraform" }));
+      expect(tags).toEqual(
+        expect.objectContaining({ Project: "zmanim", Environment: env.name, Stack: stack, ManagedBy: "terraform" }),
+      );
     }
   });
 
@@ -145,14 +177,24 @@ describe.each([
   });
 
   it("every launch template requires IMDSv2, encrypts its root volume on the AMI's root device, and runs the API role", () => {
-    const packerRoot = /launch_block_device_mappings\s*{\s*device_name\s*=\s*"([^"]+)"/.exec(readFileSync(join(__dirname, "..", "..", "packer", "zmanim-ami.pkr.hcl"), "utf8"))?.[1];
+    const packerRoot = /launch_block_device_mappings\s*{\s*device_name\s*=\s*"([^"]+)"/.exec(
+      readFileSync(join(__dirname, "..", "..", "packer", "zmanim-ami.pkr.hcl"), "utf8"),
+    )?.[1];
     expect(packerRoot).toBe(AMI_ROOT_DEVICE);
     const lts = resourcesOfType(s, "aws_launch_template");
     expect(lts.length).toBe(1);
     for (const [stack, , lt] of lts) {
-      expect(lt.metadata_options).toEqual({ http_endpoint: "enabled", http_tokens: "required", http_put_response_hop_limit: 1, instance_metadata_tags: "disabled" });
+      expect(lt.metadata_options).toEqual({
+        http_endpoint: "enabled",
+        http_tokens: "required",
+        http_put_response_hop_limit: 1,
+        instance_metadata_tags: "disabled",
+      });
       expect(lt.block_device_mappings).toEqual([
-        { device_name: AMI_ROOT_DEVICE, ebs: { volume_type: "gp3", volume_size: env.rootVolumeGb, encrypted: "true", delete_on_termination: "true" } },
+        {
+          device_name: AMI_ROOT_DEVICE,
+          ebs: { volume_type: "gp3", volume_size: env.rootVolumeGb, encrypted: "true", delete_on_termination: "true" },
+        },
       ]);
       expect(lt.instance_type).toBe(topology.fleet.instanceType);
       expect(String(lt.image_id)).toMatch(/^\$\{data\.aws_ssm_parameter\.ami-id\.insecure_value\}$/);
@@ -165,7 +207,14 @@ describe.each([
       expect(Buffer.byteLength(text)).toBeLessThan(15 * 1024);
       expect(text).not.toContain(ROLE_MARKERS.box);
       const leaves = [...text.matchAll(/ssm_get ([a-z-]+)\)/g)].map((m) => m[1]).sort();
-      expect(leaves).toEqual(["cache-password", "clerk-secret-key", "cloudwatch-agent-api", "config", "data-config", "database-app-password"]);
+      expect(leaves).toEqual([
+        "cache-password",
+        "clerk-secret-key",
+        "cloudwatch-agent-api",
+        "config",
+        "data-config",
+        "database-app-password",
+      ]);
       const params = Object.values(s.stacks.app.resource?.aws_ssm_parameter ?? {}).map((p) => p.name);
       expect(params).toEqual([`/zmanim/${env.name}/cloudwatch-agent-api`]);
     }
@@ -174,10 +223,14 @@ describe.each([
   it("health-checks the API's health path on the API port, and the listener forwards to that target group", () => {
     for (const [stack, id, tg] of resourcesOfType(s, "aws_lb_target_group")) {
       expect([tg.port, tg.protocol, tg.target_type]).toEqual([env.api.port, "HTTP", "instance"]);
-      expect(tg.health_check).toEqual(expect.objectContaining({ enabled: true, path: env.api.healthPath, matcher: "200", port: "traffic-port" }));
+      expect(tg.health_check).toEqual(
+        expect.objectContaining({ enabled: true, path: env.api.healthPath, matcher: "200", port: "traffic-port" }),
+      );
       expect(Number(tg.deregistration_delay)).toBeLessThanOrEqual(60);
       const listeners = resourcesOfType(s, "aws_lb_listener");
-      expect(listeners.map(([ls, , l]) => target(s, ls, (l.default_action as Body[])[0].target_group_arn))).toEqual([`${stack}/aws_lb_target_group.${id}`]);
+      expect(listeners.map(([ls, , l]) => target(s, ls, (l.default_action as Body[])[0].target_group_arn))).toEqual([
+        `${stack}/aws_lb_target_group.${id}`,
+      ]);
     }
   });
 
@@ -190,7 +243,10 @@ describe.each([
       expect([i.connection_type, i.integration_type]).toEqual(["VPC_LINK", "HTTP_PROXY"]);
     }
     for (const link of Object.values(api.aws_apigatewayv2_vpc_link ?? {})) {
-      expect((link.subnet_ids as string[]).map((v) => target(s, "api", v)).sort()).toEqual(["network/aws_subnet.app_subnet_0", "network/aws_subnet.app_subnet_1"]);
+      expect((link.subnet_ids as string[]).map((v) => target(s, "api", v)).sort()).toEqual([
+        "network/aws_subnet.app_subnet_0",
+        "network/aws_subnet.app_subnet_1",
+      ]);
     }
     for (const stack of Object.values(s.stacks)) {
       expect(Object.keys(stack.resource ?? {}).filter((t) => t.startsWith("aws_service_discovery"))).toEqual([]);
@@ -204,7 +260,13 @@ describe.each([
     for (const a of Object.values(alarms)) {
       expect([a.alarm_actions, a.ok_actions]).toEqual([[alarmTopicArn(env)], [alarmTopicArn(env)]]);
     }
-    expect(alarms["fleet-unhealthy-hosts"]).toEqual(expect.objectContaining({ metric_name: "UnHealthyHostCount", threshold: 0, comparison_operator: "GreaterThanThreshold" }));
+    expect(alarms["fleet-unhealthy-hosts"]).toEqual(
+      expect.objectContaining({
+        metric_name: "UnHealthyHostCount",
+        threshold: 0,
+        comparison_operator: "GreaterThanThreshold",
+      }),
+    );
   });
 });
 
@@ -214,8 +276,11 @@ describe("the topologies are exclusive", () => {
       const s = synthAll(env);
       // The compute stack stays, without resources: deploying it retires a box (retired-box.ts).
       expect(Object.keys(s.stacks.compute.resource ?? {})).toEqual([]);
-      for (const type of ["aws_instance", "aws_ebs_volume", "aws_volume_attachment", "aws_eip_association"]) expect(resourcesOfType(s, type, { min: 0 })).toEqual([]);
-      expect(resourcesOfType(s, "aws_eip", { min: 0 }).map(([stack, id]) => `${stack}/${id}`)).toEqual(env === natEgress ? ["network/nat_eip"] : []);
+      for (const type of ["aws_instance", "aws_ebs_volume", "aws_volume_attachment", "aws_eip_association"])
+        expect(resourcesOfType(s, type, { min: 0 })).toEqual([]);
+      expect(resourcesOfType(s, "aws_eip", { min: 0 }).map(([stack, id]) => `${stack}/${id}`)).toEqual(
+        env === natEgress ? ["network/nat_eip"] : [],
+      );
       expect(regionalTopicOwners(s, env)).toEqual(["data"]);
       expect(s.manifest.stacks[`zmanim-${env.name}-app`].dependencies).toContain(`zmanim-${env.name}-data`);
     }
@@ -230,7 +295,9 @@ describe("the topologies are exclusive", () => {
     expect(after.stacks.compute.resource ?? {}).toEqual({});
     expect(after.stacks.compute.data ?? {}).toEqual({});
     for (const stack of ["app", "data"]) {
-      expect(after.manifest.stacks[`zmanim-${keepBox.name}-${stack}`].dependencies).toContain(`zmanim-${keepBox.name}-compute`);
+      expect(after.manifest.stacks[`zmanim-${keepBox.name}-${stack}`].dependencies).toContain(
+        `zmanim-${keepBox.name}-compute`,
+      );
     }
     expect(regionalTopicOwners(after, keepBox)).toEqual(["data"]);
   });
@@ -240,13 +307,20 @@ describe("the topologies are exclusive", () => {
     expect(Object.keys(s.stacks.compute.resource?.aws_eip ?? {})).toEqual(["eip"]);
     expect(Object.keys(s.stacks.compute.resource?.aws_ebs_volume ?? {})).toEqual(["data_volume"]);
     expect(regionalTopicOwners(s, keepBox)).toEqual(["compute"]);
-    for (const stack of ["app", "data"]) expect(s.manifest.stacks[`zmanim-${keepBox.name}-${stack}`].dependencies).toContain(`zmanim-${keepBox.name}-compute`);
+    for (const stack of ["app", "data"])
+      expect(s.manifest.stacks[`zmanim-${keepBox.name}-${stack}`].dependencies).toContain(
+        `zmanim-${keepBox.name}-compute`,
+      );
   });
 
-  it.each([["prod", prod], ["staging", staging]])("%s (single-box): no app stack, load balancer or Auto Scaling group", (_n, env) => {
+  it.each([
+    ["prod", prod],
+    ["staging", staging],
+  ])("%s (single-box): no app stack, load balancer or Auto Scaling group", (_n, env) => {
     const s = synthAll(env);
     expect(s.stacks.app).toBeUndefined();
-    for (const type of ["aws_lb", "aws_autoscaling_group", "aws_launch_template"]) expect(resourcesOfType(s, type, { min: 0 })).toEqual([]);
+    for (const type of ["aws_lb", "aws_autoscaling_group", "aws_launch_template"])
+      expect(resourcesOfType(s, type, { min: 0 })).toEqual([]);
     expect(Object.keys(s.stacks.api.resource?.aws_service_discovery_service ?? {})).toEqual(["api-service"]);
   });
 });
@@ -256,18 +330,35 @@ describe("the fleet's instance role", () => {
   const actions = statements.flatMap((st) => st.Action);
 
   it("reads its SSM parameters and releases, writes its metrics and logs, and nothing of the box's data", () => {
-    expect(actions).toEqual(expect.arrayContaining(["ssm:GetParameter", "s3:GetObject", "cloudwatch:PutMetricData", "logs:PutLogEvents", "ssm:UpdateInstanceInformation"]));
-    expect(actions.filter((a) => /^(ses|s3:PutObject|s3:DeleteObject|ec2:|iam:)/.test(a))).toEqual(["ec2:DescribeTags"]);
+    expect(actions).toEqual(
+      expect.arrayContaining([
+        "ssm:GetParameter",
+        "s3:GetObject",
+        "cloudwatch:PutMetricData",
+        "logs:PutLogEvents",
+        "ssm:UpdateInstanceInformation",
+      ]),
+    );
+    expect(actions.filter((a) => /^(ses|s3:PutObject|s3:DeleteObject|ec2:|iam:)/.test(a))).toEqual([
+      "ec2:DescribeTags",
+    ]);
     const resources = statements.flatMap((st) => (Array.isArray(st.Resource) ? st.Resource : [st.Resource]));
     expect(resources.filter((r) => r.includes("backups"))).toEqual([]);
     for (const st of statements.filter((x) => x.Resource === "*")) {
-      expect([st.Sid, st.Condition !== undefined || st.Action.every((a) => /^(ssm|ssmmessages|ec2messages):/.test(a))]).toEqual([st.Sid, true]);
+      expect([
+        st.Sid,
+        st.Condition !== undefined || st.Action.every((a) => /^(ssm|ssmmessages|ec2messages):/.test(a)),
+      ]).toEqual([st.Sid, true]);
     }
   });
 
   it("lets the CloudWatch agent resolve its AutoScalingGroupName dimension: ec2:DescribeTags, in the region only", () => {
     expect(fleetCloudwatchAgentConfig(scaled)).toEqual(
-      expect.objectContaining({ metrics: expect.objectContaining({ append_dimensions: { AutoScalingGroupName: "${aws:AutoScalingGroupName}" } }) }),
+      expect.objectContaining({
+        metrics: expect.objectContaining({
+          append_dimensions: { AutoScalingGroupName: "${aws:AutoScalingGroupName}" },
+        }),
+      }),
     );
     expect(statements.find((st) => st.Action.includes("ec2:DescribeTags"))).toEqual({
       Sid: "AgentDescribeOwnTags",
@@ -301,7 +392,8 @@ describe("Fleet construct guards", () => {
     targetCpuPercent: 60,
     listenerPort: 80,
   };
-  const build = (patch: Partial<FleetProps>) => new Fleet(new TerraformStack(Testing.app(), "t"), "fleet", { ...props, ...patch });
+  const build = (patch: Partial<FleetProps>) =>
+    new Fleet(new TerraformStack(Testing.app(), "t"), "fleet", { ...props, ...patch });
 
   it("refuses one subnet, a minimum below 2, a maximum below the minimum and a name the ALB would refuse", () => {
     expect(() => build({ subnetIds: ["a"] })).toThrow(/subnetIds = \["a"\]; give at least two subnets/);
@@ -335,7 +427,9 @@ describe("the boot script's role parts", () => {
   });
 
   it("refuses a script without the role markers, naming them", () => {
-    expect(() => scriptForRole("#!/bin/bash\necho hi\n", "api")).toThrow(/expected a line starting "# --- The api role:"/);
+    expect(() => scriptForRole("#!/bin/bash\necho hi\n", "api")).toThrow(
+      /expected a line starting "# --- The api role:"/,
+    );
   });
 
   it("stores the fleet's agent configuration with the agent's own placeholders escaped from Terraform", () => {

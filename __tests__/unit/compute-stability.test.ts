@@ -49,7 +49,8 @@ const strip = (b: Body | undefined) => {
 function referrers(json: TfJson, needle: string): string[] {
   const out: string[] = [];
   for (const [type, byId] of Object.entries(json.resource ?? {})) {
-    for (const [id, body] of Object.entries(byId)) if (JSON.stringify(strip(body)).includes(needle)) out.push(`${type}.${id}`);
+    for (const [id, body] of Object.entries(byId))
+      if (JSON.stringify(strip(body)).includes(needle)) out.push(`${type}.${id}`);
   }
   return out.sort();
 }
@@ -60,7 +61,10 @@ describe("replacing the instance leaves the volume and the Elastic IP alone", ()
   let after: TfJson;
   beforeAll(() => {
     before = synthCompute(prod, script);
-    after = synthCompute({ ...prod, instanceType: "m7g.large" }, script.replace("set -euo pipefail\n", "set -euo pipefail\n# a change to the boot script\n"));
+    after = synthCompute(
+      { ...prod, instanceType: "m7g.large" },
+      script.replace("set -euo pipefail\n", "set -euo pipefail\n# a change to the boot script\n"),
+    );
   });
 
   it("the instance itself changes (so this test compares a real replacement)", () => {
@@ -72,7 +76,10 @@ describe("replacing the instance leaves the volume and the Elastic IP alone", ()
   });
 
   it("the volume and the Elastic IP keep their logical ids and identical blocks", () => {
-    for (const [type, id] of [["aws_ebs_volume", "data_volume"], ["aws_eip", "eip"]]) {
+    for (const [type, id] of [
+      ["aws_ebs_volume", "data_volume"],
+      ["aws_eip", "eip"],
+    ]) {
       expect(Object.keys(before.resource?.[type] ?? {})).toEqual([id]);
       expect(Object.keys(after.resource?.[type] ?? {})).toEqual([id]);
       expect(strip(after.resource?.[type]?.[id])).toEqual(strip(before.resource?.[type]?.[id]));
@@ -80,7 +87,10 @@ describe("replacing the instance leaves the volume and the Elastic IP alone", ()
   });
 
   it("the attachment and the association keep their ids and differ in nothing but the instance reference", () => {
-    for (const [type, id] of [["aws_volume_attachment", "data_volume_attachment"], ["aws_eip_association", "eip_association"]]) {
+    for (const [type, id] of [
+      ["aws_volume_attachment", "data_volume_attachment"],
+      ["aws_eip_association", "eip_association"],
+    ]) {
       expect(Object.keys(after.resource?.[type] ?? {})).toEqual([id]);
       const a = { ...strip(before.resource?.[type]?.[id]), instance_id: "X" };
       const b = { ...strip(after.resource?.[type]?.[id]), instance_id: "X" };
@@ -94,7 +104,9 @@ describe("replacing the instance leaves the volume and the Elastic IP alone", ()
     for (const json of [before, after]) {
       const refs = referrers(json, "aws_instance.");
       expect(refs.filter((r) => !allowed.has(r.split(".")[0]))).toEqual([]);
-      expect(refs).toEqual(expect.arrayContaining(["aws_volume_attachment.data_volume_attachment", "aws_eip_association.eip_association"]));
+      expect(refs).toEqual(
+        expect.arrayContaining(["aws_volume_attachment.data_volume_attachment", "aws_eip_association.eip_association"]),
+      );
       // The volume is referenced by the instance's user data (it comes first), never the other way round.
       expect(JSON.stringify(strip(json.resource?.aws_ebs_volume?.data_volume))).not.toMatch(/aws_instance|user_data/);
     }
@@ -144,12 +156,14 @@ describe.each(Object.entries(environments))("fleet policies (%s)", (_n, env) => 
     const s = synthAll(env);
     const alarms = resourcesOfType(s, "aws_cloudwatch_metric_alarm");
     expect(alarms.length).toBeGreaterThanOrEqual(7);
-    for (const [, id, a] of alarms) expect([id, ((a.alarm_actions as string[] | undefined) ?? []).length > 0]).toEqual([id, true]);
+    for (const [, id, a] of alarms)
+      expect([id, ((a.alarm_actions as string[] | undefined) ?? []).length > 0]).toEqual([id, true]);
   });
 
   it("every volume attachment stops the instance before detaching", () => {
     const s = synthAll(env);
-    for (const [, id, a] of resourcesOfType(s, "aws_volume_attachment", { min: boxes })) expect([id, a.stop_instance_before_detaching]).toEqual([id, true]);
+    for (const [, id, a] of resourcesOfType(s, "aws_volume_attachment", { min: boxes }))
+      expect([id, a.stop_instance_before_detaching]).toEqual([id, true]);
     expect(allResources(s).some(([, type]) => type === "aws_volume_attachment")).toBe(boxes > 0);
   });
 });
@@ -163,13 +177,22 @@ describe("PersistentVolume construct", () => {
   };
 
   it("refuses a bad logical id, size or device name, naming the value and the fix", () => {
-    expect(() => new PersistentVolume(stack(), "v", { logicalId: "data-volume", availabilityZone: "eu-west-1a", sizeGb: 20 })).toThrow(
-      /logicalId = "data-volume"; use letters, digits and underscores/,
-    );
-    expect(() => new PersistentVolume(stack(), "v", { logicalId: "data", availabilityZone: "eu-west-1a", sizeGb: 0.5 })).toThrow(/sizeGb = 0.5; use a whole number of GiB/);
-    expect(() => new PersistentVolume(stack(), "v", { logicalId: "data", availabilityZone: "eu-west-1a", sizeGb: 20, deviceName: "/dev/sda1" })).toThrow(
-      /deviceName = "\/dev\/sda1"; use one of \/dev\/sdf/,
-    );
+    expect(
+      () =>
+        new PersistentVolume(stack(), "v", { logicalId: "data-volume", availabilityZone: "eu-west-1a", sizeGb: 20 }),
+    ).toThrow(/logicalId = "data-volume"; use letters, digits and underscores/);
+    expect(
+      () => new PersistentVolume(stack(), "v", { logicalId: "data", availabilityZone: "eu-west-1a", sizeGb: 0.5 }),
+    ).toThrow(/sizeGb = 0.5; use a whole number of GiB/);
+    expect(
+      () =>
+        new PersistentVolume(stack(), "v", {
+          logicalId: "data",
+          availabilityZone: "eu-west-1a",
+          sizeGb: 20,
+          deviceName: "/dev/sda1",
+        }),
+    ).toThrow(/deviceName = "\/dev\/sda1"; use one of \/dev\/sdf/);
   });
 
   it("attaches exactly once, and synthesis fails when it was never attached", () => {
@@ -180,7 +203,12 @@ describe("PersistentVolume construct", () => {
     expect(() => v.attachTo("i-456")).toThrow(/already attached/);
     const json = JSON.parse(Testing.synth(st, true));
     expect(json.resource.aws_volume_attachment.data_attachment).toEqual(
-      expect.objectContaining({ instance_id: "i-123", volume_id: "${aws_ebs_volume.data.id}", stop_instance_before_detaching: true, device_name: "/dev/sdf" }),
+      expect.objectContaining({
+        instance_id: "i-123",
+        volume_id: "${aws_ebs_volume.data.id}",
+        stop_instance_before_detaching: true,
+        device_name: "/dev/sdf",
+      }),
     );
   });
 });

@@ -15,9 +15,21 @@ import {
   sesIdentityArn,
   ssmParameterArnPattern,
 } from "../../constructs/config/naming";
-import { BOX_LOGS, METRICS, MONITORED_PATHS, boxLogGroupName, cloudwatchAgentConfig } from "../../constructs/builders/cloudwatch-agent";
+import {
+  BOX_LOGS,
+  METRICS,
+  MONITORED_PATHS,
+  boxLogGroupName,
+  cloudwatchAgentConfig,
+} from "../../constructs/builders/cloudwatch-agent";
 import { SSM_AGENT_ACTIONS } from "../../stacks/compute";
-import { HEADER_BEGIN, HEADER_END, readUserDataScript, renderUserDataText, unescapeTerraformTemplate } from "../../constructs/builders/user-data";
+import {
+  HEADER_BEGIN,
+  HEADER_END,
+  readUserDataScript,
+  renderUserDataText,
+  unescapeTerraformTemplate,
+} from "../../constructs/builders/user-data";
 import { asList, Statement, statements } from "../helpers/policy";
 import { resolveRef } from "../helpers/refs";
 import { synthAll, Synthesized, TfJson, stackResourcesOfType } from "../helpers/synth";
@@ -63,15 +75,24 @@ describe.each([
       expect(subnet).toEqual({ stack: "network", type: "aws_subnet", id: "public_subnet", attr: "id" });
       expect(s.stacks.network.resource?.aws_subnet?.public_subnet?.availability_zone).toBe(env.availabilityZone);
       const sgs = asList(inst.vpc_security_group_ids as string[]).map((v) => resolveRef(s, "compute", v));
-      expect(sgs).toEqual([{ stack: "network", type: "aws_security_group", id: expect.stringMatching(/instance/), attr: "id" }]);
+      expect(sgs).toEqual([
+        { stack: "network", type: "aws_security_group", id: expect.stringMatching(/instance/), attr: "id" },
+      ]);
     });
 
     it("requires IMDSv2 with a hop limit of 1", () => {
-      expect(inst.metadata_options).toEqual(expect.objectContaining({ http_tokens: "required", http_put_response_hop_limit: 1, http_endpoint: "enabled" }));
+      expect(inst.metadata_options).toEqual(
+        expect.objectContaining({ http_tokens: "required", http_put_response_hop_limit: 1, http_endpoint: "enabled" }),
+      );
     });
 
     it("has an encrypted gp3 root volume of the configured size, deleted on termination, and is EBS-optimized", () => {
-      expect(inst.root_block_device).toEqual({ volume_type: "gp3", volume_size: env.rootVolumeGb, encrypted: true, delete_on_termination: true });
+      expect(inst.root_block_device).toEqual({
+        volume_type: "gp3",
+        volume_size: env.rootVolumeGb,
+        encrypted: true,
+        delete_on_termination: true,
+      });
       expect(inst.ebs_optimized).toBe(true);
       expect(inst.ebs_block_device).toBeUndefined(); // the data volume is a separate resource, never inline
     });
@@ -106,7 +127,10 @@ describe.each([
       });
       expect(unescapeTerraformTemplate(raw.replace(VOLUME_TOKEN, "VOLUME_ID"))).toBe(expected);
       // And the header is the only addition: removing it gives the script byte for byte.
-      const header = expected.slice(expected.indexOf(HEADER_BEGIN), expected.indexOf(HEADER_END) + HEADER_END.length + 1);
+      const header = expected.slice(
+        expected.indexOf(HEADER_BEGIN),
+        expected.indexOf(HEADER_END) + HEADER_END.length + 1,
+      );
       expect(expected.replace(header, "")).toBe(script);
     });
 
@@ -157,9 +181,14 @@ describe.each([
     });
 
     it("the Elastic IP: VPC, prevent_destroy, pinned id, associated through aws_eip_association", () => {
-      expect(c.resource?.aws_eip?.eip).toEqual(expect.objectContaining({ domain: "vpc", lifecycle: { prevent_destroy: true } }));
+      expect(c.resource?.aws_eip?.eip).toEqual(
+        expect.objectContaining({ domain: "vpc", lifecycle: { prevent_destroy: true } }),
+      );
       expect(c.resource?.aws_eip_association?.eip_association).toEqual(
-        expect.objectContaining({ allocation_id: "${aws_eip.eip.allocation_id}", instance_id: "${aws_instance.instance.id}" }),
+        expect.objectContaining({
+          allocation_id: "${aws_eip.eip.allocation_id}",
+          instance_id: "${aws_instance.instance.id}",
+        }),
       );
     });
   });
@@ -182,7 +211,17 @@ describe.each([
         if (asList(x.Resource).includes("*")) {
           if (x.Sid === "SessionManagerAndRunCommand") {
             // The agent's channels and its calls about itself; never a parameter, object or key.
-            expect(asList(x.Action).every((a) => /^(ssmmessages|ec2messages):/.test(a) || ["ssm:UpdateInstanceInformation", "ssm:ListInstanceAssociations", "ssm:UpdateInstanceAssociationStatus"].includes(a))).toBe(true);
+            expect(
+              asList(x.Action).every(
+                (a) =>
+                  /^(ssmmessages|ec2messages):/.test(a) ||
+                  [
+                    "ssm:UpdateInstanceInformation",
+                    "ssm:ListInstanceAssociations",
+                    "ssm:UpdateInstanceAssociationStatus",
+                  ].includes(a),
+              ),
+            ).toBe(true);
           } else {
             expect([x.Sid, asList(x.Action)]).toEqual([x.Sid, ["cloudwatch:PutMetricData"]]);
             expect(x.Condition).toEqual({ StringEquals: { "cloudwatch:namespace": metricsNamespace(env) } });
@@ -192,24 +231,44 @@ describe.each([
     });
 
     it("backups: what restic needs (list, get, put, delete) on the backup bucket only", () => {
-      expect(bySid("BackupsBucket")).toEqual(expect.objectContaining({ Action: ["s3:ListBucket", "s3:GetBucketLocation"], Resource: bucketArn(env, "backups") }));
+      expect(bySid("BackupsBucket")).toEqual(
+        expect.objectContaining({
+          Action: ["s3:ListBucket", "s3:GetBucketLocation"],
+          Resource: bucketArn(env, "backups"),
+        }),
+      );
       expect(bySid("BackupsObjects")).toEqual(
-        expect.objectContaining({ Action: ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"], Resource: `${bucketArn(env, "backups")}/*` }),
+        expect.objectContaining({
+          Action: ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"],
+          Resource: `${bucketArn(env, "backups")}/*`,
+        }),
       );
     });
 
     it("releases: read-only", () => {
-      const releaseActions = st.filter((x) => asList(x.Resource).some((r) => r.startsWith(bucketArn(env, "releases")))).flatMap((x) => asList(x.Action));
+      const releaseActions = st
+        .filter((x) => asList(x.Resource).some((r) => r.startsWith(bucketArn(env, "releases"))))
+        .flatMap((x) => asList(x.Action));
       expect(releaseActions.sort()).toEqual(["s3:GetObject", "s3:ListBucket"]);
     });
 
     it("S3 access names only the backup and release buckets", () => {
-      const s3Resources = st.filter((x) => asList(x.Action).some((a) => a.startsWith("s3:"))).flatMap((x) => asList(x.Resource));
-      for (const r of s3Resources) expect(r.replace(/\/\*$/, "")).toMatch(new RegExp(`^(${bucketArn(env, "backups")}|${bucketArn(env, "releases")})$`));
+      const s3Resources = st
+        .filter((x) => asList(x.Action).some((a) => a.startsWith("s3:")))
+        .flatMap((x) => asList(x.Resource));
+      for (const r of s3Resources)
+        expect(r.replace(/\/\*$/, "")).toMatch(
+          new RegExp(`^(${bucketArn(env, "backups")}|${bucketArn(env, "releases")})$`),
+        );
     });
 
     it("SSM: GetParameter(s) on /zmanim/<env>/* only, and kms:Decrypt only through SSM for those parameters", () => {
-      expect(bySid("ReadOwnParameters")).toEqual(expect.objectContaining({ Action: ["ssm:GetParameter", "ssm:GetParameters"], Resource: ssmParameterArnPattern(env) }));
+      expect(bySid("ReadOwnParameters")).toEqual(
+        expect.objectContaining({
+          Action: ["ssm:GetParameter", "ssm:GetParameters"],
+          Resource: ssmParameterArnPattern(env),
+        }),
+      );
       const kms = st.filter((x) => asList(x.Action).some((a) => a.startsWith("kms:")));
       expect(kms).toHaveLength(1);
       expect(kms[0].Action).toEqual(["kms:Decrypt"]);
@@ -237,9 +296,15 @@ describe.each([
     it("logs: write only to the project's box log groups", () => {
       const logs = st.filter((x) => asList(x.Action).some((a) => a.startsWith("logs:")));
       expect(logs).toHaveLength(1);
-      const groups = BOX_LOGS.map((l) => `arn:aws:logs:${env.region}:${env.accountId}:log-group:${boxLogGroupName(env, l.group)}`);
+      const groups = BOX_LOGS.map(
+        (l) => `arn:aws:logs:${env.region}:${env.accountId}:log-group:${boxLogGroupName(env, l.group)}`,
+      );
       expect(asList(logs[0].Resource).sort()).toEqual([...groups, ...groups.map((g) => `${g}:log-stream:*`)].sort());
-      expect(asList(logs[0].Action).sort()).toEqual(["logs:CreateLogStream", "logs:DescribeLogStreams", "logs:PutLogEvents"]);
+      expect(asList(logs[0].Action).sort()).toEqual([
+        "logs:CreateLogStream",
+        "logs:DescribeLogStreams",
+        "logs:PutLogEvents",
+      ]);
     });
 
     it("nothing else: every statement is one of the reviewed ones", () => {
@@ -265,7 +330,15 @@ describe.each([
       expect(all(c, "aws_iam_role_policy")).toHaveLength(1);
       const agent = asList(bySid("SessionManagerAndRunCommand").Action);
       expect(agent).toEqual(SSM_AGENT_ACTIONS);
-      for (const a of ["ssm:UpdateInstanceInformation", "ssmmessages:CreateControlChannel", "ssmmessages:CreateDataChannel", "ssmmessages:OpenControlChannel", "ssmmessages:OpenDataChannel", "ec2messages:GetMessages", "ec2messages:SendReply"]) {
+      for (const a of [
+        "ssm:UpdateInstanceInformation",
+        "ssmmessages:CreateControlChannel",
+        "ssmmessages:CreateDataChannel",
+        "ssmmessages:OpenControlChannel",
+        "ssmmessages:OpenDataChannel",
+        "ec2messages:GetMessages",
+        "ec2messages:SendReply",
+      ]) {
         expect(agent).toContain(a);
       }
       // Parameter reads are granted once, on the environment's prefix.
@@ -273,7 +346,11 @@ describe.each([
       expect(reads.map((x) => x.Resource)).toEqual([ssmParameterArnPattern(env)]);
       const trust = statements(one(c, "aws_iam_role")[1].assume_role_policy);
       expect(trust).toEqual([
-        expect.objectContaining({ Effect: "Allow", Principal: { Service: "ec2.amazonaws.com" }, Action: "sts:AssumeRole" }),
+        expect.objectContaining({
+          Effect: "Allow",
+          Principal: { Service: "ec2.amazonaws.com" },
+          Action: "sts:AssumeRole",
+        }),
       ]);
     });
   });
@@ -300,15 +377,23 @@ describe.each([
       expect(agent.metrics.aggregation_dimensions).toEqual([["path"]]);
       expect(agent.metrics.metrics_collected.mem.measurement).toEqual(["mem_used_percent"]);
       expect(agent.metrics.metrics_collected.disk).toEqual(
-        expect.objectContaining({ measurement: ["used_percent"], resources: ["/", "/data"], drop_original_metrics: ["disk_used_percent"] }),
+        expect.objectContaining({
+          measurement: ["used_percent"],
+          resources: ["/", "/data"],
+          drop_original_metrics: ["disk_used_percent"],
+        }),
       );
     });
 
     it("ships the api, postgresql, redis, backup and restore-drill logs to retained log groups of this stack", () => {
       const groups = all(c, "aws_cloudwatch_log_group").map(([, b]) => b);
-      expect(groups.map((g) => g.name).sort()).toEqual(["api", "backup", "postgresql", "redis", "restore-drill"].map((g) => `/zmanim/${env.name}/${g}`).sort());
+      expect(groups.map((g) => g.name).sort()).toEqual(
+        ["api", "backup", "postgresql", "redis", "restore-drill"].map((g) => `/zmanim/${env.name}/${g}`).sort(),
+      );
       for (const g of groups) expect(g.retention_in_days).toBe(env.logRetentionDays);
-      const shipped = agent.logs.logs_collected.files.collect_list.map((e: { log_group_name: string }) => e.log_group_name).sort();
+      const shipped = agent.logs.logs_collected.files.collect_list
+        .map((e: { log_group_name: string }) => e.log_group_name)
+        .sort();
       expect(shipped).toEqual(groups.map((g) => g.name).sort());
     });
 
@@ -323,11 +408,18 @@ describe.each([
       const [topicId, topic] = one(c, "aws_sns_topic");
       expect(topic.name).toBe(alarmTopicName(env));
       expect(one(c, "aws_sns_topic_subscription")[1]).toEqual(
-        expect.objectContaining({ protocol: "email", endpoint: env.alarmEmail, topic_arn: `\${aws_sns_topic.${topicId}.arn}` }),
+        expect.objectContaining({
+          protocol: "email",
+          endpoint: env.alarmEmail,
+          topic_arn: `\${aws_sns_topic.${topicId}.arn}`,
+        }),
       );
       expect(alarms().length).toBe(9); // cpu, status, recover, disk x2, memory, agent silent, backup, restore drill
       for (const a of alarms()) {
-        expect([a.alarm_name, asList(a.alarm_actions as string[])]).toEqual([a.alarm_name, expect.arrayContaining([`\${aws_sns_topic.${topicId}.arn}`])]);
+        expect([a.alarm_name, asList(a.alarm_actions as string[])]).toEqual([
+          a.alarm_name,
+          expect.arrayContaining([`\${aws_sns_topic.${topicId}.arn}`]),
+        ]);
       }
     });
 
@@ -347,20 +439,49 @@ describe.each([
     });
 
     it("a failed status check alarms, and a failed system check recovers the instance", () => {
-      expect(alarm("status-check-failed")).toEqual(expect.objectContaining({ namespace: "AWS/EC2", metric_name: "StatusCheckFailed", threshold: 1, comparison_operator: "GreaterThanOrEqualToThreshold" }));
+      expect(alarm("status-check-failed")).toEqual(
+        expect.objectContaining({
+          namespace: "AWS/EC2",
+          metric_name: "StatusCheckFailed",
+          threshold: 1,
+          comparison_operator: "GreaterThanOrEqualToThreshold",
+        }),
+      );
       const recover = alarm("auto-recover");
-      expect(recover).toEqual(expect.objectContaining({ namespace: "AWS/EC2", metric_name: "StatusCheckFailed_System", dimensions: { InstanceId: "${aws_instance.instance.id}" } }));
+      expect(recover).toEqual(
+        expect.objectContaining({
+          namespace: "AWS/EC2",
+          metric_name: "StatusCheckFailed_System",
+          dimensions: { InstanceId: "${aws_instance.instance.id}" },
+        }),
+      );
       expect(recover.alarm_actions).toContain(`arn:aws:automate:${env.region}:ec2:recover`);
     });
 
     it("disk above 80% on / and on /data, memory above 90%", () => {
-      for (const [slug, path] of [["root", "/"], ["data", "/data"]]) {
+      for (const [slug, path] of [
+        ["root", "/"],
+        ["data", "/data"],
+      ]) {
         expect(alarm(`disk-high-${slug}`)).toEqual(
-          expect.objectContaining({ namespace: metricsNamespace(env), metric_name: "disk_used_percent", dimensions: { path }, threshold: 80, comparison_operator: "GreaterThanThreshold" }),
+          expect.objectContaining({
+            namespace: metricsNamespace(env),
+            metric_name: "disk_used_percent",
+            dimensions: { path },
+            threshold: 80,
+            comparison_operator: "GreaterThanThreshold",
+          }),
         );
       }
       const mem = alarm("memory-high");
-      expect(mem).toEqual(expect.objectContaining({ namespace: metricsNamespace(env), metric_name: "mem_used_percent", threshold: 90, comparison_operator: "GreaterThanThreshold" }));
+      expect(mem).toEqual(
+        expect.objectContaining({
+          namespace: metricsNamespace(env),
+          metric_name: "mem_used_percent",
+          threshold: 90,
+          comparison_operator: "GreaterThanThreshold",
+        }),
+      );
       expect(mem.dimensions).toBeUndefined();
     });
 
@@ -428,7 +549,10 @@ describe.each([
       const own = alarms().filter((a) => a.namespace === metricsNamespace(env));
       expect(own.length).toBe(6);
       for (const a of own) {
-        expect([a.alarm_name, published[a.metric_name as string]]).toEqual([a.alarm_name, expect.arrayContaining([a.dimensions as Record<string, string> | undefined])]);
+        expect([a.alarm_name, published[a.metric_name as string]]).toEqual([
+          a.alarm_name,
+          expect.arrayContaining([a.dimensions as Record<string, string> | undefined]),
+        ]);
       }
       // The contract is written down where the AMI and backup script authors read it.
       const layout = readFileSync(join(__dirname, "..", "..", "docs", "on-box-layout.md"), "utf8");

@@ -7,7 +7,16 @@ import { tmpdir } from "os";
 import { join } from "path";
 import { assumptionsFor } from "../../scripts/tools/cost/assumptions";
 import { main as costMain } from "../../scripts/tools/cost/cli";
-import { CostCurve, CURVE_REQUESTS, crossing, pointAt, renderCurveSvg, requestsText, SERIES, TopologyCurve } from "../../scripts/tools/cost/curve";
+import {
+  CostCurve,
+  CURVE_REQUESTS,
+  crossing,
+  pointAt,
+  renderCurveSvg,
+  requestsText,
+  SERIES,
+  TopologyCurve,
+} from "../../scripts/tools/cost/curve";
 import { ASSUMED_APP_LABEL, assumedAppStack, main as curveMain, scaledInput } from "../../scripts/tools/cost/curve-cli";
 import { CostReport } from "../../scripts/tools/cost/model";
 import { loadStacks, stacksOfEnvironment } from "../../scripts/tools/cost/tfjson";
@@ -22,7 +31,12 @@ afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
 function costAt(requests: number): CostReport {
   const json = join(tmp, `cost-${requests}.json`);
-  const code = costMain(["--env", "prod", "--outdir", synthAll(prod).outdir, "--requests", String(requests), "--json", json], {}, () => undefined, () => undefined);
+  const code = costMain(
+    ["--env", "prod", "--outdir", synthAll(prod).outdir, "--requests", String(requests), "--json", json],
+    {},
+    () => undefined,
+    () => undefined,
+  );
   expect([0, 1]).toContain(code);
   return JSON.parse(readFileSync(json, "utf8")) as CostReport;
 }
@@ -35,15 +49,18 @@ describe("the committed curve (docs/cost-curve.json)", () => {
     expect(CURVE_REQUESTS[CURVE_REQUESTS.length - 1]).toBe(5e8);
   });
 
-  it.each([1e5, 5e6, 5e8])("single-box at %d requests equals `npm run cost -- --requests` at that traffic", (requests) => {
-    const p = topology("single-box").points.find((x) => x.requestsPerMonth === requests)!;
-    const r = costAt(requests);
-    expect(p.onDemandUsd).toBeCloseTo(r.onDemandTotalUsd, 2);
-    expect(p.commitmentUsd).toBeCloseTo(r.commitmentTotalUsd, 2);
-    expect(p.configuredUsd).toBeCloseTo(r.totalUsd, 2);
-    const credits = r.freeTierCredits.filter((c) => !c.standing).reduce((s, c) => s + c.usd, 0);
-    expect(p.allowancesUsd).toBeCloseTo(r.commitmentTotalUsd + credits, 2);
-  });
+  it.each([1e5, 5e6, 5e8])(
+    "single-box at %d requests equals `npm run cost -- --requests` at that traffic",
+    (requests) => {
+      const p = topology("single-box").points.find((x) => x.requestsPerMonth === requests)!;
+      const r = costAt(requests);
+      expect(p.onDemandUsd).toBeCloseTo(r.onDemandTotalUsd, 2);
+      expect(p.commitmentUsd).toBeCloseTo(r.commitmentTotalUsd, 2);
+      expect(p.configuredUsd).toBeCloseTo(r.totalUsd, 2);
+      const credits = r.freeTierCredits.filter((c) => !c.standing).reduce((s, c) => s + c.usd, 0);
+      expect(p.allowancesUsd).toBeCloseTo(r.commitmentTotalUsd + credits, 2);
+    },
+  );
 
   it("the current point is prod's own estimate, the one `npm run cost` prints", () => {
     const r = costAt(assumptionsFor("prod").edge.requestsPerMonth);
@@ -55,12 +72,15 @@ describe("the committed curve (docs/cost-curve.json)", () => {
     const s = synthAll(scaled);
     const input = scaledInput(scaled, stacksOfEnvironment(loadStacks(s.outdir), scaled.name, s.outdir));
     for (const p of topology("scaled").points.filter((_, i) => i % 4 === 0))
-      expect(pointAt(input.stacks, scaled.name, prod.monthlyBudgetUsd, assumptionsFor("prod"), p.requestsPerMonth)).toEqual(p);
+      expect(
+        pointAt(input.stacks, scaled.name, prod.monthlyBudgetUsd, assumptionsFor("prod"), p.requestsPerMonth),
+      ).toEqual(p);
   });
 
   it("every series rises with traffic, and the commitment and the allowances only ever lower it", () => {
     for (const t of COMMITTED.topologies) {
-      for (const s of SERIES) for (let i = 1; i < t.points.length; i++) expect(t.points[i][s]).toBeGreaterThanOrEqual(t.points[i - 1][s]);
+      for (const s of SERIES)
+        for (let i = 1; i < t.points.length; i++) expect(t.points[i][s]).toBeGreaterThanOrEqual(t.points[i - 1][s]);
       for (const p of t.points) {
         expect(p.commitmentUsd).toBeLessThanOrEqual(p.onDemandUsd);
         expect(p.allowancesUsd).toBeLessThanOrEqual(p.commitmentUsd);
@@ -101,11 +121,17 @@ describe("the chart (docs/cost-curve.svg)", () => {
     expect(svg.startsWith('<svg xmlns="http://www.w3.org/2000/svg"')).toBe(true);
     expect(svg).toContain(`budget $${COMMITTED.budgetUsd}</text>`);
     expect(svg.match(/<polyline /g)).toHaveLength(4);
-    for (const t of COMMITTED.topologies) expect(svg).toContain(`>${t.topology}${t.assumed ? " (assumed)" : ""}</text>`);
+    for (const t of COMMITTED.topologies)
+      expect(svg).toContain(`>${t.topology}${t.assumed ? " (assumed)" : ""}</text>`);
     const box = topology("single-box");
-    expect(svg).toContain(`today's assumption: ${requestsText(box.current.requestsPerMonth)} requests, $${box.current.configuredUsd.toFixed(2)}`);
+    expect(svg).toContain(
+      `today's assumption: ${requestsText(box.current.requestsPerMonth)} requests, $${box.current.configuredUsd.toFixed(2)}`,
+    );
     const x = box.breakEven.onDemandUsd;
-    if (x.kind === "at") expect(svg).toContain(`single-box on-demand crosses $${COMMITTED.budgetUsd} at ${requestsText(x.requestsPerMonth)}`);
+    if (x.kind === "at")
+      expect(svg).toContain(
+        `single-box on-demand crosses $${COMMITTED.budgetUsd} at ${requestsText(x.requestsPerMonth)}`,
+      );
     else expect(svg).not.toContain("single-box on-demand crosses");
     expect(svg).not.toMatch(/NaN|Infinity|undefined/);
   });
@@ -117,22 +143,43 @@ describe("the chart (docs/cost-curve.svg)", () => {
 
 describe("the scaled curve while the environment has no fleet", () => {
   it("adds an assumed app stack from the fleet config, says so, and leaves the box out when keepBox is false", () => {
-    const box = { name: "zmanim-scaled-compute", json: { resource: { aws_instance: { i: { instance_type: "m7g.medium" } } } } };
-    const data = { name: "zmanim-scaled-data", json: { resource: { aws_db_instance: { db: { engine: "postgres" } } } } };
+    const box = {
+      name: "zmanim-scaled-compute",
+      json: { resource: { aws_instance: { i: { instance_type: "m7g.medium" } } } },
+    };
+    const data = {
+      name: "zmanim-scaled-data",
+      json: { resource: { aws_db_instance: { db: { engine: "postgres" } } } },
+    };
     const input = scaledInput(scaled, [box, data]);
     expect(input.assumed).toBe(ASSUMED_APP_LABEL);
     expect(input.stacks.map((s) => s.name)).toEqual(["zmanim-scaled-data", "zmanim-scaled-app"]);
     const app = assumedAppStack(scaled).json.resource!;
     const t = scaled.topology!;
-    expect(t.kind === "scaled" && app.aws_launch_template.fleet.instance_type === t.fleet.instanceType && app.aws_autoscaling_group.fleet.min_size === t.fleet.min).toBe(true);
+    expect(
+      t.kind === "scaled" &&
+        app.aws_launch_template.fleet.instance_type === t.fleet.instanceType &&
+        app.aws_autoscaling_group.fleet.min_size === t.fleet.min,
+    ).toBe(true);
     const withFleet = { name: "zmanim-scaled-app", json: { resource: { aws_autoscaling_group: { asg: {} } } } };
-    expect(scaledInput(scaled, [box, data, withFleet])).toEqual({ topology: "scaled", environment: "scaled", stacks: [box, data, withFleet] });
+    expect(scaledInput(scaled, [box, data, withFleet])).toEqual({
+      topology: "scaled",
+      environment: "scaled",
+      stacks: [box, data, withFleet],
+    });
     expect(() => assumedAppStack(prod)).toThrow(/topology is single-box/);
   });
 
   it("npm run cost:curve refuses an unknown option", () => {
     let err = "";
-    expect(curveMain(["--bogus"], tmp, () => undefined, (s) => (err += s))).toBe(2);
+    expect(
+      curveMain(
+        ["--bogus"],
+        tmp,
+        () => undefined,
+        (s) => (err += s),
+      ),
+    ).toBe(2);
     expect(err).toContain('"--bogus": unknown option');
   });
 });

@@ -18,7 +18,12 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 /** `npm run cost -- --outdir OUT --json FILE` in-process; returns the report. */
 function price(outdir: string, name: string): CostReportJson {
   const file = join(dir, `${name}.json`);
-  const code = costMain(["--outdir", outdir, "--json", file], { ZMANIM_ENV: "prod" }, () => undefined, () => undefined);
+  const code = costMain(
+    ["--outdir", outdir, "--json", file],
+    { ZMANIM_ENV: "prod" },
+    () => undefined,
+    () => undefined,
+  );
   expect([name, code <= 1]).toEqual([name, true]); // 1 is "over budget", still a report
   return JSON.parse(readFileSync(file, "utf8")) as CostReportJson;
 }
@@ -30,7 +35,11 @@ function diffCli(base: CostReportJson, head: CostReportJson): { code: number; ou
   writeFileSync(h, JSON.stringify(head));
   let out = "";
   let err = "";
-  const code = diffMain([b, h], (s) => (out += s), (s) => (err += s));
+  const code = diffMain(
+    [b, h],
+    (s) => (out += s),
+    (s) => (err += s),
+  );
   return { code, out, err };
 }
 
@@ -48,7 +57,10 @@ describe("cost diff of two synthesized trees", () => {
     const md = renderDiffMarkdown(d);
     expect(md).toContain(`| base | $${base.totalUsd.toFixed(2)} | $50.00 (over) |`);
     expect(md).toContain(`| head | $${head.totalUsd.toFixed(2)} | $50.00 (over) |`);
-    for (const [resource, , , usd] of WAF_LINES) expect(md).toContain(`| \`${resource}\` (added) | $0.00 | $${(usd as number).toFixed(2)} | +$${(usd as number).toFixed(2)} |`);
+    for (const [resource, , , usd] of WAF_LINES)
+      expect(md).toContain(
+        `| \`${resource}\` (added) | $0.00 | $${(usd as number).toFixed(2)} | +$${(usd as number).toFixed(2)} |`,
+      );
   });
 
   it("the same tree twice: no resource changed, within budget or not", () => {
@@ -69,19 +81,34 @@ describe("cost diff of two synthesized trees", () => {
     expect([within.code, within.err, within.out]).toEqual([0, "", expect.stringContaining("Within budget")]);
     // Base already over (prod's own $50 today): a warning, not red, even though head adds cost.
     const over = diffCli(base, head);
-    expect([over.code, over.err]).toEqual([0, expect.stringMatching(/^::warning::cost: prod was already over its budget before this change/)]);
+    expect([over.code, over.err]).toEqual([
+      0,
+      expect.stringMatching(/^::warning::cost: prod was already over its budget before this change/),
+    ]);
     // The change brings it back under: green.
     expect(diffCli(at(head, between), at(base, between)).code).toBe(0);
   });
 
   it("bad input exits 2 and names the file and the fix", () => {
     let err = "";
-    expect(diffMain([join(dir, "none.json"), join(dir, "b.json")], () => undefined, (s) => (err += s))).toBe(2);
+    expect(
+      diffMain(
+        [join(dir, "none.json"), join(dir, "b.json")],
+        () => undefined,
+        (s) => (err += s),
+      ),
+    ).toBe(2);
     expect(err).toContain("none.json: no such file; write it with `npm run cost -- --json");
     writeFileSync(join(dir, "x.json"), JSON.stringify({ environment: "prod", totalUsd: "12" }));
     err = "";
-    expect(diffMain([join(dir, "x.json"), join(dir, "x.json")], () => undefined, (s) => (err += s))).toBe(2);
-    expect(err).toContain('field budgetUsd is undefined, expected a number');
+    expect(
+      diffMain(
+        [join(dir, "x.json"), join(dir, "x.json")],
+        () => undefined,
+        (s) => (err += s),
+      ),
+    ).toBe(2);
+    expect(err).toContain("field budgetUsd is undefined, expected a number");
     err = "";
     expect(diffCli({ ...base, environment: "staging" }, head).code).toBe(2);
   });
@@ -91,4 +118,6 @@ describe("cost diff of two synthesized trees", () => {
  * The web ACL's line: resource, kind, base, head (USD a month: $5 per web ACL, $1 per rule, $0.60 per million
  * requests it inspects; rates in scripts/tools/cost/rates.ts). Nothing else differs between the two trees.
  */
-const WAF_LINES: Array<[string, string, number, number]> = [["zmanim-prod-cdn aws_wafv2_web_acl.web-acl", "added", 0, 10.31]];
+const WAF_LINES: Array<[string, string, number, number]> = [
+  ["zmanim-prod-cdn aws_wafv2_web_acl.web-acl", "added", 0, 10.31],
+];

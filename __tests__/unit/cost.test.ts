@@ -1,7 +1,14 @@
 import { existsSync, mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "fs";
 import { tmpdir } from "os";
 import { join } from "path";
-import { DEFAULT_ASSUMPTIONS, UsageAssumptions, mergeAssumptions, AssumptionsError, assumptionsFor, atTraffic } from "../../scripts/tools/cost/assumptions";
+import {
+  DEFAULT_ASSUMPTIONS,
+  UsageAssumptions,
+  mergeAssumptions,
+  AssumptionsError,
+  assumptionsFor,
+  atTraffic,
+} from "../../scripts/tools/cost/assumptions";
 import { main } from "../../scripts/tools/cost/cli";
 import { CostReport, estimate } from "../../scripts/tools/cost/model";
 import { ALWAYS_FREE, COMMITMENT_DISCOUNTS, RATES, RATES_VERSION } from "../../scripts/tools/cost/rates";
@@ -9,7 +16,10 @@ import { LoadedStack, StackJson } from "../../scripts/tools/cost/tfjson";
 import { allResources, synthAll } from "../helpers/synth";
 import { scaled } from "../../constructs/config/environments";
 
-const FIXTURE = JSON.parse(readFileSync(join(__dirname, "../fixtures/cost/small-app.json"), "utf8")) as Record<string, StackJson>;
+const FIXTURE = JSON.parse(readFileSync(join(__dirname, "../fixtures/cost/small-app.json"), "utf8")) as Record<
+  string,
+  StackJson
+>;
 
 function fixtureStacks(extra: Record<string, StackJson> = {}): LoadedStack[] {
   const all = { ...FIXTURE, ...extra } as Record<string, StackJson>;
@@ -19,11 +29,15 @@ function fixtureStacks(extra: Record<string, StackJson> = {}): LoadedStack[] {
 }
 
 /** Assumptions that isolate the resource prices: no usage-driven lines. */
-const QUIET: UsageAssumptions = mergeAssumptions(DEFAULT_ASSUMPTIONS, {
-  edge: { requestsPerMonth: 0, gbServedPerMonth: 0 },
-  cloudwatch: { customMetricsPerInstance: 0, putMetricDataPerInstance: 0 },
-  ec2: { internetEgressGbPerMonth: 0 },
-}, "test");
+const QUIET: UsageAssumptions = mergeAssumptions(
+  DEFAULT_ASSUMPTIONS,
+  {
+    edge: { requestsPerMonth: 0, gbServedPerMonth: 0 },
+    cloudwatch: { customMetricsPerInstance: 0, putMetricDataPerInstance: 0 },
+    ec2: { internetEgressGbPerMonth: 0 },
+  },
+  "test",
+);
 
 function run(stacks: LoadedStack[], assumptions: UsageAssumptions = QUIET, budgetUsd = 50): CostReport {
   return estimate(stacks, { environment: "prod", budgetUsd, assumptions });
@@ -47,7 +61,12 @@ function writeOutdir(stacks: LoadedStack[]): string {
 function cli(args: string[]): { code: number; out: string; err: string } {
   let out = "";
   let err = "";
-  const code = main(args, {}, (s) => (out += s), (s) => (err += s));
+  const code = main(
+    args,
+    {},
+    (s) => (out += s),
+    (s) => (err += s),
+  );
   return { code, out, err };
 }
 
@@ -72,7 +91,13 @@ describe("known resources price to known amounts", () => {
 
   it("free resources are recognized as free, not unknown", () => {
     const free = Object.fromEntries(r.free.map((f) => [f.type, f.count]));
-    expect(free).toMatchObject({ aws_vpc: 1, aws_subnet: 1, aws_security_group: 1, aws_volume_attachment: 1, aws_eip_association: 1 });
+    expect(free).toMatchObject({
+      aws_vpc: 1,
+      aws_subnet: 1,
+      aws_security_group: 1,
+      aws_volume_attachment: 1,
+      aws_eip_association: 1,
+    });
     expect(r.unpriced.map((u) => u.type)).not.toEqual(expect.arrayContaining(["aws_vpc", "aws_subnet"]));
   });
 
@@ -84,50 +109,61 @@ describe("known resources price to known amounts", () => {
   });
 
   it("gp3 IOPS and throughput above the free baseline are priced", () => {
-    const r2 = run(fixtureStacks({
-      "zmanim-prod-extra": {
-        provider: { aws: [{ region: "eu-west-1" }] },
-        resource: { aws_ebs_volume: { fast: { size: 100, type: "gp3", iops: 6000, throughput: 250 } } },
-      },
-    }));
+    const r2 = run(
+      fixtureStacks({
+        "zmanim-prod-extra": {
+          provider: { aws: [{ region: "eu-west-1" }] },
+          resource: { aws_ebs_volume: { fast: { size: 100, type: "gp3", iops: 6000, throughput: 250 } } },
+        },
+      }),
+    );
     expect(usdOf(r2, "aws_ebs_volume.fast", /IOPS/)).toBeCloseTo(3000 * 0.0055, 6);
     expect(usdOf(r2, "aws_ebs_volume.fast", /throughput/)).toBeCloseTo(125 * 0.044, 6);
   });
 
   it("alarms count their metrics; sub-minute periods use the high-resolution rate", () => {
-    const r2 = run(fixtureStacks({
-      "zmanim-prod-alarms": {
-        provider: { aws: [{ region: "eu-west-1" }] },
-        resource: {
-          aws_cloudwatch_metric_alarm: {
-            simple: { metric_name: "CPUUtilization", namespace: "AWS/EC2", period: 300 },
-            fast: { metric_name: "CPUUtilization", namespace: "AWS/EC2", period: 10 },
-            math: {
-              metric_query: [
-                { id: "e", expression: "m1/m2" },
-                { id: "m1", metric: { metric_name: "5xx", namespace: "AWS/ApiGateway", period: 300 } },
-                { id: "m2", metric: { metric_name: "Count", namespace: "AWS/ApiGateway", period: 300 } },
-              ],
+    const r2 = run(
+      fixtureStacks({
+        "zmanim-prod-alarms": {
+          provider: { aws: [{ region: "eu-west-1" }] },
+          resource: {
+            aws_cloudwatch_metric_alarm: {
+              simple: { metric_name: "CPUUtilization", namespace: "AWS/EC2", period: 300 },
+              fast: { metric_name: "CPUUtilization", namespace: "AWS/EC2", period: 10 },
+              math: {
+                metric_query: [
+                  { id: "e", expression: "m1/m2" },
+                  { id: "m1", metric: { metric_name: "5xx", namespace: "AWS/ApiGateway", period: 300 } },
+                  { id: "m2", metric: { metric_name: "Count", namespace: "AWS/ApiGateway", period: 300 } },
+                ],
+              },
             },
           },
         },
-      },
-    }));
+      }),
+    );
     expect(usdOf(r2, "aws_cloudwatch_metric_alarm.simple", /standard/)).toBeCloseTo(0.1, 6);
     expect(usdOf(r2, "aws_cloudwatch_metric_alarm.fast", /high-resolution/)).toBeCloseTo(0.3, 6);
     expect(usdOf(r2, "aws_cloudwatch_metric_alarm.math", /2 metrics/)).toBeCloseTo(0.2, 6);
   });
 
   it("an HTTPS health check: base price, the HTTPS option, and its probes as uncached API requests", () => {
-    const r2 = run(fixtureStacks({
-      "zmanim-prod-dns": {
-        provider: { aws: [{ region: "eu-west-1" }] },
-        resource: { aws_route53_health_check: { hc: { type: "HTTPS", fqdn: "zmanim.shtetl.io", request_interval: 30 } } },
-      },
-    }));
+    const r2 = run(
+      fixtureStacks({
+        "zmanim-prod-dns": {
+          provider: { aws: [{ region: "eu-west-1" }] },
+          resource: {
+            aws_route53_health_check: { hc: { type: "HTTPS", fqdn: "zmanim.shtetl.io", request_interval: 30 } },
+          },
+        },
+      }),
+    );
     expect(usdOf(r2, "aws_route53_health_check.hc", /endpoint health check \(non-AWS/)).toBeCloseTo(0.75, 6);
     expect(usdOf(r2, "aws_route53_health_check.hc", /optional features: HTTPS$/)).toBeCloseTo(2, 6);
-    expect(usdOf(r2, "aws_apigatewayv2_api.api", /requests/)).toBeCloseTo(QUIET.dns.healthCheckRequestsPerMonth * 1.11e-6, 6);
+    expect(usdOf(r2, "aws_apigatewayv2_api.api", /requests/)).toBeCloseTo(
+      QUIET.dns.healthCheckRequestsPerMonth * 1.11e-6,
+      6,
+    );
     expect(usdOf(run(fixtureStacks()), "aws_apigatewayv2_api.api", /requests/)).toBe(0);
   });
 
@@ -135,16 +171,33 @@ describe("known resources price to known amounts", () => {
     const delivery = (arn: string): StackJson => ({
       provider: { aws: [{ region: "eu-west-1" }, { alias: "us-east-1", region: "us-east-1" }] },
       resource: {
-        aws_cloudwatch_log_delivery_destination: { d: { provider: "aws.us-east-1", delivery_destination_configuration: [{ destination_resource_arn: arn }] } },
-        aws_cloudwatch_log_delivery: { l: { provider: "aws.us-east-1", delivery_destination_arn: "${aws_cloudwatch_log_delivery_destination.d.arn}" } },
+        aws_cloudwatch_log_delivery_destination: {
+          d: { provider: "aws.us-east-1", delivery_destination_configuration: [{ destination_resource_arn: arn }] },
+        },
+        aws_cloudwatch_log_delivery: {
+          l: {
+            provider: "aws.us-east-1",
+            delivery_destination_arn: "${aws_cloudwatch_log_delivery_destination.d.arn}",
+          },
+        },
       },
     });
-    const usage = mergeAssumptions(QUIET, { edge: { requestsPerMonth: 2_000_000, accessLogBytesPerRequest: 500 } }, "test");
+    const usage = mergeAssumptions(
+      QUIET,
+      { edge: { requestsPerMonth: 2_000_000, accessLogBytesPerRequest: 500 } },
+      "test",
+    );
     const toS3 = run(fixtureStacks({ "zmanim-prod-cdn": delivery("arn:aws:s3:::logs/cloudfront") }), usage);
     expect(usdOf(toS3, "aws_cloudwatch_log_delivery.l", /delivery to S3/)).toBeCloseTo(1 * 0.25, 6);
-    const toLogs = run(fixtureStacks({ "zmanim-prod-cdn": delivery("arn:aws:logs:us-east-1:111111111111:log-group:x") }), usage);
+    const toLogs = run(
+      fixtureStacks({ "zmanim-prod-cdn": delivery("arn:aws:logs:us-east-1:111111111111:log-group:x") }),
+      usage,
+    );
     expect(toLogs.unpriced).toContainEqual(
-      expect.objectContaining({ address: "aws_cloudwatch_log_delivery.l", reason: "only deliveries to S3 or to a log group of this stack are priced" }),
+      expect.objectContaining({
+        address: "aws_cloudwatch_log_delivery.l",
+        reason: "only deliveries to S3 or to a log group of this stack are priced",
+      }),
     );
   });
 
@@ -152,33 +205,61 @@ describe("known resources price to known amounts", () => {
     const stack: StackJson = {
       provider: { aws: [{ region: "eu-west-1" }, { alias: "us-east-1", region: "us-east-1" }] },
       resource: {
-        aws_cloudwatch_log_group: { g: { provider: "aws.us-east-1", name: "/zmanim/prod/cloudfront-edge", retention_in_days: 30 } },
-        aws_cloudwatch_log_delivery_destination: {
-          d: { provider: "aws.us-east-1", delivery_destination_configuration: [{ destination_resource_arn: "${aws_cloudwatch_log_group.g.arn}" }] },
+        aws_cloudwatch_log_group: {
+          g: { provider: "aws.us-east-1", name: "/zmanim/prod/cloudfront-edge", retention_in_days: 30 },
         },
-        aws_cloudwatch_log_delivery: { l: { provider: "aws.us-east-1", delivery_destination_arn: "${aws_cloudwatch_log_delivery_destination.d.arn}" } },
+        aws_cloudwatch_log_delivery_destination: {
+          d: {
+            provider: "aws.us-east-1",
+            delivery_destination_configuration: [{ destination_resource_arn: "${aws_cloudwatch_log_group.g.arn}" }],
+          },
+        },
+        aws_cloudwatch_log_delivery: {
+          l: {
+            provider: "aws.us-east-1",
+            delivery_destination_arn: "${aws_cloudwatch_log_delivery_destination.d.arn}",
+          },
+        },
       },
     };
-    const usage = mergeAssumptions(QUIET, { edge: { requestsPerMonth: 2_000_000, edgeMetricsLogBytesPerRequest: 50 } }, "test");
+    const usage = mergeAssumptions(
+      QUIET,
+      { edge: { requestsPerMonth: 2_000_000, edgeMetricsLogBytesPerRequest: 50 } },
+      "test",
+    );
     const r = run(fixtureStacks({ "zmanim-prod-monitoring": stack }), usage);
     // 2M requests x 50 bytes = 0.1 GB at $0.50 (us-east-1 vended), stored 30 days at $0.03.
-    expect(usdOf(r, "aws_cloudwatch_log_delivery.l", /vended log delivery to CloudWatch Logs/)).toBeCloseTo(0.1 * 0.5, 6);
+    expect(usdOf(r, "aws_cloudwatch_log_delivery.l", /vended log delivery to CloudWatch Logs/)).toBeCloseTo(
+      0.1 * 0.5,
+      6,
+    );
     expect(usdOf(r, "aws_cloudwatch_log_group.g", /log storage/)).toBeCloseTo(0.1 * 0.03, 6);
-    expect(r.lines.filter((l) => l.address === "aws_cloudwatch_log_group.g").map((l) => l.rateKey)).toEqual(["us-east-1:logs.storage"]);
+    expect(r.lines.filter((l) => l.address === "aws_cloudwatch_log_group.g").map((l) => l.rateKey)).toEqual([
+      "us-east-1:logs.storage",
+    ]);
   });
 
   it("a log group that a flow log writes to is priced at the vended-log rate", () => {
-    const r2 = run(fixtureStacks({
-      "zmanim-prod-logs": {
-        provider: { aws: [{ region: "eu-west-1" }] },
-        resource: {
-          aws_cloudwatch_log_group: { flow: { name: "/zmanim/prod/vpc-flow-logs", retention_in_days: 30 }, other: { name: "/zmanim/prod/api", retention_in_days: 30 } },
-          aws_flow_log: { fl: { log_destination: "${aws_cloudwatch_log_group.flow.arn}", traffic_type: "ALL" } },
+    const r2 = run(
+      fixtureStacks({
+        "zmanim-prod-logs": {
+          provider: { aws: [{ region: "eu-west-1" }] },
+          resource: {
+            aws_cloudwatch_log_group: {
+              flow: { name: "/zmanim/prod/vpc-flow-logs", retention_in_days: 30 },
+              other: { name: "/zmanim/prod/api", retention_in_days: 30 },
+            },
+            aws_flow_log: { fl: { log_destination: "${aws_cloudwatch_log_group.flow.arn}", traffic_type: "ALL" } },
+          },
         },
-      },
-    }));
-    expect(r2.lines.find((l) => l.address === "aws_cloudwatch_log_group.flow" && /ingestion/.test(l.component))?.rateKey).toBe("eu-west-1:logs.ingest.vended");
-    expect(r2.lines.find((l) => l.address === "aws_cloudwatch_log_group.other" && /ingestion/.test(l.component))?.rateKey).toBe("eu-west-1:logs.ingest.standard");
+      }),
+    );
+    expect(
+      r2.lines.find((l) => l.address === "aws_cloudwatch_log_group.flow" && /ingestion/.test(l.component))?.rateKey,
+    ).toBe("eu-west-1:logs.ingest.vended");
+    expect(
+      r2.lines.find((l) => l.address === "aws_cloudwatch_log_group.other" && /ingestion/.test(l.component))?.rateKey,
+    ).toBe("eu-west-1:logs.ingest.standard");
   });
 });
 
@@ -186,7 +267,12 @@ describe("unpriced resources are listed, never dropped", () => {
   it("an unknown type is reported with its stack and address", () => {
     const r = run(fixtureStacks());
     expect(r.unpriced).toEqual([
-      { stack: "zmanim-prod-compute", address: "aws_mq_broker.mystery", type: "aws_mq_broker", reason: "no pricing rule for this resource type" },
+      {
+        stack: "zmanim-prod-compute",
+        address: "aws_mq_broker.mystery",
+        type: "aws_mq_broker",
+        reason: "no pricing rule for this resource type",
+      },
     ]);
     expect(r.unpricedTypes).toEqual(["aws_mq_broker"]);
   });
@@ -197,7 +283,12 @@ describe("unpriced resources are listed, never dropped", () => {
     const json = JSON.parse(JSON.stringify(compute.json)) as StackJson;
     (json.resource!.aws_instance.box as Record<string, unknown>).instance_type = "x2gd.metal";
     const r = run(stacks.map((s) => (s === compute ? { ...s, json } : s)));
-    expect(r.unpriced).toContainEqual(expect.objectContaining({ address: "aws_instance.box", reason: expect.stringContaining("eu-west-1:ec2.x2gd.metal") }));
+    expect(r.unpriced).toContainEqual(
+      expect.objectContaining({
+        address: "aws_instance.box",
+        reason: expect.stringContaining("eu-west-1:ec2.x2gd.metal"),
+      }),
+    );
   });
 
   it("the CLI prints the unpriced types, warns without --strict and fails with --strict", () => {
@@ -217,7 +308,10 @@ describe("unpriced resources are listed, never dropped", () => {
 
   it("every resource of the current synth is accounted for: priced, free or listed as unpriced", () => {
     const s = synthAll();
-    const stacks = Object.entries(s.stacks).map(([short, json]) => ({ name: `zmanim-prod-${short}`, json: json as StackJson }));
+    const stacks = Object.entries(s.stacks).map(([short, json]) => ({
+      name: `zmanim-prod-${short}`,
+      json: json as StackJson,
+    }));
     const r = run(stacks, DEFAULT_ASSUMPTIONS);
     const seen = new Map<string, Set<string>>(); // type -> addresses with a line or an unpriced entry
     for (const x of [...r.lines.filter((l) => !l.address.startsWith("(")), ...r.unpriced]) {
@@ -230,7 +324,10 @@ describe("unpriced resources are listed, never dropped", () => {
     expect(byType.size).toBeGreaterThan(10);
     for (const [type, count] of byType) {
       // Each resource is counted exactly once: with lines/unpriced entries, or as free.
-      expect({ type, accounted: (seen.get(type)?.size ?? 0) + (free.get(type) ?? 0) }).toEqual({ type, accounted: count });
+      expect({ type, accounted: (seen.get(type)?.size ?? 0) + (free.get(type) ?? 0) }).toEqual({
+        type,
+        accounted: count,
+      });
     }
   });
 });
@@ -238,10 +335,17 @@ describe("unpriced resources are listed, never dropped", () => {
 describe("the scaled example environment", () => {
   it("prices every resource it synthesizes: none is left unpriced, and its database and cache have lines", () => {
     const s = synthAll(scaled);
-    const stacks = Object.entries(s.stacks).map(([short, json]) => ({ name: `zmanim-scaled-${short}`, json: json as StackJson }));
+    const stacks = Object.entries(s.stacks).map(([short, json]) => ({
+      name: `zmanim-scaled-${short}`,
+      json: json as StackJson,
+    }));
     const r = run(stacks, DEFAULT_ASSUMPTIONS);
     expect(r.unpriced).toEqual([]);
-    for (const [, type] of allResources(s).filter(([, t]) => /^aws_(db_instance|elasticache_serverless_cache|elasticache_replication_group|lb|autoscaling_group|nat_gateway)$/.test(t)))
+    for (const [, type] of allResources(s).filter(([, t]) =>
+      /^aws_(db_instance|elasticache_serverless_cache|elasticache_replication_group|lb|autoscaling_group|nat_gateway)$/.test(
+        t,
+      ),
+    ))
       expect({ type, lines: r.lines.some((l) => l.type === type && l.usd > 0) }).toEqual({ type, lines: true });
     expect(r.lines.some((l) => l.type === "aws_db_instance")).toBe(true);
   });
@@ -299,10 +403,18 @@ describe("the budget gate", () => {
 
 describe("bad input gets a clear error and writes nothing", () => {
   it("an unknown assumptions key names the key and the known keys", () => {
-    expect(() => mergeAssumptions(DEFAULT_ASSUMPTIONS, { edge: { requestPerMonth: 1 } }, "x.json")).toThrow(AssumptionsError);
-    expect(() => mergeAssumptions(DEFAULT_ASSUMPTIONS, { edge: { requestPerMonth: 1 } }, "x.json")).toThrow(/edge\.requestPerMonth: unknown key; known keys are requestsPerMonth/);
-    expect(() => mergeAssumptions(DEFAULT_ASSUMPTIONS, { edge: { apiCacheHitRatio: 1.5 } }, "x.json")).toThrow(/edge\.apiCacheHitRatio = 1\.5: a share or ratio must lie between 0 and 1/);
-    expect(() => mergeAssumptions(DEFAULT_ASSUMPTIONS, { hoursPerMonth: "730" }, "x.json")).toThrow(/hoursPerMonth = "730": expected a number/);
+    expect(() => mergeAssumptions(DEFAULT_ASSUMPTIONS, { edge: { requestPerMonth: 1 } }, "x.json")).toThrow(
+      AssumptionsError,
+    );
+    expect(() => mergeAssumptions(DEFAULT_ASSUMPTIONS, { edge: { requestPerMonth: 1 } }, "x.json")).toThrow(
+      /edge\.requestPerMonth: unknown key; known keys are requestsPerMonth/,
+    );
+    expect(() => mergeAssumptions(DEFAULT_ASSUMPTIONS, { edge: { apiCacheHitRatio: 1.5 } }, "x.json")).toThrow(
+      /edge\.apiCacheHitRatio = 1\.5: a share or ratio must lie between 0 and 1/,
+    );
+    expect(() => mergeAssumptions(DEFAULT_ASSUMPTIONS, { hoursPerMonth: "730" }, "x.json")).toThrow(
+      /hoursPerMonth = "730": expected a number/,
+    );
   });
 
   it("the CLI exits 2 for bad assumptions, a missing outdir or another environment's output, and writes no JSON", () => {
@@ -332,7 +444,10 @@ describe("docs/cost.md blocks", () => {
     const dir = writeOutdir(fixtureStacks());
     tmp.push(dir);
     const doc = join(dir, "cost.md");
-    writeFileSync(doc, "# T\n<!-- cost:begin -->\n<!-- cost:end -->\nmid\n<!-- cost-detail:begin -->\n<!-- cost-detail:end -->\ntail\n");
+    writeFileSync(
+      doc,
+      "# T\n<!-- cost:begin -->\n<!-- cost:end -->\nmid\n<!-- cost-detail:begin -->\n<!-- cost-detail:end -->\ntail\n",
+    );
     expect(cli(["--outdir", dir, "--json", join(dir, "c.json"), "--update-doc", doc]).code).toBe(0);
     const text = readFileSync(doc, "utf8");
     expect(text).toMatch(/^# T\n<!-- cost:begin -->\nEstimate for `prod`/);
@@ -371,12 +486,15 @@ describe("commitments: the instance hours on-demand and under the configured Sav
   const box = 730 * 0.0448; // $32.704 of m7g.medium hours in the fixture
 
   it("a 1-year Compute Savings Plan, no upfront, takes the midpoint of its discount range off the instance hours only", () => {
-    const r = run(fixtureStacks(), mergeAssumptions(QUIET, { commitment: { plan: "compute-savings-plan", term: "1yr", upfront: "none" } }, "test"));
+    const r = run(
+      fixtureStacks(),
+      mergeAssumptions(QUIET, { commitment: { plan: "compute-savings-plan", term: "1yr", upfront: "none" } }, "test"),
+    );
     const d = COMMITMENT_DISCOUNTS["compute-savings-plan"]["1yr"].none;
     expect(r.commitment.eligibleUsd).toBeCloseTo(box, 3);
     expect(r.commitment.discount.mid).toBeCloseTo((d.low + d.high) / 2, 6);
     expect(r.onDemandTotalUsd).toBeCloseTo(r.listTotalUsd, 4);
-    expect(r.commitmentTotalUsd).toBeCloseTo(r.onDemandTotalUsd - box * (d.low + d.high) / 2, 3);
+    expect(r.commitmentTotalUsd).toBeCloseTo(r.onDemandTotalUsd - (box * (d.low + d.high)) / 2, 3);
     expect(r.totalUsd).toBeCloseTo(r.commitmentTotalUsd, 4);
     expect(r.totalRangeUsd.low).toBeCloseTo(r.onDemandTotalUsd - box * d.high, 3);
     expect(r.totalRangeUsd.high).toBeCloseTo(r.onDemandTotalUsd - box * d.low, 3);
@@ -391,7 +509,11 @@ describe("commitments: the instance hours on-demand and under the configured Sav
     const partial = at({ plan: "ec2-instance-savings-plan", term: "1yr", upfront: "partial" });
     expect(partial.commitment.upfrontUsd).toBeCloseTo(box * (1 - partial.commitment.discount.mid) * 12 * 0.5, 1);
     const none = at({ plan: "on-demand" });
-    expect([none.commitmentTotalUsd, none.commitment.savingsUsd.mid, none.totalRangeUsd.low]).toEqual([none.onDemandTotalUsd, 0, none.onDemandTotalUsd]);
+    expect([none.commitmentTotalUsd, none.commitment.savingsUsd.mid, none.totalRangeUsd.low]).toEqual([
+      none.onDemandTotalUsd,
+      0,
+      none.onDemandTotalUsd,
+    ]);
     // A 3-year plan saves more than a 1-year one; an EC2 Instance plan more than a Compute plan.
     expect(all.commitmentTotalUsd).toBeLessThan(partial.commitmentTotalUsd);
   });
@@ -415,7 +537,9 @@ describe("commitments: the instance hours on-demand and under the configured Sav
     expect(report.totalUsd).toBeLessThan(50);
     expect(committed.code).toBe(0);
     expect(committed.out).toMatch(/On-demand +\$\d+\.\d\d/);
-    expect(committed.out).toMatch(/With a 1-year Compute Savings Plan, no upfront +\$\d+\.\d\d +saves \$8\.83 of \$32\.70 instance hours/);
+    expect(committed.out).toMatch(
+      /With a 1-year Compute Savings Plan, no upfront +\$\d+\.\d\d +saves \$8\.83 of \$32\.70 instance hours/,
+    );
     expect(committed.out).toContain("within budget");
     const file = join(dir, "od.json");
     writeFileSync(file, JSON.stringify({ commitment: { plan: "on-demand" } }));
@@ -428,9 +552,9 @@ describe("commitments: the instance hours on-demand and under the configured Sav
     expect(() => mergeAssumptions(DEFAULT_ASSUMPTIONS, { commitment: { plan: "reserved" } }, "x.json")).toThrow(
       /commitment\.plan = "reserved": use one of "on-demand", "ec2-instance-savings-plan", "compute-savings-plan"/,
     );
-    expect(() => mergeAssumptions(DEFAULT_ASSUMPTIONS, { commitment: { term: "5yr", upfront: "most" } }, "x.json")).toThrow(
-      /commitment\.term = "5yr": use "1yr" or "3yr"[\s\S]*commitment\.upfront = "most"/,
-    );
+    expect(() =>
+      mergeAssumptions(DEFAULT_ASSUMPTIONS, { commitment: { term: "5yr", upfront: "most" } }, "x.json"),
+    ).toThrow(/commitment\.term = "5yr": use "1yr" or "3yr"[\s\S]*commitment\.upfront = "most"/);
     expect(cli(["--requests", "lots"]).err).toContain('--requests "lots": use a number of viewer requests per month');
   });
 });
@@ -442,12 +566,20 @@ describe("allowances", () => {
   });
 
   it("Route 53 bills the first 50 AWS-endpoint health checks at $0, free tier or not; a non-AWS endpoint pays", () => {
-    const aws = run(fixtureStacks({ "zmanim-prod-dns": check("HTTP", ["us-east-1", "us-west-2", "eu-west-1"]) }), mergeAssumptions(QUIET, { dns: { healthCheckEndpoint: "aws" } }, "test"));
+    const aws = run(
+      fixtureStacks({ "zmanim-prod-dns": check("HTTP", ["us-east-1", "us-west-2", "eu-west-1"]) }),
+      mergeAssumptions(QUIET, { dns: { healthCheckEndpoint: "aws" } }, "test"),
+    );
     expect(usdOf(aws, "aws_route53_health_check.hc", /endpoint health check \(AWS/)).toBeCloseTo(0.5, 6);
-    expect(aws.freeTierCredits).toContainEqual(expect.objectContaining({ pool: "route53-aws-health-checks", usd: -0.5, standing: true }));
+    expect(aws.freeTierCredits).toContainEqual(
+      expect.objectContaining({ pool: "route53-aws-health-checks", usd: -0.5, standing: true }),
+    );
     expect(aws.freeTierApplied).toBe(false);
     expect(aws.onDemandTotalUsd).toBeCloseTo(aws.listTotalUsd - 0.5, 4);
-    const nonAws = run(fixtureStacks({ "zmanim-prod-dns": check("HTTP", ["us-east-1", "us-west-2", "eu-west-1"]) }), QUIET);
+    const nonAws = run(
+      fixtureStacks({ "zmanim-prod-dns": check("HTTP", ["us-east-1", "us-west-2", "eu-west-1"]) }),
+      QUIET,
+    );
     expect(nonAws.freeTierCredits.find((c) => c.pool === "route53-aws-health-checks")).toBeUndefined();
     expect(nonAws.onDemandTotalUsd).toBeCloseTo(nonAws.listTotalUsd, 4);
   });
@@ -455,15 +587,38 @@ describe("allowances", () => {
   it("an HTTP check's probes are billed as HTTP requests, split by where its checkers are; HTTPS ones as HTTPS", () => {
     const cdn: StackJson = {
       provider: { aws: [{ region: "eu-west-1" }] },
-      resource: { aws_cloudfront_distribution: { d: { origin: [{ origin_id: "api", domain_name: "x.execute-api.eu-west-1.amazonaws.com" }], default_cache_behavior: { target_origin_id: "api" } } } },
+      resource: {
+        aws_cloudfront_distribution: {
+          d: {
+            origin: [{ origin_id: "api", domain_name: "x.execute-api.eu-west-1.amazonaws.com" }],
+            default_cache_behavior: { target_origin_id: "api" },
+          },
+        },
+      },
     };
     const per = QUIET.dns.healthCheckRequestsPerMonth;
-    const http = run(fixtureStacks({ "zmanim-prod-dns": check("HTTP", ["us-east-1", "us-west-2", "eu-west-1"]), "zmanim-prod-cdn": cdn }));
-    expect(usdOf(http, "aws_cloudfront_distribution.d", /probes \(HTTP, US/)).toBeCloseTo(((per * 2) / 3) * 0.0075e-4, 6);
+    const http = run(
+      fixtureStacks({
+        "zmanim-prod-dns": check("HTTP", ["us-east-1", "us-west-2", "eu-west-1"]),
+        "zmanim-prod-cdn": cdn,
+      }),
+    );
+    expect(usdOf(http, "aws_cloudfront_distribution.d", /probes \(HTTP, US/)).toBeCloseTo(
+      ((per * 2) / 3) * 0.0075e-4,
+      6,
+    );
     expect(usdOf(http, "aws_cloudfront_distribution.d", /probes \(HTTP, Europe/)).toBeCloseTo((per / 3) * 0.009e-4, 6);
     expect(http.lines.filter((l) => /HTTPS requests/.test(l.component)).every((l) => l.usd === 0)).toBe(true);
-    const https = run(fixtureStacks({ "zmanim-prod-dns": check("HTTPS", ["us-east-1", "us-west-2", "eu-west-1"]), "zmanim-prod-cdn": cdn }));
-    expect(usdOf(https, "aws_cloudfront_distribution.d", /probes \(HTTPS, US/)).toBeCloseTo(((per * 2) / 3) * 0.01e-4, 6);
+    const https = run(
+      fixtureStacks({
+        "zmanim-prod-dns": check("HTTPS", ["us-east-1", "us-west-2", "eu-west-1"]),
+        "zmanim-prod-cdn": cdn,
+      }),
+    );
+    expect(usdOf(https, "aws_cloudfront_distribution.d", /probes \(HTTPS, US/)).toBeCloseTo(
+      ((per * 2) / 3) * 0.01e-4,
+      6,
+    );
     expect(usdOf(https, "aws_route53_health_check.hc", /optional features: HTTPS$/)).toBeCloseTo(2, 6);
   });
 
@@ -474,8 +629,16 @@ describe("allowances", () => {
         aws_cloudfront_distribution: {
           d: {
             origin: [
-              { origin_id: "s3", domain_name: "b.s3.eu-west-1.amazonaws.com", origin_shield: { enabled: true, origin_shield_region: "eu-west-1" } },
-              { origin_id: "api", domain_name: "x.execute-api.eu-west-1.amazonaws.com", origin_shield: { enabled: apiShield, origin_shield_region: "eu-west-1" } },
+              {
+                origin_id: "s3",
+                domain_name: "b.s3.eu-west-1.amazonaws.com",
+                origin_shield: { enabled: true, origin_shield_region: "eu-west-1" },
+              },
+              {
+                origin_id: "api",
+                domain_name: "x.execute-api.eu-west-1.amazonaws.com",
+                origin_shield: { enabled: apiShield, origin_shield_region: "eu-west-1" },
+              },
             ],
             default_cache_behavior: { target_origin_id: "s3" },
             ordered_cache_behavior: [{ path_pattern: "/api/*", target_origin_id: "api" }],
@@ -485,14 +648,27 @@ describe("allowances", () => {
     });
     const a = DEFAULT_ASSUMPTIONS;
     const viewerMisses = a.edge.requestsPerMonth * a.edge.apiShareOfRequests * (1 - a.edge.apiCacheHitRatio);
-    expect(run(fixtureStacks({ "zmanim-prod-cdn": origins(false) }), a).derived.apiOriginRequests).toBeCloseTo(viewerMisses, 0);
-    expect(run(fixtureStacks({ "zmanim-prod-cdn": origins(true) }), a).derived.apiOriginRequests).toBeCloseTo(viewerMisses * (1 - a.edge.originShieldHitRatio), 0);
+    expect(run(fixtureStacks({ "zmanim-prod-cdn": origins(false) }), a).derived.apiOriginRequests).toBeCloseTo(
+      viewerMisses,
+      0,
+    );
+    expect(run(fixtureStacks({ "zmanim-prod-cdn": origins(true) }), a).derived.apiOriginRequests).toBeCloseTo(
+      viewerMisses * (1 - a.edge.originShieldHitRatio),
+      0,
+    );
   });
 
   it("request bodies sent to the origin are priced as CloudFront transfer to origin, and are immaterial at the defaults", () => {
     const cdn: StackJson = {
       provider: { aws: [{ region: "eu-west-1" }] },
-      resource: { aws_cloudfront_distribution: { d: { origin: [{ origin_id: "api", domain_name: "x.execute-api.eu-west-1.amazonaws.com" }], default_cache_behavior: { target_origin_id: "api" } } } },
+      resource: {
+        aws_cloudfront_distribution: {
+          d: {
+            origin: [{ origin_id: "api", domain_name: "x.execute-api.eu-west-1.amazonaws.com" }],
+            default_cache_behavior: { target_origin_id: "api" },
+          },
+        },
+      },
     };
     const r = run(fixtureStacks({ "zmanim-prod-cdn": cdn }), DEFAULT_ASSUMPTIONS);
     const line = usdOf(r, "aws_cloudfront_distribution.d", /transfer to the origin/);
@@ -506,10 +682,19 @@ describe("the scaled topology's resources", () => {
     provider: { aws: [{ region: "eu-west-1" }] },
     resource: {
       aws_db_instance: {
-        db: { engine: "postgres", instance_class: "db.t4g.small", multi_az: true, allocated_storage: 20, storage_type: "gp3", manage_master_user_password: true },
+        db: {
+          engine: "postgres",
+          instance_class: "db.t4g.small",
+          multi_az: true,
+          allocated_storage: 20,
+          storage_type: "gp3",
+          manage_master_user_password: true,
+        },
       },
       aws_elasticache_serverless_cache: { cache: { engine: "valkey", snapshot_retention_limit: 7 } },
-      aws_elasticache_replication_group: { nodes: { engine: "valkey", node_type: "cache.t4g.small", num_cache_clusters: 2 } },
+      aws_elasticache_replication_group: {
+        nodes: { engine: "valkey", node_type: "cache.t4g.small", num_cache_clusters: 2 },
+      },
       aws_db_subnet_group: { s: {} },
       aws_db_event_subscription: { e: {} },
     },
@@ -519,9 +704,20 @@ describe("the scaled topology's resources", () => {
     resource: {
       aws_lb: { alb: { load_balancer_type: "application", internal: true } },
       aws_launch_template: {
-        lt: { instance_type: "t4g.small", network_interfaces: [{ associate_public_ip_address: true }], block_device_mappings: [{ ebs: { volume_size: 10, volume_type: "gp3" } }] },
+        lt: {
+          instance_type: "t4g.small",
+          network_interfaces: [{ associate_public_ip_address: true }],
+          block_device_mappings: [{ ebs: { volume_size: 10, volume_type: "gp3" } }],
+        },
       },
-      aws_autoscaling_group: { asg: { min_size: 2, max_size: 4, launch_template: { id: "${aws_launch_template.lt.id}", version: "1" }, ...extra } },
+      aws_autoscaling_group: {
+        asg: {
+          min_size: 2,
+          max_size: 4,
+          launch_template: { id: "${aws_launch_template.lt.id}", version: "1" },
+          ...extra,
+        },
+      },
       aws_nat_gateway: { nat: {} },
       aws_lb_listener: { l: {} },
       aws_lb_target_group: { tg: {} },
@@ -535,17 +731,26 @@ describe("the scaled topology's resources", () => {
     expect(usdOf(r, "aws_db_instance.db", /Secrets Manager/)).toBeCloseTo(0.4, 6);
     const single = JSON.parse(JSON.stringify(data)) as StackJson;
     (single.resource!.aws_db_instance.db as Record<string, unknown>).multi_az = false;
-    expect(usdOf(run(fixtureStacks({ "zmanim-prod-data": single })), "aws_db_instance.db", /db\.t4g\.small Single-AZ/)).toBeCloseTo(730 * 0.036, 6);
+    expect(
+      usdOf(run(fixtureStacks({ "zmanim-prod-data": single })), "aws_db_instance.db", /db\.t4g\.small Single-AZ/),
+    ).toBeCloseTo(730 * 0.036, 6);
   });
 
   it("ElastiCache: serverless Valkey by stored GB-hour (0.1 GB minimum), ECPU per origin request and snapshots; nodes by node-hour", () => {
-    const usage = mergeAssumptions(QUIET, { edge: { requestsPerMonth: 1_000_000 }, scaled: { cacheDataGb: 0.05 } }, "test");
+    const usage = mergeAssumptions(
+      QUIET,
+      { edge: { requestsPerMonth: 1_000_000 }, scaled: { cacheDataGb: 0.05 } },
+      "test",
+    );
     const r = run(fixtureStacks({ "zmanim-prod-data": data }), usage);
     expect(usdOf(r, "aws_elasticache_serverless_cache.cache", /data stored/)).toBeCloseTo(0.1 * 730 * 0.0939, 6);
     const origin = r.derived.apiOriginRequests;
     expect(origin).toBeGreaterThan(0);
     // Two caches share the origin's ECPU evenly.
-    expect(usdOf(r, "aws_elasticache_serverless_cache.cache", /Processing Units/)).toBeCloseTo((origin * 2 * 0.0025e-6) / 2, 6);
+    expect(usdOf(r, "aws_elasticache_serverless_cache.cache", /Processing Units/)).toBeCloseTo(
+      (origin * 2 * 0.0025e-6) / 2,
+      6,
+    );
     expect(usdOf(r, "aws_elasticache_serverless_cache.cache", /snapshots/)).toBeCloseTo(0.1 * 7 * 0.085, 6);
     expect(usdOf(r, "aws_elasticache_replication_group.nodes", /nodes x 2/)).toBeCloseTo(2 * 730 * 0.0288, 6);
   });
@@ -557,10 +762,16 @@ describe("the scaled topology's resources", () => {
     expect(usdOf(quiet, "aws_autoscaling_group.asg", /public IPv4 addresses x 2/)).toBeCloseTo(2 * 730 * 0.005, 6);
     expect(usdOf(quiet, "aws_lb.alb", /Application Load Balancer hours/)).toBeCloseTo(730 * 0.0252, 6);
     expect(usdOf(quiet, "aws_nat_gateway.nat", /NAT gateway hours/)).toBeCloseTo(730 * 0.048, 6);
-    expect(usdOf(quiet, "aws_nat_gateway.nat", /data processed/)).toBeCloseTo(QUIET.scaled.natGbProcessedPerMonth * 0.048, 6);
+    expect(usdOf(quiet, "aws_nat_gateway.nat", /data processed/)).toBeCloseTo(
+      QUIET.scaled.natGbProcessedPerMonth * 0.048,
+      6,
+    );
     // 1 billion viewer requests, no CDN in this fixture: 400M origin requests, 152/s on average, 457/s at a
     // 3x peak -> 5 instances of 100/s.
-    const busy = run(fixtureStacks({ "zmanim-prod-app": app() }), mergeAssumptions(QUIET, { edge: { requestsPerMonth: 1e9 } }, "test"));
+    const busy = run(
+      fixtureStacks({ "zmanim-prod-app": app() }),
+      mergeAssumptions(QUIET, { edge: { requestsPerMonth: 1e9 } }, "test"),
+    );
     expect(busy.derived.apiOriginRequests).toBe(4e8);
     expect(usdOf(busy, "aws_autoscaling_group.asg", /EC2 t4g\.small on-demand x 5$/)).toBeCloseTo(5 * 730 * 0.0184, 6);
     const lcu = busy.lines.find((l) => l.address === "aws_lb.alb" && /capacity units/.test(l.component))!;
@@ -569,9 +780,20 @@ describe("the scaled topology's resources", () => {
     // A Compute Savings Plan covers the fleet's hours and the fixture's box; an EC2 Instance Savings Plan only
     // the family with the most spend (t4g here, 5 instances against one m7g).
     expect(busy.commitment.eligibleUsd).toBeCloseTo(5 * 730 * 0.0184 + 730 * 0.0448, 2);
-    const family = run(fixtureStacks({ "zmanim-prod-app": app() }), mergeAssumptions(QUIET, { edge: { requestsPerMonth: 1e9 }, commitment: { plan: "ec2-instance-savings-plan" } }, "test"));
+    const family = run(
+      fixtureStacks({ "zmanim-prod-app": app() }),
+      mergeAssumptions(
+        QUIET,
+        { edge: { requestsPerMonth: 1e9 }, commitment: { plan: "ec2-instance-savings-plan" } },
+        "test",
+      ),
+    );
     expect(family.commitment.eligibleUsd).toBeCloseTo(5 * 730 * 0.0184, 2);
-    expect(run(fixtureStacks({ "zmanim-prod-app": app({ desired_capacity: 3 }) })).lines.some((l) => / x 3$/.test(l.component))).toBe(true);
+    expect(
+      run(fixtureStacks({ "zmanim-prod-app": app({ desired_capacity: 3 }) })).lines.some((l) =>
+        / x 3$/.test(l.component),
+      ),
+    ).toBe(true);
   });
 
   it("the fleet pays a public IPv4 per instance when its subnets map one on launch, through a cross-stack reference too", () => {
@@ -579,12 +801,16 @@ describe("the scaled topology's resources", () => {
       provider: { aws: [{ region: "eu-west-1" }] },
       resource: { aws_subnet: { app_subnet_0: { cidr_block: "10.44.10.0/24", map_public_ip_on_launch: map } } },
     });
-    const stack = app({ vpc_zone_identifier: ["${data.terraform_remote_state.x.outputs.cross-stack-output-aws_subnetapp_subnet_0id}"] });
+    const stack = app({
+      vpc_zone_identifier: ["${data.terraform_remote_state.x.outputs.cross-stack-output-aws_subnetapp_subnet_0id}"],
+    });
     delete (stack.resource!.aws_launch_template.lt as Record<string, unknown>).network_interfaces;
     const mapped = run(fixtureStacks({ "zmanim-prod-network": network(true), "zmanim-prod-app": stack }));
     expect(usdOf(mapped, "aws_autoscaling_group.asg", /public IPv4 addresses x 2/)).toBeCloseTo(2 * 730 * 0.005, 6);
     const unmapped = run(fixtureStacks({ "zmanim-prod-network": network(false), "zmanim-prod-app": stack }));
-    expect(unmapped.lines.some((l) => l.address === "aws_autoscaling_group.asg" && /IPv4/.test(l.component))).toBe(false);
+    expect(unmapped.lines.some((l) => l.address === "aws_autoscaling_group.asg" && /IPv4/.test(l.component))).toBe(
+      false,
+    );
   });
 
   it("every rate of the scaled topology is dated and sourced, and marked unverified where no AWS page was read", () => {
@@ -600,9 +826,17 @@ describe("traffic", () => {
     const a = assumptionsFor("prod");
     const ten = atTraffic(a, a.edge.requestsPerMonth * 10);
     expect(ten.edge.gbServedPerMonth).toBeCloseTo(a.edge.gbServedPerMonth * 10, 6);
-    expect(ten.logGroups["apigw-access"].ingestGbPerMonth).toBeCloseTo(a.logGroups["apigw-access"].ingestGbPerMonth * 10, 6);
+    expect(ten.logGroups["apigw-access"].ingestGbPerMonth).toBeCloseTo(
+      a.logGroups["apigw-access"].ingestGbPerMonth * 10,
+      6,
+    );
     expect(ten.buckets.logs.tier1Requests).toBeCloseTo(a.buckets.logs.tier1Requests * 10, 6);
-    expect([ten.logGroups.postgresql, ten.buckets.backups, ten.cloudwatch, ten.hoursPerMonth]).toEqual([a.logGroups.postgresql, a.buckets.backups, a.cloudwatch, a.hoursPerMonth]);
+    expect([ten.logGroups.postgresql, ten.buckets.backups, ten.cloudwatch, ten.hoursPerMonth]).toEqual([
+      a.logGroups.postgresql,
+      a.buckets.backups,
+      a.cloudwatch,
+      a.hoursPerMonth,
+    ]);
     const dir = writeOutdir(fixtureStacks());
     tmp.push(dir);
     expect(cli(["--outdir", dir, "--json", join(dir, "t.json"), "--requests", "50000000"]).code).toBe(1);

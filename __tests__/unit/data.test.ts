@@ -7,7 +7,10 @@ import { dbClassMemoryGib } from "../../constructs/data-alarms";
 import { resourcesOfType, synthAll } from "../helpers/synth";
 
 const topology = scaled.topology as ScaledTopology;
-const withTopology = (patch: Partial<ScaledTopology>): EnvironmentConfig => ({ ...scaled, topology: { ...topology, ...patch } });
+const withTopology = (patch: Partial<ScaledTopology>): EnvironmentConfig => ({
+  ...scaled,
+  topology: { ...topology, ...patch },
+});
 const replicated = withTopology({ cache: { kind: "replication-group", nodeType: "cache.t4g.micro", replicas: 1 } });
 const remote = (id: string) =>
   `\${data.terraform_remote_state.cross-stack-reference-input-zmanim-scaled-network.outputs.cross-stack-output-${id}}`;
@@ -19,7 +22,11 @@ describe("data stack", () => {
   it("exists only in the scaled topology, after the network, the secrets and the (retired) box", () => {
     expect(synthAll(prod).stacks.data).toBeUndefined();
     expect(data).toBeDefined();
-    expect(s.manifest.stacks["zmanim-scaled-data"].dependencies.sort()).toEqual(["zmanim-scaled-compute", "zmanim-scaled-network", "zmanim-scaled-secrets"]);
+    expect(s.manifest.stacks["zmanim-scaled-data"].dependencies.sort()).toEqual([
+      "zmanim-scaled-compute",
+      "zmanim-scaled-network",
+      "zmanim-scaled-secrets",
+    ]);
   });
 
   it("runs PostgreSQL 16 (major pinned, minors by RDS), Multi-AZ, private, protected, on the data subnets", () => {
@@ -57,9 +64,15 @@ describe("data stack", () => {
 
   it("has a replaceable postgres16 parameter group: logical replication, pg_cron, TLS only", () => {
     const group = data.resource?.aws_db_parameter_group?.database_parameter_group as Record<string, unknown>;
-    expect(group).toMatchObject({ family: "postgres16", name_prefix: "zmanim-scaled-postgres-pg16-", lifecycle: { create_before_destroy: true } });
+    expect(group).toMatchObject({
+      family: "postgres16",
+      name_prefix: "zmanim-scaled-postgres-pg16-",
+      lifecycle: { create_before_destroy: true },
+    });
     expect(group.name).toBeUndefined();
-    const params = Object.fromEntries((group.parameter as Array<{ name: string; value: string }>).map((p) => [p.name, p.value]));
+    const params = Object.fromEntries(
+      (group.parameter as Array<{ name: string; value: string }>).map((p) => [p.name, p.value]),
+    );
     expect(params).toMatchObject({
       "rds.logical_replication": "1",
       "cron.database_name": "zmanim",
@@ -81,13 +94,20 @@ describe("data stack", () => {
       snapshot_retention_limit: 7,
     });
     const users = data.resource?.aws_elasticache_user ?? {};
-    expect(users.cache_default_user).toMatchObject({ user_name: "default", access_string: "off -@all", engine: "valkey" });
+    expect(users.cache_default_user).toMatchObject({
+      user_name: "default",
+      access_string: "off -@all",
+      engine: "valkey",
+    });
     expect(users.cache_app_user).toMatchObject({
       user_name: "zmanim",
       engine: "valkey",
       authentication_mode: { type: "password", passwords: ["${data.aws_ssm_parameter.cache-password.value}"] },
     });
-    expect(data.data?.aws_ssm_parameter?.["cache-password"]).toMatchObject({ name: "/zmanim/scaled/cache-password", with_decryption: true });
+    expect(data.data?.aws_ssm_parameter?.["cache-password"]).toMatchObject({
+      name: "/zmanim/scaled/cache-password",
+      with_decryption: true,
+    });
   });
 
   it("a replication group: TLS required, encrypted at rest, failover and Multi-AZ with a replica", () => {
@@ -110,7 +130,9 @@ describe("data stack", () => {
   it("generates the application's database and cache passwords in the secrets stack, only when scaled", () => {
     const names = (env: EnvironmentConfig) =>
       Object.values(synthAll(env).stacks.secrets.resource?.aws_ssm_parameter ?? {}).map((p) => p.name);
-    expect(names(scaled)).toEqual(expect.arrayContaining(["/zmanim/scaled/database-app-password", "/zmanim/scaled/cache-password"]));
+    expect(names(scaled)).toEqual(
+      expect.arrayContaining(["/zmanim/scaled/database-app-password", "/zmanim/scaled/cache-password"]),
+    );
     expect(names(prod)).not.toContain("/zmanim/prod/database-app-password");
     expect(names(prod)).not.toContain("/zmanim/prod/cache-password");
     // The master user's secret is RDS's; no stack generates or stores a master password.
@@ -121,10 +143,19 @@ describe("data stack", () => {
     const param = data.resource?.aws_ssm_parameter?.data_config_param as Record<string, string>;
     expect(param.name).toBe("/zmanim/scaled/data-config");
     expect(param.value).toContain('"ZMANIM_DB_HOST" = aws_db_instance.database.address');
-    expect(param.value).toContain('"ZMANIM_CACHE_PORT" = tostring(aws_elasticache_serverless_cache.cache.endpoint[0].port)');
+    expect(param.value).toContain(
+      '"ZMANIM_CACHE_PORT" = tostring(aws_elasticache_serverless_cache.cache.endpoint[0].port)',
+    );
     expect(param.value).toContain('"ZMANIM_DB_USER" = "zmanim"');
     expect(Object.keys(data.output ?? {})).toEqual(
-      expect.arrayContaining(["database-endpoint", "database-port", "cache-endpoint", "data-config-parameter", "cache-password-parameter", "database-app-password-parameter"]),
+      expect.arrayContaining([
+        "database-endpoint",
+        "database-port",
+        "cache-endpoint",
+        "data-config-parameter",
+        "cache-password-parameter",
+        "database-app-password-parameter",
+      ]),
     );
   });
 
@@ -132,12 +163,23 @@ describe("data stack", () => {
     const alarms = Object.entries(data.resource?.aws_cloudwatch_metric_alarm ?? {});
     const byMetric = Object.fromEntries(alarms.map(([, a]) => [a.metric_name as string, a]));
     expect(Object.keys(byMetric).sort()).toEqual([
-      "BytesUsedForCache", "CPUUtilization", "ElastiCacheProcessingUnits", "FreeStorageSpace", "FreeableMemory",
-      "OldestReplicationSlotLag", "TransactionLogsDiskUsage",
+      "BytesUsedForCache",
+      "CPUUtilization",
+      "ElastiCacheProcessingUnits",
+      "FreeStorageSpace",
+      "FreeableMemory",
+      "OldestReplicationSlotLag",
+      "TransactionLogsDiskUsage",
     ]);
     expect(byMetric.FreeableMemory.threshold).toBe(Math.floor((2 * 1024 ** 3) / 10));
-    expect(byMetric.OldestReplicationSlotLag).toMatchObject({ treat_missing_data: "notBreaching", threshold: (20 * 1024 ** 3) / 8 });
-    expect(byMetric.ElastiCacheProcessingUnits).toMatchObject({ dimensions: { clusterId: "zmanim-scaled" }, threshold: 5000 * 300 * 0.8 });
+    expect(byMetric.OldestReplicationSlotLag).toMatchObject({
+      treat_missing_data: "notBreaching",
+      threshold: (20 * 1024 ** 3) / 8,
+    });
+    expect(byMetric.ElastiCacheProcessingUnits).toMatchObject({
+      dimensions: { clusterId: "zmanim-scaled" },
+      threshold: 5000 * 300 * 0.8,
+    });
     for (const [, a] of alarms) {
       expect(a.alarm_actions).toEqual(["arn:aws:sns:eu-west-1:111111111111:zmanim-scaled-alarms"]);
       expect(a.ok_actions).toEqual(a.alarm_actions);
@@ -147,24 +189,38 @@ describe("data stack", () => {
       .map((a) => `${a.metric_name}@${(a.dimensions as Record<string, string>).CacheClusterId}`)
       .sort();
     expect(nodeAlarms).toEqual([
-      "DatabaseMemoryUsagePercentage@zmanim-scaled-001", "DatabaseMemoryUsagePercentage@zmanim-scaled-002",
-      "EngineCPUUtilization@zmanim-scaled-001", "EngineCPUUtilization@zmanim-scaled-002",
+      "DatabaseMemoryUsagePercentage@zmanim-scaled-001",
+      "DatabaseMemoryUsagePercentage@zmanim-scaled-002",
+      "EngineCPUUtilization@zmanim-scaled-001",
+      "EngineCPUUtilization@zmanim-scaled-002",
     ]);
   });
 });
 
 describe("managed data constructs refuse unsafe settings at construction", () => {
-  const base: ManagedDatabaseProps = { identifier: "db", instanceClass: "db.t4g.small", subnetIds: ["a", "b"], securityGroupIds: ["sg"] };
-  const db = (patch: Partial<ManagedDatabaseProps>) => () => new ManagedDatabase(new TerraformStack(Testing.app(), "t"), "db", { ...base, ...patch });
+  const base: ManagedDatabaseProps = {
+    identifier: "db",
+    instanceClass: "db.t4g.small",
+    subnetIds: ["a", "b"],
+    securityGroupIds: ["sg"],
+  };
+  const db = (patch: Partial<ManagedDatabaseProps>) => () =>
+    new ManagedDatabase(new TerraformStack(Testing.app(), "t"), "db", { ...base, ...patch });
 
   it("names the field, the value and the fix", () => {
     expect(db({ backupRetentionDays: 3 })).toThrow(/ManagedDatabase db: backupRetentionDays = 3: use 7 to 35 days/);
-    expect(db({ allocatedStorageGb: 50, maxAllocatedStorageGb: 50 })).toThrow(/maxAllocatedStorageGb = 50: must exceed allocatedStorageGb \(50\)/);
+    expect(db({ allocatedStorageGb: 50, maxAllocatedStorageGb: 50 })).toThrow(
+      /maxAllocatedStorageGb = 50: must exceed allocatedStorageGb \(50\)/,
+    );
     expect(db({ subnetIds: ["a"] })).toThrow(/subnetIds = \["a"\]: give subnets in at least two zones/);
     expect(db({ engineMajorVersion: "16.4" })).toThrow(/engineMajorVersion = "16.4": give the major version only/);
     const cache = (password: string) => () =>
       new ManagedCache(new TerraformStack(Testing.app(), "t"), "cache", {
-        name: "c", capacity: topology.cache, subnetIds: ["a", "b"], securityGroupIds: ["sg"], password,
+        name: "c",
+        capacity: topology.cache,
+        subnetIds: ["a", "b"],
+        securityGroupIds: ["sg"],
+        password,
       });
     expect(cache("short")).toThrow(/ManagedCache cache: password = "\(hidden\)": use 16 to 128 printable characters/);
   });
@@ -173,7 +229,12 @@ describe("managed data constructs refuse unsafe settings at construction", () =>
     const stack = new TerraformStack(Testing.app(), "t");
     new ManagedDatabase(stack, "db", base);
     const tf = JSON.parse(Testing.synth(stack));
-    expect(tf.resource.aws_db_instance.database).toMatchObject({ multi_az: true, backup_retention_period: 7, allocated_storage: 20, max_allocated_storage: 100 });
+    expect(tf.resource.aws_db_instance.database).toMatchObject({
+      multi_az: true,
+      backup_retention_period: 7,
+      allocated_storage: 20,
+      max_allocated_storage: 100,
+    });
   });
 
   it("knows the memory of Graviton classes", () => {

@@ -37,14 +37,21 @@ describe("decision ids", () => {
       }
     }
     expect(cited.size).toBeGreaterThan(10);
-    const undefinedIds = [...cited].filter(([id]) => !defined.has(id)).map(([id, where]) => `${id} (${[...new Set(where)].join(", ")})`);
+    const undefinedIds = [...cited]
+      .filter(([id]) => !defined.has(id))
+      .map(([id, where]) => `${id} (${[...new Set(where)].join(", ")})`);
     expect(undefinedIds).toEqual([]);
   });
 
   it("each carry context, choice and consequences", () => {
     expect(defined.size).toBeGreaterThanOrEqual(18);
     for (const [id, text] of defined) {
-      expect({ id, context: /\*\*Context\.\*\*/.test(text), choice: /\*\*Choice\.\*\*/.test(text), consequences: /\*\*Consequences\.\*\*/.test(text) }).toEqual({
+      expect({
+        id,
+        context: /\*\*Context\.\*\*/.test(text),
+        choice: /\*\*Choice\.\*\*/.test(text),
+        consequences: /\*\*Consequences\.\*\*/.test(text),
+      }).toEqual({
         id,
         context: true,
         choice: true,

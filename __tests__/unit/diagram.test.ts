@@ -38,7 +38,11 @@ beforeAll(() => {
   const subnet = new Subnet(net, "subnet", { vpcId: vpc.id, cidrBlock: "10.0.0.0/24" });
   const sg = new SecurityGroup(net, "sg", { vpcId: vpc.id, name: "box" });
   const bucket = new S3Bucket(net, "bucket", { bucket: "fixture-bucket" });
-  new S3BucketVersioningA(net, "versioning", { bucket: bucket.id, versioningConfiguration: { status: "Enabled" }, dependsOn: [sg] });
+  new S3BucketVersioningA(net, "versioning", {
+    bucket: bucket.id,
+    versioningConfiguration: { status: "Enabled" },
+    dependsOn: [sg],
+  });
 
   const box = new TerraformStack(app, "zmanim-prod-box");
   new AwsProvider(box, "aws", { region: "eu-west-1" });
@@ -47,9 +51,16 @@ beforeAll(() => {
   // The volume is referenced only inside jsonencode, nested in a template string.
   new IamRolePolicy(box, "policy", {
     role: role.id,
-    policy: Fn.jsonencode({ Statement: [{ Effect: "Allow", Action: "ec2:AttachVolume", Resource: [`${volume.arn}/nested`] }] }),
+    policy: Fn.jsonencode({
+      Statement: [{ Effect: "Allow", Action: "ec2:AttachVolume", Resource: [`${volume.arn}/nested`] }],
+    }),
   });
-  const instance = new Instance(box, "instance", { ami: "ami-0123456789abcdef0", instanceType: "m7g.medium", subnetId: subnet.id, vpcSecurityGroupIds: [sg.id] });
+  const instance = new Instance(box, "instance", {
+    ami: "ami-0123456789abcdef0",
+    instanceType: "m7g.medium",
+    subnetId: subnet.id,
+    vpcSecurityGroupIds: [sg.id],
+  });
   new VolumeAttachment(box, "attach", { deviceName: "/dev/sdf", instanceId: instance.id, volumeId: volume.id });
   app.synth();
   outdir = join(base, "cdktf.out");
@@ -129,7 +140,12 @@ describe("the diagram of a small fixture app", () => {
     const { g, nodes } = graphByAddress(true);
     const absorbed = g.stacks.flatMap((s) => s.nodes.flatMap((n) => n.absorbed.map((a) => `${n.stack}|${a}`)));
     expect([...nodes, ...absorbed].sort()).toEqual([...EXPECTED_RESOURCES].sort());
-    expect(absorbed).toEqual(expect.arrayContaining(["zmanim-prod-net|aws_s3_bucket_versioning.versioning", "zmanim-prod-box|aws_iam_role_policy.policy"]));
+    expect(absorbed).toEqual(
+      expect.arrayContaining([
+        "zmanim-prod-net|aws_s3_bucket_versioning.versioning",
+        "zmanim-prod-box|aws_iam_role_policy.policy",
+      ]),
+    );
     expect(renderMermaid(g)).toContain('["aws_s3_bucket.bucket (+1)"]');
   });
 
@@ -149,10 +165,14 @@ describe("the diagram of the current prod synth", () => {
   it("folding loses no resource or data source: each is a node or inside exactly one node", () => {
     const all = stacks().flatMap((s) => [
       ...Object.entries(s.json.resource ?? {}).flatMap(([t, by]) => Object.keys(by).map((n) => `${s.name}|${t}.${n}`)),
-      ...Object.entries(s.json.data ?? {}).filter(([t]) => t !== "terraform_remote_state").flatMap(([t, by]) => Object.keys(by).map((n) => `${s.name}|data.${t}.${n}`)),
+      ...Object.entries(s.json.data ?? {})
+        .filter(([t]) => t !== "terraform_remote_state")
+        .flatMap(([t, by]) => Object.keys(by).map((n) => `${s.name}|data.${t}.${n}`)),
     ]);
     const g = buildGraph(stacks());
-    const shown = g.stacks.flatMap((s) => s.nodes.flatMap((n) => [`${n.stack}|${n.address}`, ...n.absorbed.map((a) => `${n.stack}|${a}`)]));
+    const shown = g.stacks.flatMap((s) =>
+      s.nodes.flatMap((n) => [`${n.stack}|${n.address}`, ...n.absorbed.map((a) => `${n.stack}|${a}`)]),
+    );
     expect(shown.sort()).toEqual(all.sort());
     expect(g.stacks.reduce((n, s) => n + s.nodes.length, 0)).toBeLessThan(all.length / 2);
   });
@@ -160,7 +180,11 @@ describe("the diagram of the current prod synth", () => {
   it("every remote-state reference to an output that names a resource becomes a cross-stack edge", () => {
     const g = buildGraph(stacks(), { collapse: false });
     const byId = new Map(g.stacks.flatMap((s) => s.nodes.map((n) => [n.id, n] as const)));
-    const remote = new Set(g.edges.filter((e) => e.kind === "remote_state").map((e) => `${byId.get(e.from)!.stack}|${byId.get(e.from)!.address}`));
+    const remote = new Set(
+      g.edges
+        .filter((e) => e.kind === "remote_state")
+        .map((e) => `${byId.get(e.from)!.stack}|${byId.get(e.from)!.address}`),
+    );
     let expected = 0;
     for (const s of stacks()) {
       for (const [type, by] of Object.entries(s.json.resource ?? {})) {
@@ -177,16 +201,23 @@ describe("the diagram of the current prod synth", () => {
 
 describe("reference parsing", () => {
   it("finds references anywhere in a template, nested ones included, and skips escaped $${", () => {
-    expect(interpolations('a ${x} $${not} b ${jsonencode({"k" = "${y}"})}')).toEqual(["x", 'jsonencode({"k" = "${y}"})']);
+    expect(interpolations('a ${x} $${not} b ${jsonencode({"k" = "${y}"})}')).toEqual([
+      "x",
+      'jsonencode({"k" = "${y}"})',
+    ]);
     const refs = referencesIn({
       "//": { metadata: "${aws_vpc.ignored.id}" },
       depends_on: ["aws_vpc.also_ignored"],
       list: [{ deep: "${aws_s3_bucket.b-1.arn}/*" }],
-      policy: '${jsonencode({"Resource" = [aws_iam_role.r.arn, "${data.aws_caller_identity.me.account_id}"], "Action" = "aws_s3_bucket.literal"})}',
-      remote: "${data.terraform_remote_state.cross-stack-reference-input-zmanim-prod-net.outputs.cross-stack-output-aws_subnetsubnetid}",
+      policy:
+        '${jsonencode({"Resource" = [aws_iam_role.r.arn, "${data.aws_caller_identity.me.account_id}"], "Action" = "aws_s3_bucket.literal"})}',
+      remote:
+        "${data.terraform_remote_state.cross-stack-reference-input-zmanim-prod-net.outputs.cross-stack-output-aws_subnetsubnetid}",
     });
     expect([...refs.addresses].sort()).toEqual(["aws_iam_role.r", "aws_s3_bucket.b-1", "data.aws_caller_identity.me"]);
-    expect(refs.remote).toEqual([{ state: "cross-stack-reference-input-zmanim-prod-net", output: "cross-stack-output-aws_subnetsubnetid" }]);
+    expect(refs.remote).toEqual([
+      { state: "cross-stack-reference-input-zmanim-prod-net", output: "cross-stack-output-aws_subnetsubnetid" },
+    ]);
   });
 });
 
@@ -194,7 +225,12 @@ describe("the CLI and the README block", () => {
   function cli(args: string[]) {
     let out = "";
     let err = "";
-    const code = main(args, {}, (s) => (out += s), (s) => (err += s));
+    const code = main(
+      args,
+      {},
+      (s) => (out += s),
+      (s) => (err += s),
+    );
     return { code, out, err };
   }
 

@@ -26,13 +26,21 @@ describe.each([
     if (env.domain.createZone) expect(env.domain.zoneName).toBe(env.domain.siteName);
     if (env.domain.createZone) {
       expect(r.aws_route53_zone).toEqual({
-        zone: expect.objectContaining({ name: env.domain.zoneName, force_destroy: false, lifecycle: { prevent_destroy: true } }),
+        zone: expect.objectContaining({
+          name: env.domain.zoneName,
+          force_destroy: false,
+          lifecycle: { prevent_destroy: true },
+        }),
       });
       expect(s.stacks.dns.data?.aws_route53_zone).toBeUndefined();
-      expect(s.stacks.dns.output?.["name-servers"]).toEqual(expect.objectContaining({ value: "${aws_route53_zone.zone.name_servers}" }));
+      expect(s.stacks.dns.output?.["name-servers"]).toEqual(
+        expect.objectContaining({ value: "${aws_route53_zone.zone.name_servers}" }),
+      );
     } else {
       expect(r.aws_route53_zone).toBeUndefined();
-      expect(s.stacks.dns.data?.aws_route53_zone).toEqual({ zone: expect.objectContaining({ name: env.domain.zoneName, private_zone: false }) });
+      expect(s.stacks.dns.data?.aws_route53_zone).toEqual({
+        zone: expect.objectContaining({ name: env.domain.zoneName, private_zone: false }),
+      });
     }
     for (const [id, rec] of Object.entries(r.aws_route53_record)) expect([id, rec.zone_id]).toEqual([id, zoneRef]);
   });
@@ -67,7 +75,11 @@ describe.each([
     dkim.forEach(([, rec], i) => {
       const token = `\${element(aws_sesv2_email_identity.ses_identity.dkim_signing_attributes[0].tokens, ${i})}`;
       expect(rec).toEqual(
-        expect.objectContaining({ type: "CNAME", name: `${token}._domainkey.${env.domain.siteName}`, records: [`${token}.dkim.amazonses.com`] }),
+        expect.objectContaining({
+          type: "CNAME",
+          name: `${token}._domainkey.${env.domain.siteName}`,
+          records: [`${token}.dkim.amazonses.com`],
+        }),
       );
     });
   });
@@ -76,16 +88,27 @@ describe.each([
     const mailFrom = mailFromDomain(env);
     expect(mailFrom).toBe(`mail.${env.domain.siteName}`);
     expect(r.aws_sesv2_email_identity_mail_from_attributes["ses-mail-from"]).toEqual(
-      expect.objectContaining({ email_identity: "${aws_sesv2_email_identity.ses_identity.email_identity}", mail_from_domain: mailFrom }),
+      expect.objectContaining({
+        email_identity: "${aws_sesv2_email_identity.ses_identity.email_identity}",
+        mail_from_domain: mailFrom,
+      }),
     );
     expect(r.aws_route53_record["ses-mail-from-mx"]).toEqual(
-      expect.objectContaining({ name: mailFrom, type: "MX", records: [`10 feedback-smtp.${env.region}.amazonses.com`] }),
+      expect.objectContaining({
+        name: mailFrom,
+        type: "MX",
+        records: [`10 feedback-smtp.${env.region}.amazonses.com`],
+      }),
     );
     expect(r.aws_route53_record["ses-mail-from-spf"]).toEqual(
       expect.objectContaining({ name: mailFrom, type: "TXT", records: ["v=spf1 include:amazonses.com -all"] }),
     );
     expect(r.aws_route53_record.dmarc).toEqual(
-      expect.objectContaining({ name: `_dmarc.${env.domain.siteName}`, type: "TXT", records: [expect.stringMatching(/^v=DMARC1; p=quarantine;/)] }),
+      expect.objectContaining({
+        name: `_dmarc.${env.domain.siteName}`,
+        type: "TXT",
+        records: [expect.stringMatching(/^v=DMARC1; p=quarantine;/)],
+      }),
     );
   });
 });
@@ -96,7 +119,10 @@ describe("dmarcRecord", () => {
     const elsewhere: EnvironmentConfig = { ...prod, alarmEmail: "ops@example.org" };
     expect(dmarcRecord(elsewhere)).toBe("v=DMARC1; p=quarantine; adkim=r; aspf=r");
     // A delegated subdomain zone (docs/dns.md) still reports to the parent domain's mailbox.
-    const delegated: EnvironmentConfig = { ...prod, domain: { zoneName: "zmanim.shtetl.io", siteName: "zmanim.shtetl.io", createZone: true } };
+    const delegated: EnvironmentConfig = {
+      ...prod,
+      domain: { zoneName: "zmanim.shtetl.io", siteName: "zmanim.shtetl.io", createZone: true },
+    };
     expect(dmarcRecord(delegated)).toBe("v=DMARC1; p=quarantine; adkim=r; aspf=r; rua=mailto:admin@shtetl.io");
   });
 });
@@ -108,7 +134,10 @@ describe("apex zone opt-in", () => {
     { name: "shtetl.io", type: "MX" as const, values: ["1 smtp.google.com"], ttl: 3600 },
     { name: "shtetl.io", type: "TXT" as const, values: ["v=spf1 include:_spf.google.com ~all"] },
   ];
-  const apexEnv: EnvironmentConfig = { ...prod, domain: { ...prod.domain, apexZone: { name: "shtetl.io", carriedRecords: carried } } };
+  const apexEnv: EnvironmentConfig = {
+    ...prod,
+    domain: { ...prod.domain, apexZone: { name: "shtetl.io", carriedRecords: carried } },
+  };
   let r: Record<string, Record<string, Body>>;
   let out: Record<string, Body>;
   beforeAll(() => {
@@ -119,7 +148,9 @@ describe("apex zone opt-in", () => {
 
   it("creates the apex zone beside the site zone, both pinned and never destroyed", () => {
     expect(Object.keys(r.aws_route53_zone).sort()).toEqual(["apex_zone", "zone"]);
-    expect(r.aws_route53_zone.apex_zone).toEqual(expect.objectContaining({ name: "shtetl.io", force_destroy: false, lifecycle: { prevent_destroy: true } }));
+    expect(r.aws_route53_zone.apex_zone).toEqual(
+      expect.objectContaining({ name: "shtetl.io", force_destroy: false, lifecycle: { prevent_destroy: true } }),
+    );
     expect(r.aws_route53_zone.zone.name).toBe("zmanim.shtetl.io");
     expect(out["apex-name-servers"].value).toBe("${aws_route53_zone.apex_zone.name_servers}");
   });
@@ -127,16 +158,29 @@ describe("apex zone opt-in", () => {
   it("creates every carried record in the apex zone, keyed by name and type", () => {
     for (const c of carried) {
       expect(r.aws_route53_record[carriedRecordId(c)]).toEqual(
-        expect.objectContaining({ zone_id: "${aws_route53_zone.apex_zone.zone_id}", name: c.name, type: c.type, records: c.values, ttl: c.ttl ?? 300 }),
+        expect.objectContaining({
+          zone_id: "${aws_route53_zone.apex_zone.zone_id}",
+          name: c.name,
+          type: c.type,
+          records: c.values,
+          ttl: c.ttl ?? 300,
+        }),
       );
     }
-    const inApex = Object.values(r.aws_route53_record).filter((x) => x.zone_id === "${aws_route53_zone.apex_zone.zone_id}");
+    const inApex = Object.values(r.aws_route53_record).filter(
+      (x) => x.zone_id === "${aws_route53_zone.apex_zone.zone_id}",
+    );
     expect(inApex).toHaveLength(carried.length + 1);
   });
 
   it("keeps the site zone delegated from the apex zone, so the certificate never waits on the apex", () => {
     expect(r.aws_route53_record["site-delegation"]).toEqual(
-      expect.objectContaining({ zone_id: "${aws_route53_zone.apex_zone.zone_id}", name: "zmanim.shtetl.io", type: "NS", records: "${aws_route53_zone.zone.name_servers}" }),
+      expect.objectContaining({
+        zone_id: "${aws_route53_zone.apex_zone.zone_id}",
+        name: "zmanim.shtetl.io",
+        type: "NS",
+        records: "${aws_route53_zone.zone.name_servers}",
+      }),
     );
     // Site records (SES, DMARC) stay in the site zone.
     expect(r.aws_route53_record.dmarc.zone_id).toBe("${aws_route53_zone.zone.zone_id}");

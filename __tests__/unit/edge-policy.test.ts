@@ -81,13 +81,15 @@ const lower = (xs: unknown): string[] => ((xs as string[] | undefined) ?? []).ma
 function headersSent(cfg: Body | undefined): { all: boolean; except: string[]; names: string[] } {
   const behaviour = (cfg?.header_behavior as string | undefined) ?? "none";
   const items = lower((cfg?.headers as Body | undefined)?.items);
-  if (behaviour === "allViewer" || behaviour === "allViewerAndWhitelistCloudFront") return { all: true, except: [], names: items };
+  if (behaviour === "allViewer" || behaviour === "allViewerAndWhitelistCloudFront")
+    return { all: true, except: [], names: items };
   if (behaviour === "allExcept") return { all: true, except: items, names: [] };
   if (behaviour === "whitelist") return { all: false, except: [], names: items };
   return { all: false, except: [], names: [] };
 }
 
-const sends = (h: ReturnType<typeof headersSent>, name: string) => (h.all ? !h.except.includes(name) : h.names.includes(name));
+const sends = (h: ReturnType<typeof headersSent>, name: string) =>
+  h.all ? !h.except.includes(name) : h.names.includes(name);
 
 /**
  * Why a behaviour could serve one viewer's personalised response to another, or [] when it cannot. Exported
@@ -100,7 +102,12 @@ function unsafeBehaviours(s: Synthesized): string[] {
     const where = `${b.stack}/${b.distribution} ${b.path}`;
     const legacy = b.body.forwarded_values as Body | undefined;
     const cache = lookup(stack, "aws_cloudfront_cache_policy", b.body.cache_policy_id, MANAGED_CACHE_POLICIES);
-    const orp = lookup(stack, "aws_cloudfront_origin_request_policy", b.body.origin_request_policy_id, MANAGED_ORIGIN_REQUEST_POLICIES);
+    const orp = lookup(
+      stack,
+      "aws_cloudfront_origin_request_policy",
+      b.body.origin_request_policy_id,
+      MANAGED_ORIGIN_REQUEST_POLICIES,
+    );
     if (legacy) {
       problems.push(`${where}: uses legacy forwarded_values; use a cache policy`);
       continue;
@@ -116,7 +123,9 @@ function unsafeBehaviours(s: Synthesized): string[] {
     const key = cache.parameters_in_cache_key_and_forwarded_to_origin as Body;
     const keyHeaders = headersSent(key.headers_config as Body);
     const caches = [cache.min_ttl, cache.default_ttl, cache.max_ttl].some((t) => Number(t ?? 0) > 0);
-    const forwardsAuth = sends(keyHeaders, "authorization") || (orp !== undefined && sends(headersSent(orp.headers_config as Body), "authorization"));
+    const forwardsAuth =
+      sends(keyHeaders, "authorization") ||
+      (orp !== undefined && sends(headersSent(orp.headers_config as Body), "authorization"));
     if (forwardsAuth && caches && !keyHeaders.names.includes("authorization"))
       problems.push(`${where}: forwards Authorization and caches, but Authorization is not in the cache key`);
     const keyCookies = ((key.cookies_config as Body | undefined)?.cookie_behavior as string | undefined) ?? "none";
@@ -137,7 +146,9 @@ describe.each([
   });
 
   it("has one distribution with the static, hashed-asset, health and API behaviours", () => {
-    expect(resourcesOfType(s, "aws_cloudfront_distribution").map(([st, id]) => `${st}/${id}`)).toEqual(["cdn/distribution"]);
+    expect(resourcesOfType(s, "aws_cloudfront_distribution").map(([st, id]) => `${st}/${id}`)).toEqual([
+      "cdn/distribution",
+    ]);
     expect(behaviours(s).map((b) => b.path)).toEqual(["(default)", "/_next/static/*", env.api.healthPath, "/api/*"]);
   });
 
@@ -150,7 +161,9 @@ describe.each([
     const api = broken.stacks.cdn.resource!.aws_cloudfront_cache_policy["api-cache"] as Body;
     const headers = (api.parameters_in_cache_key_and_forwarded_to_origin as Body).headers_config as Body;
     (headers.headers as Body).items = ["Origin"];
-    expect(unsafeBehaviours(broken)).toEqual([`cdn/distribution /api/*: forwards Authorization and caches, but Authorization is not in the cache key`]);
+    expect(unsafeBehaviours(broken)).toEqual([
+      `cdn/distribution /api/*: forwards Authorization and caches, but Authorization is not in the cache key`,
+    ]);
   });
 
   it("the cache-safety check catches the managed AllViewer policy (cookies and Authorization) on a cached behaviour", () => {
@@ -185,16 +198,27 @@ describe.each([
       const origins = d.origin as Body[];
       expect(origins.length).toBe(2);
       for (const o of origins) {
-        expect([id, o.origin_id, o.origin_shield]).toEqual([id, o.origin_id, { enabled: true, origin_shield_region: env.originShieldRegion }]);
+        expect([id, o.origin_id, o.origin_shield]).toEqual([
+          id,
+          o.origin_id,
+          { enabled: true, origin_shield_region: env.originShieldRegion },
+        ]);
       }
     }
   });
 
   it("every S3 origin uses an origin access control that signs every request with SigV4; custom origins are HTTPS + TLS 1.2 only", () => {
-    const oacs = Object.fromEntries(resourcesOfType(s, "aws_cloudfront_origin_access_control").map(([, id, b]) => [id, b]));
+    const oacs = Object.fromEntries(
+      resourcesOfType(s, "aws_cloudfront_origin_access_control").map(([, id, b]) => [id, b]),
+    );
     expect(Object.keys(oacs).length).toBeGreaterThan(0);
     for (const [id, oac] of Object.entries(oacs)) {
-      expect([id, oac.signing_behavior, oac.signing_protocol, oac.origin_access_control_origin_type]).toEqual([id, "always", "sigv4", "s3"]);
+      expect([id, oac.signing_behavior, oac.signing_protocol, oac.origin_access_control_origin_type]).toEqual([
+        id,
+        "always",
+        "sigv4",
+        "s3",
+      ]);
     }
     for (const [, id, d] of resourcesOfType(s, "aws_cloudfront_distribution")) {
       for (const o of d.origin as Body[]) {
@@ -202,27 +226,46 @@ describe.each([
         if (/\.s3\.[a-z0-9-]+\.amazonaws\.com$/.test(o.domain_name as string)) {
           expect(custom).toBeUndefined();
           expect(o.s3_origin_config).toBeUndefined();
-          const m = /^\$\{aws_cloudfront_origin_access_control\.([A-Za-z0-9_-]+)\.id\}$/.exec(o.origin_access_control_id as string);
+          const m = /^\$\{aws_cloudfront_origin_access_control\.([A-Za-z0-9_-]+)\.id\}$/.exec(
+            o.origin_access_control_id as string,
+          );
           expect([id, o.origin_id, m && oacs[m[1]] !== undefined]).toEqual([id, o.origin_id, true]);
         } else {
-          expect([id, o.origin_id, custom?.origin_protocol_policy, custom?.origin_ssl_protocols]).toEqual([id, o.origin_id, "https-only", ["TLSv1.2"]]);
+          expect([id, o.origin_id, custom?.origin_protocol_policy, custom?.origin_ssl_protocols]).toEqual([
+            id,
+            o.origin_id,
+            "https-only",
+            ["TLSv1.2"],
+          ]);
         }
       }
     }
   });
 
   it("every behaviour but the uncached health path redirects plain HTTP to HTTPS; all carry HSTS", () => {
-    const rhp = Object.fromEntries(resourcesOfType(s, "aws_cloudfront_response_headers_policy").map(([, id, b]) => [id, b]));
+    const rhp = Object.fromEntries(
+      resourcesOfType(s, "aws_cloudfront_response_headers_policy").map(([, id, b]) => [id, b]),
+    );
     for (const b of behaviours(s)) {
       // The Route 53 HTTP check's path answers plain HTTP (a redirect would always count as healthy); it
       // caches nothing and returns only the public health status.
-      const plainHttpAllowed = b.path === env.api.healthPath && b.body.cache_policy_id === MANAGED_CACHE_POLICY.CachingDisabled;
-      const allowed = plainHttpAllowed ? /^(redirect-to-https|https-only|allow-all)$/ : /^(redirect-to-https|https-only)$/;
+      const plainHttpAllowed =
+        b.path === env.api.healthPath && b.body.cache_policy_id === MANAGED_CACHE_POLICY.CachingDisabled;
+      const allowed = plainHttpAllowed
+        ? /^(redirect-to-https|https-only|allow-all)$/
+        : /^(redirect-to-https|https-only)$/;
       expect([b.path, b.body.viewer_protocol_policy]).toEqual([b.path, expect.stringMatching(allowed)]);
-      const m = /^\$\{aws_cloudfront_response_headers_policy\.([A-Za-z0-9_-]+)\.id\}$/.exec(b.body.response_headers_policy_id as string);
+      const m = /^\$\{aws_cloudfront_response_headers_policy\.([A-Za-z0-9_-]+)\.id\}$/.exec(
+        b.body.response_headers_policy_id as string,
+      );
       const policy = m ? rhp[m[1]] : undefined;
-      const hsts = ((policy?.security_headers_config as Body | undefined)?.strict_transport_security as Body | undefined) ?? {};
-      expect([b.path, Number(hsts.access_control_max_age_sec) >= 31536000, hsts.override]).toEqual([b.path, true, true]);
+      const hsts =
+        ((policy?.security_headers_config as Body | undefined)?.strict_transport_security as Body | undefined) ?? {};
+      expect([b.path, Number(hsts.access_control_max_age_sec) >= 31536000, hsts.override]).toEqual([
+        b.path,
+        true,
+        true,
+      ]);
     }
   });
 
@@ -235,7 +278,11 @@ describe.each([
         "sni-only",
         undefined,
       ]);
-      expect([id, d.http_version, d.aliases]).toEqual([id, "http2and3", [env.domain.siteName, `api.${env.domain.siteName}`]]);
+      expect([id, d.http_version, d.aliases]).toEqual([
+        id,
+        "http2and3",
+        [env.domain.siteName, `api.${env.domain.siteName}`],
+      ]);
     }
   });
 

@@ -9,12 +9,17 @@ import { environmentProblems } from "../../constructs/config/validate-environmen
 import { Fleet } from "../../constructs/fleet";
 import { ManagedDatabase } from "../../constructs/managed-database";
 
-const withTopology = (patch: (t: ScaledTopology) => ScaledTopology) => ({ ...scaled, topology: patch(scaled.topology as ScaledTopology) });
+const withTopology = (patch: (t: ScaledTopology) => ScaledTopology) => ({
+  ...scaled,
+  topology: patch(scaled.topology as ScaledTopology),
+});
 
 describe("shared limits", () => {
   it("the fleet: the environment and the construct refuse one instance with the same fix", () => {
     const envProblem = environmentProblems(withTopology((t) => ({ ...t, fleet: { ...t.fleet, min: 1 } })));
-    expect(envProblem).toEqual(["topology.fleet.min = 1: use at least 2 (one instance per availability zone), at most 100"]);
+    expect(envProblem).toEqual([
+      "topology.fleet.min = 1: use at least 2 (one instance per availability zone), at most 100",
+    ]);
     expect(Fleet.sizeProblems({ minSize: 1, maxSize: 4, targetCpuPercent: 50 })).toEqual([
       { field: "minSize", value: 1, fix: "use at least 2 (one instance per availability zone), at most 100" },
     ]);
@@ -24,12 +29,22 @@ describe("shared limits", () => {
   });
 
   it("the database: the environment and the construct refuse three days of backups with the same fix", () => {
-    const envProblem = environmentProblems(withTopology((t) => ({ ...t, database: { ...t.database, backupRetentionDays: 3 } })));
-    expect(envProblem).toEqual(["topology.database.backupRetentionDays = 3: use 7 to 35 days; automated backups replace restic for PostgreSQL in this topology"]);
+    const envProblem = environmentProblems(
+      withTopology((t) => ({ ...t, database: { ...t.database, backupRetentionDays: 3 } })),
+    );
+    expect(envProblem).toEqual([
+      "topology.database.backupRetentionDays = 3: use 7 to 35 days; automated backups replace restic for PostgreSQL in this topology",
+    ]);
     const build = () =>
       new ManagedDatabase(new TerraformStack(Testing.app(), "t"), "db", {
-        identifier: "db", instanceClass: "db.t4g.small", subnetIds: ["a", "b"], securityGroupIds: ["sg"], backupRetentionDays: 3,
+        identifier: "db",
+        instanceClass: "db.t4g.small",
+        subnetIds: ["a", "b"],
+        securityGroupIds: ["sg"],
+        backupRetentionDays: 3,
       });
-    expect(build).toThrow("ManagedDatabase db: backupRetentionDays = 3: use 7 to 35 days; automated backups replace restic for PostgreSQL in this topology");
+    expect(build).toThrow(
+      "ManagedDatabase db: backupRetentionDays = 3: use 7 to 35 days; automated backups replace restic for PostgreSQL in this topology",
+    );
   });
 });

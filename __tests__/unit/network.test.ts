@@ -18,7 +18,11 @@ describe("network stack", () => {
   const tf = JSON.parse(json);
 
   it("has one VPC with DNS support and one public subnet pinned to the configured AZ", () => {
-    expect(json).toHaveResourceWithProperties(Vpc, { cidr_block: "10.42.0.0/16", enable_dns_hostnames: true, enable_dns_support: true });
+    expect(json).toHaveResourceWithProperties(Vpc, {
+      cidr_block: "10.42.0.0/16",
+      enable_dns_hostnames: true,
+      enable_dns_support: true,
+    });
     expect(json).toHaveResourceWithProperties(Subnet, {
       cidr_block: "10.42.0.0/24",
       availability_zone: "eu-west-1a",
@@ -51,7 +55,10 @@ describe("network stack", () => {
   });
 
   it("logs flows to a retained log group", () => {
-    expect(json).toHaveResourceWithProperties(FlowLog, { traffic_type: "ALL", log_destination_type: "cloud-watch-logs" });
+    expect(json).toHaveResourceWithProperties(FlowLog, {
+      traffic_type: "ALL",
+      log_destination_type: "cloud-watch-logs",
+    });
     const groups = Object.values(tf.resource.aws_cloudwatch_log_group) as Array<Record<string, unknown>>;
     expect(groups).toEqual([expect.objectContaining({ name: "/zmanim/prod/vpc-flow-logs", retention_in_days: 30 })]);
   });
@@ -71,9 +78,9 @@ describe("network stack", () => {
 
   it("opens SSH only to each configured admin CIDR", () => {
     const tf2 = JSON.parse(network({ ...prod, adminCidrs: ["203.0.113.7/32", "198.51.100.0/28"] }));
-    const ssh = (Object.values(tf2.resource.aws_vpc_security_group_ingress_rule) as Array<Record<string, unknown>>).filter(
-      (r) => r.from_port === 22,
-    );
+    const ssh = (
+      Object.values(tf2.resource.aws_vpc_security_group_ingress_rule) as Array<Record<string, unknown>>
+    ).filter((r) => r.from_port === 22);
     expect(ssh.map((r) => r.cidr_ipv4).sort()).toEqual(["198.51.100.0/28", "203.0.113.7/32"]);
     expect(ssh.every((r) => r.to_port === 22 && r.ip_protocol === "tcp")).toBe(true);
   });

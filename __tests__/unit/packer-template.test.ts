@@ -115,7 +115,17 @@ describe("variables", () => {
     const pkgs: string[] = vars.apt_packages.default;
     for (const p of pkgs) expect(p).toMatch(/^[a-z0-9][a-z0-9.+-]*=[0-9A-Za-z.+:~-]+$/);
     const names = pkgs.map((p) => p.split("=")[0]);
-    for (const n of ["postgresql-16", "postgresql-16-postgis-3", "postgresql-16-cron", "redis-server", "jq", "xfsprogs", "gnupg", "unzip", "bzip2"]) {
+    for (const n of [
+      "postgresql-16",
+      "postgresql-16-postgis-3",
+      "postgresql-16-cron",
+      "redis-server",
+      "jq",
+      "xfsprogs",
+      "gnupg",
+      "unzip",
+      "bzip2",
+    ]) {
       expect(names).toContain(n);
     }
     expect(vars.apt_snapshot.default).toMatch(/^\d{8}T\d{6}Z$/);
@@ -140,7 +150,8 @@ describe("provisioners", () => {
       for (const s of f.sources ?? []) paths.push(s);
     }
     for (const s of build().provisioner.shell) for (const p of s.scripts ?? []) paths.push(p);
-    for (const pp of build()["post-processors"]) for (const sl of pp["post-processor"]["shell-local"] ?? []) paths.push(sl.script);
+    for (const pp of build()["post-processors"])
+      for (const sl of pp["post-processor"]["shell-local"] ?? []) paths.push(sl.script);
     expect(paths.length).toBeGreaterThanOrEqual(8);
     const missing = paths.map(repoFile).filter((p) => !existsSync(p));
     expect(missing).toEqual([]);
@@ -187,7 +198,9 @@ describe("provisioners", () => {
   });
 
   it("uploads exactly the backup scripts that provision.sh installs", () => {
-    const uploaded = build().provisioner.file.flatMap((f: any) => f.sources ?? []).map((s: string) => s.split("/").pop());
+    const uploaded = build()
+      .provisioner.file.flatMap((f: any) => f.sources ?? [])
+      .map((s: string) => s.split("/").pop());
     const script = read("scripts/provision.sh");
     const installed = /for s in ([a-z. -]+); do\n {2}install -o root -g root -m 0755 "[$]scripts[/][$]s"/.exec(script);
     expect(installed).not.toBeNull();
@@ -197,20 +210,34 @@ describe("provisioners", () => {
   it("enables every installable unit in provision.sh and checks it in the smoke test", () => {
     const unitsDir = join(packerDir, "files/systemd");
     const installable = readdirSync(unitsDir).filter(
-      (f) => /\.(service|timer)$/.test(f) && !f.includes("@") && readFileSync(join(unitsDir, f), "utf8").includes("[Install]"),
+      (f) =>
+        /\.(service|timer)$/.test(f) &&
+        !f.includes("@") &&
+        readFileSync(join(unitsDir, f), "utf8").includes("[Install]"),
     );
     expect(installable.sort()).toEqual(["zmanim-api.service", "zmanim-backup.timer", "zmanim-restore-drill.timer"]);
     const enableLine = /systemctl enable ([^\n]+\\\n[^\n]+)/.exec(read("scripts/provision.sh"))![1];
     const smoke = read("scripts/smoke-test.sh");
-    for (const u of [...installable, "postgresql@16-main.service", "redis-server.service", "amazon-cloudwatch-agent.service"]) {
-      expect({ u, enabled: enableLine.includes(u), smoke: smoke.includes(u) }).toEqual({ u, enabled: true, smoke: true });
+    for (const u of [
+      ...installable,
+      "postgresql@16-main.service",
+      "redis-server.service",
+      "amazon-cloudwatch-agent.service",
+    ]) {
+      expect({ u, enabled: enableLine.includes(u), smoke: smoke.includes(u) }).toEqual({
+        u,
+        enabled: true,
+        smoke: true,
+      });
     }
   });
 });
 
 describe("log files the CloudWatch agent ships", () => {
   it("are written by the units and configs the AMI installs", () => {
-    const { BOX_LOGS } = require("../../constructs/builders/cloudwatch-agent") as { BOX_LOGS: { group: string; file: string }[] };
+    const { BOX_LOGS } = require("../../constructs/builders/cloudwatch-agent") as {
+      BOX_LOGS: { group: string; file: string }[];
+    };
     const files = Object.fromEntries(BOX_LOGS.map((l) => [l.group, l.file]));
     const unit = (n: string) => read(`files/systemd/${n}`);
     expect(unit("zmanim-api.service")).toContain(`StandardOutput=append:${files.api}`);

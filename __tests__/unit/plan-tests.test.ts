@@ -4,7 +4,14 @@
  * generator writes, over the synthesized stacks of both environments.
  */
 import { LoadedStack, loadStacks } from "../../scripts/tools/cost/tfjson";
-import { PlanTestError, ProviderSchemas, hcl, mockArn, moduleTestFile, planTestFor } from "../../scripts/tools/terraform/plan-tests";
+import {
+  PlanTestError,
+  ProviderSchemas,
+  hcl,
+  mockArn,
+  moduleTestFile,
+  planTestFor,
+} from "../../scripts/tools/terraform/plan-tests";
 import { shippedEnvironments } from "../../scripts/tools/terraform/environments";
 import { synthAll } from "../helpers/synth";
 
@@ -13,7 +20,9 @@ const schemas: ProviderSchemas = {
   provider_schemas: {
     "registry.terraform.io/hashicorp/aws": {
       resource_schemas: {
-        aws_sns_topic: { block: { attributes: { arn: { type: "string", computed: true }, name: { type: "string", optional: true } } } },
+        aws_sns_topic: {
+          block: { attributes: { arn: { type: "string", computed: true }, name: { type: "string", optional: true } } },
+        },
         aws_acm_certificate: { block: { attributes: { arn: { type: "string", computed: true } } } },
         aws_elasticache_serverless_cache: {
           block: {
@@ -23,7 +32,9 @@ const schemas: ProviderSchemas = {
             },
           },
         },
-        aws_acm_certificate_validation: { block: { attributes: { certificate_arn: { type: "string", required: true } } } },
+        aws_acm_certificate_validation: {
+          block: { attributes: { certificate_arn: { type: "string", required: true } } },
+        },
       },
     },
   },
@@ -31,62 +42,73 @@ const schemas: ProviderSchemas = {
 const onlyAws = (p: string) => p === "hashicorp/aws";
 const ARN = /^arn:aws:[a-z0-9-]+:([a-z]{2}-[a-z]+-\d)?:(\d{12})?:.+$/;
 
-describe.each(shippedEnvironments().map((e) => [e.name, e] as const))("plan tests of the %s environment", (_name, env) => {
-  const stacks: LoadedStack[] = loadStacks(synthAll(env).outdir);
-  const tests = stacks.map((s) => ({ stack: s, test: planTestFor(s, { stacks, schemas, installable: onlyAws }) }));
+describe.each(shippedEnvironments().map((e) => [e.name, e] as const))(
+  "plan tests of the %s environment",
+  (_name, env) => {
+    const stacks: LoadedStack[] = loadStacks(synthAll(env).outdir);
+    const tests = stacks.map((s) => ({ stack: s, test: planTestFor(s, { stacks, schemas, installable: onlyAws }) }));
 
-  it("answers every remote-state read with exactly the outputs the producing stack declares", () => {
-    let reads = 0;
-    for (const { stack, test } of tests) {
-      for (const [name, body] of Object.entries(stack.json.data?.terraform_remote_state ?? {})) {
-        reads++;
-        const key = (body.config as Record<string, unknown>).key;
-        const producer = stacks.find((s) => (s.json.terraform?.backend?.s3 as Record<string, unknown> | undefined)?.key === key);
-        expect(producer).toBeDefined();
-        const block = test.testFile!.split("\n}\n").find((b) => b.includes(`target = data.terraform_remote_state.${name}\n`))!;
-        const declared = [...block.matchAll(/^ {6}"([^"]+)" = /gm)].map((m) => m[1]);
-        expect(declared.sort()).toEqual(Object.keys(producer!.json.output ?? {}).sort());
+    it("answers every remote-state read with exactly the outputs the producing stack declares", () => {
+      let reads = 0;
+      for (const { stack, test } of tests) {
+        for (const [name, body] of Object.entries(stack.json.data?.terraform_remote_state ?? {})) {
+          reads++;
+          const key = (body.config as Record<string, unknown>).key;
+          const producer = stacks.find(
+            (s) => (s.json.terraform?.backend?.s3 as Record<string, unknown> | undefined)?.key === key,
+          );
+          expect(producer).toBeDefined();
+          const block = test
+            .testFile!.split("\n}\n")
+            .find((b) => b.includes(`target = data.terraform_remote_state.${name}\n`))!;
+          const declared = [...block.matchAll(/^ {6}"([^"]+)" = /gm)].map((m) => m[1]);
+          expect(declared.sort()).toEqual(Object.keys(producer!.json.output ?? {}).sort());
+        }
       }
-    }
-    expect(reads).toBeGreaterThan(0);
-  });
+      expect(reads).toBeGreaterThan(0);
+    });
 
-  it("plans a copy without backend, and mocks every AWS provider configuration", () => {
-    for (const { stack, test } of tests) {
-      expect((test.json!.terraform as Record<string, unknown>).backend).toBeUndefined();
-      const aliases = (stack.json.provider?.aws ?? []).length;
-      expect(test.testFile!.match(/^mock_provider "aws" \{/gm)).toHaveLength(aliases);
-      expect(test.testFile).toMatch(/^\s+command = plan$/m);
-    }
-  });
-
-  it("gives every resource well-formed ARNs", () => {
-    for (const { stack } of tests) {
-      for (const type of Object.keys(stack.json.resource ?? {}).filter((t) => t.startsWith("aws_"))) {
-        expect(mockArn(type, "x", "eu-west-1", "111111111111")).toMatch(ARN);
+    it("plans a copy without backend, and mocks every AWS provider configuration", () => {
+      for (const { stack, test } of tests) {
+        expect((test.json!.terraform as Record<string, unknown>).backend).toBeUndefined();
+        const aliases = (stack.json.provider?.aws ?? []).length;
+        expect(test.testFile!.match(/^mock_provider "aws" \{/gm)).toHaveLength(aliases);
+        expect(test.testFile).toMatch(/^\s+command = plan$/m);
       }
-    }
-  });
+    });
 
-  it("plans the secrets stack with labelled stand-ins for hashicorp/random, keeping its SSM parameters", () => {
-    const { stack, test } = tests.find((t) => t.stack.name.endsWith("-secrets"))!;
-    const text = JSON.stringify(test.json);
-    expect(text).not.toMatch(/random_password\.|"random_password":/);
-    expect(Object.keys((test.json!.terraform as { required_providers: object }).required_providers)).toEqual(["aws"]);
-    const passwords = Object.keys(stack.json.resource?.random_password ?? {});
-    expect(passwords.length).toBeGreaterThan(0);
-    for (const p of passwords) {
-      expect(test.notes).toContain(`random_password.${p} planned as terraform_data.random_password_${p} (hashicorp/random is not installable here)`);
-      expect(test.testFile).toContain(`# Stand-in: random_password.${p} planned as terraform_data.random_password_${p}`);
-    }
-    const params = (test.json!.resource as Record<string, Record<string, { value?: string }>>).aws_ssm_parameter;
-    expect(Object.keys(params)).toEqual(Object.keys(stack.json.resource!.aws_ssm_parameter));
-    // Where the provider can be installed, nothing is substituted.
-    const real = planTestFor(stack, { stacks, schemas, installable: () => true });
-    expect(real.notes).toEqual([]);
-    expect(JSON.stringify(real.json)).toMatch(/"random_password":/);
-  });
-});
+    it("gives every resource well-formed ARNs", () => {
+      for (const { stack } of tests) {
+        for (const type of Object.keys(stack.json.resource ?? {}).filter((t) => t.startsWith("aws_"))) {
+          expect(mockArn(type, "x", "eu-west-1", "111111111111")).toMatch(ARN);
+        }
+      }
+    });
+
+    it("plans the secrets stack with labelled stand-ins for hashicorp/random, keeping its SSM parameters", () => {
+      const { stack, test } = tests.find((t) => t.stack.name.endsWith("-secrets"))!;
+      const text = JSON.stringify(test.json);
+      expect(text).not.toMatch(/random_password\.|"random_password":/);
+      expect(Object.keys((test.json!.terraform as { required_providers: object }).required_providers)).toEqual(["aws"]);
+      const passwords = Object.keys(stack.json.resource?.random_password ?? {});
+      expect(passwords.length).toBeGreaterThan(0);
+      for (const p of passwords) {
+        expect(test.notes).toContain(
+          `random_password.${p} planned as terraform_data.random_password_${p} (hashicorp/random is not installable here)`,
+        );
+        expect(test.testFile).toContain(
+          `# Stand-in: random_password.${p} planned as terraform_data.random_password_${p}`,
+        );
+      }
+      const params = (test.json!.resource as Record<string, Record<string, { value?: string }>>).aws_ssm_parameter;
+      expect(Object.keys(params)).toEqual(Object.keys(stack.json.resource!.aws_ssm_parameter));
+      // Where the provider can be installed, nothing is substituted.
+      const real = planTestFor(stack, { stacks, schemas, installable: () => true });
+      expect(real.notes).toEqual([]);
+      expect(JSON.stringify(real.json)).toMatch(/"random_password":/);
+    });
+  },
+);
 
 describe("plan test generator", () => {
   const producer: LoadedStack = {
@@ -116,7 +138,9 @@ describe("plan test generator", () => {
   });
 
   it("refuses a remote-state read that no synthesized stack writes, naming the key and the fix", () => {
-    expect(() => planTestFor(consumer("t/nothing.tfstate"), { stacks: [producer], schemas, installable: onlyAws })).toThrow(
+    expect(() =>
+      planTestFor(consumer("t/nothing.tfstate"), { stacks: [producer], schemas, installable: onlyAws }),
+    ).toThrow(
       new PlanTestError(
         'zmanim-t-cdn: data.terraform_remote_state.dns reads state key "t/nothing.tfstate", which no synthesized stack writes ' +
           "(stacks: zmanim-t-dns); synthesize the producing stack or fix the reference",
@@ -130,7 +154,9 @@ describe("plan test generator", () => {
       json: { resource: { aws_elasticache_serverless_cache: { cache: { name: "c" } } } },
     };
     const t = planTestFor(cache, { stacks: [cache], schemas, installable: onlyAws });
-    const block = t.testFile!.split("\n}\n").find((b) => b.includes("target          = aws_elasticache_serverless_cache.cache"))!;
+    const block = t
+      .testFile!.split("\n}\n")
+      .find((b) => b.includes("target          = aws_elasticache_serverless_cache.cache"))!;
     expect(block).toMatch(/"endpoint" = \[\s*\{\s*"address" = "address-mock"\s*"port" = 1\s*\},?\s*\]/);
     // Optional collections stay as configured.
     expect(block).not.toMatch(/security_group_ids/);
@@ -151,14 +177,19 @@ describe("plan test generator", () => {
   });
 });
 
-describe("plan tests of prod in Terraform Cloud mode (state.kind \"cloud\")", () => {
-  const env = { ...shippedEnvironments().find((e) => e.name === "prod")!, state: { kind: "cloud" as const, organization: "shtetl", workspacePrefix: "zmanim-prod-" } };
+describe('plan tests of prod in Terraform Cloud mode (state.kind "cloud")', () => {
+  const env = {
+    ...shippedEnvironments().find((e) => e.name === "prod")!,
+    state: { kind: "cloud" as const, organization: "shtetl", workspacePrefix: "zmanim-prod-" },
+  };
   const stacks = loadStacks(synthAll(env).outdir);
   const read = "cross-stack-reference-input-zmanim-prod-network";
 
   it("plans every stack without its cloud block and asserts each remote-state read's organization and workspace", () => {
     expect(stacks.map((s) => s.name).sort()).toEqual(
-      ["api", "cdn", "cicd", "compute", "dns", "monitoring", "network", "secrets", "storage"].map((x) => `zmanim-prod-${x}`),
+      ["api", "cdn", "cicd", "compute", "dns", "monitoring", "network", "secrets", "storage"].map(
+        (x) => `zmanim-prod-${x}`,
+      ),
     );
     let reads = 0;
     for (const s of stacks) {
@@ -167,10 +198,14 @@ describe("plan tests of prod in Terraform Cloud mode (state.kind \"cloud\")", ()
       expect((t.json!.terraform as Record<string, unknown>).cloud).toBeUndefined();
       for (const [name, body] of Object.entries(s.json.data?.terraform_remote_state ?? {})) {
         reads++;
-        const ws = ((body as { config: { workspaces: { name: string } } }).config.workspaces.name);
+        const ws = (body as { config: { workspaces: { name: string } } }).config.workspaces.name;
         expect(t.testFile).toContain(`condition     = data.terraform_remote_state.${name}.backend == "remote"`);
-        expect(t.testFile).toContain(`condition     = data.terraform_remote_state.${name}.config.organization == "shtetl"`);
-        expect(t.testFile).toContain(`condition     = data.terraform_remote_state.${name}.config.workspaces.name == "${ws}"`);
+        expect(t.testFile).toContain(
+          `condition     = data.terraform_remote_state.${name}.config.organization == "shtetl"`,
+        );
+        expect(t.testFile).toContain(
+          `condition     = data.terraform_remote_state.${name}.config.workspaces.name == "${ws}"`,
+        );
       }
     }
     expect(reads).toBe(8); // api, cdn and storage reads as before, and the monitoring stack reads api, cdn and compute
@@ -187,7 +222,9 @@ describe("plan tests of prod in Terraform Cloud mode (state.kind \"cloud\")", ()
       `zmanim-prod-api: data.terraform_remote_state.${read} reads {"backend":"remote","organization":"other","hostname":"app.terraform.io","workspace":"zmanim-prod-network"}, ` +
         `but zmanim-prod-network's state is in {"backend":"remote","organization":"shtetl","hostname":"app.terraform.io","workspace":"zmanim-prod-network"}`,
     );
-    expect(() => planTestFor(tampered({ workspaces: { name: "zmanim-prod-storage" } }), { stacks, schemas, installable: onlyAws })).toThrow(
+    expect(() =>
+      planTestFor(tampered({ workspaces: { name: "zmanim-prod-storage" } }), { stacks, schemas, installable: onlyAws }),
+    ).toThrow(
       /"workspace":"zmanim-prod-storage"\}, but zmanim-prod-network's state is in .*"workspace":"zmanim-prod-network"\}/,
     );
   });

@@ -19,7 +19,9 @@ describe.each([
   });
 
   const companions = (type: string, stack: string, id: string, name: string) =>
-    resourcesOfType(s, type).filter(([st, , body]) => refersTo(s, st, body.bucket, { stack, type: "aws_s3_bucket", id, names: [name] }));
+    resourcesOfType(s, type).filter(([st, , body]) =>
+      refersTo(s, st, body.bucket, { stack, type: "aws_s3_bucket", id, names: [name] }),
+    );
 
   it("every S3 bucket blocks all public access", () => {
     const buckets = resourcesOfType(s, "aws_s3_bucket");
@@ -46,7 +48,10 @@ describe.each([
       expect([id, sse.length]).toEqual([id, 1]);
       expect(JSON.stringify(sse[0][2].rule)).toMatch(/"sse_algorithm":"(AES256|aws:kms|aws:kms:dsse)"/);
       const own = companions("aws_s3_bucket_ownership_controls", stack, id, b.bucket as string);
-      expect([id, own.map(([, , o]) => (o.rule as { object_ownership: string }).object_ownership)]).toEqual([id, ["BucketOwnerEnforced"]]);
+      expect([id, own.map(([, , o]) => (o.rule as { object_ownership: string }).object_ownership)]).toEqual([
+        id,
+        ["BucketOwnerEnforced"],
+      ]);
     }
   });
 
@@ -55,7 +60,9 @@ describe.each([
       const policies = companions("aws_s3_bucket_policy", stack, id, b.bucket as string);
       expect([id, policies.length]).toEqual([id, 1]);
       const tlsDeny = statements(policies[0][2].policy).filter(
-        (st) => st.Effect === "Deny" && (st.Condition?.Bool as Record<string, unknown> | undefined)?.["aws:SecureTransport"] === "false",
+        (st) =>
+          st.Effect === "Deny" &&
+          (st.Condition?.Bool as Record<string, unknown> | undefined)?.["aws:SecureTransport"] === "false",
       );
       expect([id, tlsDeny.length]).toEqual([id, 1]);
       expect(asList(tlsDeny[0].Action)).toEqual(["s3:*"]);
@@ -79,7 +86,11 @@ describe.each([
       }
       if ((b.bucket as string).includes("-backups-")) {
         expect(versioning).toHaveLength(1);
-        const currentExpiry = rules.filter((r) => ((r.expiration as Array<Record<string, unknown>>) ?? []).some((e) => e.days !== undefined || e.date !== undefined));
+        const currentExpiry = rules.filter((r) =>
+          ((r.expiration as Array<Record<string, unknown>>) ?? []).some(
+            (e) => e.days !== undefined || e.date !== undefined,
+          ),
+        );
         expect(currentExpiry).toEqual([]);
         expect(rules.some((r) => r.transition)).toBe(false);
       }
@@ -88,10 +99,16 @@ describe.each([
 
   it("every lifecycle rule, backend.tf.json's included, names exactly one filter predicate (no empty filter {})", () => {
     const predicates = ["prefix", "tag", "and", "object_size_greater_than", "object_size_less_than"];
-    const backend = JSON.parse(readFileSync(join(__dirname, "../../backend.tf.json"), "utf8")) as { resource: Record<string, Record<string, Record<string, unknown>>> };
+    const backend = JSON.parse(readFileSync(join(__dirname, "../../backend.tf.json"), "utf8")) as {
+      resource: Record<string, Record<string, Record<string, unknown>>>;
+    };
     const configs: Array<[string, Record<string, unknown>]> = [
-      ...resourcesOfType(s, "aws_s3_bucket_lifecycle_configuration").map(([st, id, b]) => [`${st}.${id}`, b] as [string, Record<string, unknown>]),
-      ...Object.entries(backend.resource.aws_s3_bucket_lifecycle_configuration).map(([id, b]) => [`backend.tf.json.${id}`, b] as [string, Record<string, unknown>]),
+      ...resourcesOfType(s, "aws_s3_bucket_lifecycle_configuration").map(
+        ([st, id, b]) => [`${st}.${id}`, b] as [string, Record<string, unknown>],
+      ),
+      ...Object.entries(backend.resource.aws_s3_bucket_lifecycle_configuration).map(
+        ([id, b]) => [`backend.tf.json.${id}`, b] as [string, Record<string, unknown>],
+      ),
     ];
     const list = (v: unknown) => (v === undefined ? [] : Array.isArray(v) ? v : [v]) as Array<Record<string, unknown>>;
     let rules = 0;
@@ -113,10 +130,16 @@ describe.each([
     }
     for (const [, id, r] of resourcesOfType(s, "aws_security_group_rule", { min: 0 })) {
       if (r.type === "ingress") {
-        expect([id, [...asList(r.cidr_blocks as string[]), ...asList(r.ipv6_cidr_blocks as string[])].some(open)]).toEqual([id, false]);
+        expect([
+          id,
+          [...asList(r.cidr_blocks as string[]), ...asList(r.ipv6_cidr_blocks as string[])].some(open),
+        ]).toEqual([id, false]);
       }
     }
-    for (const [, id, g] of [...resourcesOfType(s, "aws_security_group"), ...resourcesOfType(s, "aws_default_security_group")]) {
+    for (const [, id, g] of [
+      ...resourcesOfType(s, "aws_security_group"),
+      ...resourcesOfType(s, "aws_default_security_group"),
+    ]) {
       for (const rule of (g.ingress as Array<Record<string, string[]>>) ?? []) {
         expect([id, [...(rule.cidr_blocks ?? []), ...(rule.ipv6_cidr_blocks ?? [])].some(open)]).toEqual([id, false]);
       }
@@ -134,7 +157,15 @@ describe.each([
   it("no IAM policy allows every action, or allows by NotAction", () => {
     const docs: Array<[string, unknown]> = [];
     for (const [, type, id, body] of allResources(s)) {
-      if (["aws_iam_role_policy", "aws_iam_policy", "aws_iam_user_policy", "aws_s3_bucket_policy", "aws_sns_topic_policy"].includes(type)) {
+      if (
+        [
+          "aws_iam_role_policy",
+          "aws_iam_policy",
+          "aws_iam_user_policy",
+          "aws_s3_bucket_policy",
+          "aws_sns_topic_policy",
+        ].includes(type)
+      ) {
         docs.push([`${type}.${id}`, body.policy]);
       }
       if (type === "aws_iam_role") docs.push([`${type}.${id}`, body.assume_role_policy]);
@@ -161,7 +192,7 @@ describe.each([
       }
       const derived = new Set<string>();
       for (const [addr, body] of bodies) if (/"create_before_destroy":true/.test(body)) derived.add(addr);
-      for (let grew = true; grew; ) {
+      for (let grew = true; grew;) {
         grew = false;
         for (const [addr, body] of bodies) {
           if (!derived.has(addr) && [...derived].some((d) => body.includes(`${d}.`))) {

@@ -10,8 +10,12 @@ interface NetworkJson {
   resource: Record<string, Record<string, Body>>;
 }
 const topology = scaled.topology as ScaledTopology;
-const withTopology = (patch: Partial<ScaledTopology>): EnvironmentConfig => ({ ...scaled, topology: { ...topology, ...patch } });
-const network = (env: EnvironmentConfig): NetworkJson => JSON.parse(Testing.synth(new NetworkStack(Testing.app(), { env })));
+const withTopology = (patch: Partial<ScaledTopology>): EnvironmentConfig => ({
+  ...scaled,
+  topology: { ...topology, ...patch },
+});
+const network = (env: EnvironmentConfig): NetworkJson =>
+  JSON.parse(Testing.synth(new NetworkStack(Testing.app(), { env })));
 const ref = (type: string, id: string, attr = "id") => `\${${type}.${id}.${attr}}`;
 const of = (tf: NetworkJson, type: string): Record<string, Body> => tf.resource[type] ?? {};
 
@@ -35,10 +39,24 @@ describe("scaled network", () => {
   const subnets = of(tf, "aws_subnet");
 
   it("adds one app and one data subnet in each of the two zones, ids pinned", () => {
-    expect(Object.keys(subnets).sort()).toEqual(["app_subnet_0", "app_subnet_1", "data_subnet_0", "data_subnet_1", "public_subnet"]);
+    expect(Object.keys(subnets).sort()).toEqual([
+      "app_subnet_0",
+      "app_subnet_1",
+      "data_subnet_0",
+      "data_subnet_1",
+      "public_subnet",
+    ]);
     topology.availabilityZones.forEach((az, i) => {
-      expect(subnets[`app_subnet_${i}`]).toMatchObject({ availability_zone: az, cidr_block: topology.appSubnetCidrs[i], vpc_id: ref("aws_vpc", "vpc") });
-      expect(subnets[`data_subnet_${i}`]).toMatchObject({ availability_zone: az, cidr_block: topology.dataSubnetCidrs[i], map_public_ip_on_launch: false });
+      expect(subnets[`app_subnet_${i}`]).toMatchObject({
+        availability_zone: az,
+        cidr_block: topology.appSubnetCidrs[i],
+        vpc_id: ref("aws_vpc", "vpc"),
+      });
+      expect(subnets[`data_subnet_${i}`]).toMatchObject({
+        availability_zone: az,
+        cidr_block: topology.dataSubnetCidrs[i],
+        map_public_ip_on_launch: false,
+      });
     });
   });
 
@@ -51,7 +69,10 @@ describe("scaled network", () => {
     const routes = Object.values(of(tf, "aws_route"));
     expect(routes.filter((r) => r.route_table_id === ref("aws_route_table", "data_route_table"))).toEqual([]);
     expect(of(tf, "aws_route_table").data_route_table.route).toBeUndefined();
-    const endpoints = [...Object.values(of(tf, "aws_vpc_endpoint")), ...Object.values(of(tf, "aws_vpc_endpoint_route_table_association"))];
+    const endpoints = [
+      ...Object.values(of(tf, "aws_vpc_endpoint")),
+      ...Object.values(of(tf, "aws_vpc_endpoint_route_table_association")),
+    ];
     expect(JSON.stringify(endpoints)).not.toContain("data_route_table");
   });
 
@@ -71,10 +92,20 @@ describe("scaled network", () => {
     const nat = network(withTopology({ egress: "nat-gateway" }));
     const gateways = Object.entries(of(nat, "aws_nat_gateway"));
     expect(gateways).toHaveLength(1);
-    expect(gateways[0][1]).toMatchObject({ subnet_id: ref("aws_subnet", "public_subnet"), allocation_id: ref("aws_eip", "nat_eip", "allocation_id") });
+    expect(gateways[0][1]).toMatchObject({
+      subnet_id: ref("aws_subnet", "public_subnet"),
+      allocation_id: ref("aws_eip", "nat_eip", "allocation_id"),
+    });
     expect(Object.keys(of(nat, "aws_eip"))).toEqual(["nat_eip"]);
-    const appRoutes = Object.values(of(nat, "aws_route")).filter((r) => r.route_table_id === ref("aws_route_table", "app_route_table"));
-    expect(appRoutes).toEqual([expect.objectContaining({ destination_cidr_block: "0.0.0.0/0", nat_gateway_id: ref("aws_nat_gateway", "nat_gateway") })]);
+    const appRoutes = Object.values(of(nat, "aws_route")).filter(
+      (r) => r.route_table_id === ref("aws_route_table", "app_route_table"),
+    );
+    expect(appRoutes).toEqual([
+      expect.objectContaining({
+        destination_cidr_block: "0.0.0.0/0",
+        nat_gateway_id: ref("aws_nat_gateway", "nat_gateway"),
+      }),
+    ]);
     expect(appRoutes[0].gateway_id).toBeUndefined();
     const assoc = Object.values(of(nat, "aws_route_table_association"));
     for (const i of [0, 1]) {
@@ -97,9 +128,15 @@ describe("scaled network", () => {
 
   it("each tier admits exactly one upstream group on one port", () => {
     expect(ingressOf(tf, "alb_security_group")).toEqual([`${ref("aws_security_group", "vpc-link-sg")}:80-80`]);
-    expect(ingressOf(tf, "app_security_group")).toEqual([`${ref("aws_security_group", "alb_security_group")}:8080-8080`]);
-    expect(ingressOf(tf, "db_security_group")).toEqual([`${ref("aws_security_group", "app_security_group")}:5432-5432`]);
-    expect(ingressOf(tf, "cache_security_group")).toEqual([`${ref("aws_security_group", "app_security_group")}:6379-6379`]);
+    expect(ingressOf(tf, "app_security_group")).toEqual([
+      `${ref("aws_security_group", "alb_security_group")}:8080-8080`,
+    ]);
+    expect(ingressOf(tf, "db_security_group")).toEqual([
+      `${ref("aws_security_group", "app_security_group")}:5432-5432`,
+    ]);
+    expect(ingressOf(tf, "cache_security_group")).toEqual([
+      `${ref("aws_security_group", "app_security_group")}:6379-6379`,
+    ]);
   });
 
   it("the box may reach the database only while keepBox holds", () => {
@@ -108,7 +145,9 @@ describe("scaled network", () => {
       `${ref("aws_security_group", "app_security_group")}:5432-5432`,
       `${ref("aws_security_group", "instance-sg")}:5432-5432`,
     ]);
-    expect(ingressOf(kept, "cache_security_group")).toEqual([`${ref("aws_security_group", "app_security_group")}:6379-6379`]);
+    expect(ingressOf(kept, "cache_security_group")).toEqual([
+      `${ref("aws_security_group", "app_security_group")}:6379-6379`,
+    ]);
     // RDS's subscription to the box's publication: the only egress of a data group, and only while keepBox holds.
     const rule = (type: string, id: string) => of(kept, type)[id];
     expect(rule("aws_vpc_security_group_egress_rule", "db_to_box_egress")).toMatchObject({
@@ -137,7 +176,11 @@ describe("scaled network", () => {
     }
     for (const e of egress.filter((r) => r.referenced_security_group_id)) {
       expect(ingress).toContainEqual(
-        expect.objectContaining({ security_group_id: e.referenced_security_group_id, referenced_security_group_id: e.security_group_id, from_port: e.from_port }),
+        expect.objectContaining({
+          security_group_id: e.referenced_security_group_id,
+          referenced_security_group_id: e.security_group_id,
+          from_port: e.from_port,
+        }),
       );
     }
   });

@@ -40,7 +40,11 @@ describe.each([
     const [paramId, param] = byLeaf(leaf);
     expect(paramId).toBe(`${id}_param`);
     expect(param).toEqual(
-      expect.objectContaining({ type: "SecureString", value: `\${random_password.${id}.result}`, lifecycle: { prevent_destroy: true } }),
+      expect.objectContaining({
+        type: "SecureString",
+        value: `\${random_password.${id}.result}`,
+        lifecycle: { prevent_destroy: true },
+      }),
     );
     expect(param.key_id).toBeUndefined(); // the account's aws/ssm key: what the instance policy's kms:ViaService condition covers
   });
@@ -49,7 +53,11 @@ describe.each([
     const [id, p] = byLeaf("clerk-secret-key");
     expect(id).toBe("clerk_secret_key_param");
     expect(p).toEqual(
-      expect.objectContaining({ type: "SecureString", value: CLERK_PLACEHOLDER, lifecycle: { prevent_destroy: true, ignore_changes: ["value"] } }),
+      expect.objectContaining({
+        type: "SecureString",
+        value: CLERK_PLACEHOLDER,
+        lifecycle: { prevent_destroy: true, ignore_changes: ["value"] },
+      }),
     );
     // The boot script recognises the placeholder and accepts its characters.
     expect(CLERK_PLACEHOLDER).toMatch(/^PLACEHOLDER[A-Za-z0-9_]+$/);
@@ -102,7 +110,14 @@ describe.each([
 
   it("every SSM parameter the boot script reads exists in the secrets or compute stack, and the instance may read it", () => {
     const leaves = [...SCRIPT.matchAll(/ssm_get ([a-z-]+)\)/g)].map((m) => m[1]);
-    expect(leaves.sort()).toEqual(["clerk-secret-key", "cloudwatch-agent", "config", "postgres-password", "redis-password", "restic-password"]);
+    expect(leaves.sort()).toEqual([
+      "clerk-secret-key",
+      "cloudwatch-agent",
+      "config",
+      "postgres-password",
+      "redis-password",
+      "restic-password",
+    ]);
     const names = [...params(sec), ...params(s.stacks.compute)].map(([, b]) => b.name);
     for (const leaf of leaves) expect(names).toContain(`/zmanim/${env.name}/${leaf}`);
     const policy = statements(Object.values(s.stacks.compute.resource?.aws_iam_role_policy ?? {})[0]?.policy);

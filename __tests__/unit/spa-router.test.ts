@@ -189,9 +189,17 @@ describe("spa-router.js: request -> S3 object", () => {
   });
 
   it("never turns a request into an off-site redirect", async () => {
-    for (const target of ["//evil.example", "//evil.example/", "///evil.example.com", "/\\evil.example", "/%5Cevil", "//\\evil"]) {
+    for (const target of [
+      "//evil.example",
+      "//evil.example/",
+      "///evil.example.com",
+      "/\\evil.example",
+      "/%5Cevil",
+      "//\\evil",
+    ]) {
       const r = await loadHandler()(event("GET", target));
-      if (isResponse(r)) expect([target, r.headers.location.value]).toEqual([target, expect.stringMatching(/^\/(?![/\\])/)]);
+      if (isResponse(r))
+        expect([target, r.headers.location.value]).toEqual([target, expect.stringMatching(/^\/(?![/\\])/)]);
     }
     // A backslash is never echoed into a Location at all; the path gets the 404 page.
     const r = await loadHandler()(event("GET", "/\\evil"));

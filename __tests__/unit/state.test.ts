@@ -3,7 +3,12 @@ import { join } from "path";
 import { Testing } from "cdktf/lib/testing";
 import { prod, staging } from "../../constructs/config/environments";
 import { NetworkStack } from "../../stacks/network";
-import { renderStateBootstrap, stateBootstrap, STATE_NONCURRENT_DAYS, STATE_ACCESS_LOG_DAYS } from "../../constructs/builders/state-bootstrap";
+import {
+  renderStateBootstrap,
+  stateBootstrap,
+  STATE_NONCURRENT_DAYS,
+  STATE_ACCESS_LOG_DAYS,
+} from "../../constructs/builders/state-bootstrap";
 import { synthAll } from "../helpers/synth";
 
 describe("remote state", () => {
@@ -62,8 +67,12 @@ describe("remote state", () => {
       seen.add(n);
     };
     Object.keys(deps).forEach(visit);
-    expect(deps["zmanim-prod-compute"]).toEqual(expect.arrayContaining(["zmanim-prod-network", "zmanim-prod-storage", "zmanim-prod-secrets"]));
-    expect(deps["zmanim-prod-cdn"]).toEqual(expect.arrayContaining(["zmanim-prod-api", "zmanim-prod-dns", "zmanim-prod-storage"]));
+    expect(deps["zmanim-prod-compute"]).toEqual(
+      expect.arrayContaining(["zmanim-prod-network", "zmanim-prod-storage", "zmanim-prod-secrets"]),
+    );
+    expect(deps["zmanim-prod-cdn"]).toEqual(
+      expect.arrayContaining(["zmanim-prod-api", "zmanim-prod-dns", "zmanim-prod-storage"]),
+    );
     expect(deps["zmanim-prod-network"]).toEqual([]);
   });
 });
@@ -77,9 +86,14 @@ describe("backend.tf.json (state bootstrap)", () => {
   });
 
   it("keeps the state bucket versioned, encrypted, private, TLS-only and undeletable", () => {
-    expect(r.aws_s3_bucket.state).toMatchObject({ bucket: "zmanim-tfstate-111111111111", lifecycle: { prevent_destroy: true } });
+    expect(r.aws_s3_bucket.state).toMatchObject({
+      bucket: "zmanim-tfstate-111111111111",
+      lifecycle: { prevent_destroy: true },
+    });
     expect(r.aws_s3_bucket_versioning.state).toMatchObject({ versioning_configuration: { status: "Enabled" } });
-    expect(JSON.stringify(r.aws_s3_bucket_server_side_encryption_configuration.state)).toMatch(/"sse_algorithm":"AES256"/);
+    expect(JSON.stringify(r.aws_s3_bucket_server_side_encryption_configuration.state)).toMatch(
+      /"sse_algorithm":"AES256"/,
+    );
     expect(r.aws_s3_bucket_public_access_block.state).toMatchObject({
       block_public_acls: true,
       block_public_policy: true,
@@ -120,7 +134,10 @@ describe("backend.tf.json (state bootstrap)", () => {
       ignore_public_acls: true,
       restrict_public_buckets: true,
     });
-    expect(r.aws_s3_bucket_ownership_controls.state_logs).toEqual({ bucket: "${aws_s3_bucket.state_logs.id}", rule: { object_ownership: "BucketOwnerEnforced" } });
+    expect(r.aws_s3_bucket_ownership_controls.state_logs).toEqual({
+      bucket: "${aws_s3_bucket.state_logs.id}",
+      rule: { object_ownership: "BucketOwnerEnforced" },
+    });
     expect(JSON.stringify(r.aws_s3_bucket_lifecycle_configuration.state_logs)).toContain(`"expiration":{"days":365}`);
     // ACLs are disabled, so delivery is granted by policy to the logging service, for this bucket and account only.
     const policy = JSON.parse(r.aws_s3_bucket_policy.state_logs.policy as string);
@@ -130,9 +147,14 @@ describe("backend.tf.json (state bootstrap)", () => {
       Principal: { Service: "logging.s3.amazonaws.com" },
       Action: "s3:PutObject",
       Resource: "${aws_s3_bucket.state_logs.arn}/state/*",
-      Condition: { ArnLike: { "aws:SourceArn": "${aws_s3_bucket.state.arn}" }, StringEquals: { "aws:SourceAccount": "111111111111" } },
+      Condition: {
+        ArnLike: { "aws:SourceArn": "${aws_s3_bucket.state.arn}" },
+        StringEquals: { "aws:SourceAccount": "111111111111" },
+      },
     });
-    expect(policy.Statement).toContainEqual(expect.objectContaining({ Effect: "Deny", Condition: { Bool: { "aws:SecureTransport": "false" } } }));
+    expect(policy.Statement).toContainEqual(
+      expect.objectContaining({ Effect: "Deny", Condition: { Bool: { "aws:SecureTransport": "false" } } }),
+    );
   });
 
   it("has an on-demand lock table with point-in-time recovery and prevent_destroy", () => {
@@ -147,8 +169,8 @@ describe("backend.tf.json (state bootstrap)", () => {
   });
 
   it("refuses to bootstrap for a Terraform Cloud environment", () => {
-    expect(() => stateBootstrap({ ...prod, state: { kind: "cloud", organization: "o", workspacePrefix: "p-" } })).toThrow(
-      /state.kind = "cloud": backend.tf.json bootstraps the S3 backend/,
-    );
+    expect(() =>
+      stateBootstrap({ ...prod, state: { kind: "cloud", organization: "o", workspacePrefix: "p-" } }),
+    ).toThrow(/state.kind = "cloud": backend.tf.json bootstraps the S3 backend/);
   });
 });

@@ -24,7 +24,8 @@ interface Request {
   sourceVpce?: string;
 }
 
-const glob = (pattern: string) => new RegExp(`^${pattern.replace(/[.+?^${}()|[\]\\]/g, "\\$&").replace(/\*/g, ".*")}$`, "i");
+const glob = (pattern: string) =>
+  new RegExp(`^${pattern.replace(/[.+?^${}()|[\]\\]/g, "\\$&").replace(/\*/g, ".*")}$`, "i");
 
 function conditionHolds(cond: Statement["Condition"], ctx: Record<string, string | undefined>): boolean {
   for (const [op, kv] of Object.entries(cond ?? {})) {
@@ -36,7 +37,9 @@ function conditionHolds(cond: Statement["Condition"], ctx: Record<string, string
         if (!negated) return false;
         continue;
       }
-      const match = values.some((v) => (op.startsWith("Arn") || op.endsWith("Like") ? glob(v).test(actual) : v === actual));
+      const match = values.some((v) =>
+        op.startsWith("Arn") || op.endsWith("Like") ? glob(v).test(actual) : v === actual,
+      );
       if (negated ? match : !match) return false;
     }
   }
@@ -79,7 +82,9 @@ describe.each([
   };
   const companions = (type: string, purpose: BucketPurpose) => {
     const [stack, id, b] = bucket(purpose);
-    return resourcesOfType(s, type).filter(([st, , body]) => refersTo(s, st, body.bucket, { stack, type: "aws_s3_bucket", id, names: [b.bucket as string] }));
+    return resourcesOfType(s, type).filter(([st, , body]) =>
+      refersTo(s, st, body.bucket, { stack, type: "aws_s3_bucket", id, names: [b.bucket as string] }),
+    );
   };
   const policy = (purpose: BucketPurpose): Statement[] => {
     const p = companions("aws_s3_bucket_policy", purpose);
@@ -94,24 +99,54 @@ describe.each([
     );
   });
 
-  it.each(PURPOSES)("%s: all four public-access flags, SSE, BucketOwnerEnforced, one policy with the TLS-only deny", (purpose) => {
-    expect(companions("aws_s3_bucket_public_access_block", purpose).map(([, , b]) => b)).toEqual([
-      expect.objectContaining({ block_public_acls: true, block_public_policy: true, ignore_public_acls: true, restrict_public_buckets: true }),
-    ]);
-    const sse = companions("aws_s3_bucket_server_side_encryption_configuration", purpose);
-    expect(JSON.stringify(sse.map(([, , b]) => b.rule))).toMatch(/"sse_algorithm":"AES256"/);
-    expect(companions("aws_s3_bucket_ownership_controls", purpose).map(([, , b]) => b.rule)).toEqual([{ object_ownership: "BucketOwnerEnforced" }]);
-    const tls = policy(purpose).filter((st) => st.Sid === "DenyInsecureTransport");
-    expect(tls).toEqual([expect.objectContaining({ Effect: "Deny", Principal: "*", Action: "s3:*", Condition: { Bool: { "aws:SecureTransport": "false" } } })]);
-    expect(matching(policy(purpose), { principalArn: roles.breakGlass, action: "s3:GetObject", object: true, secureTransport: false }).deny).toContain(
-      "DenyInsecureTransport",
-    );
-  });
+  it.each(PURPOSES)(
+    "%s: all four public-access flags, SSE, BucketOwnerEnforced, one policy with the TLS-only deny",
+    (purpose) => {
+      expect(companions("aws_s3_bucket_public_access_block", purpose).map(([, , b]) => b)).toEqual([
+        expect.objectContaining({
+          block_public_acls: true,
+          block_public_policy: true,
+          ignore_public_acls: true,
+          restrict_public_buckets: true,
+        }),
+      ]);
+      const sse = companions("aws_s3_bucket_server_side_encryption_configuration", purpose);
+      expect(JSON.stringify(sse.map(([, , b]) => b.rule))).toMatch(/"sse_algorithm":"AES256"/);
+      expect(companions("aws_s3_bucket_ownership_controls", purpose).map(([, , b]) => b.rule)).toEqual([
+        { object_ownership: "BucketOwnerEnforced" },
+      ]);
+      const tls = policy(purpose).filter((st) => st.Sid === "DenyInsecureTransport");
+      expect(tls).toEqual([
+        expect.objectContaining({
+          Effect: "Deny",
+          Principal: "*",
+          Action: "s3:*",
+          Condition: { Bool: { "aws:SecureTransport": "false" } },
+        }),
+      ]);
+      expect(
+        matching(policy(purpose), {
+          principalArn: roles.breakGlass,
+          action: "s3:GetObject",
+          object: true,
+          secureTransport: false,
+        }).deny,
+      ).toContain("DenyInsecureTransport");
+    },
+  );
 
   it("backups: versioned, noncurrent versions expire, and no lifecycle rule touches current objects (D10)", () => {
-    expect(companions("aws_s3_bucket_versioning", "backups").map(([, , b]) => b.versioning_configuration)).toEqual([{ status: "Enabled" }]);
+    expect(companions("aws_s3_bucket_versioning", "backups").map(([, , b]) => b.versioning_configuration)).toEqual([
+      { status: "Enabled" },
+    ]);
     const rules = companions("aws_s3_bucket_lifecycle_configuration", "backups").flatMap(([, , b]) => b.rule as Body[]);
-    expect(rules.some((r) => (JSON.stringify(r.noncurrent_version_expiration) ?? "").includes(`"noncurrent_days":${env.noncurrentVersionDays}`))).toBe(true);
+    expect(
+      rules.some((r) =>
+        (JSON.stringify(r.noncurrent_version_expiration) ?? "").includes(
+          `"noncurrent_days":${env.noncurrentVersionDays}`,
+        ),
+      ),
+    ).toBe(true);
     for (const r of rules) {
       for (const e of asList(r.expiration as never) as unknown as Body[]) {
         expect([r.id, e.days, e.date]).toEqual([r.id, undefined, undefined]);
@@ -127,17 +162,28 @@ describe.each([
     });
 
     it("the endpoint condition names the network stack's S3 gateway endpoint", () => {
-      expect(endpoint).toMatch(/^\$\{data\.terraform_remote_state\.cross-stack-reference-input-zmanim-[a-z]+-network\.outputs\.cross-stack-output-aws_vpc_endpoints3-endpointid\}$/);
+      expect(endpoint).toMatch(
+        /^\$\{data\.terraform_remote_state\.cross-stack-reference-input-zmanim-[a-z]+-network\.outputs\.cross-stack-output-aws_vpc_endpoints3-endpointid\}$/,
+      );
     });
 
     it("the instance runs restic on backups through the VPC endpoint only", () => {
       const sts = policy("backups");
       for (const action of ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"]) {
-        expect(matching(sts, { principalArn: roles.instance, action, object: true, sourceVpce: endpoint })).toEqual({ allow: ["InstanceResticViaEndpoint"], deny: [] });
-        expect(matching(sts, { principalArn: roles.instance, action, object: true }).deny).toEqual(["DenyInstanceOutsideEndpoint"]);
-        expect(matching(sts, { principalArn: roles.instance, action, object: true, sourceVpce: "vpce-other" }).deny).toEqual(["DenyInstanceOutsideEndpoint"]);
+        expect(matching(sts, { principalArn: roles.instance, action, object: true, sourceVpce: endpoint })).toEqual({
+          allow: ["InstanceResticViaEndpoint"],
+          deny: [],
+        });
+        expect(matching(sts, { principalArn: roles.instance, action, object: true }).deny).toEqual([
+          "DenyInstanceOutsideEndpoint",
+        ]);
+        expect(
+          matching(sts, { principalArn: roles.instance, action, object: true, sourceVpce: "vpce-other" }).deny,
+        ).toEqual(["DenyInstanceOutsideEndpoint"]);
       }
-      expect(matching(sts, { principalArn: roles.instance, action: "s3:ListBucket", object: false, sourceVpce: endpoint })).toEqual({
+      expect(
+        matching(sts, { principalArn: roles.instance, action: "s3:ListBucket", object: false, sourceVpce: endpoint }),
+      ).toEqual({
         allow: ["InstanceResticViaEndpoint"],
         deny: [],
       });
@@ -152,62 +198,99 @@ describe.each([
         ["s3:PutBucketPolicy", false],
         ["s3:DeleteBucket", false],
       ] as const) {
-        expect([action, matching(sts, { principalArn: roles.instance, action, object, sourceVpce: endpoint }).deny]).toEqual([
+        expect([
           action,
-          expect.arrayContaining(["DenyInstanceDestroyingHistory"]),
-        ]);
+          matching(sts, { principalArn: roles.instance, action, object, sourceVpce: endpoint }).deny,
+        ]).toEqual([action, expect.arrayContaining(["DenyInstanceDestroyingHistory"])]);
       }
     });
 
     it("break-glass restores backups; CI roles and other principals cannot read or write them", () => {
       const sts = policy("backups");
-      expect(matching(sts, { principalArn: roles.breakGlass, action: "s3:GetObjectVersion", object: true })).toEqual({ allow: ["BreakGlassRestore"], deny: [] });
-      expect(matching(sts, { principalArn: roles.breakGlass, action: "s3:ListBucketVersions", object: false })).toEqual({ allow: ["BreakGlassRestore"], deny: [] });
-      for (const who of [roles.ciDeploy, roles.ciRelease, `arn:aws:iam::${env.accountId}:role/someone-else`, undefined]) {
-        expect(matching(sts, { principalArn: who, action: "s3:GetObject", object: true }).deny).toEqual(["DenyObjectAccessToOthers"]);
+      expect(matching(sts, { principalArn: roles.breakGlass, action: "s3:GetObjectVersion", object: true })).toEqual({
+        allow: ["BreakGlassRestore"],
+        deny: [],
+      });
+      expect(matching(sts, { principalArn: roles.breakGlass, action: "s3:ListBucketVersions", object: false })).toEqual(
+        { allow: ["BreakGlassRestore"], deny: [] },
+      );
+      for (const who of [
+        roles.ciDeploy,
+        roles.ciRelease,
+        `arn:aws:iam::${env.accountId}:role/someone-else`,
+        undefined,
+      ]) {
+        expect(matching(sts, { principalArn: who, action: "s3:GetObject", object: true }).deny).toEqual([
+          "DenyObjectAccessToOthers",
+        ]);
       }
     });
 
     it("releases: the instance reads through the endpoint and never writes; CI publishes", () => {
       const sts = policy("releases");
-      expect(matching(sts, { principalArn: roles.instance, action: "s3:GetObject", object: true, sourceVpce: endpoint })).toEqual({
+      expect(
+        matching(sts, { principalArn: roles.instance, action: "s3:GetObject", object: true, sourceVpce: endpoint }),
+      ).toEqual({
         allow: ["InstanceReadViaEndpoint"],
         deny: [],
       });
-      expect(matching(sts, { principalArn: roles.instance, action: "s3:GetObject", object: true }).deny).toEqual(["DenyInstanceOutsideEndpoint"]);
-      expect(matching(sts, { principalArn: roles.instance, action: "s3:PutObject", object: true, sourceVpce: endpoint }).deny).toEqual(["DenyInstanceWrites"]);
+      expect(matching(sts, { principalArn: roles.instance, action: "s3:GetObject", object: true }).deny).toEqual([
+        "DenyInstanceOutsideEndpoint",
+      ]);
+      expect(
+        matching(sts, { principalArn: roles.instance, action: "s3:PutObject", object: true, sourceVpce: endpoint })
+          .deny,
+      ).toEqual(["DenyInstanceWrites"]);
       for (const ci of [roles.ciDeploy, roles.ciRelease]) {
-        expect(matching(sts, { principalArn: ci, action: "s3:PutObject", object: true })).toEqual({ allow: ["CiPublish"], deny: [] });
+        expect(matching(sts, { principalArn: ci, action: "s3:PutObject", object: true })).toEqual({
+          allow: ["CiPublish"],
+          deny: [],
+        });
       }
     });
 
     it("static: CI publishes; the instance has no grant", () => {
       const sts = policy("static");
-      expect(matching(sts, { principalArn: roles.ciDeploy, action: "s3:PutObject", object: true })).toEqual({ allow: ["CiPublish"], deny: [] });
+      expect(matching(sts, { principalArn: roles.ciDeploy, action: "s3:PutObject", object: true })).toEqual({
+        allow: ["CiPublish"],
+        deny: [],
+      });
       expect(matching(sts, { principalArn: roles.instance, action: "s3:GetObject", object: true }).allow).toEqual([]);
     });
 
-    it.each(PURPOSES)("%s: no Deny ever catches the account root or the break-glass role reading or managing the bucket over TLS", (purpose) => {
-      const sts = policy(purpose);
-      for (const who of [roles.accountRoot, roles.breakGlass]) {
-        for (const [action, object] of [
-          ["s3:GetObject", true],
-          ["s3:GetObjectVersion", true],
-          ["s3:ListBucket", false],
-          ["s3:ListBucketVersions", false],
-          ["s3:GetBucketPolicy", false],
-          ["s3:PutBucketPolicy", false],
-          ["s3:DeleteBucketPolicy", false],
-        ] as const) {
-          expect([purpose, who, action, matching(sts, { principalArn: who, action, object }).deny]).toEqual([purpose, who, action, []]);
+    it.each(PURPOSES)(
+      "%s: no Deny ever catches the account root or the break-glass role reading or managing the bucket over TLS",
+      (purpose) => {
+        const sts = policy(purpose);
+        for (const who of [roles.accountRoot, roles.breakGlass]) {
+          for (const [action, object] of [
+            ["s3:GetObject", true],
+            ["s3:GetObjectVersion", true],
+            ["s3:ListBucket", false],
+            ["s3:ListBucketVersions", false],
+            ["s3:GetBucketPolicy", false],
+            ["s3:PutBucketPolicy", false],
+            ["s3:DeleteBucketPolicy", false],
+          ] as const) {
+            expect([purpose, who, action, matching(sts, { principalArn: who, action, object }).deny]).toEqual([
+              purpose,
+              who,
+              action,
+              [],
+            ]);
+          }
         }
-      }
-    });
+      },
+    );
 
     it("names principals by aws:PrincipalArn conditions, never as role ARNs (roles are created by later stacks)", () => {
       for (const purpose of PURPOSES) {
         for (const st of policy(purpose)) {
-          expect([purpose, st.Sid, JSON.stringify(st.Principal ?? "")]).not.toEqual([purpose, st.Sid, expect.stringContaining(":role/")]);
+          expect([purpose, st.Sid, JSON.stringify(st.Principal ?? "")]).not.toEqual([
+            purpose,
+            st.Sid,
+            expect.stringContaining(":role/"),
+          ]);
         }
       }
     });
@@ -219,7 +302,10 @@ describe.each([
       expect(s3.Condition?.StringEquals).toEqual({ "aws:SourceAccount": env.accountId });
       const cf = sts.find((x) => x.Sid === "CloudFrontLogDelivery")!;
       expect(cf.Principal).toEqual({ Service: "delivery.logs.amazonaws.com" });
-      expect(cf.Condition?.StringEquals).toEqual({ "s3:x-amz-acl": "bucket-owner-full-control", "aws:SourceAccount": env.accountId });
+      expect(cf.Condition?.StringEquals).toEqual({
+        "s3:x-amz-acl": "bucket-owner-full-control",
+        "aws:SourceAccount": env.accountId,
+      });
       // Every other bucket's server access logs land under the prefix the grant covers.
       for (const [, , l] of resourcesOfType(s, "aws_s3_bucket_logging")) expect(l.target_prefix).toMatch(/^s3\//);
     });

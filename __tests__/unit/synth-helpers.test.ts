@@ -26,12 +26,16 @@ describe("resourcesOfType", () => {
   it("throws below a stated minimum", () => {
     const s = synthAll();
     expect(resourcesOfType(s, "aws_instance")).toHaveLength(1);
-    expect(() => resourcesOfType(s, "aws_instance", { min: 2 })).toThrow(/expected at least 2 aws_instance resource\(s\).* found 1/);
+    expect(() => resourcesOfType(s, "aws_instance", { min: 2 })).toThrow(
+      /expected at least 2 aws_instance resource\(s\).* found 1/,
+    );
   });
 
   it("applies the same rule to one stack", () => {
     const json = synthAll().stacks.compute;
     expect(stackResourcesOfType(json, "aws_ebs_volume").map(([id]) => id)).toEqual(["data_volume"]);
-    expect(() => stackResourcesOfType(json, "aws_lb")).toThrow(/expected at least 1 aws_lb resource\(s\) in this stack, found 0/);
+    expect(() => stackResourcesOfType(json, "aws_lb")).toThrow(
+      /expected at least 1 aws_lb resource\(s\) in this stack, found 0/,
+    );
   });
 });

@@ -25,7 +25,10 @@ const prodScaled: EnvironmentConfig = {
 };
 const variants: Array<[string, EnvironmentConfig]> = [
   ["scaled example", scaled],
-  ["replication-group cache, NAT egress", variant({ egress: "nat-gateway", cache: { kind: "replication-group", nodeType: "cache.t4g.micro", replicas: 0 } })],
+  [
+    "replication-group cache, NAT egress",
+    variant({ egress: "nat-gateway", cache: { kind: "replication-group", nodeType: "cache.t4g.micro", replicas: 0 } }),
+  ],
   ["keepBox", variant({ keepBox: true })],
   ["prod adopting it", prodScaled],
 ];
@@ -35,7 +38,8 @@ function dataStoreSubnets(s: Synthesized): Array<[string, ResourceAddress | unde
   const out: Array<[string, ResourceAddress | undefined]> = [];
   for (const type of ["aws_db_subnet_group", "aws_elasticache_subnet_group", "aws_elasticache_serverless_cache"]) {
     for (const [stack, id, body] of resourcesOfType(s, type, { min: 0 })) {
-      for (const subnet of (body.subnet_ids as string[] | undefined) ?? []) out.push([`${type}.${id}`, resolveRef(s, stack, subnet)]);
+      for (const subnet of (body.subnet_ids as string[] | undefined) ?? [])
+        out.push([`${type}.${id}`, resolveRef(s, stack, subnet)]);
     }
   }
   return out;
@@ -51,7 +55,8 @@ function dataStoreGroups(s: Synthesized): Array<[string, ResourceAddress | undef
   };
   for (const [type, field] of Object.entries(fields)) {
     for (const [stack, id, body] of resourcesOfType(s, type, { min: 0 })) {
-      for (const sg of (body[field] as string[] | undefined) ?? []) out.push([`${type}.${id}`, resolveRef(s, stack, sg)]);
+      for (const sg of (body[field] as string[] | undefined) ?? [])
+        out.push([`${type}.${id}`, resolveRef(s, stack, sg)]);
     }
   }
   return out;
@@ -64,12 +69,16 @@ describe.each(variants)("scaled topology invariants (%s)", (_name, env) => {
 
   it("has data stores at all (the invariants below are not vacuous)", () => {
     expect(resourcesOfType(s, "aws_db_instance")).toHaveLength(1);
-    expect(resourcesOfType(s, "aws_elasticache_serverless_cache", { min: 0 }).length + resourcesOfType(s, "aws_elasticache_replication_group", { min: 0 }).length).toBe(1);
+    expect(
+      resourcesOfType(s, "aws_elasticache_serverless_cache", { min: 0 }).length +
+        resourcesOfType(s, "aws_elasticache_replication_group", { min: 0 }).length,
+    ).toBe(1);
     expect(dataStoreSubnets(s).length).toBeGreaterThanOrEqual(4);
   });
 
   it("no database is publicly accessible", () => {
-    for (const [stack, id, body] of resourcesOfType(s, "aws_db_instance")) expect([stack, id, body.publicly_accessible]).toEqual([stack, id, false]);
+    for (const [stack, id, body] of resourcesOfType(s, "aws_db_instance"))
+      expect([stack, id, body.publicly_accessible]).toEqual([stack, id, false]);
   });
 
   it("every data store lives only in subnets whose route table has no route out of the VPC", () => {
@@ -78,13 +87,16 @@ describe.each(variants)("scaled topology invariants (%s)", (_name, env) => {
     for (const [store, subnet] of dataStoreSubnets(s)) {
       expect([store, subnet?.type]).toEqual([store, "aws_subnet"]);
       expect([store, (network.aws_subnet?.[subnet!.id] as Body).map_public_ip_on_launch]).toEqual([store, false]);
-      const tables = assoc.filter((a) => resolveRef(s, "network", a.subnet_id)?.id === subnet!.id).map((a) => resolveRef(s, "network", a.route_table_id)!.id);
+      const tables = assoc
+        .filter((a) => resolveRef(s, "network", a.subnet_id)?.id === subnet!.id)
+        .map((a) => resolveRef(s, "network", a.route_table_id)!.id);
       expect([store, tables.length]).toEqual([store, 1]);
       const table = network.aws_route_table?.[tables[0]] as Body;
       expect([store, table.route ?? []]).toEqual([store, []]);
       const out = routes.filter((r) => resolveRef(s, "network", r.route_table_id)?.id === tables[0]);
       expect([store, out]).toEqual([store, []]);
-      for (const e of Object.values(network.aws_vpc_endpoint ?? {})) expect(JSON.stringify(e.route_table_ids ?? [])).not.toContain(tables[0]);
+      for (const e of Object.values(network.aws_vpc_endpoint ?? {}))
+        expect(JSON.stringify(e.route_table_ids ?? [])).not.toContain(tables[0]);
     }
   });
 
@@ -96,10 +108,18 @@ describe.each(variants)("scaled topology invariants (%s)", (_name, env) => {
       expect([store, sg?.type]).toEqual([store, "aws_security_group"]);
       const group = network.aws_security_group?.[sg!.id] as Body;
       expect([store, group.ingress]).toEqual([store, undefined]);
-      const rules = allResources(s).filter(([stack, type, , body]) => type === "aws_vpc_security_group_ingress_rule" && resolveRef(s, stack, body.security_group_id)?.id === sg!.id);
+      const rules = allResources(s).filter(
+        ([stack, type, , body]) =>
+          type === "aws_vpc_security_group_ingress_rule" && resolveRef(s, stack, body.security_group_id)?.id === sg!.id,
+      );
       expect(rules.length).toBeGreaterThan(0);
       for (const [stack, , id, rule] of rules) {
-        expect([id, rule.cidr_ipv4, rule.cidr_ipv6, rule.prefix_list_id]).toEqual([id, undefined, undefined, undefined]);
+        expect([id, rule.cidr_ipv4, rule.cidr_ipv6, rule.prefix_list_id]).toEqual([
+          id,
+          undefined,
+          undefined,
+          undefined,
+        ]);
         const source = resolveRef(s, stack, rule.referenced_security_group_id)?.id;
         expect([id, allowed.has(source ?? "")]).toEqual([id, true]);
       }
@@ -107,23 +127,41 @@ describe.each(variants)("scaled topology invariants (%s)", (_name, env) => {
   });
 
   it("the app group admits only the ALB group", () => {
-    const rules = resourcesOfType(s, "aws_vpc_security_group_ingress_rule").filter(([stack, , r]) => resolveRef(s, stack, r.security_group_id)?.id === "app_security_group");
+    const rules = resourcesOfType(s, "aws_vpc_security_group_ingress_rule").filter(
+      ([stack, , r]) => resolveRef(s, stack, r.security_group_id)?.id === "app_security_group",
+    );
     expect(rules.length).toBeGreaterThan(0);
-    for (const [stack, id, r] of rules) expect([id, r.cidr_ipv4, resolveRef(s, stack, r.referenced_security_group_id)?.id]).toEqual([id, undefined, "alb_security_group"]);
+    for (const [stack, id, r] of rules)
+      expect([id, r.cidr_ipv4, resolveRef(s, stack, r.referenced_security_group_id)?.id]).toEqual([
+        id,
+        undefined,
+        "alb_security_group",
+      ]);
   });
 
   it("every database has deletion protection, prevent_destroy, a named final snapshot and a week of backups", () => {
     for (const [, id, db] of resourcesOfType(s, "aws_db_instance")) {
-      expect([id, db.deletion_protection, db.skip_final_snapshot, (db.lifecycle as Body | undefined)?.prevent_destroy]).toEqual([id, true, false, true]);
+      expect([
+        id,
+        db.deletion_protection,
+        db.skip_final_snapshot,
+        (db.lifecycle as Body | undefined)?.prevent_destroy,
+      ]).toEqual([id, true, false, true]);
       expect(db.final_snapshot_identifier).toMatch(/^zmanim-[a-z0-9]+-postgres-final$/);
       expect(db.backup_retention_period as number).toBeGreaterThanOrEqual(7);
       expect(db.storage_encrypted).toBe(true);
     }
     for (const [, id, rg] of resourcesOfType(s, "aws_elasticache_replication_group", { min: 0 })) {
-      expect([id, rg.final_snapshot_identifier, rg.transit_encryption_enabled, rg.at_rest_encryption_enabled]).toEqual([id, "zmanim-" + env.name + "-final", true, "true"]);
+      expect([id, rg.final_snapshot_identifier, rg.transit_encryption_enabled, rg.at_rest_encryption_enabled]).toEqual([
+        id,
+        "zmanim-" + env.name + "-final",
+        true,
+        "true",
+      ]);
       expect(rg.user_group_ids).toHaveLength(1);
     }
-    for (const [, id, c] of resourcesOfType(s, "aws_elasticache_serverless_cache", { min: 0 })) expect([id, typeof c.user_group_id]).toEqual([id, "string"]);
+    for (const [, id, c] of resourcesOfType(s, "aws_elasticache_serverless_cache", { min: 0 }))
+      expect([id, typeof c.user_group_id]).toEqual([id, "string"]);
   });
 
   if (env.name === "prod") {

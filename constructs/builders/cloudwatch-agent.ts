@@ -79,7 +79,9 @@ export function cloudwatchAgentConfig(env: EnvironmentConfig): Record<string, un
 }
 
 /** Log files on an API-only fleet instance and their log groups (under `/zmanim/<env>/`). */
-export const FLEET_LOGS: ReadonlyArray<{ group: string; file: string }> = [{ group: "fleet/api", file: "/var/log/zmanim/api.log" }];
+export const FLEET_LOGS: ReadonlyArray<{ group: string; file: string }> = [
+  { group: "fleet/api", file: "/var/log/zmanim/api.log" },
+];
 
 /** Dimension the fleet's agent metrics carry, so they never mix with the box's dimensionless ones. */
 export const FLEET_METRIC_DIMENSION = "AutoScalingGroupName";

@@ -65,10 +65,19 @@ export const SLO_TARGETS = {
 } as const;
 
 /** The deploy workflow's metrics (sent with put-metric-data by the deploy job). */
-export const DEPLOY_METRICS = { namespace: "Zmanim/Deploy", duration: "DeployDuration", stackDuration: "StackDeployDuration" } as const;
+export const DEPLOY_METRICS = {
+  namespace: "Zmanim/Deploy",
+  duration: "DeployDuration",
+  stackDuration: "StackDeployDuration",
+} as const;
 
 /** Metrics the CloudFront access-log metric filters publish (us-east-1, the project namespace, no dimensions). */
-export const EDGE_METRICS = { hitTimeTaken: "EdgeHitTimeTaken", missTimeTaken: "EdgeMissTimeTaken", requests: "EdgeRequests", hits: "EdgeHits" } as const;
+export const EDGE_METRICS = {
+  hitTimeTaken: "EdgeHitTimeTaken",
+  missTimeTaken: "EdgeMissTimeTaken",
+  requests: "EdgeRequests",
+  hits: "EdgeHits",
+} as const;
 
 export interface DashboardInput {
   /** Environment name (the deploy metrics' Environment dimension). */
@@ -98,7 +107,11 @@ const H = 6;
 /** Builds the dashboard body. Pure: the same input gives the same document. */
 export function dashboardBody(i: DashboardInput): DashboardBody {
   const widgets: MetricWidget[] = [];
-  const add = (title: string, metrics: MetricWidget["properties"]["metrics"], opts: Partial<MetricWidget["properties"]> = {}) => {
+  const add = (
+    title: string,
+    metrics: MetricWidget["properties"]["metrics"],
+    opts: Partial<MetricWidget["properties"]> = {},
+  ) => {
     const n = widgets.length;
     widgets.push({
       type: "metric",
@@ -109,7 +122,9 @@ export function dashboardBody(i: DashboardInput): DashboardBody {
       properties: { title, region: i.region, view: "timeSeries", stat: "Average", period: 300, metrics, ...opts },
     });
   };
-  const target = (label: string, value: number) => ({ annotations: { horizontal: [{ label, value, color: "#d62728" }] } });
+  const target = (label: string, value: number) => ({
+    annotations: { horizontal: [{ label, value, color: "#d62728" }] },
+  });
   const useast1 = "us-east-1";
   const apiDims = ["ApiId", i.api.apiId, "Stage", i.api.stage] as const;
 
@@ -125,17 +140,38 @@ export function dashboardBody(i: DashboardInput): DashboardBody {
   add(
     "Edge: cache hits p95 time-taken, s",
     [[i.namespace, EDGE_METRICS.hitTimeTaken, { stat: "p95", region: useast1, label: "time-taken of Hit p95" }]],
-    { ...target(`target p95 < ${SLO_TARGETS.edgeHitP95Seconds * 1000} ms`, SLO_TARGETS.edgeHitP95Seconds), region: useast1 },
+    {
+      ...target(`target p95 < ${SLO_TARGETS.edgeHitP95Seconds * 1000} ms`, SLO_TARGETS.edgeHitP95Seconds),
+      region: useast1,
+    },
   );
   add(
     "Always on: API health through CloudFront (Route 53)",
-    [["AWS/Route53", "HealthCheckStatus", "HealthCheckId", i.healthCheckId, { stat: "Minimum", region: useast1, label: "healthy (1) / unhealthy (0)" }]],
-    { ...target("target: 1 (always answering, no cold start)", 1), region: useast1, yAxis: { left: { min: 0, max: 1 } } },
+    [
+      [
+        "AWS/Route53",
+        "HealthCheckStatus",
+        "HealthCheckId",
+        i.healthCheckId,
+        { stat: "Minimum", region: useast1, label: "healthy (1) / unhealthy (0)" },
+      ],
+    ],
+    {
+      ...target("target: 1 (always answering, no cold start)", 1),
+      region: useast1,
+      yAxis: { left: { min: 0, max: 1 } },
+    },
   );
   add(
     "Deploy duration, s",
     [
-      [DEPLOY_METRICS.namespace, DEPLOY_METRICS.duration, "Environment", i.env, { stat: "Maximum", label: "whole deploy" }],
+      [
+        DEPLOY_METRICS.namespace,
+        DEPLOY_METRICS.duration,
+        "Environment",
+        i.env,
+        { stat: "Maximum", label: "whole deploy" },
+      ],
     ],
     { ...target(`target < ${SLO_TARGETS.deploySeconds} s`, SLO_TARGETS.deploySeconds), period: 86400 },
   );
@@ -151,7 +187,14 @@ export function dashboardBody(i: DashboardInput): DashboardBody {
     [
       [i.namespace, EDGE_METRICS.hits, { stat: "Sum", region: useast1, id: "hits", visible: false }],
       [i.namespace, EDGE_METRICS.requests, { stat: "Sum", region: useast1, id: "requests", visible: false }],
-      [{ expression: "IF(requests > 0, 100 * hits / requests, 0)", label: "hits / requests (access logs)", id: "ratio", region: useast1 }],
+      [
+        {
+          expression: "IF(requests > 0, 100 * hits / requests, 0)",
+          label: "hits / requests (access logs)",
+          id: "ratio",
+          region: useast1,
+        },
+      ],
     ],
     { region: useast1, yAxis: { left: { min: 0, max: 100 } } },
   );
@@ -182,15 +225,18 @@ export function dashboardBody(i: DashboardInput): DashboardBody {
       ["AWS/EC2", "NetworkIn", ...ec2, { stat: "Sum" }],
       ["AWS/EC2", "NetworkOut", ...ec2, { stat: "Sum" }],
     ]);
-    add(
-      "Backups: successful runs per day",
-      [[i.namespace, "BackupSuccess", { stat: "Sum" }]],
-      { ...target(`target ${SLO_TARGETS.backupsPerDay} a day (100%)`, SLO_TARGETS.backupsPerDay), period: 86400 },
-    );
+    add("Backups: successful runs per day", [[i.namespace, "BackupSuccess", { stat: "Sum" }]], {
+      ...target(`target ${SLO_TARGETS.backupsPerDay} a day (100%)`, SLO_TARGETS.backupsPerDay),
+      period: 86400,
+    });
     add(
       "Restore drill: result and age",
       [
-        [i.namespace, "RestoreDrillSuccess", { stat: "Minimum", yAxis: "right", label: "drill passed (1) / failed (0)" }],
+        [
+          i.namespace,
+          "RestoreDrillSuccess",
+          { stat: "Minimum", yAxis: "right", label: "drill passed (1) / failed (0)" },
+        ],
         [i.namespace, "RestoreDrillAgeSeconds", { stat: "Maximum", label: "seconds since the last passed drill" }],
       ],
       { ...target("7 days: a daily age above it for 26 h alarms (8 days without a pass)", 7 * 86400), period: 86400 },
@@ -210,7 +256,13 @@ export function dashboardBody(i: DashboardInput): DashboardBody {
     ]);
     add("ALB: target response time p95, s and 5xx", [
       ["AWS/ApplicationELB", "TargetResponseTime", "LoadBalancer", s.loadBalancerArnSuffix, { stat: "p95" }],
-      ["AWS/ApplicationELB", "HTTPCode_Target_5XX_Count", "LoadBalancer", s.loadBalancerArnSuffix, { stat: "Sum", yAxis: "right" }],
+      [
+        "AWS/ApplicationELB",
+        "HTTPCode_Target_5XX_Count",
+        "LoadBalancer",
+        s.loadBalancerArnSuffix,
+        { stat: "Sum", yAxis: "right" },
+      ],
     ]);
     const db = ["DBInstanceIdentifier", s.dbInstanceIdentifier] as const;
     add("RDS: CPU % and free storage", [
@@ -222,7 +274,13 @@ export function dashboardBody(i: DashboardInput): DashboardBody {
       s.cache.kind === "serverless"
         ? [
             ["AWS/ElastiCache", "BytesUsedForCache", "clusterId", s.cache.name, { stat: "Maximum" }],
-            ["AWS/ElastiCache", "ElastiCacheProcessingUnits", "clusterId", s.cache.name, { stat: "Sum", yAxis: "right" }],
+            [
+              "AWS/ElastiCache",
+              "ElastiCacheProcessingUnits",
+              "clusterId",
+              s.cache.name,
+              { stat: "Sum", yAxis: "right" },
+            ],
           ]
         : s.cache.nodeIds.map((n): MetricLine => ["AWS/ElastiCache", "EngineCPUUtilization", "CacheClusterId", n]),
     );
@@ -231,7 +289,9 @@ export function dashboardBody(i: DashboardInput): DashboardBody {
 }
 
 /** Every metric a body draws, with its region (expressions left out). */
-export function dashboardMetrics(body: DashboardBody): Array<{ title: string; region: string; namespace: string; metricName: string; dimensions: Record<string, string> }> {
+export function dashboardMetrics(
+  body: DashboardBody,
+): Array<{ title: string; region: string; namespace: string; metricName: string; dimensions: Record<string, string> }> {
   const out: ReturnType<typeof dashboardMetrics> = [];
   for (const w of body.widgets) {
     for (const line of w.properties.metrics) {
@@ -244,7 +304,13 @@ export function dashboardMetrics(body: DashboardBody): Array<{ title: string; re
         if (typeof v === "object") opts = v;
         else dims[v] = rest[++k] as string;
       }
-      out.push({ title: w.properties.title, region: opts.region ?? w.properties.region, namespace, metricName, dimensions: dims });
+      out.push({
+        title: w.properties.title,
+        region: opts.region ?? w.properties.region,
+        namespace,
+        metricName,
+        dimensions: dims,
+      });
     }
   }
   return out;

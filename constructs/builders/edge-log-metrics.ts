@@ -37,10 +37,23 @@ export interface EdgeMetricFilter {
  *   CloudFront's own CacheHitRate counts them).
  */
 export function edgeMetricFilters(): EdgeMetricFilter[] {
-  const fields = (resultType?: string) => `[time_taken, result_type${resultType ? `=${JSON.stringify(resultType)}` : ""}, status]`;
+  const fields = (resultType?: string) =>
+    `[time_taken, result_type${resultType ? `=${JSON.stringify(resultType)}` : ""}, status]`;
   return [
-    { id: "hit-time-taken", pattern: fields("Hit"), metricName: EDGE_METRICS.hitTimeTaken, value: "$time_taken", unit: "Seconds" },
-    { id: "miss-time-taken", pattern: fields("Miss"), metricName: EDGE_METRICS.missTimeTaken, value: "$time_taken", unit: "Seconds" },
+    {
+      id: "hit-time-taken",
+      pattern: fields("Hit"),
+      metricName: EDGE_METRICS.hitTimeTaken,
+      value: "$time_taken",
+      unit: "Seconds",
+    },
+    {
+      id: "miss-time-taken",
+      pattern: fields("Miss"),
+      metricName: EDGE_METRICS.missTimeTaken,
+      value: "$time_taken",
+      unit: "Seconds",
+    },
     { id: "requests", pattern: fields(), metricName: EDGE_METRICS.requests, value: "1", unit: "Count" },
     { id: "hits", pattern: fields("*Hit"), metricName: EDGE_METRICS.hits, value: "1", unit: "Count" },
   ];

@@ -22,21 +22,43 @@ export function fleetSizeProblems(f: { min?: unknown; max?: unknown; targetCpuPe
   const out: Problem[] = [];
   const { minSize, maxSize, minCpu, maxCpu } = FLEET_LIMITS;
   const minOk = isInt(f.min, minSize, maxSize);
-  if (!minOk) out.push({ field: "min", value: f.min ?? null, fix: `use at least ${minSize} (one instance per availability zone), at most ${maxSize}` });
+  if (!minOk)
+    out.push({
+      field: "min",
+      value: f.min ?? null,
+      fix: `use at least ${minSize} (one instance per availability zone), at most ${maxSize}`,
+    });
   if (!isInt(f.max, minSize, maxSize))
-    out.push({ field: "max", value: f.max ?? null, fix: `use a whole number from ${minSize} to ${maxSize}, at least fleet.min` });
-  else if (minOk && (f.max as number) < (f.min as number)) out.push({ field: "max", value: f.max, fix: `must be at least fleet.min (${f.min})` });
+    out.push({
+      field: "max",
+      value: f.max ?? null,
+      fix: `use a whole number from ${minSize} to ${maxSize}, at least fleet.min`,
+    });
+  else if (minOk && (f.max as number) < (f.min as number))
+    out.push({ field: "max", value: f.max, fix: `must be at least fleet.min (${f.min})` });
   if (!isInt(f.targetCpuPercent, minCpu, maxCpu))
-    out.push({ field: "targetCpuPercent", value: f.targetCpuPercent ?? null, fix: `use a whole percentage from ${minCpu} to ${maxCpu} for target tracking` });
+    out.push({
+      field: "targetCpuPercent",
+      value: f.targetCpuPercent ?? null,
+      fix: `use a whole percentage from ${minCpu} to ${maxCpu} for target tracking`,
+    });
   return out;
 }
 
 /** RDS storage and automated backups: gp3's 20 GiB floor, an autoscaling ceiling above it, 7 to 35 days of backups. */
-export function databaseStorageProblems(d: { allocatedStorageGb?: unknown; maxAllocatedStorageGb?: unknown; backupRetentionDays?: unknown }): Problem[] {
+export function databaseStorageProblems(d: {
+  allocatedStorageGb?: unknown;
+  maxAllocatedStorageGb?: unknown;
+  backupRetentionDays?: unknown;
+}): Problem[] {
   const out: Problem[] = [];
   const allocatedOk = isInt(d.allocatedStorageGb, 20, 65536);
   if (!allocatedOk)
-    out.push({ field: "allocatedStorageGb", value: d.allocatedStorageGb ?? null, fix: "use a whole number of GiB between 20 (the gp3 minimum) and 65536" });
+    out.push({
+      field: "allocatedStorageGb",
+      value: d.allocatedStorageGb ?? null,
+      fix: "use a whole number of GiB between 20 (the gp3 minimum) and 65536",
+    });
   if (!isInt(d.maxAllocatedStorageGb, 21, 65536))
     out.push({
       field: "maxAllocatedStorageGb",

@@ -65,7 +65,18 @@ export function cloudBackendOf(env: EnvironmentConfig): ResolvedCloudBackend | u
  */
 export function stackShortNames(env: EnvironmentConfig): string[] {
   const scaled = topologyOf(env).kind === "scaled";
-  return ["network", "storage", "secrets", "compute", "dns", ...(scaled ? ["data", "app"] : []), "api", "cdn", "monitoring", "cicd"];
+  return [
+    "network",
+    "storage",
+    "secrets",
+    "compute",
+    "dns",
+    ...(scaled ? ["data", "app"] : []),
+    "api",
+    "cdn",
+    "monitoring",
+    "cicd",
+  ];
 }
 
 /** The workspace of one stack: `<workspacePrefix><short>`, e.g. `zmanim-prod-network`. */
@@ -114,7 +125,10 @@ export function tfcRoleArnPattern(env: EnvironmentConfig): string {
 /** The issuer's host, which is also the prefix of its IAM condition keys (`app.terraform.io:sub`). */
 export function tfcOidcHost(env: EnvironmentConfig): string {
   const b = cloudBackendOf(env);
-  if (!b) throw new Error(`environment ${env.name} keeps its state in S3; Terraform Cloud roles exist only with state.kind "cloud"`);
+  if (!b)
+    throw new Error(
+      `environment ${env.name} keeps its state in S3; Terraform Cloud roles exist only with state.kind "cloud"`,
+    );
   return b.hostname;
 }
 

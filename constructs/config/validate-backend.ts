@@ -36,7 +36,11 @@ export function backendProblems(env: EnvironmentConfig, bad: Bad): void {
     return true;
   };
   if (!st) {
-    bad("state", null, "is required: { kind: \"s3\", bucket, lockTable, region } or { kind: \"cloud\", organization, workspacePrefix }");
+    bad(
+      "state",
+      null,
+      'is required: { kind: "s3", bucket, lockTable, region } or { kind: "cloud", organization, workspacePrefix }',
+    );
     return;
   }
   if (st.kind === "s3") {
@@ -46,27 +50,54 @@ export function backendProblems(env: EnvironmentConfig, bad: Bad): void {
     if (required("state.lockTable", st.lockTable, def) && !/^[A-Za-z0-9_.-]{3,255}$/.test(st.lockTable))
       bad("state.lockTable", st.lockTable, "use a valid DynamoDB table name (the one backend.tf.json creates)");
     if (!(AWS_REGIONS as readonly string[]).includes(st.region))
-      bad("state.region", st.region, "use the region backend.tf.json was applied in, e.g. \"eu-west-1\"");
+      bad("state.region", st.region, 'use the region backend.tf.json was applied in, e.g. "eu-west-1"');
     return;
   }
   if (st.kind !== "cloud") {
-    bad("state.kind", (st as { kind: unknown }).kind, "use \"s3\" or \"cloud\"");
+    bad("state.kind", (st as { kind: unknown }).kind, 'use "s3" or "cloud"');
     return;
   }
-  if (required("state.organization", st.organization, "is required for Terraform Cloud; set TFC_ORGANIZATION or state.organization in constructs/config/environments.ts") && !TFC_NAME.test(st.organization))
+  if (
+    required(
+      "state.organization",
+      st.organization,
+      "is required for Terraform Cloud; set TFC_ORGANIZATION or state.organization in constructs/config/environments.ts",
+    ) &&
+    !TFC_NAME.test(st.organization)
+  )
     bad("state.organization", st.organization, "use the Terraform Cloud organization name (letters, digits, - and _)");
   if (!/^[A-Za-z0-9_-]*$/.test(st.workspacePrefix ?? ""))
     bad("state.workspacePrefix", st.workspacePrefix, "use letters, digits, - and _ only");
   else if ((st.workspacePrefix ?? "").length + "secrets".length > TFC_WORKSPACE_MAX)
-    bad("state.workspacePrefix", st.workspacePrefix, `workspace names are at most ${TFC_WORKSPACE_MAX} characters; shorten the prefix`);
+    bad(
+      "state.workspacePrefix",
+      st.workspacePrefix,
+      `workspace names are at most ${TFC_WORKSPACE_MAX} characters; shorten the prefix`,
+    );
   if (st.project !== undefined && !TFC_PROJECT.test(st.project))
-    bad("state.project", st.project, "use 3 to 40 letters, digits, spaces, - or _ (e.g. \"zmanim-prod\"), or leave it out for zmanim-<env>; TFC_PROJECT overrides it");
+    bad(
+      "state.project",
+      st.project,
+      'use 3 to 40 letters, digits, spaces, - or _ (e.g. "zmanim-prod"), or leave it out for zmanim-<env>; TFC_PROJECT overrides it',
+    );
   if (st.executionMode !== undefined && !TFC_EXECUTION_MODES.includes(st.executionMode))
-    bad("state.executionMode", st.executionMode, `use one of ${TFC_EXECUTION_MODES.map((m) => `"${m}"`).join(", ")}; "remote" records runs in Terraform Cloud with dynamic AWS credentials; TFC_EXECUTION_MODE overrides it`);
+    bad(
+      "state.executionMode",
+      st.executionMode,
+      `use one of ${TFC_EXECUTION_MODES.map((m) => `"${m}"`).join(", ")}; "remote" records runs in Terraform Cloud with dynamic AWS credentials; TFC_EXECUTION_MODE overrides it`,
+    );
   if (st.terraformVersion !== undefined && !TF_VERSION.test(st.terraformVersion))
-    bad("state.terraformVersion", st.terraformVersion, "use an exact Terraform release such as \"1.11.4\" (the one CI installs)");
+    bad(
+      "state.terraformVersion",
+      st.terraformVersion,
+      'use an exact Terraform release such as "1.11.4" (the one CI installs)',
+    );
   if (st.hostname !== undefined && !HOSTNAME.test(st.hostname))
-    bad("state.hostname", st.hostname, "use a host name without scheme, e.g. \"app.terraform.io\" or your Terraform Enterprise host");
+    bad(
+      "state.hostname",
+      st.hostname,
+      'use a host name without scheme, e.g. "app.terraform.io" or your Terraform Enterprise host',
+    );
 }
 
 /**

@@ -20,7 +20,8 @@ class ConsumersError extends Error {}
 /** The synthesized stacks of `outdir`, as [name, Terraform JSON], in manifest order. */
 function synthesizedStacks(outdir) {
   const manifestPath = path.join(outdir, "manifest.json");
-  if (!fs.existsSync(manifestPath)) throw new ConsumersError(`${manifestPath} does not exist; run \`npm run synth\` first`);
+  if (!fs.existsSync(manifestPath))
+    throw new ConsumersError(`${manifestPath} does not exist; run \`npm run synth\` first`);
   const manifest = JSON.parse(fs.readFileSync(manifestPath, "utf8"));
   return Object.entries(manifest.stacks).map(([name, st]) => [
     name,
@@ -31,7 +32,9 @@ function synthesizedStacks(outdir) {
 /** Stacks with a data aws_ssm_parameter whose name is the AMI parameter. */
 function amiStacks(stacks) {
   return stacks
-    .filter(([, tf]) => Object.values((tf.data && tf.data.aws_ssm_parameter) || {}).some((d) => AMI_PARAMETER.test(String(d.name))))
+    .filter(([, tf]) =>
+      Object.values((tf.data && tf.data.aws_ssm_parameter) || {}).some((d) => AMI_PARAMETER.test(String(d.name))),
+    )
     .map(([name]) => name);
 }
 
@@ -49,7 +52,14 @@ function main(argv) {
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === "-h" || a === "--help") {
-      process.stdout.write(fs.readFileSync(__filename, "utf8").split("\n").slice(1, 12).map((l) => l.replace(/^\/\/ ?/, "")).join("\n") + "\n");
+      process.stdout.write(
+        fs
+          .readFileSync(__filename, "utf8")
+          .split("\n")
+          .slice(1, 12)
+          .map((l) => l.replace(/^\/\/ ?/, ""))
+          .join("\n") + "\n",
+      );
       return 0;
     }
     if (a === "--outdir") outdir = argv[++i];
@@ -67,7 +77,9 @@ function main(argv) {
     const stacks = synthesizedStacks(outdir);
     const out = mode === "stacks" ? amiStacks(stacks) : amiGroups(stacks);
     if (mode === "stacks" && out.length === 0) {
-      throw new ConsumersError(`no stack in ${outdir} reads the AMI parameter /zmanim/<env>/ami-id; a new AMI would reach no instance`);
+      throw new ConsumersError(
+        `no stack in ${outdir} reads the AMI parameter /zmanim/<env>/ami-id; a new AMI would reach no instance`,
+      );
     }
     if (out.length > 0) process.stdout.write(out.join("\n") + "\n");
     return 0;

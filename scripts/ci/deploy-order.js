@@ -17,7 +17,8 @@ class OrderError extends Error {}
 /** Kahn's algorithm over manifest.stacks[*].dependencies. Throws OrderError on unknown deps or cycles. */
 function deployOrder(manifest) {
   const stacks = manifest && manifest.stacks;
-  if (!stacks || typeof stacks !== "object") throw new OrderError("manifest has no `stacks` object; run `npm run synth` first");
+  if (!stacks || typeof stacks !== "object")
+    throw new OrderError("manifest has no `stacks` object; run `npm run synth` first");
   const names = Object.keys(stacks).sort();
   const deps = new Map();
   for (const n of names) {
@@ -47,7 +48,9 @@ function isTopologicalOrder(manifest, order) {
   const names = Object.keys(manifest.stacks);
   if (order.length !== names.length || new Set(order).size !== order.length) return false;
   const pos = new Map(order.map((n, i) => [n, i]));
-  return names.every((n) => pos.has(n) && (manifest.stacks[n].dependencies || []).every((d) => pos.get(d) < pos.get(n)));
+  return names.every(
+    (n) => pos.has(n) && (manifest.stacks[n].dependencies || []).every((d) => pos.get(d) < pos.get(n)),
+  );
 }
 
 /**
@@ -69,7 +72,14 @@ function main(argv) {
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === "-h" || a === "--help") {
-      process.stdout.write(fs.readFileSync(__filename, "utf8").split("\n").slice(1, 10).map((l) => l.replace(/^\/\/ ?/, "")).join("\n") + "\n");
+      process.stdout.write(
+        fs
+          .readFileSync(__filename, "utf8")
+          .split("\n")
+          .slice(1, 10)
+          .map((l) => l.replace(/^\/\/ ?/, ""))
+          .join("\n") + "\n",
+      );
       return 0;
     } else if (a === "--manifest" && argv[i + 1]) manifestPath = argv[++i];
     else if (a === "--exclude" && argv[i + 1]) exclude.push(argv[++i]);
@@ -77,10 +87,12 @@ function main(argv) {
     else if (a === "--reads" && argv[i + 1]) reads = argv[++i];
     else throw new OrderError(`unknown or incomplete option "${a}"; see --help`);
   }
-  if (!fs.existsSync(manifestPath)) throw new OrderError(`manifest ${manifestPath} does not exist; run \`npm run synth\` first`);
+  if (!fs.existsSync(manifestPath))
+    throw new OrderError(`manifest ${manifestPath} does not exist; run \`npm run synth\` first`);
   const manifest = JSON.parse(fs.readFileSync(manifestPath, "utf8"));
   for (const x of exclude) {
-    if (!manifest.stacks || !manifest.stacks[x]) throw new OrderError(`--exclude ${x}: no such stack in ${manifestPath}`);
+    if (!manifest.stacks || !manifest.stacks[x])
+      throw new OrderError(`--exclude ${x}: no such stack in ${manifestPath}`);
   }
   if (reads !== undefined) {
     const st = manifest.stacks && manifest.stacks[reads];

@@ -91,12 +91,24 @@ function shellcheckFindings(workflow) {
 
 async function main(argv) {
   if (argv.includes("-h") || argv.includes("--help")) {
-    process.stdout.write(fs.readFileSync(__filename, "utf8").split("\n").slice(1, 10).map((l) => l.replace(/^\/\/ ?/, "")).join("\n") + "\n");
+    process.stdout.write(
+      fs
+        .readFileSync(__filename, "utf8")
+        .split("\n")
+        .slice(1, 10)
+        .map((l) => l.replace(/^\/\/ ?/, ""))
+        .join("\n") + "\n",
+    );
     return 0;
   }
   const root = path.resolve(__dirname, "../..");
   const dir = path.join(root, ".github/workflows");
-  const files = argv.length ? argv : fs.readdirSync(dir).filter((f) => /\.ya?ml$/.test(f)).map((f) => path.join(dir, f));
+  const files = argv.length
+    ? argv
+    : fs
+        .readdirSync(dir)
+        .filter((f) => /\.ya?ml$/.test(f))
+        .map((f) => path.join(dir, f));
   const YAML = require("yaml");
   const haveShellcheck = shellcheckAvailable();
   if (!haveShellcheck) process.stderr.write("lint-workflows: shellcheck not installed; run blocks not checked\n");

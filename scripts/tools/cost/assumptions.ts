@@ -271,7 +271,9 @@ export const ENVIRONMENT_OVERRIDES: Readonly<Record<string, unknown>> = {
 /** DEFAULT_ASSUMPTIONS with the environment's overrides applied. */
 export function assumptionsFor(environment: string): UsageAssumptions {
   const o = ENVIRONMENT_OVERRIDES[environment];
-  return o === undefined ? DEFAULT_ASSUMPTIONS : mergeAssumptions(DEFAULT_ASSUMPTIONS, o, `ENVIRONMENT_OVERRIDES.${environment}`);
+  return o === undefined
+    ? DEFAULT_ASSUMPTIONS
+    : mergeAssumptions(DEFAULT_ASSUMPTIONS, o, `ENVIRONMENT_OVERRIDES.${environment}`);
 }
 
 /** Deep-merges a partial override into `base`, rejecting keys `base` does not have (except in open maps). */
@@ -295,7 +297,7 @@ export function mergeAssumptions(base: UsageAssumptions, override: unknown, sour
       }
       return out;
     }
-    if (b !== undefined && typeof b !== typeof o && !(path.endsWith("discoverCallsPerMonth"))) {
+    if (b !== undefined && typeof b !== typeof o && !path.endsWith("discoverCallsPerMonth")) {
       problems.push(`${path} = ${JSON.stringify(o)}: expected a ${typeof b}`);
       return b;
     }
@@ -317,20 +319,32 @@ export function mergeAssumptions(base: UsageAssumptions, override: unknown, sour
   ratio("edge.apiCacheHitRatio", merged.edge.apiCacheHitRatio);
   ratio("edge.originShieldHitRatio", merged.edge.originShieldHitRatio);
   if (merged.dns.healthCheckEndpoint !== "aws" && merged.dns.healthCheckEndpoint !== "non-aws")
-    problems.push(`dns.healthCheckEndpoint = ${JSON.stringify(merged.dns.healthCheckEndpoint)}: use "aws" or "non-aws"`);
+    problems.push(
+      `dns.healthCheckEndpoint = ${JSON.stringify(merged.dns.healthCheckEndpoint)}: use "aws" or "non-aws"`,
+    );
   const c = merged.commitment;
   const plans = ["on-demand", ...Object.keys(COMMITMENT_DISCOUNTS)];
-  if (!plans.includes(c.plan)) problems.push(`commitment.plan = ${JSON.stringify(c.plan)}: use one of ${plans.map((x) => JSON.stringify(x)).join(", ")}`);
-  if (c.term !== "1yr" && c.term !== "3yr") problems.push(`commitment.term = ${JSON.stringify(c.term)}: use "1yr" or "3yr"`);
-  if (!["none", "partial", "all"].includes(c.upfront)) problems.push(`commitment.upfront = ${JSON.stringify(c.upfront)}: use "none", "partial" or "all"`);
-  if (!(merged.scaled.peakToAverage >= 1)) problems.push(`scaled.peakToAverage = ${merged.scaled.peakToAverage}: use a number >= 1`);
+  if (!plans.includes(c.plan))
+    problems.push(
+      `commitment.plan = ${JSON.stringify(c.plan)}: use one of ${plans.map((x) => JSON.stringify(x)).join(", ")}`,
+    );
+  if (c.term !== "1yr" && c.term !== "3yr")
+    problems.push(`commitment.term = ${JSON.stringify(c.term)}: use "1yr" or "3yr"`);
+  if (!["none", "partial", "all"].includes(c.upfront))
+    problems.push(`commitment.upfront = ${JSON.stringify(c.upfront)}: use "none", "partial" or "all"`);
+  if (!(merged.scaled.peakToAverage >= 1))
+    problems.push(`scaled.peakToAverage = ${merged.scaled.peakToAverage}: use a number >= 1`);
   if (!(merged.scaled.originRequestsPerSecondPerInstance > 0))
-    problems.push(`scaled.originRequestsPerSecondPerInstance = ${merged.scaled.originRequestsPerSecondPerInstance}: use a number > 0`);
+    problems.push(
+      `scaled.originRequestsPerSecondPerInstance = ${merged.scaled.originRequestsPerSecondPerInstance}: use a number > 0`,
+    );
   const d = merged.cloudMap.discoverCallsPerMonth;
   if (d !== "per-origin-request" && !(typeof d === "number" && d >= 0))
     problems.push(`cloudMap.discoverCallsPerMonth = ${JSON.stringify(d)}: use a number >= 0 or "per-origin-request"`);
   if (problems.length) {
-    throw new AssumptionsError(`${source}: invalid assumptions; nothing was computed:\n${problems.map((p) => `  - ${p}`).join("\n")}`);
+    throw new AssumptionsError(
+      `${source}: invalid assumptions; nothing was computed:\n${problems.map((p) => `  - ${p}`).join("\n")}`,
+    );
   }
   return merged;
 }
@@ -353,7 +367,8 @@ export function atTraffic(a: UsageAssumptions, requestsPerMonth: number): UsageA
   if (!(Number.isFinite(requestsPerMonth) && requestsPerMonth >= 0))
     throw new AssumptionsError(`requests per month = ${requestsPerMonth}: use a finite number >= 0`);
   const f = a.edge.requestsPerMonth > 0 ? requestsPerMonth / a.edge.requestsPerMonth : 0;
-  const scaleLogs = (key: string) => (a.logGroups[key] ? { [key]: { ingestGbPerMonth: a.logGroups[key].ingestGbPerMonth * f } } : {});
+  const scaleLogs = (key: string) =>
+    a.logGroups[key] ? { [key]: { ingestGbPerMonth: a.logGroups[key].ingestGbPerMonth * f } } : {};
   const out: UsageAssumptions = {
     ...a,
     edge: {
@@ -365,7 +380,12 @@ export function atTraffic(a: UsageAssumptions, requestsPerMonth: number): UsageA
     logGroups: { ...a.logGroups, ...scaleLogs("apigw-access"), ...scaleLogs("api") },
     buckets: { ...a.buckets },
   };
-  if (a.buckets.logs) out.buckets.logs = { ...a.buckets.logs, storageGb: a.buckets.logs.storageGb * f, tier1Requests: a.buckets.logs.tier1Requests * f };
+  if (a.buckets.logs)
+    out.buckets.logs = {
+      ...a.buckets.logs,
+      storageGb: a.buckets.logs.storageGb * f,
+      tier1Requests: a.buckets.logs.tier1Requests * f,
+    };
   if (a.buckets.static) out.buckets.static = { ...a.buckets.static, tier2Requests: a.buckets.static.tier2Requests * f };
   return out;
 }

@@ -67,21 +67,38 @@ function parseArgs(argv: readonly string[]): Options {
     const inline = a.startsWith("--") && eq > 0 ? a.slice(eq + 1) : undefined;
     const take = () => (inline !== undefined ? inline : value(i++, flag));
     switch (flag) {
-      case "--env": take(); break; // read by selectEnvironment
-      case "--outdir": o.outdir = take(); break;
-      case "--json": o.json = take(); break;
-      case "--assumptions": o.assumptions = take(); break;
+      case "--env":
+        take();
+        break; // read by selectEnvironment
+      case "--outdir":
+        o.outdir = take();
+        break;
+      case "--json":
+        o.json = take();
+        break;
+      case "--assumptions":
+        o.assumptions = take();
+        break;
       case "--requests": {
         const v = take();
         const n = Number(v.replace(/_/g, ""));
         if (!/^[0-9_]+(\.[0-9]+)?(e[0-9]+)?$/i.test(v) || !Number.isFinite(n))
-          throw new InputError(`--requests ${JSON.stringify(v)}: use a number of viewer requests per month, e.g. 5000000 or 5e6`);
+          throw new InputError(
+            `--requests ${JSON.stringify(v)}: use a number of viewer requests per month, e.g. 5000000 or 5e6`,
+          );
         o.requests = n;
         break;
       }
-      case "--strict": o.strict = true; break;
-      case "--update-doc": o.updateDocs.push(take()); break;
-      case "-h": case "--help": o.help = true; break;
+      case "--strict":
+        o.strict = true;
+        break;
+      case "--update-doc":
+        o.updateDocs.push(take());
+        break;
+      case "-h":
+      case "--help":
+        o.help = true;
+        break;
       default:
         throw new InputError(`${JSON.stringify(a)}: unknown option; see --help`);
     }
@@ -115,7 +132,12 @@ function loadAssumptions(file: string | undefined, base: UsageAssumptions): Usag
 }
 
 /** Runs the command; returns the exit code. Reads nothing from the process itself. */
-export function main(argv: readonly string[], vars: Readonly<Record<string, string | undefined>>, print: (s: string) => void = (s) => process.stdout.write(s), printErr: (s: string) => void = (s) => process.stderr.write(s)): number {
+export function main(
+  argv: readonly string[],
+  vars: Readonly<Record<string, string | undefined>>,
+  print: (s: string) => void = (s) => process.stdout.write(s),
+  printErr: (s: string) => void = (s) => process.stderr.write(s),
+): number {
   let o: Options;
   try {
     o = parseArgs(argv);

@@ -17,7 +17,14 @@ import { prod, scaled, EnvironmentConfig, topologyOf } from "../../../constructs
 import { synthEnvironment } from "../../../main";
 import { assumptionsFor } from "./assumptions";
 import { CostCurve, costCurve, renderCurveJson, renderCurveSvg, renderReadmeBlock, TopologyInput } from "./curve";
-import { InputError, LoadedStack, loadStacks, replaceBetweenMarkers, stacksOfEnvironment, textBetweenMarkers } from "./tfjson";
+import {
+  InputError,
+  LoadedStack,
+  loadStacks,
+  replaceBetweenMarkers,
+  stacksOfEnvironment,
+  textBetweenMarkers,
+} from "./tfjson";
 import { stackName } from "../../../constructs/config/naming";
 import { ConfigError } from "../../../constructs/config/errors";
 
@@ -38,7 +45,8 @@ export const ASSUMED_APP_LABEL =
  */
 export function assumedAppStack(env: EnvironmentConfig): LoadedStack {
   const t = topologyOf(env);
-  if (t.kind !== "scaled") throw new InputError(`${env.name}: topology is ${t.kind}; an app stack exists only in scaled`);
+  if (t.kind !== "scaled")
+    throw new InputError(`${env.name}: topology is ${t.kind}; an app stack exists only in scaled`);
   const publicIp = t.egress === "public-ip";
   const resource: Record<string, Record<string, Record<string, unknown>>> = {
     aws_lb: { alb: { load_balancer_type: "application", internal: true } },
@@ -46,10 +54,18 @@ export function assumedAppStack(env: EnvironmentConfig): LoadedStack {
       fleet: {
         instance_type: t.fleet.instanceType,
         network_interfaces: [{ associate_public_ip_address: publicIp }],
-        block_device_mappings: [{ device_name: "/dev/xvda", ebs: { volume_size: env.rootVolumeGb, volume_type: "gp3" } }],
+        block_device_mappings: [
+          { device_name: "/dev/xvda", ebs: { volume_size: env.rootVolumeGb, volume_type: "gp3" } },
+        ],
       },
     },
-    aws_autoscaling_group: { fleet: { min_size: t.fleet.min, max_size: t.fleet.max, launch_template: { id: "${aws_launch_template.fleet.id}", version: "1" } } },
+    aws_autoscaling_group: {
+      fleet: {
+        min_size: t.fleet.min,
+        max_size: t.fleet.max,
+        launch_template: { id: "${aws_launch_template.fleet.id}", version: "1" },
+      },
+    },
     aws_cloudwatch_metric_alarm: {
       "unhealthy-hosts": { namespace: "AWS/ApplicationELB", metric_name: "UnHealthyHostCount", period: 60 },
       "target-5xx": { namespace: "AWS/ApplicationELB", metric_name: "HTTPCode_Target_5XX_Count", period: 60 },
@@ -66,13 +82,22 @@ export function scaledInput(env: EnvironmentConfig, stacks: LoadedStack[]): Topo
   const t = topologyOf(env);
   const keepBox = t.kind === "scaled" && t.keepBox;
   const kept = keepBox ? stacks : stacks.filter((st) => st.name !== stackName(env, "compute"));
-  return { topology: "scaled", environment: env.name, stacks: [...kept, assumedAppStack(env)], assumed: ASSUMED_APP_LABEL };
+  return {
+    topology: "scaled",
+    environment: env.name,
+    stacks: [...kept, assumedAppStack(env)],
+    assumed: ASSUMED_APP_LABEL,
+  };
 }
 
 /** The curve of prod (single-box) and `scaled`, priced with prod's usage and commitment. */
 export function curveFromOutdirs(prodOutdir: string, scaledOutdir: string): CostCurve {
   const inputs: TopologyInput[] = [
-    { topology: "single-box", environment: prod.name, stacks: stacksOfEnvironment(loadStacks(prodOutdir), prod.name, prodOutdir) },
+    {
+      topology: "single-box",
+      environment: prod.name,
+      stacks: stacksOfEnvironment(loadStacks(prodOutdir), prod.name, prodOutdir),
+    },
     scaledInput(scaled, stacksOfEnvironment(loadStacks(scaledOutdir), scaled.name, scaledOutdir)),
   ];
   return costCurve(inputs, prod.monthlyBudgetUsd, assumptionsFor(prod.name));
@@ -92,7 +117,12 @@ function synthInto(env: EnvironmentConfig, base: string): string {
   return synthEnvironment(env, join(base, env.name, "cdktf.out"));
 }
 
-export function main(argv: readonly string[], root: string, print: (s: string) => void, printErr: (s: string) => void): number {
+export function main(
+  argv: readonly string[],
+  root: string,
+  print: (s: string) => void,
+  printErr: (s: string) => void,
+): number {
   const unknown = argv.filter((a) => a !== "--check");
   if (unknown.length) {
     printErr(`cost:curve: ${JSON.stringify(unknown[0])}: unknown option; the only option is --check\n`);
@@ -113,10 +143,14 @@ export function main(argv: readonly string[], root: string, print: (s: string) =
         const path = join(root, f);
         if (!existsSync(path)) return true;
         const current = readFileSync(path, "utf8");
-        return f === "README.md" ? textBetweenMarkers(current, "cost")?.trim() !== textBetweenMarkers(text, "cost")?.trim() : current !== text;
+        return f === "README.md"
+          ? textBetweenMarkers(current, "cost")?.trim() !== textBetweenMarkers(text, "cost")?.trim()
+          : current !== text;
       });
       if (stale.length) {
-        printErr(`cost:curve: ${stale.map(([f]) => f).join(", ")} ${stale.length === 1 ? "is" : "are"} stale; run \`npm run cost:curve\`\n`);
+        printErr(
+          `cost:curve: ${stale.map(([f]) => f).join(", ")} ${stale.length === 1 ? "is" : "are"} stale; run \`npm run cost:curve\`\n`,
+        );
         return 4;
       }
       print("cost:curve: the chart, its JSON and the README block are current\n");
@@ -137,6 +171,10 @@ export function main(argv: readonly string[], root: string, print: (s: string) =
 }
 
 if (require.main === module) {
-  process.exitCode = main(process.argv.slice(2), process.cwd(), (s) => process.stdout.write(s), (s) => process.stderr.write(s));
+  process.exitCode = main(
+    process.argv.slice(2),
+    process.cwd(),
+    (s) => process.stdout.write(s),
+    (s) => process.stderr.write(s),
+  );
 }
-

@@ -70,14 +70,24 @@ function r2(x: number): number {
 }
 
 /** One point: the estimate at `requests`, reduced to the four totals. */
-export function pointAt(stacks: LoadedStack[], environment: string, budgetUsd: number, a: UsageAssumptions, requests: number): CurvePoint {
+export function pointAt(
+  stacks: LoadedStack[],
+  environment: string,
+  budgetUsd: number,
+  a: UsageAssumptions,
+  requests: number,
+): CurvePoint {
   return toPoint(estimate(stacks, { environment, budgetUsd, assumptions: atTraffic(a, requests) }), requests);
 }
 
 /** The three series of one report, unrounded. */
 export function seriesOf(r: CostReport): Record<Series, number> {
   const credits = r.freeTierCredits.filter((c) => !c.standing).reduce((s, c) => s + c.usd, 0);
-  return { onDemandUsd: r.onDemandTotalUsd, commitmentUsd: r.commitmentTotalUsd, allowancesUsd: r.commitmentTotalUsd + credits };
+  return {
+    onDemandUsd: r.onDemandTotalUsd,
+    commitmentUsd: r.commitmentTotalUsd,
+    allowancesUsd: r.commitmentTotalUsd + credits,
+  };
 }
 
 export function toPoint(r: CostReport, requests: number): CurvePoint {
@@ -86,7 +96,10 @@ export function toPoint(r: CostReport, requests: number): CurvePoint {
     requestsPerMonth: requests,
     onDemandUsd: r2(s.onDemandUsd),
     commitmentUsd: r2(s.commitmentUsd),
-    commitmentRangeUsd: [r2(r.onDemandTotalUsd - r.commitment.savingsUsd.high), r2(r.onDemandTotalUsd - r.commitment.savingsUsd.low)],
+    commitmentRangeUsd: [
+      r2(r.onDemandTotalUsd - r.commitment.savingsUsd.high),
+      r2(r.onDemandTotalUsd - r.commitment.savingsUsd.low),
+    ],
     allowancesUsd: r2(s.allowancesUsd),
     configuredUsd: r2(r.totalUsd),
   };
@@ -111,7 +124,10 @@ export function crossing(f: (requests: number) => number, budget: number): Cross
 
 export function topologyCurve(input: TopologyInput, budgetUsd: number, a: UsageAssumptions): TopologyCurve {
   const at = (requests: number) => pointAt(input.stacks, input.environment, budgetUsd, a, requests);
-  const exact = (requests: number) => seriesOf(estimate(input.stacks, { environment: input.environment, budgetUsd, assumptions: atTraffic(a, requests) }));
+  const exact = (requests: number) =>
+    seriesOf(
+      estimate(input.stacks, { environment: input.environment, budgetUsd, assumptions: atTraffic(a, requests) }),
+    );
   const breakEven = {} as Record<Series, Crossing>;
   for (const s of SERIES) breakEven[s] = crossing((requests) => exact(requests)[s], budgetUsd);
   const curve: TopologyCurve = {
@@ -157,7 +173,10 @@ const ROWS: ReadonlyArray<[Series, (commitment: string) => string]> = [
 
 /** The README's cost block: one short table, the chart, and where the numbers come from. */
 export function renderReadmeBlock(c: CostCurve, svgPath: string, jsonPath: string): string {
-  const [box, scaled] = [c.topologies.find((t) => t.topology === "single-box"), c.topologies.find((t) => t.topology === "scaled")];
+  const [box, scaled] = [
+    c.topologies.find((t) => t.topology === "single-box"),
+    c.topologies.find((t) => t.topology === "scaled"),
+  ];
   const now = requestsText(c.currentRequestsPerMonth);
   const head = ["", `single-box at ${now} requests/month`, "single-box crosses the budget at"];
   if (scaled) head.push(`scaled at ${now}`, "scaled crosses the budget at");
@@ -171,21 +190,25 @@ export function renderReadmeBlock(c: CostCurve, svgPath: string, jsonPath: strin
     if (scaled) cells.push(at(scaled), crossingText(scaled.breakEven[s]));
     return `| ${cells.join(" | ")} |`;
   });
-  const assumed = c.topologies.filter((t) => t.assumed).map((t) => `The \`${t.topology}\` curve is built from ${t.assumed}.`);
-  return [
-    `Monthly cost in USD from \`npm run cost:curve\` (rates of ${c.ratesVersion}; usage from scripts/tools/cost/assumptions.ts, ` +
-      `traffic-driven parts scaled to each traffic; budget ${usd(c.budgetUsd)}):`,
-    "",
-    `| ${head.join(" | ")} |`,
-    `|${head.map((_, i) => (i === 0 ? "---" : "---:")).join("|")}|`,
-    ...rows,
-    "",
-    `![Monthly cost of each topology from 100k to 500M requests a month, with the $${c.budgetUsd} budget](${svgPath})`,
-    "",
-    `Savings Plan rates per instance type could not be read from AWS's page, so the commitment is a discount range ` +
-      `(midpoint in the totals, ends in brackets; scripts/tools/cost/rates.ts COMMITMENT_DISCOUNTS). ` +
-      `The same series as JSON: [${jsonPath}](${jsonPath}). ${assumed.join(" ")}`.trimEnd(),
-  ].join("\n") + "\n";
+  const assumed = c.topologies
+    .filter((t) => t.assumed)
+    .map((t) => `The \`${t.topology}\` curve is built from ${t.assumed}.`);
+  return (
+    [
+      `Monthly cost in USD from \`npm run cost:curve\` (rates of ${c.ratesVersion}; usage from scripts/tools/cost/assumptions.ts, ` +
+        `traffic-driven parts scaled to each traffic; budget ${usd(c.budgetUsd)}):`,
+      "",
+      `| ${head.join(" | ")} |`,
+      `|${head.map((_, i) => (i === 0 ? "---" : "---:")).join("|")}|`,
+      ...rows,
+      "",
+      `![Monthly cost of each topology from 100k to 500M requests a month, with the $${c.budgetUsd} budget](${svgPath})`,
+      "",
+      `Savings Plan rates per instance type could not be read from AWS's page, so the commitment is a discount range ` +
+        `(midpoint in the totals, ends in brackets; scripts/tools/cost/rates.ts COMMITMENT_DISCOUNTS). ` +
+        `The same series as JSON: [${jsonPath}](${jsonPath}). ${assumed.join(" ")}`.trimEnd(),
+    ].join("\n") + "\n"
+  );
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -227,13 +250,24 @@ export function renderCurveSvg(c: CostCurve): string {
   const yMax = niceCeil(Math.max(c.budgetUsd, ...values) * 1.05);
   const [x0, x1] = [Math.log10(xs[0]), Math.log10(xs[xs.length - 1])];
   const px = (r: number) => M.left + ((Math.log10(r) - x0) / (x1 - x0)) * (W - M.left - M.right);
-  const py = (u: number) => H - M.bottom - ((Math.log10(u) - Math.log10(yMin)) / (Math.log10(yMax) - Math.log10(yMin))) * (H - M.top - M.bottom);
+  const py = (u: number) =>
+    H -
+    M.bottom -
+    ((Math.log10(u) - Math.log10(yMin)) / (Math.log10(yMax) - Math.log10(yMin))) * (H - M.top - M.bottom);
   const out: string[] = [];
-  out.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="Helvetica, Arial, sans-serif" font-size="12">`);
-  out.push(`<!-- Generated by \`npm run cost:curve\` from scripts/tools/cost (rates of ${c.ratesVersion}); do not edit by hand. -->`);
+  out.push(
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="Helvetica, Arial, sans-serif" font-size="12">`,
+  );
+  out.push(
+    `<!-- Generated by \`npm run cost:curve\` from scripts/tools/cost (rates of ${c.ratesVersion}); do not edit by hand. -->`,
+  );
   out.push(`<rect width="${W}" height="${H}" fill="#ffffff"/>`);
-  out.push(`<text x="${M.left}" y="20" font-size="14" font-weight="bold">Monthly cost by traffic (USD, log scales)</text>`);
-  out.push(`<text x="${M.left}" y="34" fill="#555555">dashed: with ${esc(c.commitment)} and the always-free allowances</text>`);
+  out.push(
+    `<text x="${M.left}" y="20" font-size="14" font-weight="bold">Monthly cost by traffic (USD, log scales)</text>`,
+  );
+  out.push(
+    `<text x="${M.left}" y="34" fill="#555555">dashed: with ${esc(c.commitment)} and the always-free allowances</text>`,
+  );
   // Grid and axes.
   for (let d = Math.floor(Math.log10(yMin)); d <= Math.ceil(Math.log10(yMax)); d++)
     for (const m of [1, 2, 5]) {
@@ -246,15 +280,26 @@ export function renderCurveSvg(c: CostCurve): string {
     out.push(`<line x1="${f1(px(r))}" y1="${M.top}" x2="${f1(px(r))}" y2="${H - M.bottom}" stroke="#f0f0f0"/>`);
     out.push(`<text x="${f1(px(r))}" y="${H - M.bottom + 16}" text-anchor="middle">${requestsText(r)}</text>`);
   }
-  out.push(`<text x="${f1((M.left + W - M.right) / 2)}" y="${H - M.bottom + 34}" text-anchor="middle">viewer requests per month</text>`);
-  out.push(`<rect x="${M.left}" y="${M.top}" width="${W - M.left - M.right}" height="${H - M.top - M.bottom}" fill="none" stroke="#999999"/>`);
+  out.push(
+    `<text x="${f1((M.left + W - M.right) / 2)}" y="${H - M.bottom + 34}" text-anchor="middle">viewer requests per month</text>`,
+  );
+  out.push(
+    `<rect x="${M.left}" y="${M.top}" width="${W - M.left - M.right}" height="${H - M.top - M.bottom}" fill="none" stroke="#999999"/>`,
+  );
   // Budget.
-  out.push(`<line x1="${M.left}" y1="${f1(py(c.budgetUsd))}" x2="${W - M.right}" y2="${f1(py(c.budgetUsd))}" stroke="#2ca02c" stroke-width="2" stroke-dasharray="2 3"/>`);
-  out.push(`<text x="${W - M.right - 4}" y="${f1(py(c.budgetUsd) - 5)}" text-anchor="end" fill="#2ca02c">budget $${c.budgetUsd}</text>`);
+  out.push(
+    `<line x1="${M.left}" y1="${f1(py(c.budgetUsd))}" x2="${W - M.right}" y2="${f1(py(c.budgetUsd))}" stroke="#2ca02c" stroke-width="2" stroke-dasharray="2 3"/>`,
+  );
+  out.push(
+    `<text x="${W - M.right - 4}" y="${f1(py(c.budgetUsd) - 5)}" text-anchor="end" fill="#2ca02c">budget $${c.budgetUsd}</text>`,
+  );
   // Series.
   for (const t of c.topologies) {
     const color = COLORS[t.topology];
-    for (const [series, dash] of [["onDemandUsd", ""], ["allowancesUsd", ` stroke-dasharray="6 4"`]] as Array<[Series, string]>) {
+    for (const [series, dash] of [
+      ["onDemandUsd", ""],
+      ["allowancesUsd", ` stroke-dasharray="6 4"`],
+    ] as Array<[Series, string]>) {
       const pts = t.points.map((p) => `${f1(px(p.requestsPerMonth))},${f1(py(p[series]))}`).join(" ");
       out.push(`<polyline points="${pts}" fill="none" stroke="${color}" stroke-width="2"${dash}/>`);
     }
@@ -266,25 +311,40 @@ export function renderCurveSvg(c: CostCurve): string {
       const x = box.breakEven[s];
       if (x.kind !== "at" || x.requestsPerMonth < xs[0] || x.requestsPerMonth > xs[xs.length - 1]) continue;
       const cx = px(x.requestsPerMonth);
-      out.push(`<line x1="${f1(cx)}" y1="${f1(py(c.budgetUsd))}" x2="${f1(cx)}" y2="${H - M.bottom}" stroke="${COLORS["single-box"]}" stroke-dasharray="1 3"/>`);
-      out.push(`<circle cx="${f1(cx)}" cy="${f1(py(c.budgetUsd))}" r="4" fill="#ffffff" stroke="${COLORS["single-box"]}" stroke-width="2"/>`);
+      out.push(
+        `<line x1="${f1(cx)}" y1="${f1(py(c.budgetUsd))}" x2="${f1(cx)}" y2="${H - M.bottom}" stroke="${COLORS["single-box"]}" stroke-dasharray="1 3"/>`,
+      );
+      out.push(
+        `<circle cx="${f1(cx)}" cy="${f1(py(c.budgetUsd))}" r="4" fill="#ffffff" stroke="${COLORS["single-box"]}" stroke-width="2"/>`,
+      );
       const label = `single-box ${s === "onDemandUsd" ? "on-demand" : "committed + free"} crosses $${c.budgetUsd} at ${requestsText(x.requestsPerMonth)}`;
-      out.push(`<text x="${f1(cx + 5)}" y="${f1(py(c.budgetUsd) + 16 + 15 * i)}" fill="${COLORS["single-box"]}">${label}</text>`);
+      out.push(
+        `<text x="${f1(cx + 5)}" y="${f1(py(c.budgetUsd) + 16 + 15 * i)}" fill="${COLORS["single-box"]}">${label}</text>`,
+      );
     }
   // The current assumption's point (configured total of single-box).
   if (box) {
     const cx = px(box.current.requestsPerMonth);
     const cy = py(box.current.configuredUsd);
     out.push(`<circle cx="${f1(cx)}" cy="${f1(cy)}" r="5" fill="${COLORS["single-box"]}"/>`);
-    out.push(`<text x="${f1(cx - 8)}" y="${f1(cy - 9)}" text-anchor="end">today's assumption: ${requestsText(box.current.requestsPerMonth)} requests, ${usd(box.current.configuredUsd)}</text>`);
+    out.push(
+      `<text x="${f1(cx - 8)}" y="${f1(cy - 9)}" text-anchor="end">today's assumption: ${requestsText(box.current.requestsPerMonth)} requests, ${usd(box.current.configuredUsd)}</text>`,
+    );
   }
   // Legend: one row per topology.
   for (const [i, t] of c.topologies.entries()) {
     const ly = H - 36 + i * 18;
-    out.push(`<text x="${M.left}" y="${ly}" font-weight="bold" fill="${COLORS[t.topology]}">${esc(`${t.topology}${t.assumed ? " (assumed)" : ""}`)}</text>`);
+    out.push(
+      `<text x="${M.left}" y="${ly}" font-weight="bold" fill="${COLORS[t.topology]}">${esc(`${t.topology}${t.assumed ? " (assumed)" : ""}`)}</text>`,
+    );
     let lx = M.left + 130;
-    for (const [label, dash] of [["on-demand", ""], ["committed, with the always-free allowances", ` stroke-dasharray="6 4"`]]) {
-      out.push(`<line x1="${lx}" y1="${ly - 4}" x2="${lx + 24}" y2="${ly - 4}" stroke="${COLORS[t.topology]}" stroke-width="2"${dash}/>`);
+    for (const [label, dash] of [
+      ["on-demand", ""],
+      ["committed, with the always-free allowances", ` stroke-dasharray="6 4"`],
+    ]) {
+      out.push(
+        `<line x1="${lx}" y1="${ly - 4}" x2="${lx + 24}" y2="${ly - 4}" stroke="${COLORS[t.topology]}" stroke-width="2"${dash}/>`,
+      );
       out.push(`<text x="${lx + 30}" y="${ly}">${esc(label)}</text>`);
       lx += 130;
     }

@@ -59,7 +59,9 @@ function byResource(r: CostReportJson): Map<string, number> {
 
 export function diffReports(base: CostReportJson, head: CostReportJson): CostDiff {
   if (base.environment !== head.environment) {
-    throw new DiffInputError(`the reports price different environments: base "${base.environment}", head "${head.environment}"; price the same --env twice`);
+    throw new DiffInputError(
+      `the reports price different environments: base "${base.environment}", head "${head.environment}"; price the same --env twice`,
+    );
   }
   const b = byResource(base);
   const h = byResource(head);
@@ -68,14 +70,32 @@ export function diffReports(base: CostReportJson, head: CostReportJson): CostDif
     const baseUsd = b.get(k) ?? 0;
     const headUsd = h.get(k) ?? 0;
     if (Math.abs(headUsd - baseUsd) < SAME && b.has(k) === h.has(k)) continue;
-    resources.push({ resource: k, baseUsd, headUsd, deltaUsd: headUsd - baseUsd, kind: !b.has(k) ? "added" : !h.has(k) ? "removed" : "changed" });
+    resources.push({
+      resource: k,
+      baseUsd,
+      headUsd,
+      deltaUsd: headUsd - baseUsd,
+      kind: !b.has(k) ? "added" : !h.has(k) ? "removed" : "changed",
+    });
   }
   resources.sort((x, y) => Math.abs(y.deltaUsd) - Math.abs(x.deltaUsd) || x.resource.localeCompare(y.resource));
-  const side = (r: CostReportJson) => ({ totalUsd: r.totalUsd, budgetUsd: r.budgetUsd, over: r.totalUsd > r.budgetUsd });
+  const side = (r: CostReportJson) => ({
+    totalUsd: r.totalUsd,
+    budgetUsd: r.budgetUsd,
+    over: r.totalUsd > r.budgetUsd,
+  });
   const bs = side(base);
   const hs = side(head);
   const verdict = bs.over ? "already-over" : hs.over ? "crosses" : "within";
-  return { environment: head.environment, base: bs, head: hs, deltaUsd: hs.totalUsd - bs.totalUsd, resources, verdict, exitCode: verdict === "crosses" ? 1 : 0 };
+  return {
+    environment: head.environment,
+    base: bs,
+    head: hs,
+    deltaUsd: hs.totalUsd - bs.totalUsd,
+    resources,
+    verdict,
+    exitCode: verdict === "crosses" ? 1 : 0,
+  };
 }
 
 const usd = (n: number) => `$${n.toFixed(2)}`;
@@ -97,38 +117,64 @@ export function renderDiffMarkdown(d: CostDiff): string {
     }
   }
   out.push("");
-  if (d.verdict === "crosses") out.push(`**This change takes the estimate over the budget: ${usd(d.head.totalUsd)} > ${usd(d.head.budgetUsd)}.**`);
-  else if (d.verdict === "already-over") out.push(`Warning: the base was already over budget (${usd(d.base.totalUsd)} > ${usd(d.base.budgetUsd)}); not failing this change for it.`);
+  if (d.verdict === "crosses")
+    out.push(`**This change takes the estimate over the budget: ${usd(d.head.totalUsd)} > ${usd(d.head.budgetUsd)}.**`);
+  else if (d.verdict === "already-over")
+    out.push(
+      `Warning: the base was already over budget (${usd(d.base.totalUsd)} > ${usd(d.base.budgetUsd)}); not failing this change for it.`,
+    );
   else out.push(`Within budget: ${usd(d.head.totalUsd)} <= ${usd(d.head.budgetUsd)}.`);
   return out.join("\n") + "\n";
 }
 
 function readReport(file: string): CostReportJson {
-  if (!existsSync(file)) throw new DiffInputError(`${file}: no such file; write it with \`npm run cost -- --json ${file}\``);
+  if (!existsSync(file))
+    throw new DiffInputError(`${file}: no such file; write it with \`npm run cost -- --json ${file}\``);
   let r: CostReportJson;
   try {
     r = JSON.parse(readFileSync(file, "utf8")) as CostReportJson;
   } catch (e) {
     throw new DiffInputError(`${file}: not JSON (${(e as Error).message})`);
   }
-  for (const [k, t] of [["environment", "string"], ["budgetUsd", "number"], ["totalUsd", "number"]] as const) {
-    if (typeof r[k] !== t) throw new DiffInputError(`${file}: field ${k} is ${JSON.stringify(r[k])}, expected a ${t}; is it a report of \`npm run cost -- --json\`?`);
+  for (const [k, t] of [
+    ["environment", "string"],
+    ["budgetUsd", "number"],
+    ["totalUsd", "number"],
+  ] as const) {
+    if (typeof r[k] !== t)
+      throw new DiffInputError(
+        `${file}: field ${k} is ${JSON.stringify(r[k])}, expected a ${t}; is it a report of \`npm run cost -- --json\`?`,
+      );
   }
-  if (!Array.isArray(r.lines)) throw new DiffInputError(`${file}: field lines is not an array; is it a report of \`npm run cost -- --json\`?`);
+  if (!Array.isArray(r.lines))
+    throw new DiffInputError(`${file}: field lines is not an array; is it a report of \`npm run cost -- --json\`?`);
   return r;
 }
 
-export function main(argv: readonly string[], print: (s: string) => void = (s) => process.stdout.write(s), printErr: (s: string) => void = (s) => process.stderr.write(s)): number {
+export function main(
+  argv: readonly string[],
+  print: (s: string) => void = (s) => process.stdout.write(s),
+  printErr: (s: string) => void = (s) => process.stderr.write(s),
+): number {
   if (argv.includes("-h") || argv.includes("--help")) {
-    print("Usage: npm run cost:diff -- BASE.json HEAD.json\n\nExit codes: 0 within budget, or already over before the change (warning); 1 the change takes the estimate over budget; 2 bad input.\n");
+    print(
+      "Usage: npm run cost:diff -- BASE.json HEAD.json\n\nExit codes: 0 within budget, or already over before the change (warning); 1 the change takes the estimate over budget; 2 bad input.\n",
+    );
     return 0;
   }
   try {
-    if (argv.length !== 2) throw new DiffInputError(`expected two reports, BASE.json and HEAD.json; got ${argv.length} argument(s)`);
+    if (argv.length !== 2)
+      throw new DiffInputError(`expected two reports, BASE.json and HEAD.json; got ${argv.length} argument(s)`);
     const d = diffReports(readReport(argv[0]), readReport(argv[1]));
     print(renderDiffMarkdown(d));
-    if (d.verdict === "already-over") printErr(`::warning::cost: ${d.environment} was already over its budget before this change (${usd(d.base.totalUsd)} > ${usd(d.base.budgetUsd)}); head: ${usd(d.head.totalUsd)}\n`);
-    if (d.verdict === "crosses") printErr(`cost: this change takes ${d.environment} over its budget: ${usd(d.head.totalUsd)} > ${usd(d.head.budgetUsd)} (base ${usd(d.base.totalUsd)})\n`);
+    if (d.verdict === "already-over")
+      printErr(
+        `::warning::cost: ${d.environment} was already over its budget before this change (${usd(d.base.totalUsd)} > ${usd(d.base.budgetUsd)}); head: ${usd(d.head.totalUsd)}\n`,
+      );
+    if (d.verdict === "crosses")
+      printErr(
+        `cost: this change takes ${d.environment} over its budget: ${usd(d.head.totalUsd)} > ${usd(d.head.budgetUsd)} (base ${usd(d.base.totalUsd)})\n`,
+      );
     return d.exitCode;
   } catch (e) {
     if (e instanceof DiffInputError) {

@@ -3,7 +3,8 @@ import { CommitmentSummary, CostReport, LineItem } from "./model";
 import { RATES } from "./rates";
 
 export function usd(x: number): string {
-  const s = Math.abs(x) < 0.005 && x !== 0 ? (x < 0 ? "-<$0.01" : "<$0.01") : `${x < 0 ? "-" : ""}$${Math.abs(x).toFixed(2)}`;
+  const s =
+    Math.abs(x) < 0.005 && x !== 0 ? (x < 0 ? "-<$0.01" : "<$0.01") : `${x < 0 ? "-" : ""}$${Math.abs(x).toFixed(2)}`;
   return s;
 }
 
@@ -26,7 +27,9 @@ function lpad(s: string, n: number): string {
 
 export function renderText(r: CostReport): string {
   const out: string[] = [];
-  out.push(`Monthly cost estimate for environment "${r.environment}" (rates ${r.ratesVersion}; on-demand list prices, USD)`);
+  out.push(
+    `Monthly cost estimate for environment "${r.environment}" (rates ${r.ratesVersion}; on-demand list prices, USD)`,
+  );
   out.push("");
   const aw = Math.min(60, Math.max(20, ...r.lines.map((l) => l.address.length)));
   const cw = Math.min(70, Math.max(20, ...r.lines.map((l) => l.component.length)));
@@ -35,7 +38,9 @@ export function renderText(r: CostReport): string {
     out.push(`${pad(s.stack, aw + cw + 4)}${lpad(usd(s.usd), 10)}`);
     for (const l of lines) {
       const q = `${qty(l.quantity)} x ${rateText(l)}`;
-      out.push(`  ${pad(l.address, aw)} ${pad(l.component, cw).slice(0, cw)} ${lpad(usd(l.usd), 9)}   ${q} (${l.unit})${l.note ? `  [${l.note}]` : ""}`);
+      out.push(
+        `  ${pad(l.address, aw)} ${pad(l.component, cw).slice(0, cw)} ${lpad(usd(l.usd), 9)}   ${q} (${l.unit})${l.note ? `  [${l.note}]` : ""}`,
+      );
     }
     if (lines.length === 0) out.push("  (nothing billed)");
   }
@@ -43,7 +48,8 @@ export function renderText(r: CostReport): string {
   out.push(`List total: ${usd(r.listTotalUsd)}`);
   const standing = r.freeTierCredits.filter((c) => c.standing);
   const free = r.freeTierCredits.filter((c) => !c.standing);
-  for (const c of standing) out.push(`  ${pad(`${c.description} (part of the price)`, aw + cw + 1)} ${lpad(usd(c.usd), 9)}`);
+  for (const c of standing)
+    out.push(`  ${pad(`${c.description} (part of the price)`, aw + cw + 1)} ${lpad(usd(c.usd), 9)}`);
   const c = r.commitment;
   out.push("");
   out.push(`${pad("On-demand", 52)}${lpad(usd(r.onDemandTotalUsd), 10)}`);
@@ -55,14 +61,23 @@ export function renderText(r: CostReport): string {
           `${c.upfrontUsd > 0 ? `; ${usd(c.upfrontUsd)} paid up front` : ""})`),
   );
   if (free.length) {
-    out.push(`Always-free allowances (${r.freeTierApplied ? "applied" : "not applied; set assumptions.alwaysFreeTier to apply"}):`);
+    out.push(
+      `Always-free allowances (${r.freeTierApplied ? "applied" : "not applied; set assumptions.alwaysFreeTier to apply"}):`,
+    );
     for (const f of free) out.push(`  ${pad(f.description, aw + cw + 1)} ${lpad(usd(f.usd), 9)}`);
   }
-  const range = r.totalRangeUsd.low === r.totalRangeUsd.high ? "" : ` (discount range: ${usd(r.totalRangeUsd.low)} to ${usd(r.totalRangeUsd.high)})`;
-  out.push(`Total: ${usd(r.totalUsd)}${range} / budget ${usd(r.budgetUsd)}  ${r.overBudget ? "OVER BUDGET" : "within budget"}`);
+  const range =
+    r.totalRangeUsd.low === r.totalRangeUsd.high
+      ? ""
+      : ` (discount range: ${usd(r.totalRangeUsd.low)} to ${usd(r.totalRangeUsd.high)})`;
+  out.push(
+    `Total: ${usd(r.totalUsd)}${range} / budget ${usd(r.budgetUsd)}  ${r.overBudget ? "OVER BUDGET" : "within budget"}`,
+  );
   out.push("");
   const freeCount = r.free.reduce((s, f) => s + f.count, 0);
-  out.push(`Free of charge: ${freeCount} resources of ${r.free.length} types (${r.free.map((f) => `${f.type} x${f.count}`).join(", ")})`);
+  out.push(
+    `Free of charge: ${freeCount} resources of ${r.free.length} types (${r.free.map((f) => `${f.type} x${f.count}`).join(", ")})`,
+  );
   if (r.unpriced.length) {
     out.push(`UNPRICED: ${r.unpriced.length} resources of ${r.unpricedTypes.length} types are not in the total:`);
     for (const u of r.unpriced) out.push(`  ${u.stack} ${u.address}: ${u.reason}`);
@@ -97,7 +112,8 @@ export const EPIC_TOTAL = 42.5;
 export function category(l: LineItem): string {
   const item = l.rateKey.slice(l.rateKey.indexOf(":") + 1);
   if (l.type.startsWith("aws_service_discovery_")) return "Cloud Map";
-  if (item.startsWith("ebs.")) return l.type === "aws_instance" || l.type === "aws_autoscaling_group" ? "EBS root volume" : "EBS data volume";
+  if (item.startsWith("ebs."))
+    return l.type === "aws_instance" || l.type === "aws_autoscaling_group" ? "EBS root volume" : "EBS data volume";
   if (item.startsWith("rds.") || item.startsWith("secretsmanager.")) return "RDS PostgreSQL";
   if (item.startsWith("elasticache.")) return "ElastiCache Valkey";
   if (item.startsWith("elb.")) return "Load balancer";
@@ -112,7 +128,8 @@ export function category(l: LineItem): string {
   if (item.startsWith("route53.")) return "Route 53 hosted zone and queries";
   if (item.startsWith("cloudwatch.alarm")) return "CloudWatch alarms";
   if (item.startsWith("cloudwatch.")) return "CloudWatch custom metrics and API";
-  if (item === "logs.ingest.vended" || (item === "logs.storage" && /flow/.test(l.address + (l.note ?? "")))) return "VPC flow logs";
+  if (item === "logs.ingest.vended" || (item === "logs.storage" && /flow/.test(l.address + (l.note ?? ""))))
+    return "VPC flow logs";
   if (item.startsWith("logs.")) return "CloudWatch Logs";
   if (item.startsWith("cloudmap.")) return "Cloud Map";
   if (item.startsWith("ses.") || item.startsWith("sns.")) return "SES and SNS";
@@ -153,26 +170,33 @@ export function renderComparisonMarkdown(r: CostReport): string {
         ? `AWS's always-free allowances would take off another ${usd(-credits)} if this account has them to itself` +
           `${r.freeTierApplied ? " (applied in the total)" : " (not applied)"}. `
         : "") +
-      (r.unpriced.length ? `Unpriced resources (not in the total): ${r.unpricedTypes.join(", ")}.` : "Every resource is priced or known to be free."),
+      (r.unpriced.length
+        ? `Unpriced resources (not in the total): ${r.unpricedTypes.join(", ")}.`
+        : "Every resource is priced or known to be free."),
   ];
   return out.join("\n") + "\n";
 }
 
 /** Every line item, grouped by stack; docs/cost.md. */
 export function renderDetailMarkdown(r: CostReport): string {
-  const out = [
-    "| Stack | Resource | Item | Quantity | Monthly |",
-    "|---|---|---|---:|---:|",
-  ];
+  const out = ["| Stack | Resource | Item | Quantity | Monthly |", "|---|---|---|---:|---:|"];
   for (const l of r.lines)
-    out.push(`| ${l.stack.replace(/^zmanim-[a-z0-9]+-/, "")} | \`${l.address}\` | ${l.component} | ${qty(l.quantity)} ${l.unit} | ${usd(l.usd)} |`);
+    out.push(
+      `| ${l.stack.replace(/^zmanim-[a-z0-9]+-/, "")} | \`${l.address}\` | ${l.component} | ${qty(l.quantity)} ${l.unit} | ${usd(l.usd)} |`,
+    );
   out.push(`| | | **List total** | | **${usd(r.listTotalUsd)}** |`);
-  for (const c of r.freeTierCredits.filter((x) => x.standing)) out.push(`| | | part of the price: ${c.description} | ${qty(c.quantity)} | ${usd(c.usd)} |`);
+  for (const c of r.freeTierCredits.filter((x) => x.standing))
+    out.push(`| | | part of the price: ${c.description} | ${qty(c.quantity)} | ${usd(c.usd)} |`);
   const c = r.commitment;
   if (c.plan !== "on-demand")
-    out.push(`| | | ${commitmentLabel(c)}: ${Math.round(c.discount.mid * 100)}% off (range ${Math.round(c.discount.low * 100)}-${Math.round(c.discount.high * 100)}%) | ${usd(c.eligibleUsd)} of instance hours | ${usd(-c.savingsUsd.mid)} |`);
-  for (const f of r.freeTierCredits.filter((x) => !x.standing)) out.push(`| | | always free: ${f.description} | ${qty(f.quantity)} | ${usd(f.usd)} |`);
-  out.push(`| | | **Total compared with the budget** (${r.freeTierApplied ? "free tier applied" : "free tier not applied"}) | | **${usd(r.totalUsd)}** |`);
+    out.push(
+      `| | | ${commitmentLabel(c)}: ${Math.round(c.discount.mid * 100)}% off (range ${Math.round(c.discount.low * 100)}-${Math.round(c.discount.high * 100)}%) | ${usd(c.eligibleUsd)} of instance hours | ${usd(-c.savingsUsd.mid)} |`,
+    );
+  for (const f of r.freeTierCredits.filter((x) => !x.standing))
+    out.push(`| | | always free: ${f.description} | ${qty(f.quantity)} | ${usd(f.usd)} |`);
+  out.push(
+    `| | | **Total compared with the budget** (${r.freeTierApplied ? "free tier applied" : "free tier not applied"}) | | **${usd(r.totalUsd)}** |`,
+  );
   if (r.unpriced.length) {
     out.push("", "Unpriced (listed, not in the total):", "");
     for (const u of r.unpriced) out.push(`- ${u.stack} \`${u.address}\`: ${u.reason}`);

@@ -38,7 +38,9 @@ export class InputError extends Error {
 export function loadStacks(outdir: string): LoadedStack[] {
   const dir = join(outdir, "stacks");
   if (!existsSync(dir) || !statSync(dir).isDirectory()) {
-    throw new InputError(`--outdir ${JSON.stringify(outdir)}: no stacks/ directory there; run \`npm run synth\` first or pass the cdktf output directory`);
+    throw new InputError(
+      `--outdir ${JSON.stringify(outdir)}: no stacks/ directory there; run \`npm run synth\` first or pass the cdktf output directory`,
+    );
   }
   const stacks: LoadedStack[] = [];
   for (const name of readdirSync(dir).sort()) {
@@ -53,7 +55,9 @@ export function loadStacks(outdir: string): LoadedStack[] {
     stacks.push({ name, json });
   }
   if (stacks.length === 0) {
-    throw new InputError(`--outdir ${JSON.stringify(outdir)}: stacks/ holds no */cdk.tf.json; run \`npm run synth\` first`);
+    throw new InputError(
+      `--outdir ${JSON.stringify(outdir)}: stacks/ holds no */cdk.tf.json; run \`npm run synth\` first`,
+    );
   }
   return stacks;
 }
@@ -113,7 +117,9 @@ export function replaceBetweenMarkers(text: string, tag: string, body: string, f
   const i = text.indexOf(begin);
   const j = text.indexOf(end);
   if (i < 0 || j < 0 || j < i) {
-    throw new InputError(`${file}: markers ${begin} ... ${end} not found (in that order); add them where the block belongs`);
+    throw new InputError(
+      `${file}: markers ${begin} ... ${end} not found (in that order); add them where the block belongs`,
+    );
   }
   return text.slice(0, i + begin.length) + "\n" + body.replace(/\n*$/, "\n") + text.slice(j);
 }

@@ -51,7 +51,16 @@ interface Options {
 }
 
 function parseArgs(argv: readonly string[]): Options {
-  const o: Options = { outdir: "cdktf.out", out: "docs/architecture.mmd", noSvg: false, full: false, updateReadme: false, checkReadme: false, readme: "README.md", help: false };
+  const o: Options = {
+    outdir: "cdktf.out",
+    out: "docs/architecture.mmd",
+    noSvg: false,
+    full: false,
+    updateReadme: false,
+    checkReadme: false,
+    readme: "README.md",
+    help: false,
+  };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const eq = a.indexOf("=");
@@ -63,18 +72,42 @@ function parseArgs(argv: readonly string[]): Options {
       return v;
     };
     switch (flag) {
-      case "--env": take(); break; // read by selectEnvironment
-      case "--outdir": o.outdir = take(); break;
-      case "--out": o.out = take(); break;
-      case "--svg": o.svg = take(); break;
-      case "--dot": o.dot = take(); break;
-      case "--no-svg": o.noSvg = true; break;
-      case "--full": o.full = true; break;
-      case "--update-readme": o.updateReadme = true; break;
-      case "--check-readme": o.checkReadme = true; break;
-      case "--readme": o.readme = take(); break;
-      case "-h": case "--help": o.help = true; break;
-      default: throw new InputError(`${JSON.stringify(a)}: unknown option; see --help`);
+      case "--env":
+        take();
+        break; // read by selectEnvironment
+      case "--outdir":
+        o.outdir = take();
+        break;
+      case "--out":
+        o.out = take();
+        break;
+      case "--svg":
+        o.svg = take();
+        break;
+      case "--dot":
+        o.dot = take();
+        break;
+      case "--no-svg":
+        o.noSvg = true;
+        break;
+      case "--full":
+        o.full = true;
+        break;
+      case "--update-readme":
+        o.updateReadme = true;
+        break;
+      case "--check-readme":
+        o.checkReadme = true;
+        break;
+      case "--readme":
+        o.readme = take();
+        break;
+      case "-h":
+      case "--help":
+        o.help = true;
+        break;
+      default:
+        throw new InputError(`${JSON.stringify(a)}: unknown option; see --help`);
     }
   }
   if (o.updateReadme && o.checkReadme) throw new InputError("--update-readme and --check-readme: pick one");
@@ -87,7 +120,12 @@ export function mermaidFor(outdir: string, envName: string, full = false): strin
   return renderMermaid(buildGraph(stacks, { collapse: !full }));
 }
 
-export function main(argv: readonly string[], vars: Readonly<Record<string, string | undefined>>, print: (s: string) => void = (s) => process.stdout.write(s), printErr: (s: string) => void = (s) => process.stderr.write(s)): number {
+export function main(
+  argv: readonly string[],
+  vars: Readonly<Record<string, string | undefined>>,
+  print: (s: string) => void = (s) => process.stdout.write(s),
+  printErr: (s: string) => void = (s) => process.stderr.write(s),
+): number {
   try {
     const o = parseArgs(argv);
     if (o.help) {
@@ -101,9 +139,11 @@ export function main(argv: readonly string[], vars: Readonly<Record<string, stri
     const readme = o.readme;
 
     if (o.checkReadme) {
-      if (!existsSync(readme)) throw new InputError(`--check-readme: ${readme} not found; run from the repository root or pass --readme FILE`);
+      if (!existsSync(readme))
+        throw new InputError(`--check-readme: ${readme} not found; run from the repository root or pass --readme FILE`);
       const current = textBetweenMarkers(readFileSync(readme, "utf8"), "diagram");
-      if (current === undefined) throw new InputError(`${readme}: markers <!-- diagram:begin --> ... <!-- diagram:end --> not found`);
+      if (current === undefined)
+        throw new InputError(`${readme}: markers <!-- diagram:begin --> ... <!-- diagram:end --> not found`);
       if (current.trim() !== readmeBlock(mermaid).trim()) {
         printErr(`diagram: the Mermaid block in ${readme} is stale; run \`npm run diagram -- --update-readme\`\n`);
         return 1;
@@ -115,8 +155,14 @@ export function main(argv: readonly string[], vars: Readonly<Record<string, stri
     const writes: Array<[string, string]> = [[o.out, mermaid]];
     if (o.dot) writes.push([o.dot, renderDot(graph)]);
     if (o.updateReadme) {
-      if (!existsSync(readme)) throw new InputError(`--update-readme: ${readme} not found; run from the repository root or pass --readme FILE`);
-      writes.push([readme, replaceBetweenMarkers(readFileSync(readme, "utf8"), "diagram", readmeBlock(mermaid), readme)]);
+      if (!existsSync(readme))
+        throw new InputError(
+          `--update-readme: ${readme} not found; run from the repository root or pass --readme FILE`,
+        );
+      writes.push([
+        readme,
+        replaceBetweenMarkers(readFileSync(readme, "utf8"), "diagram", readmeBlock(mermaid), readme),
+      ]);
     }
     for (const [file, text] of writes) {
       mkdirSync(dirname(resolve(file)), { recursive: true });
@@ -140,7 +186,9 @@ export function main(argv: readonly string[], vars: Readonly<Record<string, stri
       }
     }
     const n = graph.stacks.reduce((s, x) => s + x.nodes.length, 0);
-    print(`diagram: ${graph.stacks.length} stacks, ${n} nodes, ${graph.edges.length} edges${o.full ? "" : " (configuration resources folded; --full keeps them)"}\n`);
+    print(
+      `diagram: ${graph.stacks.length} stacks, ${n} nodes, ${graph.edges.length} edges${o.full ? "" : " (configuration resources folded; --full keeps them)"}\n`,
+    );
     return 0;
   } catch (err) {
     if (err instanceof ConfigError) {

@@ -165,7 +165,13 @@ function producerOf(body: JsonObject, id: string, stacks: LoadedStack[]): Loaded
   for (const s of stacks) {
     const backend = s.json.terraform?.backend ?? {};
     for (const [kind, cfg] of Object.entries(backend)) {
-      if (kind === "s3" && config.key !== undefined && cfg.key === config.key && (config.bucket === undefined || cfg.bucket === config.bucket)) return s;
+      if (
+        kind === "s3" &&
+        config.key !== undefined &&
+        cfg.key === config.key &&
+        (config.bucket === undefined || cfg.bucket === config.bucket)
+      )
+        return s;
       if (kind === "local" && config.path !== undefined && cfg.path === config.path) return s;
     }
     const cloudWs = (s.json.terraform?.cloud?.workspaces as JsonObject | undefined)?.name;
@@ -185,11 +191,23 @@ export function buildGraph(stacks: LoadedStack[], opts: GraphOptions = {}): Grap
   for (const stack of stacks) {
     for (const [type, byName] of Object.entries(stack.json.resource ?? {}))
       for (const [name, body] of Object.entries(byName))
-        blocks.set(key(stack.name, `${type}.${name}`), { stack, address: `${type}.${name}`, type, kind: "resource", body });
+        blocks.set(key(stack.name, `${type}.${name}`), {
+          stack,
+          address: `${type}.${name}`,
+          type,
+          kind: "resource",
+          body,
+        });
     for (const [type, byName] of Object.entries(stack.json.data ?? {})) {
       if (type === "terraform_remote_state") continue;
       for (const [name, body] of Object.entries(byName))
-        blocks.set(key(stack.name, `data.${type}.${name}`), { stack, address: `data.${type}.${name}`, type: `data.${type}`, kind: "data", body });
+        blocks.set(key(stack.name, `data.${type}.${name}`), {
+          stack,
+          address: `data.${type}.${name}`,
+          type: `data.${type}`,
+          kind: "data",
+          body,
+        });
     }
   }
 
@@ -218,7 +236,9 @@ export function buildGraph(stacks: LoadedStack[], opts: GraphOptions = {}): Grap
     }
     const perAttr = new Map<string, string[]>();
     for (const attr of PARENT_ATTRIBUTE[b.type] ?? []) {
-      const targets = [...referencesIn(b.body[attr]).addresses].map((a) => key(b.stack.name, a)).filter((t) => blocks.has(t));
+      const targets = [...referencesIn(b.body[attr]).addresses]
+        .map((a) => key(b.stack.name, a))
+        .filter((t) => blocks.has(t));
       perAttr.set(attr, targets);
     }
     attrRefs.set(k, perAttr);
@@ -238,7 +258,13 @@ export function buildGraph(stacks: LoadedStack[], opts: GraphOptions = {}): Grap
     }
     for (const [k, b] of blocks) {
       if (parent.has(k) || !ABSORB_INTO_SOLE_CONSUMER.has(b.type)) continue;
-      const consumers = [...new Set(raw.filter((e) => e.to === k && e.kind !== "depends_on" && blocks.get(e.from)!.stack === b.stack).map((e) => e.from))];
+      const consumers = [
+        ...new Set(
+          raw
+            .filter((e) => e.to === k && e.kind !== "depends_on" && blocks.get(e.from)!.stack === b.stack)
+            .map((e) => e.from),
+        ),
+      ];
       if (consumers.length === 1) parent.set(k, consumers[0]);
     }
   }
@@ -264,7 +290,9 @@ export function buildGraph(stacks: LoadedStack[], opts: GraphOptions = {}): Grap
     for (let n = 2; used.has(id); n++) id = sanitize(`${shortStackName(b.stack.name)}__${b.address}`) + `_${n}`;
     used.add(id);
     ids.set(k, id);
-    nodesByStack.get(b.stack.name)!.push({ id, stack: b.stack.name, address: b.address, type: b.type, kind: b.kind, absorbed: [] });
+    nodesByStack
+      .get(b.stack.name)!
+      .push({ id, stack: b.stack.name, address: b.address, type: b.type, kind: b.kind, absorbed: [] });
   }
   const nodeOf = new Map<string, GraphNode>();
   for (const list of nodesByStack.values()) for (const n of list) nodeOf.set(n.id, n);

@@ -48,7 +48,9 @@ export function renderDot(g: Graph): string {
     out.push(`    label=${dotQuote(s.name)}; style="rounded"; color="#888888";`);
     for (const n of s.nodes) {
       const tip = n.absorbed.length ? `, tooltip=${dotQuote(n.absorbed.join("\n"))}` : "";
-      out.push(`    ${dotQuote(n.id)} [label=${dotQuote(label(n))}${n.kind === "data" ? ", shape=parallelogram" : ""}${tip}];`);
+      out.push(
+        `    ${dotQuote(n.id)} [label=${dotQuote(label(n))}${n.kind === "data" ? ", shape=parallelogram" : ""}${tip}];`,
+      );
     }
     out.push("  }");
   }

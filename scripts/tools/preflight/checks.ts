@@ -5,7 +5,15 @@
  */
 import { spawnSync } from "child_process";
 import { EnvironmentConfig } from "../../../constructs/config/environments";
-import { bucketName, ciRoleName, edgeHostNames, roleArn, ssmParameterName, stackName, stateKey } from "../../../constructs/config/naming";
+import {
+  bucketName,
+  ciRoleName,
+  edgeHostNames,
+  roleArn,
+  ssmParameterName,
+  stackName,
+  stateKey,
+} from "../../../constructs/config/naming";
 import { join } from "path";
 
 export interface Finding {
@@ -79,7 +87,8 @@ export function nsRecords(digOutput: string, name: string): string[] {
   const out: string[] = [];
   for (const line of digOutput.split("\n")) {
     const f = line.trim().split(/\s+/);
-    if (f.length >= 5 && !line.startsWith(";") && f[0].toLowerCase() === want && f[2] === "IN" && f[3] === "NS") out.push(f[4]);
+    if (f.length >= 5 && !line.startsWith(";") && f[0].toLowerCase() === want && f[2] === "IN" && f[3] === "NS")
+      out.push(f[4]);
   }
   return names(out);
 }
@@ -92,7 +101,10 @@ function parentServers(ctx: Context, zone: string): Array<{ host: string; port?:
   }
   const parent = zone.split(".").slice(1).join(".");
   const out = ctx.dig(["+short", "NS", parent]) ?? "";
-  return out.split("\n").filter(Boolean).map((h) => ({ host: h.trim() }));
+  return out
+    .split("\n")
+    .filter(Boolean)
+    .map((h) => ({ host: h.trim() }));
 }
 
 function stateStep(): Step {
@@ -102,13 +114,40 @@ function stateStep(): Step {
     check(ctx) {
       const st = ctx.env.state;
       if (st.kind !== "s3") return [{ ok: true, what: `state in Terraform Cloud (${st.organization}); no bootstrap` }];
-      const fix = "apply backend.tf.json as an administrator: `terraform init && terraform apply` in the repository root";
-      const versioning = ctx.aws(["s3api", "get-bucket-versioning", "--bucket", st.bucket, "--region", st.region, "--query", "Status", "--output", "text"]);
-      const table = ctx.aws(["dynamodb", "describe-table", "--table-name", st.lockTable, "--region", st.region, "--query", "Table.TableStatus", "--output", "text"]);
+      const fix =
+        "apply backend.tf.json as an administrator: `terraform init && terraform apply` in the repository root";
+      const versioning = ctx.aws([
+        "s3api",
+        "get-bucket-versioning",
+        "--bucket",
+        st.bucket,
+        "--region",
+        st.region,
+        "--query",
+        "Status",
+        "--output",
+        "text",
+      ]);
+      const table = ctx.aws([
+        "dynamodb",
+        "describe-table",
+        "--table-name",
+        st.lockTable,
+        "--region",
+        st.region,
+        "--query",
+        "Table.TableStatus",
+        "--output",
+        "text",
+      ]);
       return [
         versioning === undefined
           ? { ok: false, what: `state bucket ${st.bucket} is not there (${ctx.lastError})`, fix }
-          : { ok: versioning.trim() === "Enabled", what: `state bucket ${st.bucket}: versioning ${versioning.trim() || "never enabled"}`, fix },
+          : {
+              ok: versioning.trim() === "Enabled",
+              what: `state bucket ${st.bucket}: versioning ${versioning.trim() || "never enabled"}`,
+              fix,
+            },
         table === undefined
           ? { ok: false, what: `lock table ${st.lockTable} is not there`, fix }
           : { ok: table.trim() === "ACTIVE", what: `lock table ${st.lockTable} is ${table.trim()}`, fix },
@@ -126,7 +165,11 @@ function cicdStep(): Step {
       const arn = ctx.aws(["iam", "get-role", "--role-name", name, "--query", "Role.Arn", "--output", "text"]);
       return [
         arn === undefined
-          ? { ok: false, what: `deploy role ${name} is not there`, fix: "apply cdktf.out/stacks/zmanim-<env>-cicd as an administrator (`terraform init && terraform apply`)" }
+          ? {
+              ok: false,
+              what: `deploy role ${name} is not there`,
+              fix: "apply cdktf.out/stacks/zmanim-<env>-cicd as an administrator (`terraform init && terraform apply`)",
+            }
           : { ok: true, what: `deploy role ${arn.trim()}` },
       ];
     },
@@ -144,25 +187,66 @@ function zoneStep(): Step {
       );
       const hz = listed?.HostedZones?.find((z) => z.Name === `${zone}.` && !z.Config?.PrivateZone);
       if (!hz) {
-        return [{ ok: false, what: `no public hosted zone ${zone} in the account`, fix: `deploy the dns stack: bash scripts/ci/deploy-stacks.sh --only ${stackName(ctx.env, "dns")}` }];
+        return [
+          {
+            ok: false,
+            what: `no public hosted zone ${zone} in the account`,
+            fix: `deploy the dns stack: bash scripts/ci/deploy-stacks.sh --only ${stackName(ctx.env, "dns")}`,
+          },
+        ];
       }
-      const servers = json<string[]>(ctx.aws(["route53", "get-hosted-zone", "--id", hz.Id, "--query", "DelegationSet.NameServers", "--output", "json"]));
-      if (!servers || servers.length === 0) return [{ ok: false, what: `hosted zone ${zone} (${hz.Id}): its name servers could not be read (${ctx.lastError})`, fix: "check the credentials' route53:GetHostedZone right" }];
+      const servers = json<string[]>(
+        ctx.aws([
+          "route53",
+          "get-hosted-zone",
+          "--id",
+          hz.Id,
+          "--query",
+          "DelegationSet.NameServers",
+          "--output",
+          "json",
+        ]),
+      );
+      if (!servers || servers.length === 0)
+        return [
+          {
+            ok: false,
+            what: `hosted zone ${zone} (${hz.Id}): its name servers could not be read (${ctx.lastError})`,
+            fix: "check the credentials' route53:GetHostedZone right",
+          },
+        ];
       const expected = names(servers);
-      const findings: Finding[] = [{ ok: true, what: `hosted zone ${zone} (${hz.Id}) served by ${expected.join(", ")}` }];
+      const findings: Finding[] = [
+        { ok: true, what: `hosted zone ${zone} (${hz.Id}) served by ${expected.join(", ")}` },
+      ];
       const parents = parentServers(ctx, zone);
       if (parents.length === 0) {
-        findings.push({ ok: false, what: `no name server answers for the parent of ${zone}`, fix: `check \`dig NS ${zone.split(".").slice(1).join(".")}\`` });
+        findings.push({
+          ok: false,
+          what: `no name server answers for the parent of ${zone}`,
+          fix: `check \`dig NS ${zone.split(".").slice(1).join(".")}\``,
+        });
         return findings;
       }
       for (const p of parents) {
-        const out = ctx.dig(["+norecurse", "+noall", "+answer", "+authority", `@${p.host}`, ...(p.port ? ["-p", p.port] : []), "NS", zone]);
+        const out = ctx.dig([
+          "+norecurse",
+          "+noall",
+          "+answer",
+          "+authority",
+          `@${p.host}`,
+          ...(p.port ? ["-p", p.port] : []),
+          "NS",
+          zone,
+        ]);
         const got = out === undefined ? [] : nsRecords(out, zone);
         const where = `${p.host}${p.port ? `#${p.port}` : ""}`;
         const same = got.length === expected.length && got.every((n, i) => n === expected[i]);
         findings.push({
           ok: same,
-          what: same ? `${where} delegates ${zone} to the zone's name servers` : `${where} answers NS ${zone}: ${got.length ? got.join(", ") : out === undefined ? `nothing (${ctx.lastError})` : "nothing (not delegated)"}`,
+          what: same
+            ? `${where} delegates ${zone} to the zone's name servers`
+            : `${where} answers NS ${zone}: ${got.length ? got.join(", ") : out === undefined ? `nothing (${ctx.lastError})` : "nothing (not delegated)"}`,
           fix: `at the DNS that serves ${zone.split(".").slice(1).join(".")}, set exactly these NS records for ${zone}: ${expected.join(", ")} (docs/dns.md)`,
         });
       }
@@ -178,11 +262,23 @@ function sesStep(): Step {
     check(ctx) {
       const env = ctx.env;
       const findings: Finding[] = [];
-      const account = json<{ ProductionAccessEnabled?: boolean }>(ctx.aws(["sesv2", "get-account", "--region", env.region, "--output", "json"]));
-      if (account?.ProductionAccessEnabled) findings.push({ ok: true, what: `SES in ${env.region} has production access` });
+      const account = json<{ ProductionAccessEnabled?: boolean }>(
+        ctx.aws(["sesv2", "get-account", "--region", env.region, "--output", "json"]),
+      );
+      if (account?.ProductionAccessEnabled)
+        findings.push({ ok: true, what: `SES in ${env.region} has production access` });
       else {
         const recipient = json<{ VerifiedForSendingStatus?: boolean }>(
-          ctx.aws(["sesv2", "get-email-identity", "--email-identity", env.alarmEmail, "--region", env.region, "--output", "json"]),
+          ctx.aws([
+            "sesv2",
+            "get-email-identity",
+            "--email-identity",
+            env.alarmEmail,
+            "--region",
+            env.region,
+            "--output",
+            "json",
+          ]),
         );
         findings.push({
           ok: recipient?.VerifiedForSendingStatus === true,
@@ -191,7 +287,16 @@ function sesStep(): Step {
         });
       }
       const domain = json<{ VerifiedForSendingStatus?: boolean; DkimAttributes?: { Status?: string } }>(
-        ctx.aws(["sesv2", "get-email-identity", "--email-identity", env.domain.siteName, "--region", env.region, "--output", "json"]),
+        ctx.aws([
+          "sesv2",
+          "get-email-identity",
+          "--email-identity",
+          env.domain.siteName,
+          "--region",
+          env.region,
+          "--output",
+          "json",
+        ]),
       );
       findings.push({
         ok: domain?.VerifiedForSendingStatus === true,
@@ -218,20 +323,40 @@ function slrStep(): Step {
     check(ctx) {
       const deployRole = roleArn(ctx.env, ciRoleName(ctx.env, "deploy"));
       return SERVICE_LINKED_ROLES.map(([service, why]) => {
-        const existing = ctx.aws(["iam", "list-roles", "--path-prefix", `/aws-service-role/${service}/`, "--query", "Roles[].RoleName", "--output", "text"]);
-        if (existing !== undefined && existing.trim() !== "" && existing.trim() !== "None") return { ok: true, what: `service-linked role ${existing.trim()} exists (${why})` };
+        const existing = ctx.aws([
+          "iam",
+          "list-roles",
+          "--path-prefix",
+          `/aws-service-role/${service}/`,
+          "--query",
+          "Roles[].RoleName",
+          "--output",
+          "text",
+        ]);
+        if (existing !== undefined && existing.trim() !== "" && existing.trim() !== "None")
+          return { ok: true, what: `service-linked role ${existing.trim()} exists (${why})` };
         const decision = ctx.aws([
-          "iam", "simulate-principal-policy",
-          "--policy-source-arn", deployRole,
-          "--action-names", "iam:CreateServiceLinkedRole",
-          "--resource-arns", `arn:aws:iam::${ctx.env.accountId}:role/aws-service-role/${service}/*`,
-          "--context-entries", `ContextKeyName=iam:AWSServiceName,ContextKeyValues=${service},ContextKeyType=string`,
-          "--query", "EvaluationResults[0].EvalDecision", "--output", "text",
+          "iam",
+          "simulate-principal-policy",
+          "--policy-source-arn",
+          deployRole,
+          "--action-names",
+          "iam:CreateServiceLinkedRole",
+          "--resource-arns",
+          `arn:aws:iam::${ctx.env.accountId}:role/aws-service-role/${service}/*`,
+          "--context-entries",
+          `ContextKeyName=iam:AWSServiceName,ContextKeyValues=${service},ContextKeyType=string`,
+          "--query",
+          "EvaluationResults[0].EvalDecision",
+          "--output",
+          "text",
         ]);
         const allowed = decision?.trim() === "allowed";
         return {
           ok: allowed,
-          what: allowed ? `the service-linked role of ${service} may be created by ${ciRoleName(ctx.env, "deploy")} (${why})` : `the service-linked role of ${service} is missing and ${ciRoleName(ctx.env, "deploy")} may not create it (${decision?.trim() ?? ctx.lastError})`,
+          what: allowed
+            ? `the service-linked role of ${service} may be created by ${ciRoleName(ctx.env, "deploy")} (${why})`
+            : `the service-linked role of ${service} is missing and ${ciRoleName(ctx.env, "deploy")} may not create it (${decision?.trim() ?? ctx.lastError})`,
           fix: `create it once as an administrator: aws iam create-service-linked-role --aws-service-name ${service}`,
         };
       });
@@ -246,11 +371,35 @@ function amiStep(): Step {
     check(ctx) {
       const env = ctx.env;
       const releases = bucketName(env, "releases");
-      const latest = ctx.aws(["s3api", "head-object", "--bucket", releases, "--key", "latest.txt", "--region", env.region]);
+      const latest = ctx.aws([
+        "s3api",
+        "head-object",
+        "--bucket",
+        releases,
+        "--key",
+        "latest.txt",
+        "--region",
+        env.region,
+      ]);
       const param = ssmParameterName(env, "ami-id");
-      const ami = ctx.aws(["ssm", "get-parameter", "--name", param, "--region", env.region, "--query", "Parameter.Value", "--output", "text"]);
+      const ami = ctx.aws([
+        "ssm",
+        "get-parameter",
+        "--name",
+        param,
+        "--region",
+        env.region,
+        "--query",
+        "Parameter.Value",
+        "--output",
+        "text",
+      ]);
       return [
-        { ok: latest !== undefined, what: `s3://${releases}/latest.txt ${latest !== undefined ? "exists" : "is missing"}`, fix: "upload the first API binary, its .sha256 and latest.txt (docs/deploying.md, step 5)" },
+        {
+          ok: latest !== undefined,
+          what: `s3://${releases}/latest.txt ${latest !== undefined ? "exists" : "is missing"}`,
+          fix: "upload the first API binary, its .sha256 and latest.txt (docs/deploying.md, step 5)",
+        },
         {
           ok: ami !== undefined && /^ami-[0-9a-f]{8,17}$/.test(ami.trim()),
           what: `SSM ${param} = ${ami === undefined ? "(missing)" : ami.trim()}`,
@@ -269,9 +418,23 @@ function cdnStep(): Step {
       const env = ctx.env;
       const hosts = edgeHostNames(env);
       const dists = json<Array<{ Id: string; Aliases?: string[] | null }>>(
-        ctx.aws(["cloudfront", "list-distributions", "--query", "DistributionList.Items[].{Id: Id, Aliases: Aliases.Items}", "--output", "json"]),
+        ctx.aws([
+          "cloudfront",
+          "list-distributions",
+          "--query",
+          "DistributionList.Items[].{Id: Id, Aliases: Aliases.Items}",
+          "--output",
+          "json",
+        ]),
       );
-      if (dists === undefined) return [{ ok: false, what: `CloudFront distributions could not be listed (${ctx.lastError})`, fix: "check the credentials' cloudfront:ListDistributions right" }];
+      if (dists === undefined)
+        return [
+          {
+            ok: false,
+            what: `CloudFront distributions could not be listed (${ctx.lastError})`,
+            fix: "check the credentials' cloudfront:ListDistributions right",
+          },
+        ];
       const holders = (dists ?? []).filter((d) => (d.Aliases ?? []).some((a) => hosts.includes(a)));
       if (holders.length === 0) return [{ ok: true, what: `no distribution holds ${hosts.join(" or ")} yet` }];
       const inState = new Set<string>();
@@ -279,13 +442,16 @@ function cdnStep(): Step {
         const state = json<{ resources?: Array<{ type: string; instances: Array<{ attributes: { id: string } }> }> }>(
           ctx.aws(["s3", "cp", `s3://${env.state.bucket}/${stateKey(env, "cdn")}`, "-", "--region", env.state.region]),
         );
-        for (const r of state?.resources ?? []) if (r.type === "aws_cloudfront_distribution") for (const i of r.instances) inState.add(i.attributes.id);
+        for (const r of state?.resources ?? [])
+          if (r.type === "aws_cloudfront_distribution") for (const i of r.instances) inState.add(i.attributes.id);
       }
       return holders.map(({ Id: id, Aliases: aliases }) => {
         const held = (aliases ?? []).filter((a) => hosts.includes(a)).join(", ");
         return {
           ok: inState.has(id),
-          what: inState.has(id) ? `distribution ${id} holds ${held} and is in the cdn state` : `distribution ${id} holds ${held} but is not in the cdn state (an interrupted apply left it)`,
+          what: inState.has(id)
+            ? `distribution ${id} holds ${held} and is in the cdn state`
+            : `distribution ${id} holds ${held} but is not in the cdn state (an interrupted apply left it)`,
           fix: `import it: cd cdktf.out/stacks/${stackName(env, "cdn")} && terraform init && terraform import aws_cloudfront_distribution.distribution ${id} (docs/runbooks/first-deploy.md, "An interrupted apply")`,
         };
       });
@@ -314,21 +480,33 @@ export function answers(digOutput: string, name: string, type: string): string[]
 function apexStep(): Step {
   return {
     name: "apex",
-    before: "delegating the apex at the registrar (the domain.apexZone opt-in only): the current DNS answers every carried record as listed",
+    before:
+      "delegating the apex at the registrar (the domain.apexZone opt-in only): the current DNS answers every carried record as listed",
     check(ctx) {
       const apex = ctx.env.domain.apexZone;
       if (!apex) return [{ ok: true, what: "no apex zone configured; the apex stays at its current DNS" }];
       const [server] = parentServers(ctx, `_.${apex.name}`); // the servers of the apex itself
-      if (!server) return [{ ok: false, what: `no name server answers for ${apex.name}`, fix: `check \`dig NS ${apex.name}\`` }];
+      if (!server)
+        return [{ ok: false, what: `no name server answers for ${apex.name}`, fix: `check \`dig NS ${apex.name}\`` }];
       const where = `${server.host}${server.port ? `#${server.port}` : ""}`;
       return apex.carriedRecords.map((r) => {
-        const out = ctx.dig(["+norecurse", "+noall", "+answer", `@${server.host}`, ...(server.port ? ["-p", server.port] : []), r.type, r.name]);
+        const out = ctx.dig([
+          "+norecurse",
+          "+noall",
+          "+answer",
+          `@${server.host}`,
+          ...(server.port ? ["-p", server.port] : []),
+          r.type,
+          r.name,
+        ]);
         const got = out === undefined ? [] : answers(out, r.name, r.type);
         const want = r.values.map((v) => normalizeValue(r.type, v)).sort();
         const same = got.length === want.length && got.every((v, i) => v === want[i]);
         return {
           ok: same,
-          what: same ? `${r.name} ${r.type} is carried as ${where} serves it` : `${r.name} ${r.type}: ${where} answers ${got.length ? got.join(" | ") : "nothing"}, the apex zone would serve ${want.join(" | ")}`,
+          what: same
+            ? `${r.name} ${r.type} is carried as ${where} serves it`
+            : `${r.name} ${r.type}: ${where} answers ${got.length ? got.join(" | ") : "nothing"}, the apex zone would serve ${want.join(" | ")}`,
           fix: `make domain.apexZone.carriedRecords match the current DNS for ${r.name} ${r.type} (dig +noall +answer @${server.host} ${r.type} ${r.name}), deploy the dns stack, and check again before changing the registrar`,
         };
       });
@@ -344,25 +522,46 @@ function apexStep(): Step {
 function tfcStep(): Step {
   return {
     name: "tfc",
-    before: "the first run in Terraform Cloud (docs/runbooks/terraform-cloud.md): workspaces, dynamic credentials and state sharing in place",
+    before:
+      "the first run in Terraform Cloud (docs/runbooks/terraform-cloud.md): workspaces, dynamic credentials and state sharing in place",
     check(ctx) {
       const st = ctx.env.state;
       if (st.kind !== "cloud") return [{ ok: true, what: "state in S3; no Terraform Cloud workspaces" }];
       const fix = "run scripts/tools/tfc/bootstrap (TFE_TOKEN set), then check again";
       const r = ctx.tfcCheck?.();
       if (!r) return [{ ok: false, what: "no Terraform Cloud check available", fix }];
-      if (r.code === 3) return [{ ok: false, what: `Terraform Cloud rejected the token (${r.stderr.trim()})`, fix: "set TFE_TOKEN to a valid user or team token of the organization" }];
-      if (r.code !== 0 && r.code !== 1) return [{ ok: false, what: `bootstrap --check failed (exit ${r.code}): ${r.stderr.trim()}`, fix }];
+      if (r.code === 3)
+        return [
+          {
+            ok: false,
+            what: `Terraform Cloud rejected the token (${r.stderr.trim()})`,
+            fix: "set TFE_TOKEN to a valid user or team token of the organization",
+          },
+        ];
+      if (r.code !== 0 && r.code !== 1)
+        return [{ ok: false, what: `bootstrap --check failed (exit ${r.code}): ${r.stderr.trim()}`, fix }];
       const findings: Finding[] = [{ ok: true, what: `token accepted by ${st.organization}` }];
       for (const line of r.stdout.split("\n")) {
         if (line.startsWith("ok      ")) findings.push({ ok: true, what: line.slice(8) });
-        else if (line.startsWith("differs ")) findings.push({ ok: false, what: `Terraform Cloud differs: ${line.slice(8)}`, fix });
+        else if (line.startsWith("differs "))
+          findings.push({ ok: false, what: `Terraform Cloud differs: ${line.slice(8)}`, fix });
       }
-      if (r.code === 1 && findings.every((f) => f.ok)) findings.push({ ok: false, what: "bootstrap --check found differences", fix });
+      if (r.code === 1 && findings.every((f) => f.ok))
+        findings.push({ ok: false, what: "bootstrap --check found differences", fix });
       return findings;
     },
   };
 }
 
 /** Every step, in runbook order. */
-export const STEPS: readonly Step[] = [stateStep(), cicdStep(), tfcStep(), zoneStep(), sesStep(), slrStep(), amiStep(), cdnStep(), apexStep()];
+export const STEPS: readonly Step[] = [
+  stateStep(),
+  cicdStep(),
+  tfcStep(),
+  zoneStep(),
+  sesStep(),
+  slrStep(),
+  amiStep(),
+  cdnStep(),
+  apexStep(),
+];

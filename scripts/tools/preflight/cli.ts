@@ -51,7 +51,9 @@ function main(argv: string[]): number {
   }
   const unknown = only.filter((n) => !STEPS.some((s) => s.name === n));
   if (unknown.length > 0) {
-    console.error(`preflight: --step ${unknown.join(", ")}: no such step; use one of ${STEPS.map((s) => s.name).join(", ")}`);
+    console.error(
+      `preflight: --step ${unknown.join(", ")}: no such step; use one of ${STEPS.map((s) => s.name).join(", ")}`,
+    );
     return 2;
   }
   const env = selectEnvironment(envArgs, process.env);
@@ -63,11 +65,17 @@ function main(argv: string[]): number {
     const failed = findings.find((f) => !f.ok);
     if (failed) {
       console.log(`next: ${failed.fix ?? "fix the finding above"}`);
-      console.error(`preflight: step "${step.name}" is not met (needed before ${step.before}); later steps were not checked`);
+      console.error(
+        `preflight: step "${step.name}" is not met (needed before ${step.before}); later steps were not checked`,
+      );
       return 1;
     }
   }
-  console.log(only.length === 0 ? "next: every step is met; run deploy.yml (docs/runbooks/first-deploy.md)" : `next: step(s) ${only.join(", ")} met`);
+  console.log(
+    only.length === 0
+      ? "next: every step is met; run deploy.yml (docs/runbooks/first-deploy.md)"
+      : `next: step(s) ${only.join(", ")} met`,
+  );
   return 0;
 }
 

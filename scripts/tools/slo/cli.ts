@@ -11,7 +11,17 @@ import { topologyOf } from "../../../constructs/config/environments";
 import { metricsNamespace, stackName } from "../../../constructs/config/naming";
 
 import { DashboardBody, dashboardNameFor } from "../../../constructs/builders/dashboard";
-import { CostAnswers, costFilter, evaluate, exitCode, formatRows, idsFromDashboard, MetricDataResult, metricQueries, SloContext } from "./slo";
+import {
+  CostAnswers,
+  costFilter,
+  evaluate,
+  exitCode,
+  formatRows,
+  idsFromDashboard,
+  MetricDataResult,
+  metricQueries,
+  SloContext,
+} from "./slo";
 import { ConfigError } from "../../../constructs/config/errors";
 
 const HELP = `Usage: npm run slo -- [options]
@@ -38,7 +48,10 @@ class AwsError extends Error {}
 
 function aws(args: string[]): unknown {
   const r = spawnSync("aws", [...args, "--output", "json"], { encoding: "utf8" });
-  if (r.error) throw new AwsError(`could not run the AWS CLI (aws ${args.slice(0, 2).join(" ")}): ${r.error.message}; install it or put it on PATH`);
+  if (r.error)
+    throw new AwsError(
+      `could not run the AWS CLI (aws ${args.slice(0, 2).join(" ")}): ${r.error.message}; install it or put it on PATH`,
+    );
   if (r.status !== 0) {
     const msg = (r.stderr || r.stdout || "").trim().split("\n").filter(Boolean).pop() ?? `exit ${r.status}`;
     throw new AwsError(`aws ${args.slice(0, 2).join(" ")} failed: ${msg}`);
@@ -46,7 +59,9 @@ function aws(args: string[]): unknown {
   try {
     return JSON.parse(r.stdout || "{}");
   } catch {
-    throw new AwsError(`aws ${args.slice(0, 2).join(" ")} answered something that is not JSON: ${r.stdout.slice(0, 200)}`);
+    throw new AwsError(
+      `aws ${args.slice(0, 2).join(" ")} answered something that is not JSON: ${r.stdout.slice(0, 200)}`,
+    );
   }
 }
 
@@ -83,12 +98,21 @@ function main(argv: string[]): number {
   }
   const env = selectEnvironment(envArgs, process.env);
 
-  const dash = aws(["cloudwatch", "get-dashboard", "--dashboard-name", dashboardNameFor(env.name), "--region", env.region]) as { DashboardBody?: string };
+  const dash = aws([
+    "cloudwatch",
+    "get-dashboard",
+    "--dashboard-name",
+    dashboardNameFor(env.name),
+    "--region",
+    env.region,
+  ]) as { DashboardBody?: string };
   let body: DashboardBody;
   try {
     body = JSON.parse(dash.DashboardBody ?? "");
   } catch {
-    throw new AwsError(`dashboard ${dashboardNameFor(env.name)} has no readable body; deploy the monitoring stack (${stackName(env, "monitoring")})`);
+    throw new AwsError(
+      `dashboard ${dashboardNameFor(env.name)} has no readable body; deploy the monitoring stack (${stackName(env, "monitoring")})`,
+    );
   }
   const ids = idsFromDashboard(body);
   const ctx: SloContext = {
@@ -107,13 +131,25 @@ function main(argv: string[]): number {
   const results = new Map<string, MetricDataResult>();
   for (const [region, queries] of Object.entries(metricQueries(ctx))) {
     const r = aws([
-      "cloudwatch", "get-metric-data", "--region", region,
-      "--start-time", start.toISOString(), "--end-time", end.toISOString(),
-      "--metric-data-queries", JSON.stringify(queries),
+      "cloudwatch",
+      "get-metric-data",
+      "--region",
+      region,
+      "--start-time",
+      start.toISOString(),
+      "--end-time",
+      end.toISOString(),
+      "--metric-data-queries",
+      JSON.stringify(queries),
     ]) as { MetricDataResults?: MetricDataResult[] };
     for (const m of r.MetricDataResults ?? []) {
       const prev = results.get(m.Id);
-      results.set(m.Id, prev ? { ...prev, Timestamps: [...prev.Timestamps, ...m.Timestamps], Values: [...prev.Values, ...m.Values] } : m);
+      results.set(
+        m.Id,
+        prev
+          ? { ...prev, Timestamps: [...prev.Timestamps, ...m.Timestamps], Values: [...prev.Values, ...m.Values] }
+          : m,
+      );
     }
   }
 
@@ -123,18 +159,44 @@ function main(argv: string[]): number {
   const tomorrow = new Date(Date.UTC(end.getUTCFullYear(), end.getUTCMonth(), end.getUTCDate() + 1));
   const filter = JSON.stringify(costFilter(env.name));
   const usage = aws([
-    "ce", "get-cost-and-usage", "--region", "us-east-1",
-    "--time-period", `Start=${isoDay(monthStart)},End=${isoDay(tomorrow)}`,
-    "--granularity", "MONTHLY", "--metrics", "UnblendedCost", "--filter", filter,
+    "ce",
+    "get-cost-and-usage",
+    "--region",
+    "us-east-1",
+    "--time-period",
+    `Start=${isoDay(monthStart)},End=${isoDay(tomorrow)}`,
+    "--granularity",
+    "MONTHLY",
+    "--metrics",
+    "UnblendedCost",
+    "--filter",
+    filter,
   ]) as { ResultsByTime?: Array<{ Total?: { UnblendedCost?: { Amount?: string } } }> };
-  const amounts = (usage.ResultsByTime ?? []).map((t) => t.Total?.UnblendedCost?.Amount).filter((a): a is string => a !== undefined);
+  const amounts = (usage.ResultsByTime ?? [])
+    .map((t) => t.Total?.UnblendedCost?.Amount)
+    .filter((a): a is string => a !== undefined);
   const cost: CostAnswers = { monthToDateUsd: amounts.length ? amounts.reduce((s, a) => s + Number(a), 0) : undefined };
   if (tomorrow < nextMonth) {
-    const f = spawnSync("aws", [
-      "ce", "get-cost-forecast", "--region", "us-east-1",
-      "--time-period", `Start=${isoDay(tomorrow)},End=${isoDay(nextMonth)}`,
-      "--metric", "UNBLENDED_COST", "--granularity", "MONTHLY", "--filter", filter, "--output", "json",
-    ], { encoding: "utf8" });
+    const f = spawnSync(
+      "aws",
+      [
+        "ce",
+        "get-cost-forecast",
+        "--region",
+        "us-east-1",
+        "--time-period",
+        `Start=${isoDay(tomorrow)},End=${isoDay(nextMonth)}`,
+        "--metric",
+        "UNBLENDED_COST",
+        "--granularity",
+        "MONTHLY",
+        "--filter",
+        filter,
+        "--output",
+        "json",
+      ],
+      { encoding: "utf8" },
+    );
     if (f.status === 0) {
       const rest = Number((JSON.parse(f.stdout) as { Total?: { Amount?: string } }).Total?.Amount);
       if (!Number.isNaN(rest) && cost.monthToDateUsd !== undefined) cost.forecastUsd = cost.monthToDateUsd + rest;
@@ -147,9 +209,26 @@ function main(argv: string[]): number {
   }
 
   const rows = evaluate(ctx, results, cost);
-  console.log(formatRows(`Success metrics of ${env.name} (${env.region}), ${days} days to ${end.toISOString()}; cost: ${isoDay(monthStart)} to ${isoDay(end)}`, rows));
+  console.log(
+    formatRows(
+      `Success metrics of ${env.name} (${env.region}), ${days} days to ${end.toISOString()}; cost: ${isoDay(monthStart)} to ${isoDay(end)}`,
+      rows,
+    ),
+  );
   const code = exitCode(rows);
-  console.log(code === 0 ? "\nslo: every target met" : code === 1 ? `\nslo: MISSED: ${rows.filter((r) => r.verdict === "MISSED").map((r) => r.id).join(", ")}` : `\nslo: no data yet for ${rows.filter((r) => r.verdict === "no data").map((r) => r.id).join(", ")}; nothing missed`);
+  console.log(
+    code === 0
+      ? "\nslo: every target met"
+      : code === 1
+        ? `\nslo: MISSED: ${rows
+            .filter((r) => r.verdict === "MISSED")
+            .map((r) => r.id)
+            .join(", ")}`
+        : `\nslo: no data yet for ${rows
+            .filter((r) => r.verdict === "no data")
+            .map((r) => r.id)
+            .join(", ")}; nothing missed`,
+  );
   return code;
 }
 

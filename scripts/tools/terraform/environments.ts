@@ -7,7 +7,13 @@ import { EnvironmentConfig } from "../../../constructs/config/environments";
 
 function isEnvironment(v: unknown): v is EnvironmentConfig {
   const e = v as Partial<EnvironmentConfig> | undefined;
-  return typeof e === "object" && e !== null && typeof e.name === "string" && typeof e.region === "string" && typeof e.domain === "object";
+  return (
+    typeof e === "object" &&
+    e !== null &&
+    typeof e.name === "string" &&
+    typeof e.region === "string" &&
+    typeof e.domain === "object"
+  );
 }
 
 /** Every shipped environment by name: the selectable ones first, then exported examples. */

@@ -27,7 +27,10 @@ function main(argv: string[]): number {
   for (const required of ["schema", "into"]) if (!opts[required]) throw new InputError(`--${required}: required`);
   const all = loadStacks(opts.outdir ?? "cdktf.out");
   const unknown = only.filter((s) => !all.some((x) => x.name === s));
-  if (unknown.length > 0) throw new InputError(`${unknown.join(", ")}: no such synthesized stack (have: ${all.map((s) => s.name).join(", ")})`);
+  if (unknown.length > 0)
+    throw new InputError(
+      `${unknown.join(", ")}: no such synthesized stack (have: ${all.map((s) => s.name).join(", ")})`,
+    );
   const schemas = JSON.parse(readFileSync(opts.schema, "utf8")) as ProviderSchemas;
   // "any": providers come from the registry, so every one can be installed.
   const listed = (opts.installable ?? "hashicorp/aws").split(/[\s,]+/).filter(Boolean);
@@ -37,7 +40,9 @@ function main(argv: string[]): number {
   for (const stack of all.filter((s) => only.length === 0 || only.includes(s.name))) {
     const envName = /^zmanim-([a-z][a-z0-9]*)-/.exec(stack.name)?.[1];
     const env = envName ? shippedEnvironments().find((e) => e.name === envName) : undefined;
-    const environment: EnvironmentFacts | undefined = env ? { name: env.name, siteName: env.domain.siteName, monthlyBudgetUsd: env.monthlyBudgetUsd } : undefined;
+    const environment: EnvironmentFacts | undefined = env
+      ? { name: env.name, siteName: env.domain.siteName, monthlyBudgetUsd: env.monthlyBudgetUsd }
+      : undefined;
     const t = planTestFor(stack, { stacks: all, schemas, installable, environment });
     if (t.skip) {
       console.log(`${stack.name}\tSKIP\t${t.skip}`);

@@ -24,10 +24,15 @@ import { JsonObject, LoadedStack, regionOf, shortStackName } from "../cost/tfjso
 
 /** The slice of `terraform providers schema -json` this generator reads. */
 export interface ProviderSchemas {
-  provider_schemas: Record<string, { resource_schemas?: Record<string, BlockSchema>; data_source_schemas?: Record<string, BlockSchema> }>;
+  provider_schemas: Record<
+    string,
+    { resource_schemas?: Record<string, BlockSchema>; data_source_schemas?: Record<string, BlockSchema> }
+  >;
 }
 interface BlockSchema {
-  block: { attributes?: Record<string, { type?: unknown; computed?: boolean; optional?: boolean; required?: boolean }> };
+  block: {
+    attributes?: Record<string, { type?: unknown; computed?: boolean; optional?: boolean; required?: boolean }>;
+  };
 }
 
 /** Facts from the environment that asserts check against. */
@@ -120,7 +125,10 @@ const ID_IS_ARN = new Set([
 
 /** ARN service name per resource-type prefix; the default is the word after `aws_`. */
 const ARN_SERVICE: Array<[RegExp, string]> = [
-  [/^aws_(vpc|subnet|security_group|default_security_group|internet_gateway|route_table|instance|ebs_volume|eip|flow_log|network_|nat_gateway|launch_template|volume_attachment)/, "ec2"],
+  [
+    /^aws_(vpc|subnet|security_group|default_security_group|internet_gateway|route_table|instance|ebs_volume|eip|flow_log|network_|nat_gateway|launch_template|volume_attachment)/,
+    "ec2",
+  ],
   [/^aws_cloudwatch_log_/, "logs"],
   [/^aws_cloudwatch_metric_alarm/, "cloudwatch"],
   [/^aws_apigatewayv2_/, "apigateway"],
@@ -165,7 +173,10 @@ const literal = (v: unknown): string | undefined => (typeof v === "string" && !i
 function computedIdAttributes(schema: BlockSchema | undefined): string[] {
   const attrs = schema?.block.attributes ?? {};
   return Object.entries(attrs)
-    .filter(([k, a]) => a.computed && !a.optional && !a.required && a.type === "string" && (k === "arn" || k.endsWith("_arn")))
+    .filter(
+      ([k, a]) =>
+        a.computed && !a.optional && !a.required && a.type === "string" && (k === "arn" || k.endsWith("_arn")),
+    )
     .map(([k]) => k);
 }
 
@@ -176,7 +187,8 @@ function computedIdAttributes(schema: BlockSchema | undefined): string[] {
  * and ARN attributes are well-formed ARNs.
  */
 function mockOfType(type: unknown, attr: string, arnOf: (attr: string) => string): unknown {
-  if (type === "string") return attr === "arn" || attr.endsWith("_arn") ? arnOf(attr) : `${attr.replace(/_/g, "-")}-mock`;
+  if (type === "string")
+    return attr === "arn" || attr.endsWith("_arn") ? arnOf(attr) : `${attr.replace(/_/g, "-")}-mock`;
   if (type === "number") return 1;
   if (type === "bool") return false;
   if (Array.isArray(type)) {
@@ -184,7 +196,9 @@ function mockOfType(type: unknown, attr: string, arnOf: (attr: string) => string
     if (kind === "list" || kind === "set") return [mockOfType(inner, attr, arnOf)];
     if (kind === "map") return {};
     if (kind === "object") {
-      return Object.fromEntries(Object.entries(inner as Record<string, unknown>).map(([k, t]) => [k, mockOfType(t, k, arnOf)]));
+      return Object.fromEntries(
+        Object.entries(inner as Record<string, unknown>).map(([k, t]) => [k, mockOfType(t, k, arnOf)]),
+      );
     }
   }
   return null;
@@ -193,7 +207,14 @@ function mockOfType(type: unknown, attr: string, arnOf: (attr: string) => string
 /** Computed-only collection attributes (the mock would make them empty), from the provider schema. */
 function computedCollections(schema: BlockSchema | undefined): Array<[string, unknown]> {
   return Object.entries(schema?.block.attributes ?? {})
-    .filter(([, a]) => a.computed && !a.optional && !a.required && Array.isArray(a.type) && (a.type[0] === "list" || a.type[0] === "set"))
+    .filter(
+      ([, a]) =>
+        a.computed &&
+        !a.optional &&
+        !a.required &&
+        Array.isArray(a.type) &&
+        (a.type[0] === "list" || a.type[0] === "set"),
+    )
     .map(([k, a]) => [k, a.type]);
 }
 
@@ -205,9 +226,10 @@ function planTimeValues(type: string, body: JsonObject, seed: string): JsonObjec
   if (type === "aws_acm_certificate") {
     // The provider computes domain_validation_options at plan for every literal name (resource_acm_certificate.go
     // CustomizeDiff); record names and values are AWS's shape: _<hash>.<domain>. and _<hash>.<id>.acm-validations.aws.
-    const names = [literal(body.domain_name), ...((body.subject_alternative_names as unknown[]) ?? []).map(literal)].filter(
-      (n): n is string => n !== undefined,
-    );
+    const names = [
+      literal(body.domain_name),
+      ...((body.subject_alternative_names as unknown[]) ?? []).map(literal),
+    ].filter((n): n is string => n !== undefined);
     return {
       domain_validation_options: [...new Set(names)].map((d) => ({
         domain_name: d,
@@ -222,7 +244,11 @@ function planTimeValues(type: string, body: JsonObject, seed: string): JsonObjec
     // Easy DKIM: three tokens (https://docs.aws.amazon.com/ses/latest/dg/send-email-authentication-dkim-easy.html).
     // A configured block is overridden element by element, so the value is the element's object.
     return {
-      dkim_signing_attributes: { tokens: [0, 1, 2].map((i) => hex(`${seed}dkim${i}`, 32)), status: "PENDING", signing_attributes_origin: "AWS_SES" },
+      dkim_signing_attributes: {
+        tokens: [0, 1, 2].map((i) => hex(`${seed}dkim${i}`, 32)),
+        status: "PENDING",
+        signing_attributes_origin: "AWS_SES",
+      },
     };
   }
   return {};
@@ -245,7 +271,9 @@ export function hcl(value: unknown, indent = ""): string {
 
 /** `namespace/name` of a required provider entry (`aws` -> `hashicorp/aws`). */
 function providerAddress(key: string, source: unknown): string {
-  const parts = String(source ?? key).toLowerCase().split("/");
+  const parts = String(source ?? key)
+    .toLowerCase()
+    .split("/");
   return parts.length === 1 ? `hashicorp/${parts[0]}` : parts.slice(-2).join("/");
 }
 
@@ -278,7 +306,9 @@ function parseSimpleRef(v: unknown): [string, string, string] | undefined {
 /** Mock values for one stack's resources: `type.name` -> attribute -> value. */
 function resourceValues(stack: LoadedStack, schemas: ProviderSchemas): Map<string, JsonObject> {
   const aws = schemas.provider_schemas["registry.terraform.io/hashicorp/aws"]?.resource_schemas ?? {};
-  const account = String((stack.json.provider?.aws?.[0]?.allowed_account_ids as unknown[] | undefined)?.[0] ?? ACCOUNT_FALLBACK);
+  const account = String(
+    (stack.json.provider?.aws?.[0]?.allowed_account_ids as unknown[] | undefined)?.[0] ?? ACCOUNT_FALLBACK,
+  );
   const out = new Map<string, JsonObject>();
   for (const [type, byName] of Object.entries(stack.json.resource ?? {})) {
     if (!type.startsWith("aws_")) continue;
@@ -349,14 +379,26 @@ function cloudReadAsserts(stack: LoadedStack, remoteOutputs: Map<string, { produ
   if (!cloud) return [];
   const ws = (c: JsonObject | undefined) => literal((c?.workspaces as JsonObject | undefined)?.name);
   if (!literal(cloud.organization) || !ws(cloud))
-    throw new PlanTestError(`${stack.name}: its cloud block names no organization or workspace (${JSON.stringify(cloud)}); synthesize with state.kind "cloud"`);
+    throw new PlanTestError(
+      `${stack.name}: its cloud block names no organization or workspace (${JSON.stringify(cloud)}); synthesize with state.kind "cloud"`,
+    );
   const asserts: Assert[] = [];
   for (const [name, { producer }] of remoteOutputs) {
     const body = (stack.json.data?.terraform_remote_state ?? {})[name] as JsonObject;
     const config = (body.config ?? {}) as JsonObject;
     const pcloud = producer.json.terraform?.cloud as JsonObject | undefined;
-    const want = { backend: "remote", organization: literal(cloud.organization), hostname: literal(cloud.hostname), workspace: ws(pcloud) };
-    const got = { backend: literal(body.backend), organization: literal(config.organization), hostname: literal(config.hostname), workspace: ws(config) };
+    const want = {
+      backend: "remote",
+      organization: literal(cloud.organization),
+      hostname: literal(cloud.hostname),
+      workspace: ws(pcloud),
+    };
+    const got = {
+      backend: literal(body.backend),
+      organization: literal(config.organization),
+      hostname: literal(config.hostname),
+      workspace: ws(config),
+    };
     if (!pcloud || JSON.stringify(want) !== JSON.stringify(got))
       throw new PlanTestError(
         `${stack.name}: data.terraform_remote_state.${name} reads ${JSON.stringify(got)}, but ${producer.name}'s state is in ${JSON.stringify(want)}; ` +
@@ -364,9 +406,18 @@ function cloudReadAsserts(stack: LoadedStack, remoteOutputs: Map<string, { produ
       );
     const ref = `data.terraform_remote_state.${name}`;
     asserts.push(
-      { condition: `${ref}.backend == "remote"`, message: `${ref} must read through the remote backend (Terraform Cloud)` },
-      { condition: `${ref}.config.organization == ${hcl(want.organization)}`, message: `${ref} must read organization ${want.organization}` },
-      { condition: `${ref}.config.workspaces.name == ${hcl(want.workspace)}`, message: `${ref} must read workspace ${want.workspace}, where ${producer.name} keeps its state` },
+      {
+        condition: `${ref}.backend == "remote"`,
+        message: `${ref} must read through the remote backend (Terraform Cloud)`,
+      },
+      {
+        condition: `${ref}.config.organization == ${hcl(want.organization)}`,
+        message: `${ref} must read organization ${want.organization}`,
+      },
+      {
+        condition: `${ref}.config.workspaces.name == ${hcl(want.workspace)}`,
+        message: `${ref} must read workspace ${want.workspace}, where ${producer.name} keeps its state`,
+      },
     );
   }
   return asserts;
@@ -393,7 +444,11 @@ function assertsFor(
         } else if (Array.isArray(v)) {
           v.forEach((item) => {
             const e = expectedFromRead(item, remoteOutputs, ssmValues);
-            if (e) asserts.push({ condition: `contains(${addr(type, name, attr)}, ${hcl(e.value)})`, message: `${type}.${name}.${attr} must contain ${e.source}` });
+            if (e)
+              asserts.push({
+                condition: `contains(${addr(type, name, attr)}, ${hcl(e.value)})`,
+                message: `${type}.${name}.${attr} must contain ${e.source}`,
+              });
           });
         }
       }
@@ -422,10 +477,13 @@ function assertsFor(
     const zone = zoneNameOf(stack, body.zone_id, remoteOutputs);
     if (!zone) continue;
     // Route 53 accepts only names at or under the zone's own name (InvalidChangeBatch otherwise).
-    const inZone = (n: string) => `(trimsuffix(lower(${n}), ".") == ${hcl(zone)} || endswith(trimsuffix(lower(${n}), "."), ${hcl("." + zone)}))`;
+    const inZone = (n: string) =>
+      `(trimsuffix(lower(${n}), ".") == ${hcl(zone)} || endswith(trimsuffix(lower(${n}), "."), ${hcl("." + zone)}))`;
     const each = body.for_each !== undefined || body.count !== undefined;
     asserts.push({
-      condition: each ? `alltrue([for r in aws_route53_record.${name} : ${inZone("r.name")}])` : inZone(`aws_route53_record.${name}.name`),
+      condition: each
+        ? `alltrue([for r in aws_route53_record.${name} : ${inZone("r.name")}])`
+        : inZone(`aws_route53_record.${name}.name`),
       message: `aws_route53_record.${name}: the record's name must be ${zone} or a name under it, the zone it is created in`,
     });
   }
@@ -484,7 +542,10 @@ function zoneNameOf(
 ): string | undefined {
   let owner = stack;
   let expr = zoneId;
-  const remote = typeof expr === "string" ? /^\$\{data\.terraform_remote_state\.([A-Za-z0-9_-]+)\.outputs\.([A-Za-z0-9_-]+)\}$/.exec(expr) : null;
+  const remote =
+    typeof expr === "string"
+      ? /^\$\{data\.terraform_remote_state\.([A-Za-z0-9_-]+)\.outputs\.([A-Za-z0-9_-]+)\}$/.exec(expr)
+      : null;
   if (remote) {
     const r = remoteOutputs.get(remote[1]);
     if (!r) return undefined;
@@ -501,7 +562,10 @@ function producerSubnetZone(
   subnetRef: unknown,
   remoteOutputs: Map<string, { producer: LoadedStack; outputs: JsonObject }>,
 ): { zone: string; subnet: string; stack: string } | undefined {
-  const m = typeof subnetRef === "string" ? /^\$\{data\.terraform_remote_state\.([A-Za-z0-9_-]+)\.outputs\.([A-Za-z0-9_-]+)\}$/.exec(subnetRef) : null;
+  const m =
+    typeof subnetRef === "string"
+      ? /^\$\{data\.terraform_remote_state\.([A-Za-z0-9_-]+)\.outputs\.([A-Za-z0-9_-]+)\}$/.exec(subnetRef)
+      : null;
   const r = m ? remoteOutputs.get(m[1]) : undefined;
   if (!m || !r) return undefined;
   const ref = parseSimpleRef(r.producer.json.output?.[m[2]]?.value);
@@ -557,7 +621,12 @@ export function planTestFor(stack: LoadedStack, opts: PlanTestOptions): PlanTest
   const replaceable = new Set(["hashicorp/random"]);
   const unreplaceable = missing.filter((p) => !replaceable.has(p));
   if (unreplaceable.length > 0) {
-    return { stack: stack.name, skip: `needs provider(s) Terraform cannot install here: ${unreplaceable.join(", ")}`, notes, asserts: 0 };
+    return {
+      stack: stack.name,
+      skip: `needs provider(s) Terraform cannot install here: ${unreplaceable.join(", ")}`,
+      notes,
+      asserts: 0,
+    };
   }
   if (missing.includes("hashicorp/random")) json = standInRandom(json, notes);
 
@@ -567,14 +636,17 @@ export function planTestFor(stack: LoadedStack, opts: PlanTestOptions): PlanTest
   // well-formed ARNs by default.
   const dataTypes = Object.keys(stack.json.data ?? {}).filter((t) => t.startsWith("aws_"));
   const dataSchemas = opts.schemas.provider_schemas["registry.terraform.io/hashicorp/aws"]?.data_source_schemas ?? {};
-  const account = String((stack.json.provider?.aws?.[0]?.allowed_account_ids as unknown[] | undefined)?.[0] ?? ACCOUNT_FALLBACK);
+  const account = String(
+    (stack.json.provider?.aws?.[0]?.allowed_account_ids as unknown[] | undefined)?.[0] ?? ACCOUNT_FALLBACK,
+  );
   const mockProviders: MockProvider[] = [];
   for (const p of stack.json.provider?.aws ?? []) {
     const region = literal(p.region) ?? "us-east-1";
     const mockData: Record<string, JsonObject> = {};
     for (const t of dataTypes) {
       const defaults: JsonObject = {};
-      for (const attr of computedIdAttributes(dataSchemas[t])) defaults[attr] = mockArn(t, `data-${attr}`, region, account);
+      for (const attr of computedIdAttributes(dataSchemas[t]))
+        defaults[attr] = mockArn(t, `data-${attr}`, region, account);
       if (t === "aws_route53_zone") defaults.zone_id = mockId(t, `${stack.name}/data.${t}`, "");
       if (Object.keys(defaults).length > 0) mockData[t] = defaults;
     }
@@ -588,7 +660,8 @@ export function planTestFor(stack: LoadedStack, opts: PlanTestOptions): PlanTest
     const producer = producerOf(stack, name, body, opts.stacks);
     const producerValues = resourceValues(producer, opts.schemas);
     const outputs: JsonObject = {};
-    for (const [oname, o] of Object.entries(producer.json.output ?? {})) outputs[oname] = outputValue(producer, o.value, producerValues);
+    for (const [oname, o] of Object.entries(producer.json.output ?? {}))
+      outputs[oname] = outputValue(producer, o.value, producerValues);
     remoteOutputs.set(name, { producer, outputs });
     overrides.push(
       `# ${name}: the outputs ${producer.name} declares`,
@@ -618,10 +691,22 @@ export function planTestFor(stack: LoadedStack, opts: PlanTestOptions): PlanTest
 
   // Every resource: ids and ARNs shaped like AWS's, known during plan.
   for (const [key, v] of values) {
-    overrides.push("override_resource {", `  target          = ${key}`, "  override_during = plan", `  values          = ${hcl(v, "  ")}`, "}", "");
+    overrides.push(
+      "override_resource {",
+      `  target          = ${key}`,
+      "  override_during = plan",
+      `  values          = ${hcl(v, "  ")}`,
+      "}",
+      "",
+    );
   }
 
-  const asserts = assertsFor({ name: stack.name, json: json as LoadedStack["json"] }, remoteOutputs, ssmValues, opts.environment);
+  const asserts = assertsFor(
+    { name: stack.name, json: json as LoadedStack["json"] },
+    remoteOutputs,
+    ssmValues,
+    opts.environment,
+  );
   asserts.push(...cloudReadAsserts(stack, remoteOutputs));
   const runName = `plan_${shortStackName(stack.name).replace(/[^A-Za-z0-9_]/g, "_")}`;
   const parts: PlanTestParts = { runName, mockProviders, overrides, asserts };

@@ -67,7 +67,8 @@ export function httpClient(address: string, token: string): TfcClient {
     if (res.status === 404 && allow404) return { status: 404, body: parsed };
     if (res.status >= 300) {
       const errs = (parsed as { errors?: Array<{ title?: string; detail?: string }> } | undefined)?.errors ?? [];
-      const why = errs.map((e) => [e.title, e.detail].filter(Boolean).join(": ")).join("; ") || String(text).slice(0, 200);
+      const why =
+        errs.map((e) => [e.title, e.detail].filter(Boolean).join(": ")).join("; ") || String(text).slice(0, 200);
       throw new ApiError(res.status, `${method} ${path}: HTTP ${res.status} ${why}`);
     }
     return { status: res.status, body: parsed };

@@ -64,12 +64,16 @@ async function main(argv: string[], vars: NodeJS.ProcessEnv): Promise<number> {
   const env = selectEnvironment(envArgs, vars);
   const backend = cloudBackendOf(env);
   if (!backend) {
-    console.error(`bootstrap: environment ${env.name} keeps its state in S3 (state.kind "s3"); select Terraform Cloud with state.kind "cloud" in constructs/config/environments.ts or ZMANIM_STATE_BACKEND=cloud TFC_ORGANIZATION=<org>`);
+    console.error(
+      `bootstrap: environment ${env.name} keeps its state in S3 (state.kind "s3"); select Terraform Cloud with state.kind "cloud" in constructs/config/environments.ts or ZMANIM_STATE_BACKEND=cloud TFC_ORGANIZATION=<org>`,
+    );
     return EXIT.usage;
   }
   const token = tokenFrom(vars, backend.hostname);
   if (!token) {
-    console.error(`bootstrap: no API token; set TFE_TOKEN (or TF_TOKEN_${backend.hostname.replace(/\./g, "_")}) to a user or team token of organization ${backend.organization} (https://app.terraform.io/app/settings/tokens)`);
+    console.error(
+      `bootstrap: no API token; set TFE_TOKEN (or TF_TOKEN_${backend.hostname.replace(/\./g, "_")}) to a user or team token of organization ${backend.organization} (https://app.terraform.io/app/settings/tokens)`,
+    );
     return EXIT.usage;
   }
   let manifest: Manifest;
@@ -77,17 +81,23 @@ async function main(argv: string[], vars: NodeJS.ProcessEnv): Promise<number> {
   else {
     const base = mkdtempSync(join(tmpdir(), "zmanim-tfc-"));
     try {
-      manifest = JSON.parse(readFileSync(join(synthEnvironment(env, join(base, "cdktf.out")), "manifest.json"), "utf8"));
+      manifest = JSON.parse(
+        readFileSync(join(synthEnvironment(env, join(base, "cdktf.out")), "manifest.json"), "utf8"),
+      );
     } finally {
       rmSync(base, { recursive: true, force: true });
     }
   }
-  const roles = outputsFile ? roleArnsFromOutputs(readFileSync(outputsFile, "utf8"), outputsFile) : defaultRoleArns(env);
+  const roles = outputsFile
+    ? roleArnsFromOutputs(readFileSync(outputsFile, "utf8"), outputsFile)
+    : defaultRoleArns(env);
   const desired = desiredState(env, manifest, roles);
   const address = vars.TFE_ADDRESS || `https://${backend.hostname}`;
   const api = httpClient(address, token);
   const readOnly = dryRun || check;
-  console.log(`Terraform Cloud ${address}, organization ${backend.organization}, project ${backend.project}, ${desired.workspaces.length} workspaces${readOnly ? " (read only)" : ""}`);
+  console.log(
+    `Terraform Cloud ${address}, organization ${backend.organization}, project ${backend.project}, ${desired.workspaces.length} workspaces${readOnly ? " (read only)" : ""}`,
+  );
   try {
     const outcome = await reconcile(api, desired, readOnly);
     for (const l of outcome.inSync) console.log(`ok      ${l}`);
@@ -97,7 +107,9 @@ async function main(argv: string[], vars: NodeJS.ProcessEnv): Promise<number> {
     return check && outcome.changes.length > 0 ? EXIT.drift : EXIT.ok;
   } catch (e) {
     if (e instanceof TokenRejected) {
-      console.error(`bootstrap: Terraform Cloud rejected the token (${e.message}); set TFE_TOKEN to a valid user or team token of organization ${backend.organization} (https://app.terraform.io/app/settings/tokens)`);
+      console.error(
+        `bootstrap: Terraform Cloud rejected the token (${e.message}); set TFE_TOKEN to a valid user or team token of organization ${backend.organization} (https://app.terraform.io/app/settings/tokens)`,
+      );
       return EXIT.badToken;
     }
     if (e instanceof ApiError) {
