@@ -285,6 +285,22 @@ describe.each(SIMULATED)("IAM sufficiency (%s)", (_name, env) => {
     expect(await denied(role(ciRoleName(env, "deploy")), asg)).toEqual([]);
   });
 
+  it("deploy role: Cost Explorer and Budgets are asked for in us-east-1 (their only endpoint), whatever the stack's region", async () => {
+    const billing = [...(await requestsOf("aws_ce_anomaly_monitor")), ...(await requestsOf("aws_ce_anomaly_subscription")), ...(await requestsOf("aws_budgets_budget"))];
+    expect(billing.length).toBeGreaterThan(10);
+    expect([...new Set(billing.map((r) => r.context["aws:RequestedRegion"]))]).toEqual(["us-east-1"]);
+    const deploy = role(ciRoleName(env, "deploy"));
+    expect(await denied(deploy, billing)).toEqual([]);
+    // The creates are granted on `*` in us-east-1 only: asked for in the environment's region, they are denied.
+    const creates = billing.filter((r) => /^ce:CreateAnomaly(Monitor|Subscription)$/.test(r.action));
+    expect(env.region).not.toBe("us-east-1");
+    const regional = creates.map((r) => ({ ...r, context: { ...r.context, "aws:RequestedRegion": env.region } }));
+    expect(await denied(deploy, regional)).toEqual([
+      "ce:CreateAnomalyMonitor on * (monitoring/aws_ce_anomaly_monitor.anomaly-monitor): ImplicitlyDenied",
+      "ce:CreateAnomalySubscription on * (monitoring/aws_ce_anomaly_subscription.anomaly-subscription): ImplicitlyDenied",
+    ]);
+  });
+
   it("deploy role: the auto-recover alarm creates the AWSServiceRoleForCloudWatchEvents service-linked role", async () => {
     const slr = (await requestsOf("aws_cloudwatch_metric_alarm")).filter((r) => r.action === "iam:CreateServiceLinkedRole");
     if (!hasBox(env)) {
