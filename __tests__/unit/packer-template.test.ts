@@ -243,3 +243,60 @@ describe("publish step", () => {
     expect(read("scripts/publish-ami-id.sh")).toContain('name="/zmanim/$ZMANIM_ENV/ami-id"');
   });
 });
+
+describe("migrate-db on the box", () => {
+  const box = join(repo, "scripts", "box");
+  const provision = () => read("scripts/provision.sh");
+  const libFiles = () => readdirSync(join(box, "migrate", "lib")).filter((f) => f.endsWith(".sh")).sort();
+
+  it("the dispatcher sources every phase file under migrate/lib, and every one exists", () => {
+    const dispatcher = readFileSync(join(box, "migrate-db"), "utf8");
+    expect(dispatcher).toContain('readonly LIB_DIR="$script_dir/migrate/lib"');
+    expect(dispatcher).toContain('readonly SQL_DIR="$script_dir/migrate/sql"');
+    const sourced = [...dispatcher.matchAll(/^source "\$LIB_DIR\/([a-z-]+\.sh)"$/gm)].map((m) => m[1]).sort();
+    expect(sourced).toEqual(["args.sh", "connect.sh", "dump.sh", "preflight.sh", "replicate.sh", "report.sh", "restore.sh", "verify.sh"]);
+    expect(sourced).toEqual(libFiles());
+    expect(dispatcher.split("\n").length).toBeLessThanOrEqual(100);
+  });
+
+  it("every query the phases run (qs SIDE NAME) has its file in migrate/sql, and every file there is used", () => {
+    const text = libFiles().map((f) => readFileSync(join(box, "migrate", "lib", f), "utf8")).join("\n") + readFileSync(join(box, "migrate-db"), "utf8");
+    const used = new Set([...text.matchAll(/\bqs (?:source|target|"\$priv_side") ([a-z-]+)/g)].map((m) => m[1]));
+    used.add("verify"); // run with psql -f by verify() on both sides at once
+    const files = readdirSync(join(box, "migrate", "sql")).filter((f) => f.endsWith(".sql")).map((f) => f.replace(/\.sql$/, ""));
+    expect(used.size).toBeGreaterThanOrEqual(38);
+    expect([...used].sort()).toEqual(files.sort());
+  });
+
+  it("provision.sh installs the dispatcher, its phases and its SQL where the dispatcher looks (replayed into a temporary root)", () => {
+    const { mkdtempSync, mkdirSync, rmSync } = require("fs") as typeof import("fs");
+    const { spawnSync } = require("child_process") as typeof import("child_process");
+    const { tmpdir } = require("os") as typeof import("os");
+    const script = provision();
+    const start = script.indexOf("for s in backup.sh restore.sh");
+    const end = script.indexOf('install -o root -g root -m 0644 "$files/logrotate/zmanim"');
+    expect(start).toBeGreaterThan(0);
+    expect(end).toBeGreaterThan(start);
+    const block = script.slice(start, end);
+    expect(block).toContain('install -o root -g root -m 0644 "$scripts"/migrate/lib/*.sh /opt/zmanim/bin/migrate/lib/');
+    expect(block).toContain('install -o root -g root -m 0644 "$scripts"/migrate/sql/*.sql /opt/zmanim/bin/migrate/sql/');
+    const root = mkdtempSync(join(tmpdir(), "zmanim-provision-"));
+    try {
+      mkdirSync(join(root, "bin", "lib"), { recursive: true });
+      const replay = block.replace(/-o root -g root /g, "").replace(/\/opt\/zmanim/g, root);
+      const r = spawnSync("bash", ["-euo", "pipefail", "-c", `scripts=${JSON.stringify(box)}\n${replay}`], { encoding: "utf8" });
+      expect({ status: r.status, stderr: r.stderr }).toEqual({ status: 0, stderr: "" });
+      expect(readdirSync(join(root, "bin", "migrate", "lib")).sort()).toEqual(libFiles());
+      expect(readdirSync(join(root, "bin", "migrate", "sql")).sort()).toEqual(readdirSync(join(box, "migrate", "sql")).sort());
+      // Installed, the dispatcher finds its phases next to itself: --help (every phase sourced) and a usage error.
+      const help = spawnSync(join(root, "bin", "migrate-db"), ["--help"], { encoding: "utf8" });
+      expect({ status: help.status, stderr: help.stderr }).toEqual({ status: 0, stderr: "" });
+      expect(help.stdout).toContain("Usage: scripts/box/migrate-db --source URL --target URL [options]");
+      const bad = spawnSync(join(root, "bin", "migrate-db"), ["--source", "postgresql://a@127.0.0.1/x", "--target", "postgresql://a@127.0.0.1/y", "--jobs", "0"], { encoding: "utf8" });
+      expect(bad.status).toBe(2);
+      expect(bad.stderr).toContain("migrate-db: --jobs '0' is not valid; use a whole number from 1 to 64");
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
+  });
+});
