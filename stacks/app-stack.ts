@@ -31,7 +31,7 @@ export const FLEET_USER_DATA_ROLE = "api";
 export interface AppStackProps extends ZmanimStackProps {
   readonly network: NetworkStack;
   readonly topology: ScaledTopology;
-  /** The boot script's text. @default the api role's part of scripts/box/user-data.sh */
+  /** The boot script's text. @default the api role's boot script, assembled from scripts/box/user-data/ (common.sh + api.sh) */
   readonly userDataScript?: string;
 }
 

@@ -51,7 +51,7 @@ export interface ComputeStackProps extends ZmanimStackProps {
    */
   readonly secrets: SecretsStack;
   /**
-   * The boot script's text. @default the box role's part of scripts/box/user-data.sh
+   * The boot script's text. @default the box role's boot script, assembled from scripts/box/user-data/ (common.sh + box.sh)
    */
   readonly userDataScript?: string;
 }

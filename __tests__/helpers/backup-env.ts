@@ -8,7 +8,7 @@ import type { PgCluster } from "./postgres";
 import type { RedisServer } from "./redis";
 import type { S3Server } from "./s3";
 
-export const scriptsDir = resolve(__dirname, "..", "..", "scripts");
+export const scriptsDir = resolve(__dirname, "..", "..", "scripts", "box");
 
 export interface RunResult {
   status: number | null;

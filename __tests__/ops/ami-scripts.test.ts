@@ -5,7 +5,7 @@
  * is only run with settings it rejects before touching anything: it provisions the machine it runs on.)
  */
 import { spawnSync } from "child_process";
-import { mkdtempSync, rmSync, writeFileSync, appendFileSync } from "fs";
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync, appendFileSync } from "fs";
 import { tmpdir } from "os";
 import { join, resolve } from "path";
 import { AwsDouble, awsDouble } from "../helpers/aws-double";
@@ -169,5 +169,39 @@ describe("provision.sh verify-signature (the AWS CLI and CloudWatch agent check)
 
   it("rejects a malformed fingerprint with exit 2", () => {
     expect(verify(join(dir, "tool.zip"), join(dir, "tool.zip.sig"), vendor.keyFile, "FB5D B77F")).toMatchObject({ status: 2, stderr: expect.stringMatching(/fingerprint 'FB5D B77F' must be 40 uppercase hex digits/) });
+  });
+});
+
+describe("provision.sh's install of migrate-db (the dispatcher, its phases and its SQL)", () => {
+  const box = resolve(__dirname, "../../scripts/box");
+  const libFiles = () => readdirSync(join(box, "migrate", "lib")).filter((f) => f.endsWith(".sh")).sort();
+
+  it("provision.sh installs the dispatcher, its phases and its SQL where the dispatcher looks (replayed into a temporary root)", () => {
+    const script = readFileSync(join(packer, "provision.sh"), "utf8");
+    const start = script.indexOf("for s in backup.sh restore.sh");
+    const end = script.indexOf('install -o root -g root -m 0644 "$files/logrotate/zmanim"');
+    expect(start).toBeGreaterThan(0);
+    expect(end).toBeGreaterThan(start);
+    const block = script.slice(start, end);
+    expect(block).toContain('install -o root -g root -m 0644 "$scripts"/migrate/lib/*.sh /opt/zmanim/bin/migrate/lib/');
+    expect(block).toContain('install -o root -g root -m 0644 "$scripts"/migrate/sql/*.sql /opt/zmanim/bin/migrate/sql/');
+    const root = mkdtempSync(join(tmpdir(), "zmanim-provision-"));
+    try {
+      mkdirSync(join(root, "bin", "lib"), { recursive: true });
+      const replay = block.replace(/-o root -g root /g, "").replace(/\/opt\/zmanim/g, root);
+      const r = spawnSync("bash", ["-euo", "pipefail", "-c", `scripts=${JSON.stringify(box)}\n${replay}`], { encoding: "utf8" });
+      expect({ status: r.status, stderr: r.stderr }).toEqual({ status: 0, stderr: "" });
+      expect(readdirSync(join(root, "bin", "migrate", "lib")).sort()).toEqual(libFiles());
+      expect(readdirSync(join(root, "bin", "migrate", "sql")).sort()).toEqual(readdirSync(join(box, "migrate", "sql")).sort());
+      // Installed, the dispatcher finds its phases next to itself: --help (every phase sourced) and a usage error.
+      const help = spawnSync(join(root, "bin", "migrate-db"), ["--help"], { encoding: "utf8" });
+      expect({ status: help.status, stderr: help.stderr }).toEqual({ status: 0, stderr: "" });
+      expect(help.stdout).toContain("Usage: scripts/box/migrate-db --source URL --target URL [options]");
+      const bad = spawnSync(join(root, "bin", "migrate-db"), ["--source", "postgresql://a@127.0.0.1/x", "--target", "postgresql://a@127.0.0.1/y", "--jobs", "0"], { encoding: "utf8" });
+      expect(bad.status).toBe(2);
+      expect(bad.stderr).toContain("migrate-db: --jobs '0' is not valid; use a whole number from 1 to 64");
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
   });
 });

@@ -3,10 +3,11 @@
  * bash or sh, outside node_modules, build output and Terraform caches. Repository-wide on purpose: the AMI
  * runs several of these scripts (user data, backups, the binary update) as root.
  */
-import { spawn } from "child_process";
-import { cpus } from "os";
-import { openSync, readSync, closeSync, readdirSync } from "fs";
+import { spawn, spawnSync } from "child_process";
+import { cpus, tmpdir } from "os";
+import { openSync, readSync, closeSync, readdirSync, mkdtempSync, rmSync, writeFileSync } from "fs";
 import { join, relative, resolve } from "path";
+import { readUserDataScript } from "../../constructs/builders/user-data";
 
 const repo = resolve(__dirname, "../..");
 const SKIP_DIRS = new Set(["node_modules", "cdktf.out", "dist", ".git", ".terraform", "packer_cache", "coverage"]);
@@ -72,4 +73,21 @@ describe("shellcheck", () => {
     const findings = results.filter((r) => r.status !== 0 || r.out.trim() !== "").flatMap((r) => r.out.trim().split("\n"));
     expect(findings).toEqual([]);
   }, 60000);
+
+  // The parts under scripts/box/user-data/ are checked one by one above with that directory's .shellcheckrc
+  // (shared variables); here each role's script is checked whole, as the instance receives it, without it.
+  it("passes shellcheck on each role's boot script as assembled at synth (common.sh + the role's part)", () => {
+    const dir = mkdtempSync(join(tmpdir(), "zmanim-user-data-shellcheck-"));
+    try {
+      // The api role leaves the common part's box-only settings (volume, fstab, PostgreSQL paths) unused: SC2034.
+      for (const [role, excluded] of [["box", []], ["api", ["-e", "SC2034"]]] as const) {
+        const file = join(dir, `user-data-${role}.sh`);
+        writeFileSync(file, readUserDataScript(undefined, role));
+        const r = spawnSync("shellcheck", ["--norc", "-x", "-f", "gcc", ...excluded, file], { encoding: "utf8" });
+        expect({ role, status: r.status, out: r.stdout + r.stderr }).toEqual({ role, status: 0, out: "" });
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });

@@ -14,7 +14,7 @@ const scripts = ["backup.sh", "restore.sh", "restore-drill.sh", "notify-failure.
 describe("backup scripts", () => {
   it("are shellcheck-clean, strict-mode bash", () => {
     const files = [...scripts.map((s) => join(scriptsDir, s)), join(scriptsDir, "lib", "common.sh")];
-    const r = spawnSync("shellcheck", ["-x", ...files], { encoding: "utf8", cwd: resolve(scriptsDir, "..") });
+    const r = spawnSync("shellcheck", ["-x", ...files], { encoding: "utf8", cwd: resolve(scriptsDir, "..", "..") });
     expect(r.stdout + r.stderr).toBe("");
     expect(r.status).toBe(0);
     for (const s of scripts) {

@@ -1,5 +1,5 @@
 /**
- * The boot script (scripts/box/user-data.sh) against REAL block devices: loop devices with real XFS/ext4
+ * The boot script (the box role, assembled from scripts/box/user-data/) against REAL block devices: loop devices with real XFS/ext4
  * filesystems, real mounts, a real PostgreSQL cluster initialized on the volume, and a real password login.
  *
  * Stand-ins, at the edges only:
@@ -20,7 +20,10 @@ import { boxConfig } from "../../stacks/secrets";
 import { cloudwatchAgentConfig } from "../../constructs/builders/cloudwatch-agent";
 import { readUserDataScript, renderUserDataText } from "../../constructs/builders/user-data";
 
-const SCRIPT = join(__dirname, "..", "..", "scripts", "box", "user-data.sh");
+const PARTS = join(__dirname, "..", "..", "scripts", "box", "user-data");
+/** The box role's boot script as the compute stack assembles it (common.sh + box.sh), in a file to run. */
+const SCRIPT = join(mkdtempSync(join(tmpdir(), "zmanim-user-data-script-")), "user-data.sh");
+writeFileSync(SCRIPT, readUserDataScript(PARTS, "box"));
 const PG_BINDIR = pgBinDir();
 const PG_MAJOR = PG_BINDIR.split("/").slice(-2, -1)[0];
 const SECRETS = {
@@ -202,7 +205,7 @@ describe("user data: a blank data volume", () => {
     const rendered = join(box.dir, "rendered-user-data.sh");
     writeFileSync(
       rendered,
-      renderUserDataText(readUserDataScript(SCRIPT), {
+      renderUserDataText(readUserDataScript(PARTS), {
         ZMANIM_ENV: prod.name,
         ZMANIM_REGION: prod.region,
         ZMANIM_SSM_PREFIX: `/zmanim/${prod.name}`,

@@ -3,7 +3,7 @@
  * ALB, and the topologies' exclusivity. Policy checks iterate over EVERY resource of a type, in every stack of the
  * shipped `scaled` environment, with the box retired and with the box kept.
  */
-import { readFileSync } from "fs";
+import { readFileSync, readdirSync } from "fs";
 import { join } from "path";
 import { Testing } from "cdktf/lib/testing";
 import { TerraformStack } from "cdktf/lib/terraform-stack";
@@ -11,7 +11,7 @@ import { AMI_ROOT_DEVICE, Fleet, FleetProps } from "../../constructs/fleet";
 import { fleetPolicyStatements } from "../../stacks/app-stack";
 import { EnvironmentConfig, ScaledTopology, prod, scaled, staging } from "../../constructs/config/environments";
 import { alarmTopicArn } from "../../constructs/config/naming";
-import { ROLE_MARKERS, scriptForRole, unescapeTerraformTemplate } from "../../constructs/builders/user-data";
+import { ROLE_MARKERS, assembleUserData, readUserDataScript, unescapeTerraformTemplate } from "../../constructs/builders/user-data";
 import { fleetCloudwatchAgentConfig } from "../../constructs/builders/cloudwatch-agent";
 import { releasePolicyStatements } from "../../stacks/cicd";
 import { fleetCalls } from "../../scripts/tools/iam/calls";
@@ -412,24 +412,29 @@ describe("Fleet construct guards", () => {
 });
 
 describe("the boot script's role parts", () => {
-  const full = readFileSync(join(__dirname, "..", "..", "scripts", "box", "user-data.sh"), "utf8");
+  const dir = join(__dirname, "..", "..", "scripts", "box", "user-data");
+  const part = (f: string) => readFileSync(join(dir, f), "utf8");
 
   it("gives the box the shared part and the box part, the fleet the shared part and the api part", () => {
-    const box = scriptForRole(full, "box");
-    const api = scriptForRole(full, "api");
+    const box = readUserDataScript(dir, "box");
+    const api = readUserDataScript(dir, "api");
     expect(box).not.toContain(ROLE_MARKERS.api);
     expect(box).toContain(ROLE_MARKERS.box);
     expect(api).toContain(ROLE_MARKERS.api);
     expect(api).not.toContain(ROLE_MARKERS.box);
-    const shared = full.slice(0, full.indexOf(ROLE_MARKERS.api));
+    const shared = part("common.sh");
     expect(box.startsWith(shared) && api.startsWith(shared)).toBe(true);
-    expect(box.length + api.length - shared.length).toBe(full.length);
+    expect(box).toBe(shared + part("box.sh"));
+    expect(api).toBe(shared + part("api.sh"));
+    expect(readdirSync(dir).filter((f) => f.endsWith(".sh")).sort()).toEqual(["api.sh", "box.sh", "common.sh"]);
   });
 
-  it("refuses a script without the role markers, naming them", () => {
-    expect(() => scriptForRole("#!/bin/bash\necho hi\n", "api")).toThrow(
-      /expected a line starting "# --- The api role:"/,
+  it("refuses parts that would not assemble, naming the file and the fix", () => {
+    expect(() => assembleUserData("#!/bin/bash\necho hi\n", "echo api\n", "api")).toThrow(
+      'boot script: api.sh (the api role\'s part) must start with the line "# --- The api role:..."',
     );
+    expect(() => assembleUserData("echo hi\n", "# --- The box role\n", "box")).toThrow("boot script: common.sh must start with a #! line");
+    expect(() => assembleUserData("#!/bin/bash\necho hi", "# --- The box role\n", "box")).toThrow("boot script: common.sh must end with a newline");
   });
 
   it("stores the fleet's agent configuration with the agent's own placeholders escaped from Terraform", () => {

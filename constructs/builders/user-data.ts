@@ -1,4 +1,5 @@
 import { readFileSync } from "fs";
+import { join } from "path";
 import { repoPath } from "../config/repo-root";
 
 /** First line of the rendered header; the header ends with `HEADER_END`. */
@@ -10,29 +11,39 @@ export const HEADER_END = "# --- end of rendered values ---";
 /** The role the boot script plays: the box (API, PostgreSQL, Redis, backups) or an API-only fleet instance. */
 export type BootRole = "box" | "api";
 
-/** The lines that open each role's part of scripts/box/user-data.sh; everything before the first is shared. */
+/**
+ * The boot script's parts, in scripts/box/user-data/: `common.sh` (the shebang, usage, checks and functions every
+ * role needs), then one part per role. A role's boot script is the common part followed by that role's part,
+ * concatenated as they are: EC2 takes at most 16 KB of user data, which both roles together would exceed.
+ */
+export const USER_DATA_PARTS: Readonly<{ common: string } & Record<BootRole, string>> = {
+  common: "common.sh",
+  box: "box.sh",
+  api: "api.sh",
+};
+
+/** The heading line that opens each role's part (scripts/box/user-data/<role>.sh). */
 export const ROLE_MARKERS: Readonly<Record<BootRole, string>> = {
   api: "# --- The api role:",
   box: "# --- The box role",
 };
 
 /**
- * The boot script as one role's instances receive it: the shared part plus that role's part. EC2 takes at most
- * 16 KB of user data, which both roles together would exceed. The api part ends in `exit 0`, so the script in the
- * repository, with every part, runs either role too.
+ * One role's boot script from its parts' texts: `common` (which starts with the `#!` line and ends with a
+ * newline) followed by `part` (the role's part, which starts with its heading, `ROLE_MARKERS[role]`).
  */
-export function scriptForRole(script: string, role: BootRole): string {
-  const api = script.indexOf(`\n${ROLE_MARKERS.api}`);
-  const box = script.indexOf(`\n${ROLE_MARKERS.box}`);
-  if (api < 0 || box < api) {
-    throw new Error(`boot script: expected a line starting "${ROLE_MARKERS.api}" followed by one starting "${ROLE_MARKERS.box}"`);
+export function assembleUserData(common: string, part: string, role: BootRole): string {
+  if (!common.startsWith("#!")) throw new Error(`boot script: ${USER_DATA_PARTS.common} must start with a #! line`);
+  if (!common.endsWith("\n")) throw new Error(`boot script: ${USER_DATA_PARTS.common} must end with a newline`);
+  if (!part.startsWith(ROLE_MARKERS[role])) {
+    throw new Error(`boot script: ${USER_DATA_PARTS[role]} (the ${role} role's part) must start with the line "${ROLE_MARKERS[role]}..."`);
   }
-  return role === "box" ? script.slice(0, api + 1) + script.slice(box + 1) : script.slice(0, box + 1);
+  return common + part;
 }
 
-/** The boot script of `role` (see `scriptForRole`), read from the repository. */
-export function readUserDataScript(path: string = repoPath("scripts", "box", "user-data.sh"), role: BootRole = "box"): string {
-  return scriptForRole(readFileSync(path, "utf8"), role);
+/** The boot script of `role` (see `assembleUserData`), read from the parts in `dir`. */
+export function readUserDataScript(dir: string = repoPath("scripts", "box", "user-data"), role: BootRole = "box"): string {
+  return assembleUserData(readFileSync(join(dir, USER_DATA_PARTS.common), "utf8"), readFileSync(join(dir, USER_DATA_PARTS[role]), "utf8"), role);
 }
 
 /**

@@ -80,7 +80,7 @@ files="$ZMANIM_STAGING/files"
 scripts="$ZMANIM_STAGING/scripts"
 for f in "$ZMANIM_STAGING/zmanim-api" "$files/bin/update-binary.sh" "$scripts/backup.sh" "$scripts/restore.sh" \
   "$scripts/restore-drill.sh" "$scripts/notify-failure.sh" "$scripts/lib/common.sh" "$scripts/migrate-db" \
-  "$scripts/smoke-test-api.sh" "$scripts/migrate/endpoints.txt"; do
+  "$scripts/smoke-test-api.sh" "$scripts/migrate/endpoints.txt" "$scripts/migrate/lib/args.sh" "$scripts/migrate/sql/verify.sql"; do
   [[ -s "$f" ]] || die "missing upload $f; check the file provisioners in packer/zmanim-ami.pkr.hcl"
 done
 
@@ -201,11 +201,15 @@ for s in backup.sh restore.sh restore-drill.sh notify-failure.sh migrate-db smok
 done
 # The scripts source their shared functions from lib/ next to themselves.
 install -o root -g root -m 0644 "$scripts/lib/common.sh" /opt/zmanim/bin/lib/common.sh
-# The migration tools find their data next to themselves: migrate-db its SQL (bin/migrate/compat), the smoke
-# test its endpoint checklist (bin/migrate/endpoints.txt). The benchmark stays in the repository.
-install -d -o root -g root -m 0755 /opt/zmanim/bin/migrate /opt/zmanim/bin/migrate/compat
+# The migration tools find their files next to themselves: migrate-db (a dispatcher) sources its phases from
+# bin/migrate/lib and runs its queries from bin/migrate/sql, its compatibility SQL is in bin/migrate/compat;
+# the smoke test reads its endpoint checklist (bin/migrate/endpoints.txt). The benchmark stays in the repository.
+install -d -o root -g root -m 0755 /opt/zmanim/bin/migrate /opt/zmanim/bin/migrate/compat \
+  /opt/zmanim/bin/migrate/lib /opt/zmanim/bin/migrate/sql
 install -o root -g root -m 0644 "$scripts/migrate/endpoints.txt" /opt/zmanim/bin/migrate/endpoints.txt
 install -o root -g root -m 0644 "$scripts"/migrate/compat/*.sql /opt/zmanim/bin/migrate/compat/
+install -o root -g root -m 0644 "$scripts"/migrate/lib/*.sh /opt/zmanim/bin/migrate/lib/
+install -o root -g root -m 0644 "$scripts"/migrate/sql/*.sql /opt/zmanim/bin/migrate/sql/
 install -o root -g root -m 0644 "$files/logrotate/zmanim" /etc/logrotate.d/zmanim
 
 # --- 9. systemd units: installed and enabled, never started here --------------------------------------------

@@ -32,6 +32,7 @@ step typecheck npx tsc --noEmit
 step synth npm run --silent synth
 step unit npx jest --selectProjects unit --json --outputFile="$results/unit.json"
 step iam npx jest --selectProjects iam --json --outputFile="$results/iam.json"
+# shellcheck disable=SC2016 # $0 belongs to the inner bash
 step lint bash -c 'npm run --silent lint && npx jest --selectProjects lint --json --outputFile="$0/lint.json"' "$results"
 # shellcheck disable=SC2016 # $0 and PIPESTATUS belong to the inner bash
 step terraform-validate bash -c 'bash scripts/dev/tf-validate.sh | tee "$0/validate.txt"; exit "${PIPESTATUS[0]}"' "$results"

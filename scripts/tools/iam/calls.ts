@@ -54,10 +54,10 @@ const domainOf = (email: string) => email.slice(email.indexOf("@") + 1);
  */
 function bootParameterCalls(env: EnvironmentConfig, leaves: readonly string[], secureLeaves: readonly string[]): Call[] {
   const ssmArn = (leaf: string) => `arn:aws:ssm:${env.region}:${env.accountId}:parameter${ssmParameterName(env, leaf)}`;
-  const calls: Call[] = leaves.map((leaf) => ({ script: "scripts/box/user-data.sh", cli: "ssm get-parameter", action: "ssm:GetParameter", resource: ssmArn(leaf) }));
+  const calls: Call[] = leaves.map((leaf) => ({ script: "scripts/box/user-data/common.sh", cli: "ssm get-parameter", action: "ssm:GetParameter", resource: ssmArn(leaf) }));
   for (const leaf of secureLeaves) {
     calls.push({
-      script: "scripts/box/user-data.sh",
+      script: "scripts/box/user-data/common.sh",
       cli: "ssm get-parameter",
       action: "kms:Decrypt",
       resource: ssmKeyArn(env),
@@ -236,7 +236,9 @@ export const ROLE_SCRIPTS = {
     "scripts/ci/health-check.sh",
   ],
   instance: [
-    "scripts/box/user-data.sh",
+    "scripts/box/user-data/common.sh",
+    "scripts/box/user-data/box.sh",
+    "scripts/box/user-data/api.sh",
     "scripts/box/backup.sh",
     "scripts/box/restore.sh",
     "scripts/box/restore-drill.sh",

@@ -1,0 +1,2 @@
+-- database-size: run by preflight() in lib/preflight.sh.
+SELECT pg_database_size(current_database());
