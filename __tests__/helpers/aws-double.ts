@@ -50,7 +50,11 @@ export function awsDouble(rules: AwsRule[] = []): AwsDouble {
   setRules(rules);
   const bin = resolve(__dirname, "bin");
   const kvsFile = join(dir, "kvs.json");
-  const env: Record<string, string> = { PATH: `${bin}:${process.env.PATH}`, AWS_DOUBLE_LOG: log, AWS_DOUBLE_RULES: rulesFile };
+  const env: Record<string, string> = {
+    PATH: `${bin}:${process.env.PATH}`,
+    AWS_DOUBLE_LOG: log,
+    AWS_DOUBLE_RULES: rulesFile,
+  };
   return {
     env,
     setRules,
@@ -61,7 +65,11 @@ export function awsDouble(rules: AwsRule[] = []): AwsDouble {
     keyValueStore: () => JSON.parse(readFileSync(kvsFile, "utf8")) as KeyValueStoreState,
     calls: () =>
       existsSync(log)
-        ? readFileSync(log, "utf8").trim().split("\n").filter(Boolean).map((l) => JSON.parse(l).argv as string[])
+        ? readFileSync(log, "utf8")
+            .trim()
+            .split("\n")
+            .filter(Boolean)
+            .map((l) => JSON.parse(l).argv as string[])
         : [],
     cleanup: () => rmSync(dir, { recursive: true, force: true }),
   };

@@ -19,7 +19,20 @@ export interface RunResult {
 /** Environment for the scripts: nothing from /etc/restic/env, TZ pinned, plus `extra`. */
 export function scriptEnv(extra: Record<string, string | undefined>): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { ...process.env, TZ: "UTC", ZMANIM_RESTIC_ENV_FILE: "/nonexistent/restic.env" };
-  for (const k of ["PGHOST", "PGPORT", "PGUSER", "PGPASSWORD", "PGDATABASE", "REDIS_HOST", "REDIS_PORT", "REDISCLI_AUTH", "RESTIC_REPOSITORY", "RESTIC_PASSWORD", "RESTIC_PASSWORD_FILE", "RESTIC_CACERT"]) {
+  for (const k of [
+    "PGHOST",
+    "PGPORT",
+    "PGUSER",
+    "PGPASSWORD",
+    "PGDATABASE",
+    "REDIS_HOST",
+    "REDIS_PORT",
+    "REDISCLI_AUTH",
+    "RESTIC_REPOSITORY",
+    "RESTIC_PASSWORD",
+    "RESTIC_PASSWORD_FILE",
+    "RESTIC_CACERT",
+  ]) {
     delete env[k];
   }
   for (const [k, v] of Object.entries(extra)) {
@@ -52,7 +65,12 @@ export function backupScriptEnv(
 }
 
 export function runScript(name: string, args: string[], env: NodeJS.ProcessEnv, timeoutMs = 300000): RunResult {
-  const r = spawnSync("bash", [resolve(scriptsDir, name), ...args], { env, encoding: "utf8", timeout: timeoutMs, maxBuffer: 64 << 20 });
+  const r = spawnSync("bash", [resolve(scriptsDir, name), ...args], {
+    env,
+    encoding: "utf8",
+    timeout: timeoutMs,
+    maxBuffer: 64 << 20,
+  });
   return { status: r.status, stdout: r.stdout ?? "", stderr: r.stderr ?? "" };
 }
 
@@ -88,14 +106,17 @@ export function snapshots(env: NodeJS.ProcessEnv, ...filter: string[]): Snapshot
 
 /** The ids of all snapshots, sorted (to compare "nothing new" across a failed run). */
 export function snapshotIds(env: NodeJS.ProcessEnv): string[] {
-  return snapshots(env).map((s) => s.id).sort();
+  return snapshots(env)
+    .map((s) => s.id)
+    .sort();
 }
 
 /** The application role and database: PostGIS points and polygons, a quoted name, inheritance, pg_cron. */
 export function createDataset(pg: PgCluster, rows: number): void {
   pg.psql("CREATE ROLE zmanim LOGIN PASSWORD 'app-secret'");
   pg.psql("CREATE DATABASE zmanim OWNER zmanim");
-  pg.psql(`
+  pg.psql(
+    `
     CREATE EXTENSION postgis;
     CREATE EXTENSION pg_cron;
     SET ROLE zmanim;
@@ -115,14 +136,22 @@ export function createDataset(pg: PgCluster, rows: number): void {
     INSERT INTO events_2026 VALUES (3, 'child'), (4, 'child'), (5, 'child');
     RESET ROLE;
     SELECT cron.schedule('nightly-refresh', '0 2 * * *', 'SELECT 1');
-  `, "zmanim");
+  `,
+    "zmanim",
+  );
 }
 
 /** Checksums of every table's content, PostGIS geometries as EWKB, in a stable order. */
 export function checksums(pg: PgCluster, db = "zmanim"): Record<string, string> {
   return {
-    locations: pg.psql("SELECT count(*) || ':' || md5(string_agg(id || '|' || name || '|' || tz, ',' ORDER BY id)) FROM locations", db),
-    geometries: pg.psql("SELECT md5(string_agg(encode(ST_AsEWKB(geom), 'hex') || encode(ST_AsEWKB(area), 'hex'), ',' ORDER BY id)) FROM locations", db),
+    locations: pg.psql(
+      "SELECT count(*) || ':' || md5(string_agg(id || '|' || name || '|' || tz, ',' ORDER BY id)) FROM locations",
+      db,
+    ),
+    geometries: pg.psql(
+      "SELECT md5(string_agg(encode(ST_AsEWKB(geom), 'hex') || encode(ST_AsEWKB(area), 'hex'), ',' ORDER BY id)) FROM locations",
+      db,
+    ),
     minyan: pg.psql(`SELECT count(*) || ':' || md5(string_agg(t::text, ',' ORDER BY id)) FROM "MinyanTimes" t`, db),
     events: pg.psql("SELECT count(*) || ':' || md5(string_agg(e::text, ',' ORDER BY id)) FROM ONLY events e", db),
     events2026: pg.psql("SELECT count(*) || ':' || md5(string_agg(e::text, ',' ORDER BY id)) FROM events_2026 e", db),

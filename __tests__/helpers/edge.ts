@@ -73,7 +73,8 @@ export function loadFunction(code: string, kvs?: ReadonlyMap<string, string>): H
   };
   const importLine = /^import cf from ['"]cloudfront['"];?$/m;
   const source = code.replace(importLine, "var cf = __cloudfront;");
-  if (/^\s*(import|export)\s/m.test(source)) throw new Error("function code uses an import other than `import cf from 'cloudfront'`");
+  if (/^\s*(import|export)\s/m.test(source))
+    throw new Error("function code uses an import other than `import cf from 'cloudfront'`");
   const scope = Object.create(null) as Record<string, unknown>;
   scope.__cloudfront = cf;
   return runInNewContext(`${source}\n;handler`, scope, { filename: "cloudfront-function.js" }) as Handler;
@@ -82,7 +83,12 @@ export function loadFunction(code: string, kvs?: ReadonlyMap<string, string>): H
 /** CloudFront path patterns: `*` any run of characters (slashes included), `?` one character, case-sensitive. */
 export function pathPatternMatches(pattern: string, path: string): boolean {
   const p = pattern.startsWith("/") ? pattern : `/${pattern}`;
-  const re = new RegExp(`^${p.replace(/[.+^${}()|[\]\\]/g, "\\$&").replace(/\*/g, ".*").replace(/\?/g, ".")}$`);
+  const re = new RegExp(
+    `^${p
+      .replace(/[.+^${}()|[\]\\]/g, "\\$&")
+      .replace(/\*/g, ".*")
+      .replace(/\?/g, ".")}$`,
+  );
   return re.test(path);
 }
 
@@ -108,8 +114,10 @@ function isResponse(r: CfRequest | CfResponse): r is CfResponse {
   return (r as CfResponse).statusCode !== undefined;
 }
 
-const flat = (h: CfHeaders): Record<string, string> => Object.fromEntries(Object.entries(h).map(([k, v]) => [k, v.value]));
-const nested = (h: Record<string, string>): CfHeaders => Object.fromEntries(Object.entries(h).map(([k, v]) => [k.toLowerCase(), { value: v }]));
+const flat = (h: CfHeaders): Record<string, string> =>
+  Object.fromEntries(Object.entries(h).map(([k, v]) => [k, v.value]));
+const nested = (h: Record<string, string>): CfHeaders =>
+  Object.fromEntries(Object.entries(h).map(([k, v]) => [k.toLowerCase(), { value: v }]));
 
 /** What happened to one request at the edge. */
 export interface EdgeResult extends HttpResponse {
@@ -171,7 +179,12 @@ export function invalidationMatches(path: string, key: string): boolean {
  * `{ cache: true }`, one edge cache in front of the origins, keyed and aged by the behaviours' own cache
  * policies (managed policies are not modelled: never cached); responses then carry x-cache.
  */
-export function edgeOf(cdn: TfJson, origins: Origins, kvs?: ReadonlyMap<string, string>, options: { cache?: boolean } = {}): Edge {
+export function edgeOf(
+  cdn: TfJson,
+  origins: Origins,
+  kvs?: ReadonlyMap<string, string>,
+  options: { cache?: boolean } = {},
+): Edge {
   const res = cdn.resource as Record<string, Record<string, Body>>;
   const [dist] = Object.values(res.aws_cloudfront_distribution);
   const functions = res.aws_cloudfront_function ?? {};
@@ -210,9 +223,19 @@ export function edgeOf(cdn: TfJson, origins: Origins, kvs?: ReadonlyMap<string, 
       const uri = q === -1 ? target : target.slice(0, q);
       const b = ordered.find((x) => pathPatternMatches(x.path_pattern as string, uri)) ?? fallback;
       const behaviour = (b.path_pattern as string | undefined) ?? "default";
-      if (!(b.allowed_methods as string[]).includes(method)) return { behaviour, origin: null, functions: [], status: 403, headers: {}, body: "method not allowed", xCache: "Error from cloudfront" };
+      if (!(b.allowed_methods as string[]).includes(method))
+        return {
+          behaviour,
+          origin: null,
+          functions: [],
+          status: 403,
+          headers: {},
+          body: "method not allowed",
+          xCache: "Error from cloudfront",
+        };
       const assoc = (b.function_association as Body[] | undefined) ?? [];
-      const fn = (type: string) => assoc.filter((a) => a.event_type === type).map((a) => functionId(a.function_arn as string));
+      const fn = (type: string) =>
+        assoc.filter((a) => a.event_type === type).map((a) => functionId(a.function_arn as string));
       const ran: string[] = [];
       const request: CfRequest = {
         method,
@@ -221,14 +244,35 @@ export function edgeOf(cdn: TfJson, origins: Origins, kvs?: ReadonlyMap<string, 
         headers: nested({ ...headers, host }),
         cookies: {},
       };
-      const event = (extra: Body) => ({ version: "1.0", context: { eventType: "viewer-request" }, viewer: { ip: "192.0.2.1" }, request, ...extra });
+      const event = (extra: Body) => ({
+        version: "1.0",
+        context: { eventType: "viewer-request" },
+        viewer: { ip: "192.0.2.1" },
+        request,
+        ...extra,
+      });
       let current: CfRequest = request;
       for (const id of fn("viewer-request")) {
         ran.push(`${id}@viewer-request`);
         const out = await handlerOf(id)(event({}));
         if (isResponse(out)) {
-          const bodyOf = out.body === undefined ? "" : typeof out.body === "string" ? out.body : out.body.encoding === "base64" ? Buffer.from(out.body.data, "base64").toString() : out.body.data;
-          return { behaviour, origin: null, functions: ran, status: out.statusCode, headers: flat(out.headers ?? {}), body: bodyOf, xCache: "FunctionGeneratedResponse from cloudfront" };
+          const bodyOf =
+            out.body === undefined
+              ? ""
+              : typeof out.body === "string"
+                ? out.body
+                : out.body.encoding === "base64"
+                  ? Buffer.from(out.body.data, "base64").toString()
+                  : out.body.data;
+          return {
+            behaviour,
+            origin: null,
+            functions: ran,
+            status: out.statusCode,
+            headers: flat(out.headers ?? {}),
+            body: bodyOf,
+            xCache: "FunctionGeneratedResponse from cloudfront",
+          };
         }
         current = out;
       }
@@ -238,8 +282,13 @@ export function edgeOf(cdn: TfJson, origins: Origins, kvs?: ReadonlyMap<string, 
         .join("&");
       // The cache key: the URI after the viewer-request function, and what the policy puts in the key.
       const policy = policyOf(b);
-      const inKey = (policy?.parameters_in_cache_key_and_forwarded_to_origin ?? {}) as Record<string, Record<string, unknown>>;
-      const keyHeaders = ((inKey.headers_config?.headers as { items?: string[] } | undefined)?.items ?? []).map((h) => current.headers[h.toLowerCase()]?.value ?? "");
+      const inKey = (policy?.parameters_in_cache_key_and_forwarded_to_origin ?? {}) as Record<
+        string,
+        Record<string, unknown>
+      >;
+      const keyHeaders = ((inKey.headers_config?.headers as { items?: string[] } | undefined)?.items ?? []).map(
+        (h) => current.headers[h.toLowerCase()]?.value ?? "",
+      );
       const keyQuery = inKey.query_strings_config?.query_string_behavior === "none" ? "" : qs;
       const cacheKey = [current.uri, keyQuery, ...keyHeaders].join("|");
       const cacheable = options.cache === true && policy !== undefined && (method === "GET" || method === "HEAD");
@@ -264,10 +313,24 @@ export function edgeOf(cdn: TfJson, origins: Origins, kvs?: ReadonlyMap<string, 
       let response: CfResponse = { statusCode: fromOrigin.status, headers: nested(fromOrigin.headers) };
       for (const id of fn("viewer-response")) {
         ran.push(`${id}@viewer-response`);
-        const out = await handlerOf(id)({ ...event({}), context: { eventType: "viewer-response" }, request: current, response });
+        const out = await handlerOf(id)({
+          ...event({}),
+          context: { eventType: "viewer-response" },
+          request: current,
+          response,
+        });
         response = out as CfResponse;
       }
-      return { behaviour, origin, originUri: current.uri, functions: ran, status: response.statusCode, headers: options.cache ? { ...flat(response.headers), "x-cache": xCache } : flat(response.headers), body: fromOrigin.body, xCache };
+      return {
+        behaviour,
+        origin,
+        originUri: current.uri,
+        functions: ran,
+        status: response.statusCode,
+        headers: options.cache ? { ...flat(response.headers), "x-cache": xCache } : flat(response.headers),
+        body: fromOrigin.body,
+        xCache,
+      };
     },
     invalidate(paths) {
       for (const [k, v] of cache) if (paths.some((p) => invalidationMatches(p, v.path))) cache.delete(k);

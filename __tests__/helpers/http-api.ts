@@ -60,7 +60,12 @@ export interface HttpApiModel {
   /** The route that takes `method path`, or null. */
   routeFor(method: string, path: string): { key: string; jwt: boolean } | null;
   /** The answer to one request; `integration` stands for the Go API behind the VPC link. */
-  handle(method: string, pathAndQuery: string, headers: Record<string, string>, integration: (method: string, path: string) => HttpResponse): HttpResponse;
+  handle(
+    method: string,
+    pathAndQuery: string,
+    headers: Record<string, string>,
+    integration: (method: string, path: string) => HttpResponse,
+  ): HttpResponse;
 }
 
 export function httpApiOf(api: TfJson): HttpApiModel {
@@ -78,7 +83,8 @@ export function httpApiOf(api: TfJson): HttpApiModel {
     }
     return best ? { key: best.key, jwt: best.jwt } : null;
   };
-  const lower = (h: Record<string, string>) => Object.fromEntries(Object.entries(h).map(([k, v]) => [k.toLowerCase(), v]));
+  const lower = (h: Record<string, string>) =>
+    Object.fromEntries(Object.entries(h).map(([k, v]) => [k.toLowerCase(), v]));
   const corsHeaders = (origin: string | undefined): Record<string, string> => {
     if (!cors || !origin) return {};
     const origins = (cors.allow_origins as string[]) ?? [];
@@ -91,14 +97,21 @@ export function httpApiOf(api: TfJson): HttpApiModel {
       const headers = lower(rawHeaders);
       const path = pathAndQuery.split("?")[0];
       const route = routeFor(method, path);
-      const preflight = method === "OPTIONS" && headers.origin !== undefined && headers["access-control-request-method"] !== undefined;
+      const preflight =
+        method === "OPTIONS" && headers.origin !== undefined && headers["access-control-request-method"] !== undefined;
       if (preflight && cors && !route) {
         const allowed = corsHeaders(headers.origin);
         const reqMethod = headers["access-control-request-method"].toUpperCase();
         const methods = ((cors.allow_methods as string[]) ?? []).map((m) => m.toUpperCase());
-        const wanted = (headers["access-control-request-headers"] ?? "").split(",").map((h) => h.trim().toLowerCase()).filter(Boolean);
+        const wanted = (headers["access-control-request-headers"] ?? "")
+          .split(",")
+          .map((h) => h.trim().toLowerCase())
+          .filter(Boolean);
         const allowHeaders = ((cors.allow_headers as string[]) ?? []).map((h) => h.toLowerCase());
-        const ok = allowed["access-control-allow-origin"] !== undefined && (methods.includes("*") || methods.includes(reqMethod)) && wanted.every((h) => allowHeaders.includes("*") || allowHeaders.includes(h));
+        const ok =
+          allowed["access-control-allow-origin"] !== undefined &&
+          (methods.includes("*") || methods.includes(reqMethod)) &&
+          wanted.every((h) => allowHeaders.includes("*") || allowHeaders.includes(h));
         return {
           status: 204,
           headers: ok
@@ -112,12 +125,23 @@ export function httpApiOf(api: TfJson): HttpApiModel {
           body: "",
         };
       }
-      if (!route) return { status: 404, headers: { "content-type": "application/json", ...corsHeaders(headers.origin) }, body: '{"message":"Not Found"}' };
+      if (!route)
+        return {
+          status: 404,
+          headers: { "content-type": "application/json", ...corsHeaders(headers.origin) },
+          body: '{"message":"Not Found"}',
+        };
       if (route.jwt && !/^Bearer \S+$/.test(headers.authorization ?? "")) {
-        return { status: 401, headers: { "content-type": "application/json", ...corsHeaders(headers.origin) }, body: '{"message":"Unauthorized"}' };
+        return {
+          status: 401,
+          headers: { "content-type": "application/json", ...corsHeaders(headers.origin) },
+          body: '{"message":"Unauthorized"}',
+        };
       }
       const out = integration(method, pathAndQuery);
-      const kept = Object.fromEntries(Object.entries(out.headers).filter(([k]) => !k.toLowerCase().startsWith("access-control-")));
+      const kept = Object.fromEntries(
+        Object.entries(out.headers).filter(([k]) => !k.toLowerCase().startsWith("access-control-")),
+      );
       return { ...out, headers: { ...kept, ...corsHeaders(headers.origin) } };
     },
   };

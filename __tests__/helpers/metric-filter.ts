@@ -31,7 +31,10 @@ interface Term {
 
 function parsePattern(pattern: string): { terms: Term[]; open: boolean } {
   const m = /^\[(.*)\]$/.exec(pattern.trim());
-  if (!m) throw new Error(`pattern ${JSON.stringify(pattern)}: only space-delimited [field, ...] patterns are evaluated here`);
+  if (!m)
+    throw new Error(
+      `pattern ${JSON.stringify(pattern)}: only space-delimited [field, ...] patterns are evaluated here`,
+    );
   const parts = m[1].split(",").map((p) => p.trim());
   let open = false;
   if (parts[parts.length - 1] === "...") {
@@ -49,7 +52,12 @@ function parsePattern(pattern: string): { terms: Term[]; open: boolean } {
 function wildcard(value: string, operand: string): boolean {
   const quoted = /^"(.*)"$/.exec(operand);
   const text = quoted ? quoted[1] : operand;
-  const re = new RegExp(`^${text.split("*").map((s) => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")).join(".*")}$`);
+  const re = new RegExp(
+    `^${text
+      .split("*")
+      .map((s) => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&"))
+      .join(".*")}$`,
+  );
   return re.test(value);
 }
 

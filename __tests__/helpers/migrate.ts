@@ -14,7 +14,12 @@ export interface MigrateRun {
 
 /** Runs migrate-db with `env` as its whole environment (stdin closed, so confirmation needs --yes). */
 export function runMigrateDb(args: string[], env: NodeJS.ProcessEnv, timeoutMs = 180000): MigrateRun {
-  const r = spawnSync(MIGRATE_DB, args, { encoding: "utf8", env, timeout: timeoutMs, stdio: ["ignore", "pipe", "pipe"] });
+  const r = spawnSync(MIGRATE_DB, args, {
+    encoding: "utf8",
+    env,
+    timeout: timeoutMs,
+    stdio: ["ignore", "pipe", "pipe"],
+  });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr, out: r.stdout + r.stderr };
 }
 

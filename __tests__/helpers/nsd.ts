@@ -21,7 +21,15 @@ export async function startNsd(origin: string, zoneText: string): Promise<Nsd> {
   const port = await freePort();
   writeFileSync(
     join(dir, "zone"),
-    [`$ORIGIN ${origin}.`, "$TTL 300", `@ IN SOA ns1.${origin}. hostmaster.${origin}. 1 3600 600 86400 300`, `@ IN NS ns1.${origin}.`, `ns1 IN A 127.0.0.1`, zoneText, ""].join("\n"),
+    [
+      `$ORIGIN ${origin}.`,
+      "$TTL 300",
+      `@ IN SOA ns1.${origin}. hostmaster.${origin}. 1 3600 600 86400 300`,
+      `@ IN NS ns1.${origin}.`,
+      `ns1 IN A 127.0.0.1`,
+      zoneText,
+      "",
+    ].join("\n"),
   );
   writeFileSync(
     join(dir, "nsd.conf"),
@@ -50,7 +58,10 @@ export async function startNsd(origin: string, zoneText: string): Promise<Nsd> {
   if (check.status !== 0) throw new Error(`nsd-checkconf: ${check.stderr}`);
   const proc: ChildProcess = spawn("nsd", ["-d", "-c", join(dir, "nsd.conf")], { stdio: "ignore" });
   await waitFor(
-    () => spawnSync("dig", ["+short", "+time=1", "+tries=1", "@127.0.0.1", "-p", String(port), "SOA", origin], { encoding: "utf8" }).stdout.trim() !== "",
+    () =>
+      spawnSync("dig", ["+short", "+time=1", "+tries=1", "@127.0.0.1", "-p", String(port), "SOA", origin], {
+        encoding: "utf8",
+      }).stdout.trim() !== "",
     10000,
     `nsd on port ${port}`,
   );

@@ -13,4 +13,5 @@ export function statements(value: unknown): Statement[] {
   return Array.isArray(doc.Statement) ? doc.Statement : [doc.Statement];
 }
 
-export const asList = (v: string | string[] | undefined): string[] => (v === undefined ? [] : Array.isArray(v) ? v : [v]);
+export const asList = (v: string | string[] | undefined): string[] =>
+  v === undefined ? [] : Array.isArray(v) ? v : [v];

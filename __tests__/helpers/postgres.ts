@@ -18,7 +18,8 @@ export function pgBinDir(): string {
   if (process.env.PG_BINDIR) return process.env.PG_BINDIR;
   const base = "/usr/lib/postgresql";
   const versions = existsSync(base) ? readdirSync(base).filter((v) => existsSync(join(base, v, "bin", "initdb"))) : [];
-  if (versions.length === 0) throw new Error("no PostgreSQL server found under /usr/lib/postgresql; run scripts/dev/ensure-deps.sh");
+  if (versions.length === 0)
+    throw new Error("no PostgreSQL server found under /usr/lib/postgresql; run scripts/dev/ensure-deps.sh");
   versions.sort((a, b) => Number(b) - Number(a));
   return join(base, versions[0], "bin");
 }
@@ -48,7 +49,10 @@ const INITDB_ARGS = ["-U", "postgres", "--auth=trust", "-E", "UTF8", "--locale=C
 function templateDataDir(binDir: string): string {
   const initdb = join(binDir, "initdb");
   const version = execFileSync(initdb, ["--version"], { encoding: "utf8" }).trim();
-  const key = createHash("sha256").update([binDir, version, ...INITDB_ARGS, isRoot ? "postgres" : String(process.getuid?.())].join("\n")).digest("hex").slice(0, 16);
+  const key = createHash("sha256")
+    .update([binDir, version, ...INITDB_ARGS, isRoot ? "postgres" : String(process.getuid?.())].join("\n"))
+    .digest("hex")
+    .slice(0, 16);
   const template = join(tmpdir(), `zmanim-pgtemplate-${key}`);
   if (existsSync(join(template, "PG_VERSION"))) return template;
   const work = mkdtempSync(join(tmpdir(), "zmanim-pgtemplate-work-"));
@@ -115,7 +119,14 @@ export async function startPostgres(opts: PgClusterOptions = {}): Promise<PgClus
     fsync: "off",
     ...(opts.conf ?? {}),
   };
-  appendFileSync(confPath, "\n# test harness\n" + Object.entries(lines).map(([k, v]) => `${k} = ${v}`).join("\n") + "\n");
+  appendFileSync(
+    confPath,
+    "\n# test harness\n" +
+      Object.entries(lines)
+        .map(([k, v]) => `${k} = ${v}`)
+        .join("\n") +
+      "\n",
+  );
   if (opts.hbaContent !== undefined) writeFileSync(join(dataDir, "pg_hba.conf"), opts.hbaContent);
   if (isRoot) execFileSync("chown", ["-R", "postgres:postgres", base]);
 
@@ -123,7 +134,12 @@ export async function startPostgres(opts: PgClusterOptions = {}): Promise<PgClus
   const start = () => asOwner(join(binDir, "pg_ctl"), ["-D", dataDir, "-l", logFile, "-w", "-t", "60", "start"]);
   start();
 
-  const env: Record<string, string> = { PGHOST: "127.0.0.1", PGPORT: String(port), PGUSER: "postgres", PGDATABASE: "postgres" };
+  const env: Record<string, string> = {
+    PGHOST: "127.0.0.1",
+    PGPORT: String(port),
+    PGUSER: "postgres",
+    PGDATABASE: "postgres",
+  };
   if (opts.superuserPassword) env.PGPASSWORD = opts.superuserPassword;
   const cluster: PgCluster = {
     host: "127.0.0.1",
@@ -132,7 +148,8 @@ export async function startPostgres(opts: PgClusterOptions = {}): Promise<PgClus
     socketDir,
     binDir,
     env,
-    url: (db = "postgres") => `postgresql://postgres${opts.superuserPassword ? `:${encodeURIComponent(opts.superuserPassword)}` : ""}@127.0.0.1:${port}/${db}`,
+    url: (db = "postgres") =>
+      `postgresql://postgres${opts.superuserPassword ? `:${encodeURIComponent(opts.superuserPassword)}` : ""}@127.0.0.1:${port}/${db}`,
     psql(sql: string, db = "postgres"): string {
       const r = spawnSync("psql", ["-X", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-d", db, "-c", sql], {
         encoding: "utf8",
@@ -143,12 +160,19 @@ export async function startPostgres(opts: PgClusterOptions = {}): Promise<PgClus
     },
     restart(extraConf?: Record<string, string | number>) {
       if (extraConf) {
-        appendFileSync(confPath, Object.entries(extraConf).map(([k, v]) => `${k} = ${v}`).join("\n") + "\n");
+        appendFileSync(
+          confPath,
+          Object.entries(extraConf)
+            .map(([k, v]) => `${k} = ${v}`)
+            .join("\n") + "\n",
+        );
       }
       asOwner(join(binDir, "pg_ctl"), ["-D", dataDir, "-l", logFile, "-w", "-t", "60", "-m", "fast", "restart"]);
     },
     stop() {
-      asOwner(join(binDir, "pg_ctl"), ["-D", dataDir, "-w", "-t", "30", "-m", "immediate", "stop"], { allowFail: true });
+      asOwner(join(binDir, "pg_ctl"), ["-D", dataDir, "-w", "-t", "30", "-m", "immediate", "stop"], {
+        allowFail: true,
+      });
       rmSync(base, { recursive: true, force: true });
     },
   };

@@ -60,14 +60,35 @@ export async function startS3(buckets: string[] = ["restic"], requestLog = ""): 
   mkdirSync(directory);
   const key = join(base, "key.pem");
   const caCert = join(base, "cert.pem");
-  execFileSync("openssl", [
-    "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=127.0.0.1",
-    "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", key, "-out", caCert,
-  ], { stdio: "ignore" });
+  execFileSync(
+    "openssl",
+    [
+      "req",
+      "-x509",
+      "-newkey",
+      "rsa:2048",
+      "-nodes",
+      "-days",
+      "2",
+      "-subj",
+      "/CN=127.0.0.1",
+      "-addext",
+      "subjectAltName=IP:127.0.0.1",
+      "-keyout",
+      key,
+      "-out",
+      caCert,
+    ],
+    { stdio: "ignore" },
+  );
   const s3rverPath = resolve(__dirname, "..", "..", "node_modules", "s3rver");
-  const child: ChildProcess = spawn(process.execPath, ["-e", childScript, s3rverPath, directory, key, caCert, buckets.join(","), requestLog], {
-    stdio: ["ignore", "pipe", "pipe"],
-  });
+  const child: ChildProcess = spawn(
+    process.execPath,
+    ["-e", childScript, s3rverPath, directory, key, caCert, buckets.join(","), requestLog],
+    {
+      stdio: ["ignore", "pipe", "pipe"],
+    },
+  );
   let stderr = "";
   child.stderr!.on("data", (d) => (stderr += d));
   let exited = false;
@@ -94,7 +115,10 @@ export async function startS3(buckets: string[] = ["restic"], requestLog = ""): 
   });
   const bucketBytes = (bucket = buckets[0]) => {
     const out = execFileSync("find", [join(directory, bucket), "-type", "f", "-printf", "%s\\n"], { encoding: "utf8" });
-    return out.split("\n").filter(Boolean).reduce((sum, n) => sum + Number(n), 0);
+    return out
+      .split("\n")
+      .filter(Boolean)
+      .reduce((sum, n) => sum + Number(n), 0);
   };
   return {
     port,

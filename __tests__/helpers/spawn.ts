@@ -11,7 +11,11 @@ export interface RunResult {
  * Runs `command` without blocking the event loop, so servers living in the test process (HTTP, the AWS CLI
  * double's helpers) keep answering while it runs. stdin is closed; stdout and stderr are collected.
  */
-export function runCommand(command: string, args: string[], opts: { cwd: string; env: NodeJS.ProcessEnv }): Promise<RunResult> {
+export function runCommand(
+  command: string,
+  args: string[],
+  opts: { cwd: string; env: NodeJS.ProcessEnv },
+): Promise<RunResult> {
   return new Promise((res, rej) => {
     const p = spawn(command, args, { cwd: opts.cwd, env: opts.env, stdio: ["ignore", "pipe", "pipe"] });
     let stdout = "";

@@ -11,7 +11,11 @@ import { CACHE_VAR, environmentKey } from "./synth-cache";
 
 /** The parts of a synthesized stack the tests look at. */
 export interface TfJson {
-  terraform: { backend?: Record<string, Record<string, unknown>>; cloud?: Record<string, unknown>; required_providers?: Record<string, unknown> };
+  terraform: {
+    backend?: Record<string, Record<string, unknown>>;
+    cloud?: Record<string, unknown>;
+    required_providers?: Record<string, unknown>;
+  };
   provider?: Record<string, Record<string, unknown>[]>;
   resource?: Record<string, Record<string, Record<string, unknown>>>;
   data?: Record<string, Record<string, Record<string, unknown>>>;

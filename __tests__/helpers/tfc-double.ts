@@ -26,7 +26,15 @@ export interface DoubleWorkspace {
   name: string;
   attributes: Record<string, unknown>;
   projectId?: string;
-  vars: Array<{ id: string; key: string; value: string; category: string; hcl: boolean; sensitive: boolean; description?: string }>;
+  vars: Array<{
+    id: string;
+    key: string;
+    value: string;
+    category: string;
+    hcl: boolean;
+    sensitive: boolean;
+    description?: string;
+  }>;
   consumers: string[];
 }
 
@@ -45,7 +53,15 @@ export interface TfcDouble {
 }
 
 const JSONAPI = "application/vnd.api+json";
-const WS_ATTRIBUTES = new Set(["name", "execution-mode", "terraform-version", "global-remote-state", "setting-overwrites", "description", "auto-apply"]);
+const WS_ATTRIBUTES = new Set([
+  "name",
+  "execution-mode",
+  "terraform-version",
+  "global-remote-state",
+  "setting-overwrites",
+  "description",
+  "auto-apply",
+]);
 const VAR_ATTRIBUTES = new Set(["key", "value", "category", "hcl", "sensitive", "description"]);
 
 export async function startTfcDouble(organization = "shtetl", token = "tfc-double-token"): Promise<TfcDouble> {
@@ -67,7 +83,14 @@ export async function startTfcDouble(organization = "shtetl", token = "tfc-doubl
   const varDoc = (v: DoubleWorkspace["vars"][number]) => ({
     id: v.id,
     type: "vars",
-    attributes: { key: v.key, value: v.sensitive ? null : v.value, category: v.category, hcl: v.hcl, sensitive: v.sensitive, description: v.description ?? null },
+    attributes: {
+      key: v.key,
+      value: v.sensitive ? null : v.value,
+      category: v.category,
+      hcl: v.hcl,
+      sensitive: v.sensitive,
+      description: v.description ?? null,
+    },
   });
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -85,11 +108,12 @@ export async function startTfcDouble(organization = "shtetl", token = "tfc-doubl
     };
     if (!url.pathname.startsWith("/api/v2/")) return fail(404, "not found", `no route ${url.pathname}`);
     if (req.headers.authorization !== `Bearer ${token}`) return fail(401, "unauthorized", "invalid token");
-    let body: any = undefined;  
+    let body: any = undefined;
     const chunks: Buffer[] = [];
     for await (const c of req) chunks.push(c as Buffer);
     if (method !== "GET") {
-      if (!String(req.headers["content-type"] ?? "").startsWith(JSONAPI)) return fail(415, "unsupported media type", `Content-Type must be ${JSONAPI}`);
+      if (!String(req.headers["content-type"] ?? "").startsWith(JSONAPI))
+        return fail(415, "unsupported media type", `Content-Type must be ${JSONAPI}`);
       try {
         body = JSON.parse(Buffer.concat(chunks).toString("utf8"));
       } catch {
@@ -99,8 +123,10 @@ export async function startTfcDouble(organization = "shtetl", token = "tfc-doubl
     const orgPrefix = `/organizations/${organization}`;
     let m: RegExpExecArray | null;
 
-    if (method === "GET" && path === orgPrefix) return send(200, { data: { id: organization, type: "organizations", attributes: { name: organization } } });
-    if (path.startsWith("/organizations/") && !path.startsWith(orgPrefix + "/") && path !== orgPrefix) return fail(404, "not found", "organization not found");
+    if (method === "GET" && path === orgPrefix)
+      return send(200, { data: { id: organization, type: "organizations", attributes: { name: organization } } });
+    if (path.startsWith("/organizations/") && !path.startsWith(orgPrefix + "/") && path !== orgPrefix)
+      return fail(404, "not found", "organization not found");
 
     // Projects
     if (path === `${orgPrefix}/projects`) {
@@ -112,7 +138,8 @@ export async function startTfcDouble(organization = "shtetl", token = "tfc-doubl
       if (method === "POST") {
         if (body?.data?.type !== "projects") return fail(422, "invalid", 'data.type must be "projects"');
         const name = body.data.attributes?.name;
-        if (typeof name !== "string" || !/^[A-Za-z0-9 _-]{3,40}$/.test(name)) return fail(422, "invalid", "data.attributes.name is invalid");
+        if (typeof name !== "string" || !/^[A-Za-z0-9 _-]{3,40}$/.test(name))
+          return fail(422, "invalid", "data.attributes.name is invalid");
         if (state.projects.some((p) => p.name === name)) return fail(422, "invalid", "name has already been taken");
         const p = { id: nextId("prj"), name };
         state.projects.push(p);
@@ -123,12 +150,15 @@ export async function startTfcDouble(organization = "shtetl", token = "tfc-doubl
     // Workspaces
     const checkWsAttributes = (attrs: Record<string, unknown>): string | undefined => {
       for (const k of Object.keys(attrs)) if (!WS_ATTRIBUTES.has(k)) return `unknown attribute data.attributes.${k}`;
-      if ("execution-mode" in attrs && !["remote", "local", "agent"].includes(String(attrs["execution-mode"]))) return "execution-mode must be remote, local or agent";
-      if ("terraform-version" in attrs && !/^\d+\.\d+\.\d+$/.test(String(attrs["terraform-version"]))) return "terraform-version must be a version";
-      if ("global-remote-state" in attrs && typeof attrs["global-remote-state"] !== "boolean") return "global-remote-state must be a boolean";
+      if ("execution-mode" in attrs && !["remote", "local", "agent"].includes(String(attrs["execution-mode"])))
+        return "execution-mode must be remote, local or agent";
+      if ("terraform-version" in attrs && !/^\d+\.\d+\.\d+$/.test(String(attrs["terraform-version"])))
+        return "terraform-version must be a version";
+      if ("global-remote-state" in attrs && typeof attrs["global-remote-state"] !== "boolean")
+        return "global-remote-state must be a boolean";
       return undefined;
     };
-    const projectRel = (b: any): string | undefined | null => {  
+    const projectRel = (b: any): string | undefined | null => {
       const rel = b?.data?.relationships?.project;
       if (rel === undefined) return undefined;
       if (rel?.data?.type !== "projects" || !state.projects.some((p) => p.id === rel.data.id)) return null;
@@ -143,12 +173,22 @@ export async function startTfcDouble(organization = "shtetl", token = "tfc-doubl
       const attrs = body.data.attributes ?? {};
       const problem = checkWsAttributes(attrs);
       if (problem) return fail(422, "invalid", problem);
-      if (typeof attrs.name !== "string" || !/^[A-Za-z0-9_-]{1,90}$/.test(attrs.name)) return fail(422, "invalid", "name is invalid");
-      if (state.workspaces.some((w) => w.name === attrs.name)) return fail(422, "invalid", "name has already been taken");
+      if (typeof attrs.name !== "string" || !/^[A-Za-z0-9_-]{1,90}$/.test(attrs.name))
+        return fail(422, "invalid", "name is invalid");
+      if (state.workspaces.some((w) => w.name === attrs.name))
+        return fail(422, "invalid", "name has already been taken");
       const project = projectRel(body);
-      if (project === null) return fail(422, "invalid", "relationships.project.data must be {type: projects, id: <existing project>}");
+      if (project === null)
+        return fail(422, "invalid", "relationships.project.data must be {type: projects, id: <existing project>}");
       const { name, ...rest } = attrs;
-      const w: DoubleWorkspace = { id: nextId("ws"), name, attributes: { "execution-mode": "remote", "terraform-version": "1.9.0", "global-remote-state": false, ...rest }, projectId: project, vars: [], consumers: [] };
+      const w: DoubleWorkspace = {
+        id: nextId("ws"),
+        name,
+        attributes: { "execution-mode": "remote", "terraform-version": "1.9.0", "global-remote-state": false, ...rest },
+        projectId: project,
+        vars: [],
+        consumers: [],
+      };
       state.workspaces.push(w);
       return send(201, { data: wsDoc(w) });
     }
@@ -160,7 +200,8 @@ export async function startTfcDouble(organization = "shtetl", token = "tfc-doubl
       const problem = checkWsAttributes(body.data.attributes ?? {});
       if (problem) return fail(422, "invalid", problem);
       const project = projectRel(body);
-      if (project === null) return fail(422, "invalid", "relationships.project.data must be {type: projects, id: <existing project>}");
+      if (project === null)
+        return fail(422, "invalid", "relationships.project.data must be {type: projects, id: <existing project>}");
       if (project) w.projectId = project;
       const { name, ...rest } = body.data.attributes ?? {};
       if (name) w.name = name;
@@ -175,12 +216,24 @@ export async function startTfcDouble(organization = "shtetl", token = "tfc-doubl
       if (method === "GET" && !m[2]) return send(200, { data: w.vars.map(varDoc) });
       if (method !== "GET" && body?.data?.type !== "vars") return fail(422, "invalid", 'data.type must be "vars"');
       const a = body?.data?.attributes ?? {};
-      for (const k of Object.keys(a)) if (!VAR_ATTRIBUTES.has(k)) return fail(422, "invalid", `unknown attribute data.attributes.${k}`);
-      if ("category" in a && !["terraform", "env"].includes(a.category)) return fail(422, "invalid", "category must be terraform or env");
+      for (const k of Object.keys(a))
+        if (!VAR_ATTRIBUTES.has(k)) return fail(422, "invalid", `unknown attribute data.attributes.${k}`);
+      if ("category" in a && !["terraform", "env"].includes(a.category))
+        return fail(422, "invalid", "category must be terraform or env");
       if (method === "POST" && !m[2]) {
-        if (typeof a.key !== "string" || typeof a.value !== "string" || !a.category) return fail(422, "invalid", "key, value and category are required");
-        if (w.vars.some((v) => v.key === a.key && v.category === a.category)) return fail(422, "invalid", "key has already been taken");
-        const v = { id: nextId("var"), key: a.key, value: a.value, category: a.category, hcl: !!a.hcl, sensitive: !!a.sensitive, description: a.description };
+        if (typeof a.key !== "string" || typeof a.value !== "string" || !a.category)
+          return fail(422, "invalid", "key, value and category are required");
+        if (w.vars.some((v) => v.key === a.key && v.category === a.category))
+          return fail(422, "invalid", "key has already been taken");
+        const v = {
+          id: nextId("var"),
+          key: a.key,
+          value: a.value,
+          category: a.category,
+          hcl: !!a.hcl,
+          sensitive: !!a.sensitive,
+          description: a.description,
+        };
         w.vars.push(v);
         return send(201, { data: varDoc(v) });
       }
@@ -199,7 +252,11 @@ export async function startTfcDouble(organization = "shtetl", token = "tfc-doubl
       if (!w) return fail(404, "not found", "workspace not found");
       if (method === "GET") return send(200, { data: w.consumers.map((id) => ({ id, type: "workspaces" })) });
       const list = body?.data;
-      if (!Array.isArray(list) || list.length === 0 || list.some((d: { type?: string; id?: string }) => d?.type !== "workspaces" || !wsById(String(d.id))))
+      if (
+        !Array.isArray(list) ||
+        list.length === 0 ||
+        list.some((d: { type?: string; id?: string }) => d?.type !== "workspaces" || !wsById(String(d.id)))
+      )
         return fail(422, "invalid", "data must be a non-empty array of {type: workspaces, id: <existing workspace>}");
       const ids: string[] = list.map((d: { id: string }) => d.id);
       if (method === "POST") {

@@ -10,16 +10,45 @@ import { readFileSync } from "fs";
 import { join } from "path";
 import { EnvironmentConfig, environments, topologyOf } from "../../constructs/config/environments";
 import { ciRoleName, fleetRoleName, instanceRoleName } from "../../constructs/config/naming";
-import { MissingTypeError, REFRESH_COMMAND, TypeKind, invalidActions, typeActions, vendoredTypes } from "../../constructs/builders/iam/action-map";
-import { ROLE_SCRIPTS, awsCliCommands, callRequests, fleetCalls, instanceCalls, releaseCalls, deployCalls } from "../../scripts/tools/iam/calls";
+import {
+  MissingTypeError,
+  REFRESH_COMMAND,
+  TypeKind,
+  invalidActions,
+  typeActions,
+  vendoredTypes,
+} from "../../constructs/builders/iam/action-map";
+import {
+  ROLE_SCRIPTS,
+  awsCliCommands,
+  callRequests,
+  fleetCalls,
+  instanceCalls,
+  releaseCalls,
+  deployCalls,
+} from "../../scripts/tools/iam/calls";
 import { cliRequests } from "../../constructs/builders/iam/cli-map";
 import { conditionKeyProblems, oidcProviderKeys } from "../../scripts/tools/iam/condition-keys";
 import { deployRequests, planRequests, tfcRunRequests } from "../../scripts/tools/iam/roles";
 import { simResources } from "../../constructs/builders/iam/resources";
-import { PolicyDoc, PolicyStatement, RolePolicies, SimRequest, denials, formatDenial, resourceRequests, rolePolicies } from "../../scripts/tools/iam/simulate";
+import {
+  PolicyDoc,
+  PolicyStatement,
+  RolePolicies,
+  SimRequest,
+  denials,
+  formatDenial,
+  resourceRequests,
+  rolePolicies,
+} from "../../scripts/tools/iam/simulate";
 import { shippedEnvironments, variantEnvironments } from "../../scripts/tools/iam/types";
 import { packerBuildRequests, readPackerSource } from "../../constructs/builders/iam/packer";
-import { HTTPS_CONTEXT, S3_ENDPOINT_ID, bucketPolicies, withBucketPolicies } from "../../scripts/tools/iam/bucket-policies";
+import {
+  HTTPS_CONTEXT,
+  S3_ENDPOINT_ID,
+  bucketPolicies,
+  withBucketPolicies,
+} from "../../scripts/tools/iam/bucket-policies";
 import { parsePolicy } from "../helpers/policy";
 import { synthAll } from "../helpers/synth";
 import { tfcRoleName } from "../../constructs/config/terraform-cloud";
@@ -77,7 +106,10 @@ function withoutGrant(role: RolePolicies, sid: string, action: string, on?: stri
 }
 
 /** The shipped environments, and the variants that turn on what none of them does (scripts/tools/iam/types.ts). */
-const SIMULATED: Array<[string, EnvironmentConfig]> = [...shippedEnvironments().map((e) => [e.name, e] as [string, EnvironmentConfig]), ...Object.entries(variantEnvironments())];
+const SIMULATED: Array<[string, EnvironmentConfig]> = [
+  ...shippedEnvironments().map((e) => [e.name, e] as [string, EnvironmentConfig]),
+  ...Object.entries(variantEnvironments()),
+];
 
 describe.each(SIMULATED)("IAM sufficiency (%s)", (_name, env) => {
   let stacks: Record<string, TfDocument>;
@@ -127,23 +159,36 @@ describe.each(SIMULATED)("IAM sufficiency (%s)", (_name, env) => {
   it("deploy role: deploy-stacks.sh's deploy durations (PutMetricData in Zmanim/Deploy only)", async () => {
     const deploy = role(ciRoleName(env, "deploy"));
     const metrics = deployCalls(env, stacks).filter((c) => c.script === "scripts/ci/deploy-stacks.sh");
-    expect(metrics.map((c) => [c.action, c.resource, c.context?.["cloudwatch:namespace"]])).toEqual([["cloudwatch:PutMetricData", "*", "Zmanim/Deploy"]]);
+    expect(metrics.map((c) => [c.action, c.resource, c.context?.["cloudwatch:namespace"]])).toEqual([
+      ["cloudwatch:PutMetricData", "*", "Zmanim/Deploy"],
+    ]);
     expect(await denied(deploy, callRequests(env, deployCalls(env, stacks)))).toEqual([]);
-    const elsewhere = cliRequests(["cloudwatch", "put-metric-data", "--namespace", "Zmanim/Other", "--metric-data", "[]"], env);
-    expect(await denied(deploy, elsewhere)).toEqual([`cloudwatch:PutMetricData on * (aws cloudwatch put-metric-data): ImplicitlyDenied`]);
+    const elsewhere = cliRequests(
+      ["cloudwatch", "put-metric-data", "--namespace", "Zmanim/Other", "--metric-data", "[]"],
+      env,
+    );
+    expect(await denied(deploy, elsewhere)).toEqual([
+      `cloudwatch:PutMetricData on * (aws cloudwatch put-metric-data): ImplicitlyDenied`,
+    ]);
   });
 
   it("the groups whose instance refreshes the deploy role waits for are those ami-consumers.js prints", () => {
-    const consumers = require("../../scripts/ci/ami-consumers.js") as { amiGroups: (stacks: Array<[string, unknown]>) => string[] };
+    const consumers = require("../../scripts/ci/ami-consumers.js") as {
+      amiGroups: (stacks: Array<[string, unknown]>) => string[];
+    };
     const groups = consumers.amiGroups(Object.entries(stacks).map(([n, tf]) => [`zmanim-${env.name}-${n}`, tf]));
     expect(amiConsumerGroups(stacks)).toEqual(groups);
     expect(groups).toEqual(topologyOf(env).kind === "scaled" ? [`zmanim-${env.name}-api`] : []);
     const waits = deployCalls(env, stacks).filter((c) => c.script === "scripts/ci/wait-instance-refresh.sh");
-    expect(waits.map((c) => `${c.action} ${c.resource}`)).toEqual(groups.map(() => "autoscaling:DescribeInstanceRefreshes *"));
+    expect(waits.map((c) => `${c.action} ${c.resource}`)).toEqual(
+      groups.map(() => "autoscaling:DescribeInstanceRefreshes *"),
+    );
   });
 
   it("release role: what release-api.sh, ssm-restart.sh and static-site-sync.sh call", async () => {
-    expect(await denied(role(ciRoleName(env, "release")), viaBuckets(callRequests(env, releaseCalls(env))))).toEqual([]);
+    expect(await denied(role(ciRoleName(env, "release")), viaBuckets(callRequests(env, releaseCalls(env))))).toEqual(
+      [],
+    );
   });
 
   it("instance role: what the box's scripts, restic and the agents call (where a box runs)", async () => {
@@ -151,17 +196,25 @@ describe.each(SIMULATED)("IAM sufficiency (%s)", (_name, env) => {
       expect(() => role(instanceRoleName(env))).toThrow(/no aws_iam_role named/);
       return;
     }
-    expect(await denied(role(instanceRoleName(env)), viaBuckets(callRequests(env, instanceCalls(env)), viaEndpoint))).toEqual([]);
+    expect(
+      await denied(role(instanceRoleName(env)), viaBuckets(callRequests(env, instanceCalls(env)), viaEndpoint)),
+    ).toEqual([]);
   });
 
   it("the bucket policies are evaluated: plain HTTP, and the box outside its VPC endpoint, are denied", async () => {
-    const s3Only = (rs: SimRequest[]) => rs.filter((r) => r.action.startsWith("s3:") && r.resource.startsWith("arn:aws:s3:::"));
+    const s3Only = (rs: SimRequest[]) =>
+      rs.filter((r) => r.action.startsWith("s3:") && r.resource.startsWith("arn:aws:s3:::"));
     const box = s3Only(callRequests(env, instanceCalls(env)));
     const state = s3Only(await planRequests(stacks, env));
     const release = s3Only(callRequests(env, releaseCalls(env)));
     for (const [name, requests, context] of [
       // The box's rows where a box runs (a scaled environment without keepBox has no instance role).
-      ...(hasBox(env) ? [[instanceRoleName(env), box, { ...viaEndpoint, "aws:SecureTransport": "false" }], [instanceRoleName(env), box, HTTPS_CONTEXT]] : []),
+      ...(hasBox(env)
+        ? [
+            [instanceRoleName(env), box, { ...viaEndpoint, "aws:SecureTransport": "false" }],
+            [instanceRoleName(env), box, HTTPS_CONTEXT],
+          ]
+        : []),
       [ciRoleName(env, "plan"), state, { ...HTTPS_CONTEXT, "aws:SecureTransport": "false" }],
       [ciRoleName(env, "release"), release, { ...HTTPS_CONTEXT, "aws:SecureTransport": "false" }],
     ] as Array<[string, SimRequest[], Record<string, string>]>) {
@@ -169,7 +222,10 @@ describe.each(SIMULATED)("IAM sufficiency (%s)", (_name, env) => {
       const out = await denials(role(name), viaBuckets(requests, context));
       // Every distinct request is denied, and explicitly (by the bucket policy's Deny, not for want of an Allow).
       expect({ name, context, results: [...new Set(out.map((d) => d.result))], denied: out.length }).toEqual({
-        name, context, results: ["ExplicitlyDenied"], denied: new Set(requests.map((r) => `${r.action} ${r.resource} ${JSON.stringify(r.context)}`)).size,
+        name,
+        context,
+        results: ["ExplicitlyDenied"],
+        denied: new Set(requests.map((r) => `${r.action} ${r.resource} ${JSON.stringify(r.context)}`)).size,
       });
     }
   });
@@ -184,7 +240,11 @@ describe.each(SIMULATED)("IAM sufficiency (%s)", (_name, env) => {
     const fleet = role(fleetRoleName(env));
     expect(await denied(fleet, requests)).toEqual([]);
     // And nothing of the box's data: restic's bucket and failure mail are denied.
-    const boxOnly = callRequests(env, instanceCalls(env)).filter((r) => /^(scripts\/box\/backup\.sh|scripts\/box\/notify-failure\.sh):/.test(r.why) && /^(s3:PutObject|s3:DeleteObject|ses:SendEmail)$/.test(r.action));
+    const boxOnly = callRequests(env, instanceCalls(env)).filter(
+      (r) =>
+        /^(scripts\/box\/backup\.sh|scripts\/box\/notify-failure\.sh):/.test(r.why) &&
+        /^(s3:PutObject|s3:DeleteObject|ses:SendEmail)$/.test(r.action),
+    );
     expect(boxOnly.length).toBeGreaterThan(3);
     expect(await denied(fleet, boxOnly)).toHaveLength(boxOnly.length);
   });
@@ -192,9 +252,10 @@ describe.each(SIMULATED)("IAM sufficiency (%s)", (_name, env) => {
   it("every condition key in every policy applies to every action it guards", async () => {
     // The provider is created in one environment of the account and looked up (a data source) in the others.
     const hosts = Object.values(stacks).flatMap((s) =>
-      [...Object.values(s.resource?.aws_iam_openid_connect_provider ?? {}), ...Object.values(s.data?.aws_iam_openid_connect_provider ?? {})].map((p) =>
-        String(p.url).replace(/^https:\/\//, ""),
-      ),
+      [
+        ...Object.values(s.resource?.aws_iam_openid_connect_provider ?? {}),
+        ...Object.values(s.data?.aws_iam_openid_connect_provider ?? {}),
+      ].map((p) => String(p.url).replace(/^https:\/\//, "")),
     );
     expect(hosts).toEqual(["token.actions.githubusercontent.com"]);
     const problems: string[] = [];
@@ -203,7 +264,9 @@ describe.each(SIMULATED)("IAM sufficiency (%s)", (_name, env) => {
       for (const [type, attr] of POLICY_ATTRIBUTES) {
         for (const [id, body] of Object.entries(stack.resource?.[type] ?? {})) {
           checked++;
-          problems.push(...(await conditionKeyProblems(`${name}/${type}.${id}`, parsePolicy(body[attr]), oidcProviderKeys(hosts))));
+          problems.push(
+            ...(await conditionKeyProblems(`${name}/${type}.${id}`, parsePolicy(body[attr]), oidcProviderKeys(hosts))),
+          );
         }
       }
     }
@@ -216,7 +279,8 @@ describe.each(SIMULATED)("IAM sufficiency (%s)", (_name, env) => {
   const requestsOf = async (type: string) => {
     const out: SimRequest[] = [];
     for (const [name, stack] of Object.entries(stacks)) {
-      for (const r of simResources(name, stack, env.accountId).filter((x) => x.type === type)) out.push(...(await resourceRequests(r, "apply")));
+      for (const r of simResources(name, stack, env.accountId).filter((x) => x.type === type))
+        out.push(...(await resourceRequests(r, "apply")));
     }
     return out;
   };
@@ -232,7 +296,9 @@ describe.each(SIMULATED)("IAM sufficiency (%s)", (_name, env) => {
     expect(pairs).toEqual(
       expect.arrayContaining([
         expect.stringMatching(new RegExp(`^logs:PutDeliverySource arn:aws:logs:us-east-1:${acct}:delivery-source:`)),
-        expect.stringMatching(new RegExp(`^logs:PutDeliveryDestination arn:aws:logs:us-east-1:${acct}:delivery-destination:`)),
+        expect.stringMatching(
+          new RegExp(`^logs:PutDeliveryDestination arn:aws:logs:us-east-1:${acct}:delivery-destination:`),
+        ),
         expect.stringMatching(new RegExp(`^logs:CreateDelivery arn:aws:logs:us-east-1:${acct}:delivery:`)),
         expect.stringMatching(new RegExp(`^logs:GetDelivery arn:aws:logs:us-east-1:${acct}:delivery:`)),
         expect.stringMatching(new RegExp(`^logs:DeleteDelivery arn:aws:logs:us-east-1:${acct}:delivery:`)),
@@ -270,7 +336,9 @@ describe.each(SIMULATED)("IAM sufficiency (%s)", (_name, env) => {
   });
 
   it("deploy role: a group with a launch template: ec2:RunInstances on the template and iam:PassRole of its instance profile's role", async () => {
-    const asg = (await requestsOf("aws_autoscaling_group")).filter((r) => /^(ec2:RunInstances|iam:PassRole)$/.test(r.action));
+    const asg = (await requestsOf("aws_autoscaling_group")).filter((r) =>
+      /^(ec2:RunInstances|iam:PassRole)$/.test(r.action),
+    );
     if (topologyOf(env).kind !== "scaled") {
       expect(asg).toEqual([]);
       return;
@@ -286,7 +354,11 @@ describe.each(SIMULATED)("IAM sufficiency (%s)", (_name, env) => {
   });
 
   it("deploy role: Cost Explorer and Budgets are asked for in us-east-1 (their only endpoint), whatever the stack's region", async () => {
-    const billing = [...(await requestsOf("aws_ce_anomaly_monitor")), ...(await requestsOf("aws_ce_anomaly_subscription")), ...(await requestsOf("aws_budgets_budget"))];
+    const billing = [
+      ...(await requestsOf("aws_ce_anomaly_monitor")),
+      ...(await requestsOf("aws_ce_anomaly_subscription")),
+      ...(await requestsOf("aws_budgets_budget")),
+    ];
     expect(billing.length).toBeGreaterThan(10);
     expect([...new Set(billing.map((r) => r.context["aws:RequestedRegion"]))]).toEqual(["us-east-1"]);
     const deploy = role(ciRoleName(env, "deploy"));
@@ -302,13 +374,18 @@ describe.each(SIMULATED)("IAM sufficiency (%s)", (_name, env) => {
   });
 
   it("deploy role: the auto-recover alarm creates the AWSServiceRoleForCloudWatchEvents service-linked role", async () => {
-    const slr = (await requestsOf("aws_cloudwatch_metric_alarm")).filter((r) => r.action === "iam:CreateServiceLinkedRole");
+    const slr = (await requestsOf("aws_cloudwatch_metric_alarm")).filter(
+      (r) => r.action === "iam:CreateServiceLinkedRole",
+    );
     if (!hasBox(env)) {
       expect(slr).toEqual([]); // the auto-recover alarm is the box's
       return;
     }
     expect(slr.map((r) => [r.resource, r.context["iam:AWSServiceName"]])).toEqual([
-      [`arn:aws:iam::${env.accountId}:role/aws-service-role/events.amazonaws.com/AWSServiceRoleForCloudWatchEvents`, "events.amazonaws.com"],
+      [
+        `arn:aws:iam::${env.accountId}:role/aws-service-role/events.amazonaws.com/AWSServiceRoleForCloudWatchEvents`,
+        "events.amazonaws.com",
+      ],
     ]);
     expect(await denied(role(ciRoleName(env, "deploy")), slr)).toEqual([]);
   });
@@ -320,10 +397,15 @@ describe.each(SIMULATED)("IAM sufficiency (%s)", (_name, env) => {
       return;
     }
     const mail = callRequests(env, instanceCalls(env)).filter((r) => r.action === "ses:SendEmail");
-    expect(mail.map((r) => r.resource)).toContain(`arn:aws:ses:${env.region}:${env.accountId}:identity/${env.alarmEmail}`);
+    expect(mail.map((r) => r.resource)).toContain(
+      `arn:aws:ses:${env.region}:${env.accountId}:identity/${env.alarmEmail}`,
+    );
     const instance = role(instanceRoleName(env));
     expect(await denied(instance, mail)).toEqual([]);
-    const spoofed = mail.map((r) => ({ ...r, context: { ...r.context, "ses:FromAddress": `ceo@${env.domain.siteName}` } }));
+    const spoofed = mail.map((r) => ({
+      ...r,
+      context: { ...r.context, "ses:FromAddress": `ceo@${env.domain.siteName}` },
+    }));
     const elsewhere = mail.map((r) => ({ ...r, context: { ...r.context, "ses:Recipients": ["someone@example.com"] } }));
     expect(await denied(instance, spoofed)).toHaveLength(mail.length);
     expect(await denied(instance, elsewhere)).toHaveLength(mail.length);
@@ -340,7 +422,9 @@ describe("IAM sufficiency: the AMI build (ami.yml runs Packer with the deploy ro
 
   it("ami.yml assumes the deploy role, in the environment's region and account", () => {
     const workflow = readFileSync(join(REPO_ROOT, ".github", "workflows", "ami.yml"), "utf8");
-    expect(workflow).toContain("role-to-assume: arn:aws:iam::${{ env.AWS_ACCOUNT_ID }}:role/zmanim-${{ env.ZMANIM_ENV }}-gha-deploy");
+    expect(workflow).toContain(
+      "role-to-assume: arn:aws:iam::${{ env.AWS_ACCOUNT_ID }}:role/zmanim-${{ env.ZMANIM_ENV }}-gha-deploy",
+    );
     expect(workflow).toMatch(new RegExp(`AWS_REGION: ${env.region}\\b`));
     expect(workflow).toContain(`AWS_ACCOUNT_ID: "${env.accountId}"`);
     expect(workflow).toContain(`ZMANIM_ENV: ${env.name}`);
@@ -374,11 +458,32 @@ describe("IAM sufficiency: the AMI build (ami.yml runs Packer with the deploy ro
     const calls = [
       ["s3", "cp", `s3://${releases}/latest.txt`, "-"],
       ["s3", "cp", "--no-progress", `s3://${releases}/zmanim-api-v1.5.0`, "build/zmanim-api"],
-      ["ssm", "get-parameter", "--name", `/zmanim/${env.name}/ami-id`, "--query", "Parameter.Value", "--output", "text"],
-      ["ssm", "put-parameter", "--name", `/zmanim/${env.name}/ami-id`, "--type", "String", "--overwrite", "--value", "ami-0123"],
+      [
+        "ssm",
+        "get-parameter",
+        "--name",
+        `/zmanim/${env.name}/ami-id`,
+        "--query",
+        "Parameter.Value",
+        "--output",
+        "text",
+      ],
+      [
+        "ssm",
+        "put-parameter",
+        "--name",
+        `/zmanim/${env.name}/ami-id`,
+        "--type",
+        "String",
+        "--overwrite",
+        "--value",
+        "ami-0123",
+      ],
     ];
     const requests = calls.flatMap((c) => cliRequests(c, env));
-    expect(requests.map((r) => `${r.action} ${r.resource}`)).toContain(`ssm:PutParameter arn:aws:ssm:${env.region}:${env.accountId}:parameter/zmanim/${env.name}/ami-id`);
+    expect(requests.map((r) => `${r.action} ${r.resource}`)).toContain(
+      `ssm:PutParameter arn:aws:ssm:${env.region}:${env.accountId}:parameter/zmanim/${env.name}/ami-id`,
+    );
     expect(await denied(deploy, requests)).toEqual([]);
   });
 });
@@ -387,20 +492,38 @@ describe("IAM sufficiency: waiting for the fleet's instance refresh (deploy.yml 
   it("in scaled, the deploy role may read the group's instance refreshes, as wait-instance-refresh.sh asks", async () => {
     const env = environments.scaled;
     const deploy = rolePolicies(synthAll(env).stacks, ciRoleName(env, "deploy"), env.accountId);
-    const call = ["autoscaling", "describe-instance-refreshes", "--auto-scaling-group-name", `zmanim-${env.name}-api`, "--max-records", "10", "--output", "json"];
+    const call = [
+      "autoscaling",
+      "describe-instance-refreshes",
+      "--auto-scaling-group-name",
+      `zmanim-${env.name}-api`,
+      "--max-records",
+      "10",
+      "--output",
+      "json",
+    ];
     const requests = cliRequests(call, env);
-    expect(requests.map((r) => `${r.action} ${r.resource} ${r.context["aws:RequestedRegion"]}`)).toEqual([`autoscaling:DescribeInstanceRefreshes * ${env.region}`]);
+    expect(requests.map((r) => `${r.action} ${r.resource} ${r.context["aws:RequestedRegion"]}`)).toEqual([
+      `autoscaling:DescribeInstanceRefreshes * ${env.region}`,
+    ]);
     expect(await denied(deploy, requests)).toEqual([]);
     // Granted in the region only.
     const elsewhere = requests.map((r) => ({ ...r, context: { ...r.context, "aws:RequestedRegion": "us-west-2" } }));
-    expect(await denied(deploy, elsewhere)).toEqual(["autoscaling:DescribeInstanceRefreshes on * (aws autoscaling describe-instance-refreshes): ImplicitlyDenied"]);
+    expect(await denied(deploy, elsewhere)).toEqual([
+      "autoscaling:DescribeInstanceRefreshes on * (aws autoscaling describe-instance-refreshes): ImplicitlyDenied",
+    ]);
   });
 
   it("in prod (no fleet, so no group to wait for) the deploy role is not granted it", async () => {
     const env = environments.prod;
     const deploy = rolePolicies(synthAll(env).stacks, ciRoleName(env, "deploy"), env.accountId);
-    const requests = cliRequests(["autoscaling", "describe-instance-refreshes", "--auto-scaling-group-name", `zmanim-${env.name}-api`], env);
-    expect(await denied(deploy, requests)).toEqual(["autoscaling:DescribeInstanceRefreshes on * (aws autoscaling describe-instance-refreshes): ImplicitlyDenied"]);
+    const requests = cliRequests(
+      ["autoscaling", "describe-instance-refreshes", "--auto-scaling-group-name", `zmanim-${env.name}-api`],
+      env,
+    );
+    expect(await denied(deploy, requests)).toEqual([
+      "autoscaling:DescribeInstanceRefreshes on * (aws autoscaling describe-instance-refreshes): ImplicitlyDenied",
+    ]);
   });
 });
 
@@ -415,18 +538,32 @@ describe("IAM sufficiency: the call lists match the scripts", () => {
   const env = environments.prod;
   // The deploy role's scripts in scaled: the topology with a fleet, where wait-instance-refresh.sh has a group to wait for.
   const scaled = environments.scaled;
-  it.each(Object.entries(ROLE_SCRIPTS))("%s role: every `aws` command of its scripts is simulated, and nothing else", (kind, scripts) => {
-    const calls = kind === "release" ? releaseCalls(env) : kind === "deploy" ? deployCalls(scaled, synthAll(scaled).stacks) : instanceCalls(env);
-    for (const script of scripts) {
-      const inScript = awsCliCommands(readFileSync(join(REPO_ROOT, script), "utf8"));
-      const listed = [...new Set(calls.filter((c) => c.script === script).map((c) => c.cli))].sort();
-      expect({ script, commands: listed.filter((c) => !c.startsWith("restic")) }).toEqual({ script, commands: inScript });
-    }
-  });
+  it.each(Object.entries(ROLE_SCRIPTS))(
+    "%s role: every `aws` command of its scripts is simulated, and nothing else",
+    (kind, scripts) => {
+      const calls =
+        kind === "release"
+          ? releaseCalls(env)
+          : kind === "deploy"
+            ? deployCalls(scaled, synthAll(scaled).stacks)
+            : instanceCalls(env);
+      for (const script of scripts) {
+        const inScript = awsCliCommands(readFileSync(join(REPO_ROOT, script), "utf8"));
+        const listed = [...new Set(calls.filter((c) => c.script === script).map((c) => c.cli))].sort();
+        expect({ script, commands: listed.filter((c) => !c.startsWith("restic")) }).toEqual({
+          script,
+          commands: inScript,
+        });
+      }
+    },
+  );
 
   it("maps recorded CLI calls to IAM requests, and refuses a command it has no mapping for", () => {
     const pairs = (argv: string[]) => cliRequests(argv, env).map((r) => `${r.action} ${r.resource}`);
-    expect(pairs(["s3", "cp", "s3://b/latest.txt", "-"])).toEqual(["s3:GetObject arn:aws:s3:::b/latest.txt", "s3:ListBucket arn:aws:s3:::b"]);
+    expect(pairs(["s3", "cp", "s3://b/latest.txt", "-"])).toEqual([
+      "s3:GetObject arn:aws:s3:::b/latest.txt",
+      "s3:ListBucket arn:aws:s3:::b",
+    ]);
     expect(pairs(["s3", "cp", "/tmp/x", "s3://b/k", "--no-progress"])).toEqual(["s3:PutObject arn:aws:s3:::b/k"]);
     expect(() => cliRequests(["--region", "eu-west-1", "ec2", "terminate-instances"], env)).toThrow(
       "no IAM mapping for `aws ec2 terminate-instances`: add it to constructs/builders/iam/cli-map.ts",
@@ -434,7 +571,12 @@ describe("IAM sufficiency: the call lists match the scripts", () => {
   });
 
   it("finds commands behind global options, and skips comments", () => {
-    const text = ['aws --region "$R" ssm get-parameter --name x', 'x=$(aws "${args[@]}" s3 cp a b)', "# aws ec2 terminate-instances", "aws --version"].join("\n");
+    const text = [
+      'aws --region "$R" ssm get-parameter --name x',
+      'x=$(aws "${args[@]}" s3 cp a b)',
+      "# aws ec2 terminate-instances",
+      "aws --version",
+    ].join("\n");
     expect(awsCliCommands(text)).toEqual(["s3 cp", "ssm get-parameter"]);
   });
 });
@@ -447,36 +589,63 @@ describe("IAM sufficiency: the tests fail, naming the action and the ARN", () =>
   });
 
   it("a grant taken from the deploy role is reported as the exact action on the exact ARN", async () => {
-    const deploy = withoutGrant(rolePolicies(stacks, ciRoleName(env, "deploy"), env.accountId), "logs:CreateDelivery", "logs:CreateDelivery");
+    const deploy = withoutGrant(
+      rolePolicies(stacks, ciRoleName(env, "deploy"), env.accountId),
+      "logs:CreateDelivery",
+      "logs:CreateDelivery",
+    );
     const out = await denied(deploy, await deployRequests(stacks, env));
     expect(out).toEqual([
-      expect.stringMatching(new RegExp(`^logs:CreateDelivery on arn:aws:logs:us-east-1:${env.accountId}:delivery:\\S+ \\(cdn/aws_cloudwatch_log_delivery\\.`)),
+      expect.stringMatching(
+        new RegExp(
+          `^logs:CreateDelivery on arn:aws:logs:us-east-1:${env.accountId}:delivery:\\S+ \\(cdn/aws_cloudwatch_log_delivery\\.`,
+        ),
+      ),
       `logs:CreateDelivery on arn:aws:logs:us-east-1:${env.accountId}:delivery-destination:zmanim-prod-cloudfront-s3 (cdn/aws_cloudwatch_log_delivery.access-log-delivery): ImplicitlyDenied`,
       `logs:CreateDelivery on arn:aws:logs:us-east-1:${env.accountId}:delivery-source:zmanim-prod-cloudfront (cdn/aws_cloudwatch_log_delivery.access-log-delivery): ImplicitlyDenied`,
       // The monitoring stack's second delivery of the same source, to the edge-metrics log group.
-      expect.stringMatching(new RegExp(`^logs:CreateDelivery on arn:aws:logs:us-east-1:${env.accountId}:delivery:\\S+ \\(monitoring/aws_cloudwatch_log_delivery\\.edge-log-delivery\\)`)),
+      expect.stringMatching(
+        new RegExp(
+          `^logs:CreateDelivery on arn:aws:logs:us-east-1:${env.accountId}:delivery:\\S+ \\(monitoring/aws_cloudwatch_log_delivery\\.edge-log-delivery\\)`,
+        ),
+      ),
       `logs:CreateDelivery on arn:aws:logs:us-east-1:${env.accountId}:delivery-destination:zmanim-prod-cloudfront-cwl (monitoring/aws_cloudwatch_log_delivery.edge-log-delivery): ImplicitlyDenied`,
       `logs:CreateDelivery on arn:aws:logs:us-east-1:${env.accountId}:delivery-source:zmanim-prod-cloudfront (monitoring/aws_cloudwatch_log_delivery.edge-log-delivery): ImplicitlyDenied`,
     ]);
   });
 
   it("the plan role without its lock-file grant cannot take the S3 lock of any stack", async () => {
-    const plan = withoutGrant(rolePolicies(stacks, ciRoleName(env, "plan"), env.accountId), "StateLockFiles", "s3:PutObject");
+    const plan = withoutGrant(
+      rolePolicies(stacks, ciRoleName(env, "plan"), env.accountId),
+      "StateLockFiles",
+      "s3:PutObject",
+    );
     const out = await denied(plan, await planRequests(stacks, env));
     const st = env.state.kind === "s3" ? env.state.bucket : "";
     expect(out.sort()).toEqual(
       Object.keys(stacks)
         .sort()
-        .map((n) => `s3:PutObject on arn:aws:s3:::${st}/prod/${n}.tfstate.tflock (${n}: terraform state lock file): ImplicitlyDenied`),
+        .map(
+          (n) =>
+            `s3:PutObject on arn:aws:s3:::${st}/prod/${n}.tfstate.tflock (${n}: terraform state lock file): ImplicitlyDenied`,
+        ),
     );
   });
 
   it("the release role without CreateInvalidation, the instance role without restic's DeleteObject", async () => {
-    const release = withoutGrant(rolePolicies(stacks, ciRoleName(env, "release"), env.accountId), "Invalidate", "cloudfront:CreateInvalidation");
+    const release = withoutGrant(
+      rolePolicies(stacks, ciRoleName(env, "release"), env.accountId),
+      "Invalidate",
+      "cloudfront:CreateInvalidation",
+    );
     expect(await denied(release, callRequests(env, releaseCalls(env)))).toEqual([
       `cloudfront:CreateInvalidation on arn:aws:cloudfront::${env.accountId}:distribution/E2QWRUHAPOMQZL (scripts/ci/static-site-sync.sh: cloudfront create-invalidation): ImplicitlyDenied`,
     ]);
-    const box = withoutGrant(rolePolicies(stacks, instanceRoleName(env), env.accountId), "BackupsObjects", "s3:DeleteObject");
+    const box = withoutGrant(
+      rolePolicies(stacks, instanceRoleName(env), env.accountId),
+      "BackupsObjects",
+      "s3:DeleteObject",
+    );
     expect(await denied(box, callRequests(env, instanceCalls(env)))).toEqual([
       `s3:DeleteObject on arn:aws:s3:::zmanim-prod-backups-${env.accountId}/locks/0123abcd (scripts/box/backup.sh: restic): ImplicitlyDenied`,
     ]);
@@ -502,7 +671,11 @@ describe("IAM sufficiency: the tests fail, naming the action and the ARN", () =>
     const variants = variantEnvironments();
     const waf = variants["prod+waf"];
     const wafStacks = synthAll(waf).stacks;
-    const noCreate = withoutGrant(rolePolicies(wafStacks, ciRoleName(waf, "deploy"), waf.accountId), "wafv2:CreateWebACL", "wafv2:CreateWebACL");
+    const noCreate = withoutGrant(
+      rolePolicies(wafStacks, ciRoleName(waf, "deploy"), waf.accountId),
+      "wafv2:CreateWebACL",
+      "wafv2:CreateWebACL",
+    );
     expect(await denied(noCreate, await deployRequests(wafStacks, waf))).toEqual([
       `wafv2:CreateWebACL on arn:aws:wafv2:us-east-1:${waf.accountId}:global/webacl/zmanim-prod-edge/ABCDEF0123456789 (cdn/aws_wafv2_web_acl.web-acl): ImplicitlyDenied`,
     ]);
@@ -529,9 +702,19 @@ describe("IAM sufficiency: the tests fail, naming the action and the ARN", () =>
   it("a condition key the action does not support is reported", async () => {
     const policy: PolicyDoc = {
       Version: "2012-10-17",
-      Statement: [{ Sid: "Wrong", Effect: "Allow", Action: ["logs:PutLogEvents"], Resource: "*", Condition: { StringEquals: { "cloudwatch:namespace": "x" } } }],
+      Statement: [
+        {
+          Sid: "Wrong",
+          Effect: "Allow",
+          Action: ["logs:PutLogEvents"],
+          Resource: "*",
+          Condition: { StringEquals: { "cloudwatch:namespace": "x" } },
+        },
+      ],
     };
-    expect(await conditionKeyProblems("p", policy)).toEqual(["p Wrong: condition key cloudwatch:namespace does not apply to logs:PutLogEvents"]);
+    expect(await conditionKeyProblems("p", policy)).toEqual([
+      "p Wrong: condition key cloudwatch:namespace does not apply to logs:PutLogEvents",
+    ]);
   });
 });
 
@@ -543,7 +726,10 @@ describe.each([
   ["prod", environments.prod],
   ["scaled", environments.scaled],
 ])("IAM sufficiency, Terraform Cloud runs (%s)", (_name, base) => {
-  const env: EnvironmentConfig = { ...base, state: { kind: "cloud", organization: "shtetl", workspacePrefix: `zmanim-${base.name}-` } };
+  const env: EnvironmentConfig = {
+    ...base,
+    state: { kind: "cloud", organization: "shtetl", workspacePrefix: `zmanim-${base.name}-` },
+  };
   let stacks: Record<string, TfDocument>;
   beforeAll(() => {
     stacks = synthAll(env).stacks;
@@ -558,9 +744,15 @@ describe.each([
     // The simulation can fail: without the generated documents that grant ec2:RunInstances, the apply role
     // cannot launch the box or the fleet (nor what else those documents grant).
     const statementsOf = (p: RolePolicies["policies"][number]) => ([] as PolicyStatement[]).concat(p.policy.Statement);
-    const runs = (p: RolePolicies["policies"][number]) => statementsOf(p).some((st) => st.Effect === "Allow" && ([] as string[]).concat(st.Action as string | string[]).includes("ec2:RunInstances"));
+    const runs = (p: RolePolicies["policies"][number]) =>
+      statementsOf(p).some(
+        (st) =>
+          st.Effect === "Allow" && ([] as string[]).concat(st.Action as string | string[]).includes("ec2:RunInstances"),
+      );
     const lessened = { ...role, policies: role.policies.filter((p) => !runs(p)) };
-    expect(role.policies.filter(runs).map((p) => p.name)).toEqual([expect.stringMatching(/^cicd\/tfc_apply_grants-\d$/)]);
+    expect(role.policies.filter(runs).map((p) => p.name)).toEqual([
+      expect.stringMatching(/^cicd\/tfc_apply_grants-\d$/),
+    ]);
     const out = await denied(lessened, requests);
     expect(out.length).toBeGreaterThan(10);
     expect(out).toEqual(expect.arrayContaining([expect.stringMatching(/^ec2:RunInstances on arn:aws:ec2:/)]));
@@ -570,7 +762,13 @@ describe.each([
     const roles = stacks.cicd.resource?.aws_iam_role ?? {};
     const problems: string[] = [];
     for (const id of ["tfc_plan", "tfc_apply"]) {
-      problems.push(...(await conditionKeyProblems(id, parsePolicy(roles[id].assume_role_policy), oidcProviderKeys(["app.terraform.io"]))));
+      problems.push(
+        ...(await conditionKeyProblems(
+          id,
+          parsePolicy(roles[id].assume_role_policy),
+          oidcProviderKeys(["app.terraform.io"]),
+        )),
+      );
     }
     expect(problems).toEqual([]);
     expect(await conditionKeyProblems("tfc_plan", parsePolicy(roles.tfc_plan.assume_role_policy))).not.toEqual([]);

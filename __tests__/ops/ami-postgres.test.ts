@@ -38,7 +38,10 @@ function startup(port: number, localAddress: string): Promise<string> {
     params.copy(msg, 8);
     const sock = connect({ host: "127.0.0.1", port, localAddress });
     const chunks: Buffer[] = [];
-    const timer = setTimeout(() => { sock.destroy(); reject(new Error("no reply within 10 s")); }, 10000);
+    const timer = setTimeout(() => {
+      sock.destroy();
+      reject(new Error("no reply within 10 s"));
+    }, 10000);
     sock.on("connect", () => sock.write(msg));
     sock.on("data", (d) => {
       chunks.push(d);
@@ -46,14 +49,20 @@ function startup(port: number, localAddress: string): Promise<string> {
       sock.destroy();
       resolvePromise(Buffer.concat(chunks).toString("latin1"));
     });
-    sock.on("error", (e) => { clearTimeout(timer); reject(e); });
+    sock.on("error", (e) => {
+      clearTimeout(timer);
+      reject(e);
+    });
   });
 }
 
 function tcpConnect(host: string, port: number): Promise<string> {
   return new Promise((res) => {
     const s = connect({ host, port });
-    s.on("connect", () => { s.destroy(); res("connected"); });
+    s.on("connect", () => {
+      s.destroy();
+      res("connected");
+    });
     s.on("error", (e: NodeJS.ErrnoException) => res(e.code ?? e.message));
   });
 }
@@ -77,11 +86,21 @@ describe("AMI PostgreSQL configuration under a real server", () => {
     };
     writeFileSync(
       confPath,
-      shippedConf + "\n# test overrides: paths and port only\n" + Object.entries(overrides).map(([k, v]) => `${k} = ${v}`).join("\n") + "\n",
+      shippedConf +
+        "\n# test overrides: paths and port only\n" +
+        Object.entries(overrides)
+          .map(([k, v]) => `${k} = ${v}`)
+          .join("\n") +
+        "\n",
     );
     writeFileSync(join(pg.dataDir, "pg_hba.conf"), shippedHba);
     writeFileSync(join(pg.dataDir, "pg_ident.conf"), shippedIdent);
-    spawnSync("chown", ["postgres:postgres", confPath, join(pg.dataDir, "pg_hba.conf"), join(pg.dataDir, "pg_ident.conf")]);
+    spawnSync("chown", [
+      "postgres:postgres",
+      confPath,
+      join(pg.dataDir, "pg_hba.conf"),
+      join(pg.dataDir, "pg_ident.conf"),
+    ]);
     pg.restart();
   }, 120000);
   afterAll(() => pg?.stop());
@@ -92,7 +111,12 @@ describe("AMI PostgreSQL configuration under a real server", () => {
     const rows = pg.psql(
       "SELECT name || '|' || source || '|' || coalesce(sourceline::text, '') FROM pg_settings WHERE source = 'configuration file' OR name LIKE 'cron.%'",
     );
-    const seen = new Map(rows.split("\n").map((r) => { const [n, src, line] = r.split("|"); return [n.toLowerCase(), `${src}:${line}`]; }));
+    const seen = new Map(
+      rows.split("\n").map((r) => {
+        const [n, src, line] = r.split("|");
+        return [n.toLowerCase(), `${src}:${line}`];
+      }),
+    );
     for (const s of settings) {
       expect({ name: s.name, from: seen.get(s.name) }).toEqual({ name: s.name, from: `configuration file:${s.line}` });
     }
@@ -124,7 +148,20 @@ describe("AMI PostgreSQL configuration under a real server", () => {
     try {
       chmodSync(dir, 0o755);
       copyFileSync(join(repo, "packer/files/postgresql/postgresql.conf"), join(dir, "postgresql.conf"));
-      const r = spawnSync("runuser", ["-u", "postgres", "--", join(pg.binDir, "postgres"), "-C", "data_directory", "-c", `config_file=${join(dir, "postgresql.conf")}`], { encoding: "utf8" });
+      const r = spawnSync(
+        "runuser",
+        [
+          "-u",
+          "postgres",
+          "--",
+          join(pg.binDir, "postgres"),
+          "-C",
+          "data_directory",
+          "-c",
+          `config_file=${join(dir, "postgresql.conf")}`,
+        ],
+        { encoding: "utf8" },
+      );
       expect({ status: r.status, out: r.stdout.trim() }).toEqual({ status: 0, out: "/data/postgres/16/main" });
     } finally {
       rmSync(dir, { recursive: true, force: true });
@@ -132,7 +169,12 @@ describe("AMI PostgreSQL configuration under a real server", () => {
   });
 
   it("fits PostgreSQL, Redis and the API into the 4 GiB box with at least 1 GiB of page cache", () => {
-    const mb = (n: string) => Number(pg.psql(`SELECT (setting::bigint * coalesce(pg_size_bytes(CASE WHEN unit ~ '^[0-9]' THEN unit ELSE '1' || unit END), 1) / 1048576)::bigint FROM pg_settings WHERE name = '${n}'`));
+    const mb = (n: string) =>
+      Number(
+        pg.psql(
+          `SELECT (setting::bigint * coalesce(pg_size_bytes(CASE WHEN unit ~ '^[0-9]' THEN unit ELSE '1' || unit END), 1) / 1048576)::bigint FROM pg_settings WHERE name = '${n}'`,
+        ),
+      );
     const redisConf = readFileSync(join(repo, "packer/files/redis/redis.conf"), "utf8");
     const redisMaxGb = Number(/^maxmemory (\d+)gb$/m.exec(redisConf)![1]);
     const apiUnit = readFileSync(join(repo, "packer/files/systemd/zmanim-api.service"), "utf8");
@@ -148,7 +190,9 @@ describe("AMI PostgreSQL configuration under a real server", () => {
   });
 
   it("has exactly the intended pg_hba rules: local peer, loopback SCRAM, reject everything else", () => {
-    const rules = pg.psql("SELECT type || ' ' || array_to_string(database, ',') || ' ' || array_to_string(user_name, ',') || ' ' || coalesce(address, '-') || ' ' || coalesce(netmask, '-') || ' ' || auth_method || ' ' || coalesce(error, 'ok') FROM pg_hba_file_rules ORDER BY line_number");
+    const rules = pg.psql(
+      "SELECT type || ' ' || array_to_string(database, ',') || ' ' || array_to_string(user_name, ',') || ' ' || coalesce(address, '-') || ' ' || coalesce(netmask, '-') || ' ' || auth_method || ' ' || coalesce(error, 'ok') FROM pg_hba_file_rules ORDER BY line_number",
+    );
     expect(rules.split("\n")).toEqual([
       "local all postgres - - peer ok",
       "local all all - - peer ok",
@@ -174,19 +218,77 @@ describe("AMI PostgreSQL configuration under a real server", () => {
   });
 
   it("authenticates local socket connections by peer: postgres may, another OS user may not", () => {
-    const asPostgres = spawnSync("runuser", ["-u", "postgres", "--", "psql", "-X", "-A", "-t", "-h", pg.socketDir, "-p", String(pg.port), "-d", "postgres", "-c", "SELECT current_user"], { encoding: "utf8" });
+    const asPostgres = spawnSync(
+      "runuser",
+      [
+        "-u",
+        "postgres",
+        "--",
+        "psql",
+        "-X",
+        "-A",
+        "-t",
+        "-h",
+        pg.socketDir,
+        "-p",
+        String(pg.port),
+        "-d",
+        "postgres",
+        "-c",
+        "SELECT current_user",
+      ],
+      { encoding: "utf8" },
+    );
     expect({ status: asPostgres.status, out: asPostgres.stdout.trim() }).toEqual({ status: 0, out: "postgres" });
-    const asNobody = spawnSync("runuser", ["-u", "nobody", "--", "psql", "-X", "-h", pg.socketDir, "-p", String(pg.port), "-U", "postgres", "-d", "postgres", "-c", "SELECT 1"], { encoding: "utf8", env: { PATH: process.env.PATH } });
+    const asNobody = spawnSync(
+      "runuser",
+      [
+        "-u",
+        "nobody",
+        "--",
+        "psql",
+        "-X",
+        "-h",
+        pg.socketDir,
+        "-p",
+        String(pg.port),
+        "-U",
+        "postgres",
+        "-d",
+        "postgres",
+        "-c",
+        "SELECT 1",
+      ],
+      { encoding: "utf8", env: { PATH: process.env.PATH } },
+    );
     expect(asNobody.status).not.toBe(0);
     expect(asNobody.stderr).toMatch(/Peer authentication failed/);
   });
 
   it("maps OS root to the superuser over the socket (backups run as root), and to nothing else", () => {
     const psqlAsRoot = (role: string) =>
-      spawnSync("psql", ["-X", "-A", "-t", "-h", pg.socketDir, "-p", String(pg.port), "-U", role, "-d", "postgres", "-c", "SELECT current_user"], {
-        encoding: "utf8",
-        env: { PATH: process.env.PATH },
-      });
+      spawnSync(
+        "psql",
+        [
+          "-X",
+          "-A",
+          "-t",
+          "-h",
+          pg.socketDir,
+          "-p",
+          String(pg.port),
+          "-U",
+          role,
+          "-d",
+          "postgres",
+          "-c",
+          "SELECT current_user",
+        ],
+        {
+          encoding: "utf8",
+          env: { PATH: process.env.PATH },
+        },
+      );
     expect(process.getuid?.()).toBe(0);
     const superuser = psqlAsRoot("postgres");
     expect({ status: superuser.status, out: superuser.stdout.trim() }).toEqual({ status: 0, out: "postgres" });
@@ -194,29 +296,43 @@ describe("AMI PostgreSQL configuration under a real server", () => {
     const other = psqlAsRoot("ident_probe");
     expect(other.status).not.toBe(0);
     expect(other.stderr).toMatch(/Peer authentication failed for user "ident_probe"/);
-    expect(pg.psql("SELECT map_name || ' ' || sys_name || ' ' || pg_username || ' ' || coalesce(error, 'ok') FROM pg_ident_file_mappings ORDER BY line_number").split("\n")).toEqual([
-      "superuser postgres postgres ok",
-      "superuser root postgres ok",
-    ]);
+    expect(
+      pg
+        .psql(
+          "SELECT map_name || ' ' || sys_name || ' ' || pg_username || ' ' || coalesce(error, 'ok') FROM pg_ident_file_mappings ORDER BY line_number",
+        )
+        .split("\n"),
+    ).toEqual(["superuser postgres postgres ok", "superuser root postgres ok"]);
   });
 
   it("installs PostGIS and pg_cron (in cron.database_name only) and schedules a job", () => {
     pg.psql("CREATE DATABASE zmanim");
     pg.psql("CREATE EXTENSION postgis", "zmanim");
-    expect(pg.psql("SELECT ST_AsText(ST_SetSRID(ST_MakePoint(35.2137, 31.7683), 4326))", "zmanim")).toBe("POINT(35.2137 31.7683)");
+    expect(pg.psql("SELECT ST_AsText(ST_SetSRID(ST_MakePoint(35.2137, 31.7683), 4326))", "zmanim")).toBe(
+      "POINT(35.2137 31.7683)",
+    );
     pg.psql("CREATE EXTENSION pg_cron", "zmanim");
     expect(pg.psql("SELECT cron.schedule('ami-test', '0 4 * * *', 'SELECT 1')", "zmanim")).toMatch(/^\d+$/);
-    expect(() => pg.psql("CREATE EXTENSION pg_cron", "postgres")).toThrow(/can only create extension in database zmanim/);
+    expect(() => pg.psql("CREATE EXTENSION pg_cron", "postgres")).toThrow(
+      /can only create extension in database zmanim/,
+    );
   });
 
   it("runs a scheduled pg_cron job owned by the zmanim role (background worker: no loopback password needed)", async () => {
     expect(pg.psql("SHOW cron.use_background_workers")).toBe("on");
     pg.psql("CREATE ROLE zmanim LOGIN PASSWORD 'NotUsedByCron2026'");
-    pg.psql("CREATE TABLE public.cron_probe (at timestamptz NOT NULL DEFAULT now()); GRANT INSERT ON public.cron_probe TO zmanim", "zmanim");
+    pg.psql(
+      "CREATE TABLE public.cron_probe (at timestamptz NOT NULL DEFAULT now()); GRANT INSERT ON public.cron_probe TO zmanim",
+      "zmanim",
+    );
     pg.psql("SELECT cron.schedule('ami-probe', '* * * * *', 'INSERT INTO public.cron_probe DEFAULT VALUES')", "zmanim");
     pg.psql("UPDATE cron.job SET username = 'zmanim' WHERE jobname = 'ami-probe'", "zmanim");
     // pg_cron's smallest schedule is one minute: wait for the next minute's run (bounded).
-    const status = () => pg.psql("SELECT coalesce(string_agg(status || ': ' || coalesce(return_message, ''), '; '), '') FROM cron.job_run_details d JOIN cron.job j USING (jobid) WHERE j.jobname = 'ami-probe'", "zmanim");
+    const status = () =>
+      pg.psql(
+        "SELECT coalesce(string_agg(status || ': ' || coalesce(return_message, ''), '; '), '') FROM cron.job_run_details d JOIN cron.job j USING (jobid) WHERE j.jobname = 'ami-probe'",
+        "zmanim",
+      );
     await waitFor(() => status() !== "" && !/running|starting/.test(status()), 90000, "the pg_cron job to run");
     expect(status()).toMatch(/^succeeded: INSERT 0 1/);
     expect(Number(pg.psql("SELECT count(*) FROM public.cron_probe", "zmanim"))).toBeGreaterThanOrEqual(1);

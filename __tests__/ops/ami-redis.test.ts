@@ -38,16 +38,26 @@ describe("AMI redis.conf under a real redis-server", () => {
     expect(shipped.split("\n").filter((l) => l === "dir /data/redis")).toHaveLength(1);
     writeFileSync(
       join(dir, "redis.conf"),
-      shipped.replace(includeLine, `include ${join(dir, "auth.conf")}`).replace("\ndir /data/redis\n", `\ndir ${dir}\n`),
+      shipped
+        .replace(includeLine, `include ${join(dir, "auth.conf")}`)
+        .replace("\ndir /data/redis\n", `\ndir ${dir}\n`),
     );
     port = await freePort();
-    child = spawn("redis-server", [
-      join(dir, "redis.conf"),
-      "--port", String(port),
-      "--dir", dir,
-      "--logfile", join(dir, "redis.log"),
-      "--pidfile", join(dir, "redis.pid"),
-    ], { stdio: "ignore" });
+    child = spawn(
+      "redis-server",
+      [
+        join(dir, "redis.conf"),
+        "--port",
+        String(port),
+        "--dir",
+        dir,
+        "--logfile",
+        join(dir, "redis.log"),
+        "--pidfile",
+        join(dir, "redis.pid"),
+      ],
+      { stdio: "ignore" },
+    );
     child.on("exit", () => (exited = true));
     await waitFor(() => !exited && cli(["PING"]) === "PONG", 10000, `redis-server on port ${port}`);
   }, 20000);
@@ -94,7 +104,11 @@ describe("AMI redis.conf under a real redis-server", () => {
     expect(cli(["SET", "ami:test", "persisted"])).toBe("OK");
     const aofDir = join(dir, "appendonlydir");
     await waitFor(
-      () => existsSync(aofDir) && readdirSync(aofDir).some((f) => f.endsWith(".incr.aof") && readFileSync(join(aofDir, f), "latin1").includes("ami:test")),
+      () =>
+        existsSync(aofDir) &&
+        readdirSync(aofDir).some(
+          (f) => f.endsWith(".incr.aof") && readFileSync(join(aofDir, f), "latin1").includes("ami:test"),
+        ),
       10000,
       "the key in the AOF",
     );

@@ -40,14 +40,16 @@ describe("shellcheck", () => {
   const scripts = shellScripts();
 
   it("finds the repository's shell scripts, including the AMI's and the extensionless ones", () => {
-    expect(scripts).toEqual(expect.arrayContaining([
-      "packer/scripts/provision.sh",
-      "packer/scripts/smoke-test.sh",
-      "packer/scripts/publish-ami-id.sh",
-      "packer/files/bin/update-binary.sh",
-      "scripts/dev/test.sh",
-      ".ci/run",
-    ]));
+    expect(scripts).toEqual(
+      expect.arrayContaining([
+        "packer/scripts/provision.sh",
+        "packer/scripts/smoke-test.sh",
+        "packer/scripts/publish-ami-id.sh",
+        "packer/files/bin/update-binary.sh",
+        "scripts/dev/test.sh",
+        ".ci/run",
+      ]),
+    );
     expect(scripts.some((s) => s.startsWith("node_modules/"))).toBe(false);
   });
 
@@ -70,7 +72,9 @@ describe("shellcheck", () => {
       }),
     );
     expect(results).toHaveLength(scripts.length);
-    const findings = results.filter((r) => r.status !== 0 || r.out.trim() !== "").flatMap((r) => r.out.trim().split("\n"));
+    const findings = results
+      .filter((r) => r.status !== 0 || r.out.trim() !== "")
+      .flatMap((r) => r.out.trim().split("\n"));
     expect(findings).toEqual([]);
   }, 60000);
 
@@ -80,7 +84,10 @@ describe("shellcheck", () => {
     const dir = mkdtempSync(join(tmpdir(), "zmanim-user-data-shellcheck-"));
     try {
       // The api role leaves the common part's box-only settings (volume, fstab, PostgreSQL paths) unused: SC2034.
-      for (const [role, excluded] of [["box", []], ["api", ["-e", "SC2034"]]] as const) {
+      for (const [role, excluded] of [
+        ["box", []],
+        ["api", ["-e", "SC2034"]],
+      ] as const) {
         const file = join(dir, `user-data-${role}.sh`);
         writeFileSync(file, readUserDataScript(undefined, role));
         const r = spawnSync("shellcheck", ["--norc", "-x", "-f", "gcc", ...excluded, file], { encoding: "utf8" });

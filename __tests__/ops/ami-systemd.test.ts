@@ -5,13 +5,27 @@
  * `systemctl --root enable`, which is what catches `WantedBy=multi-user.default` (D6).
  */
 import { spawnSync } from "child_process";
-import { chmodSync, copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync, writeFileSync } from "fs";
+import {
+  chmodSync,
+  copyFileSync,
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  readlinkSync,
+  rmSync,
+  writeFileSync,
+} from "fs";
 import { tmpdir } from "os";
 import { dirname, join, resolve } from "path";
 
 const repo = resolve(__dirname, "../..");
 const unitsDir = join(repo, "packer/files/systemd");
-const systemLib = existsSync("/usr/lib/systemd/system/multi-user.target") ? "/usr/lib/systemd/system" : "/lib/systemd/system";
+const systemLib = existsSync("/usr/lib/systemd/system/multi-user.target")
+  ? "/usr/lib/systemd/system"
+  : "/lib/systemd/system";
 
 /** On-box executables whose source is in the repository (copied for real); everything else gets a stub. */
 const realExecutables: Record<string, string> = {
@@ -21,8 +35,12 @@ const realExecutables: Record<string, string> = {
   "/opt/zmanim/bin/notify-failure.sh": "scripts/box/notify-failure.sh",
 };
 
-const ourUnits = readdirSync(unitsDir).filter((f) => /\.(service|timer)$/.test(f)).sort();
-const dropInDirs = readdirSync(unitsDir).filter((f) => f.endsWith(".d")).sort();
+const ourUnits = readdirSync(unitsDir)
+  .filter((f) => /\.(service|timer)$/.test(f))
+  .sort();
+const dropInDirs = readdirSync(unitsDir)
+  .filter((f) => f.endsWith(".d"))
+  .sort();
 /** Units to verify by name: ours (templates instantiated) and the Debian units that carry our drop-ins. */
 const verifyNames = [
   ...ourUnits.map((u) => u.replace("@.service", "@zmanim-backup.service.service")),
@@ -84,10 +102,17 @@ describe("AMI systemd units", () => {
   });
 
   it("enables every installable unit under systemctl --root, each wanted by a real target", () => {
-    const names = ["zmanim-api.service", "zmanim-backup.timer", "zmanim-restore-drill.timer", "postgresql@16-main.service", "redis-server.service"];
+    const names = [
+      "zmanim-api.service",
+      "zmanim-backup.timer",
+      "zmanim-restore-drill.timer",
+      "postgresql@16-main.service",
+      "redis-server.service",
+    ];
     const r = run("systemctl", ["--quiet", `--root=${root}`, "enable", ...names]);
     expect({ status: r.status, stderr: r.stderr.trim() }).toEqual({ status: 0, stderr: "" });
-    const wants = (target: string, unit: string) => readlinkSync(join(root, "etc/systemd/system", `${target}.wants`, unit));
+    const wants = (target: string, unit: string) =>
+      readlinkSync(join(root, "etc/systemd/system", `${target}.wants`, unit));
     expect(wants("multi-user.target", "zmanim-api.service")).toBe("/etc/systemd/system/zmanim-api.service");
     expect(wants("timers.target", "zmanim-backup.timer")).toBe("/etc/systemd/system/zmanim-backup.timer");
     expect(wants("timers.target", "zmanim-restore-drill.timer")).toBe("/etc/systemd/system/zmanim-restore-drill.timer");
@@ -135,7 +160,10 @@ describe("unit contents (the on-box contract and D5/D6)", () => {
   });
 
   it("backup and drill services: oneshot, restic env, failure email, background priority", () => {
-    for (const [name, script] of [["zmanim-backup.service", "backup.sh"], ["zmanim-restore-drill.service", "restore-drill.sh"]]) {
+    for (const [name, script] of [
+      ["zmanim-backup.service", "backup.sh"],
+      ["zmanim-restore-drill.service", "restore-drill.sh"],
+    ]) {
       const u = unit(name);
       expect(values(u, "Type")).toEqual(["oneshot"]);
       expect(values(u, "EnvironmentFile")).toEqual(["/etc/restic/env"]);
@@ -149,7 +177,9 @@ describe("unit contents (the on-box contract and D5/D6)", () => {
     const timer = unit("zmanim-backup.timer");
     expect(values(timer, "Persistent")).toEqual(["true"]);
     expect(values(timer, "RandomizedDelaySec")).toHaveLength(1);
-    expect(values(unit("zmanim-notify-failure@.service"), "ExecStart")).toEqual(["/opt/zmanim/bin/notify-failure.sh %i"]);
+    expect(values(unit("zmanim-notify-failure@.service"), "ExecStart")).toEqual([
+      "/opt/zmanim/bin/notify-failure.sh %i",
+    ]);
   });
 
   it("PostgreSQL and Redis require the /data mount (D5); Redis may write /data/redis despite ProtectSystem=strict", () => {

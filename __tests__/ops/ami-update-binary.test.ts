@@ -19,13 +19,18 @@ const sha = (s: string) => createHash("sha256").update(s).digest("hex");
 /** Rules for a bucket whose latest.txt names `latest` and that holds `releases` (version -> content). */
 function bucketRules(latest: string | null, releases: Record<string, string>, corrupt: string[] = []): AwsRule[] {
   const rules: AwsRule[] = [];
-  rules.push(latest === null
-    ? { match: ["s3", "cp", `s3://${BUCKET}/latest.txt`, "-"], stderr: "An error occurred (AccessDenied)", exit: 1 }
-    : { match: ["s3", "cp", `s3://${BUCKET}/latest.txt`, "-"], stdout: latest });
+  rules.push(
+    latest === null
+      ? { match: ["s3", "cp", `s3://${BUCKET}/latest.txt`, "-"], stderr: "An error occurred (AccessDenied)", exit: 1 }
+      : { match: ["s3", "cp", `s3://${BUCKET}/latest.txt`, "-"], stdout: latest },
+  );
   for (const [v, content] of Object.entries(releases)) {
     rules.push({ match: ["s3", "cp", `s3://${BUCKET}/zmanim-api-${v}`], writeFile: { arg: -1, content } });
     const digest = corrupt.includes(v) ? sha("something else") : sha(content);
-    rules.push({ match: ["s3", "cp", `s3://${BUCKET}/zmanim-api-${v}.sha256`], writeFile: { arg: -1, content: `${digest}  zmanim-api-${v}\n` } });
+    rules.push({
+      match: ["s3", "cp", `s3://${BUCKET}/zmanim-api-${v}.sha256`],
+      writeFile: { arg: -1, content: `${digest}  zmanim-api-${v}\n` },
+    });
   }
   return rules;
 }
@@ -36,7 +41,13 @@ describe("update-binary.sh", () => {
   const run = (...args: string[]) => {
     const r = spawnSync("bash", [script, ...args], {
       encoding: "utf8",
-      env: { PATH: aws.env.PATH, AWS_DOUBLE_LOG: aws.env.AWS_DOUBLE_LOG, AWS_DOUBLE_RULES: aws.env.AWS_DOUBLE_RULES, ZMANIM_HOME: home, ZMANIM_BOX_ENV: join(home, "box.env") },
+      env: {
+        PATH: aws.env.PATH,
+        AWS_DOUBLE_LOG: aws.env.AWS_DOUBLE_LOG,
+        AWS_DOUBLE_RULES: aws.env.AWS_DOUBLE_RULES,
+        ZMANIM_HOME: home,
+        ZMANIM_BOX_ENV: join(home, "box.env"),
+      },
     });
     return { status: r.status, stderr: r.stderr };
   };
@@ -93,7 +104,9 @@ describe("update-binary.sh", () => {
     aws.setRules(bucketRules("v1.3.0", { "v1.3.0": binary("v1.3.0") }, ["v1.3.0"]));
     const r = run();
     expect(r.status).toBe(0);
-    expect(r.stderr).toMatch(/checksum mismatch for zmanim-api-v1\.3\.0.*keeping the installed binary \(version v1\.2\.0\)/);
+    expect(r.stderr).toMatch(
+      /checksum mismatch for zmanim-api-v1\.3\.0.*keeping the installed binary \(version v1\.2\.0\)/,
+    );
     expect(file("zmanim-api")).toBe(binary("v1.2.0"));
     expect(file("version.txt")).toBe("v1.2.0\n");
     expect(readdirSync(home).filter((f) => f.startsWith("."))).toEqual([]);

@@ -44,10 +44,19 @@ describe("backup scripts", () => {
     const dir = mkdtempSync(join(tmpdir(), "zmanim-envfile-"));
     try {
       const file = join(dir, "env");
-      writeFileSync(file, "# /etc/restic/env\nRESTIC_REPOSITORY=s3:from-file/bucket\nPGDATABASE=from_file\nZMANIM_MAIL_FROM=file@example.org\nZMANIM_METRICS_NAMESPACE=\"Zmanim/prod\"\n");
+      writeFileSync(
+        file,
+        '# /etc/restic/env\nRESTIC_REPOSITORY=s3:from-file/bucket\nPGDATABASE=from_file\nZMANIM_MAIL_FROM=file@example.org\nZMANIM_METRICS_NAMESPACE="Zmanim/prod"\n',
+      );
       const probe = join(dir, "probe.sh");
-      writeFileSync(probe, `source "${join(scriptsDir, "lib", "common.sh")}"\nload_env\necho "[$RESTIC_REPOSITORY] [$PGDATABASE] [$ZMANIM_MAIL_FROM] [$ZMANIM_METRICS_NAMESPACE]"\n`);
-      const r = spawnSync("bash", [probe], { encoding: "utf8", env: { ...scriptEnv({ ZMANIM_RESTIC_ENV_FILE: file, PGDATABASE: "from_env" }), ZMANIM_MAIL_FROM: "" } });
+      writeFileSync(
+        probe,
+        `source "${join(scriptsDir, "lib", "common.sh")}"\nload_env\necho "[$RESTIC_REPOSITORY] [$PGDATABASE] [$ZMANIM_MAIL_FROM] [$ZMANIM_METRICS_NAMESPACE]"\n`,
+      );
+      const r = spawnSync("bash", [probe], {
+        encoding: "utf8",
+        env: { ...scriptEnv({ ZMANIM_RESTIC_ENV_FILE: file, PGDATABASE: "from_env" }), ZMANIM_MAIL_FROM: "" },
+      });
       expect(r.stdout.trim()).toBe("[s3:from-file/bucket] [from_env] [] [Zmanim/prod]");
     } finally {
       rmSync(dir, { recursive: true, force: true });
@@ -62,7 +71,10 @@ describe("notify-failure.sh", () => {
     dir = mkdtempSync(join(tmpdir(), "zmanim-notify-"));
     journal = join(dir, "journal");
     // Stands in for journalctl (journald does not run here): prints N numbered lines of the unit's log.
-    writeFileSync(journal, `#!/usr/bin/env bash\nfor i in $(seq 1 80); do echo "$1 log line $i"; done | tail -n "$2"\n`);
+    writeFileSync(
+      journal,
+      `#!/usr/bin/env bash\nfor i in $(seq 1 80); do echo "$1 log line $i"; done | tail -n "$2"\n`,
+    );
     chmodSync(journal, 0o755);
   });
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -70,7 +82,12 @@ describe("notify-failure.sh", () => {
   it("emails unit, host, time and the last 50 log lines through SES", () => {
     const aws = awsDouble([{ match: ["sesv2", "send-email"], stdout: '{"MessageId":"m-1"}' }]);
     try {
-      const env = scriptEnv({ ...aws.env, ZMANIM_MAIL_FROM: "alerts@zmanim.example", ZMANIM_ALARM_EMAIL: "admin@zmanim.example", ZMANIM_LOG_COMMAND: journal });
+      const env = scriptEnv({
+        ...aws.env,
+        ZMANIM_MAIL_FROM: "alerts@zmanim.example",
+        ZMANIM_ALARM_EMAIL: "admin@zmanim.example",
+        ZMANIM_LOG_COMMAND: journal,
+      });
       const r = runScript("notify-failure.sh", ["zmanim-backup.service"], env);
       expect(r.stderr).toContain("failure email for zmanim-backup.service sent");
       expect(r.status).toBe(0);
@@ -94,9 +111,20 @@ describe("notify-failure.sh", () => {
   });
 
   it("exits 1 with a clear message when SES refuses", () => {
-    const aws = awsDouble([{ match: ["sesv2", "send-email"], stderr: "An error occurred (MessageRejected): Email address is not verified.", exit: 254 }]);
+    const aws = awsDouble([
+      {
+        match: ["sesv2", "send-email"],
+        stderr: "An error occurred (MessageRejected): Email address is not verified.",
+        exit: 254,
+      },
+    ]);
     try {
-      const env = scriptEnv({ ...aws.env, ZMANIM_MAIL_FROM: "alerts@zmanim.example", ZMANIM_ALARM_EMAIL: "admin@zmanim.example", ZMANIM_LOG_COMMAND: journal });
+      const env = scriptEnv({
+        ...aws.env,
+        ZMANIM_MAIL_FROM: "alerts@zmanim.example",
+        ZMANIM_ALARM_EMAIL: "admin@zmanim.example",
+        ZMANIM_LOG_COMMAND: journal,
+      });
       const r = runScript("notify-failure.sh", ["zmanim-backup.service"], env);
       expect(r.status).toBe(1);
       expect(r.stderr).toContain("MessageRejected");
@@ -109,7 +137,11 @@ describe("notify-failure.sh", () => {
   it("names a missing recipient and sends nothing", () => {
     const aws = awsDouble([]);
     try {
-      const r = runScript("notify-failure.sh", ["zmanim-backup.service"], scriptEnv({ ...aws.env, ZMANIM_MAIL_FROM: "alerts@zmanim.example", ZMANIM_LOG_COMMAND: journal }));
+      const r = runScript(
+        "notify-failure.sh",
+        ["zmanim-backup.service"],
+        scriptEnv({ ...aws.env, ZMANIM_MAIL_FROM: "alerts@zmanim.example", ZMANIM_LOG_COMMAND: journal }),
+      );
       expect(r.status).toBe(2);
       expect(r.stderr).toContain("ZMANIM_ALARM_EMAIL is not set");
       expect(aws.calls()).toHaveLength(0);

@@ -12,7 +12,17 @@ import { startRedis, RedisServer } from "../helpers/redis";
 import { startS3, S3Server } from "../helpers/s3";
 import { awsDouble, AwsDouble } from "../helpers/aws-double";
 import { freePort, waitFor } from "../helpers/ports";
-import { backupScriptEnv, checksums, createDataset, restic, runScript, runScriptAsync, snapshotIds, snapshots, storedBytes } from "../helpers/backup-env";
+import {
+  backupScriptEnv,
+  checksums,
+  createDataset,
+  restic,
+  runScript,
+  runScriptAsync,
+  snapshotIds,
+  snapshots,
+  storedBytes,
+} from "../helpers/backup-env";
 
 jest.setTimeout(300000);
 
@@ -30,7 +40,11 @@ function redisFill(r: RedisServer): void {
   for (let i = 0; i < 300; i++) cmds.push(`SET zman:${i} "alot ${i} 04:${String(i % 60).padStart(2, "0")}"`);
   for (let i = 0; i < 50; i++) cmds.push(`HSET location:${i} name "shul ${i}" tz Asia/Jerusalem`);
   cmds.push("RPUSH queue a b c d", "SADD users u1 u2 u3", "ZADD scores 1 a 2 b", "SET session:x token EX 86400");
-  const res = spawnSync("redis-cli", ["-h", "127.0.0.1", "-p", String(r.port)], { input: cmds.join("\n") + "\n", env: { ...process.env, ...r.env }, encoding: "utf8" });
+  const res = spawnSync("redis-cli", ["-h", "127.0.0.1", "-p", String(r.port)], {
+    input: cmds.join("\n") + "\n",
+    env: { ...process.env, ...r.env },
+    encoding: "utf8",
+  });
   if (res.status !== 0) throw new Error(res.stderr);
 }
 
@@ -43,7 +57,10 @@ beforeAll(async () => {
   redis = await startRedis({ password: "redis-secret", args: { appendonly: "yes", "enable-debug-command": "local" } });
   redisFill(redis);
   aws = awsDouble([{ match: ["cloudwatch", "put-metric-data"], exit: 0 }]);
-  env = backupScriptEnv(s3, pg, redis, join(work, "backup.lock"), { ...aws.env, ZMANIM_METRICS_NAMESPACE: "Zmanim/test" });
+  env = backupScriptEnv(s3, pg, redis, join(work, "backup.lock"), {
+    ...aws.env,
+    ZMANIM_METRICS_NAMESPACE: "Zmanim/test",
+  });
 }, 300000);
 
 afterAll(async () => {
@@ -75,20 +92,46 @@ describe("backup.sh", () => {
     expect(snaps.find((s) => s.paths[0] === "/redis.rdb")!.tags).toContain("redis");
     // The stored dump is a custom-format archive of the whole database (--no-lock: pg_restore -l stops
     // reading early and restic dies of SIGPIPE, which would leave a stale lock).
-    const toc = spawnSync("bash", ["-c", `restic --cacert "$RESTIC_CACERT" --no-lock dump latest --path /postgres.dump postgres.dump | pg_restore -l`], { env, encoding: "utf8" });
+    const toc = spawnSync(
+      "bash",
+      [
+        "-c",
+        `restic --cacert "$RESTIC_CACERT" --no-lock dump latest --path /postgres.dump postgres.dump | pg_restore -l`,
+      ],
+      { env, encoding: "utf8" },
+    );
     expect(toc.stdout).toContain("TABLE DATA public locations zmanim");
     expect(toc.stdout).toMatch(/Compression: 0/);
     const metric = aws.calls().filter((c) => c[0] === "cloudwatch");
     expect(metric).toHaveLength(1);
-    expect(metric[0]).toEqual(["cloudwatch", "put-metric-data", "--namespace", "Zmanim/test", "--metric-name", "BackupSuccess", "--value", "1", "--unit", "Count"]);
+    expect(metric[0]).toEqual([
+      "cloudwatch",
+      "put-metric-data",
+      "--namespace",
+      "Zmanim/test",
+      "--metric-name",
+      "BackupSuccess",
+      "--value",
+      "1",
+      "--unit",
+      "Count",
+    ]);
     expect(metric[0].join(" ")).not.toContain("--dimensions");
   });
 
   it("restores into fresh servers with checksum-equal data, PostGIS geometries included", async () => {
     const fresh = await startPostgres();
-    const freshRedis = await startRedis({ password: "other-secret", args: { appendonly: "yes", "enable-debug-command": "local" } });
+    const freshRedis = await startRedis({
+      password: "other-secret",
+      args: { appendonly: "yes", "enable-debug-command": "local" },
+    });
     try {
-      const r = runScript("restore.sh", ["--snapshot", "latest", "--globals"], { ...env, ...fresh.env, PGDATABASE: "zmanim", ...freshRedis.env });
+      const r = runScript("restore.sh", ["--snapshot", "latest", "--globals"], {
+        ...env,
+        ...fresh.env,
+        PGDATABASE: "zmanim",
+        ...freshRedis.env,
+      });
       expect(r.stderr).toContain("restore verified");
       expect(r.status).toBe(0);
       expect(checksums(fresh)).toEqual(sourceSums);
@@ -98,7 +141,9 @@ describe("backup.sh", () => {
       expect(r.stdout).toMatch(new RegExp(`public\\.locations\\s+${ROWS}\\s+${ROWS}\\s+ok`));
       expect(r.stdout).toMatch(/public\.events\s+2\s+2\s+ok/);
       expect(r.stdout).toMatch(/public\."MinyanTimes"\s+2000\s+2000\s+ok/);
-      expect(r.stdout).toContain("pg_cron: NOT restored (this server does not preload pg_cron); 1 job(s) in the dump skipped");
+      expect(r.stdout).toContain(
+        "pg_cron: NOT restored (this server does not preload pg_cron); 1 job(s) in the dump skipped",
+      );
       expect(freshRedis.cli("DEBUG", "DIGEST")).toBe(redis.cli("DEBUG", "DIGEST"));
       expect(Number(freshRedis.cli("TTL", "session:x"))).toBeGreaterThan(80000);
     } finally {
@@ -153,7 +198,9 @@ describe("backup.sh", () => {
       // TEST WRAPPER: restic 0.14 lacks `backup --stdin-from-command`; this wrapper advertises it and
       // implements restic 0.17's contract (run the command, save its stdout, keep no snapshot if the
       // command fails) on top of the real restic, so that backup.sh's other branch runs for real.
-      writeFileSync(wrapper, `#!/usr/bin/env bash
+      writeFileSync(
+        wrapper,
+        `#!/usr/bin/env bash
 set -uo pipefail
 echo "$*" >>"${log}"
 args=("$@")
@@ -179,13 +226,16 @@ if [[ \${st[0]} -ne 0 ]]; then
   echo "Fatal: command failed: exit status \${st[0]}" >&2; rm -f "$out"; exit 1
 fi
 rm -f "$out"; exit "\${st[1]}"
-`);
+`,
+      );
       chmodSync(wrapper, 0o755);
       const r = runScript("backup.sh", ["--no-check"], { ...env, RESTIC: wrapper });
       expect(r.stderr).toContain("stdin-from-command: yes");
       expect(r.stderr).toMatch(/invalid page in block 0/);
       expect(r.status).toBe(1);
-      expect(spawnSync("cat", [log], { encoding: "utf8" }).stdout).toMatch(/backup --stdin-from-command --stdin-filename postgres\.dump .* -- pg_dump/);
+      expect(spawnSync("cat", [log], { encoding: "utf8" }).stdout).toMatch(
+        /backup --stdin-from-command --stdin-filename postgres\.dump .* -- pg_dump/,
+      );
       expect(snapshotIds(env)).toEqual(goodIds);
     });
 
@@ -194,7 +244,9 @@ rm -f "$out"; exit "\${st[1]}"
       expect(r.status).toBe(0);
       expect(checksums(pg, "after_failure")).toEqual(sourceSums);
       expect(pg.psql("SELECT count(*) FROM pg_tables WHERE tablename = 'zz_broken'", "after_failure")).toBe("0");
-      expect(r.stdout).toContain("pg_cron: NOT restored (this server runs pg_cron in database 'zmanim', not 'after_failure')");
+      expect(r.stdout).toContain(
+        "pg_cron: NOT restored (this server runs pg_cron in database 'zmanim', not 'after_failure')",
+      );
       pg.psql("DROP DATABASE after_failure");
     });
   });
@@ -210,10 +262,16 @@ rm -f "$out"; exit "\${st[1]}"
 
   it("an unreachable S3 endpoint gives a clear error and a non-zero exit", async () => {
     const port = await freePort();
-    const r = runScript("backup.sh", [], { ...env, RESTIC_REPOSITORY: `s3:https://127.0.0.1:${port}/restic`, ZMANIM_RESTIC_TIMEOUT: "60" });
+    const r = runScript("backup.sh", [], {
+      ...env,
+      RESTIC_REPOSITORY: `s3:https://127.0.0.1:${port}/restic`,
+      ZMANIM_RESTIC_TIMEOUT: "60",
+    });
     expect(r.status).toBe(1);
     expect(r.stderr).toContain("connection refused");
-    expect(r.stderr).toContain(`the repository at RESTIC_REPOSITORY=s3:https://127.0.0.1:${port}/restic could not be used`);
+    expect(r.stderr).toContain(
+      `the repository at RESTIC_REPOSITORY=s3:https://127.0.0.1:${port}/restic could not be used`,
+    );
   });
 
   it("a wrong password gives exit 12 and says where the password comes from", () => {
@@ -256,12 +314,38 @@ describe("retention", () => {
     // from a replaced instance with another hostname. Neither may split a path's history.
     let run = 0;
     const mk = (time: string, file = "postgres.dump", tags = "zmanim,postgres,complete") =>
-      restic(renv, ["backup", "--stdin", "--stdin-filename", file, "--tag", `${tags},run:${++run}`, "--time", time,
-        "--host", time < "2026-03" ? "ip-10-0-1-10-old" : "ip-10-0-1-10"], `dump at ${time}`);
+      restic(
+        renv,
+        [
+          "backup",
+          "--stdin",
+          "--stdin-filename",
+          file,
+          "--tag",
+          `${tags},run:${++run}`,
+          "--time",
+          time,
+          "--host",
+          time < "2026-03" ? "ip-10-0-1-10-old" : "ip-10-0-1-10",
+        ],
+        `dump at ${time}`,
+      );
     const pgTimes = [
-      "2026-03-31 12:00:00", "2026-03-31 06:00:00", "2026-03-30 12:00:00", "2026-03-29 12:00:00", "2026-03-28 12:00:00",
-      "2026-03-27 12:00:00", "2026-03-26 12:00:00", "2026-03-25 12:00:00", "2026-03-24 12:00:00", "2026-03-18 12:00:00",
-      "2026-03-10 12:00:00", "2026-03-03 12:00:00", "2026-02-20 12:00:00", "2026-01-15 12:00:00", "2025-12-20 12:00:00",
+      "2026-03-31 12:00:00",
+      "2026-03-31 06:00:00",
+      "2026-03-30 12:00:00",
+      "2026-03-29 12:00:00",
+      "2026-03-28 12:00:00",
+      "2026-03-27 12:00:00",
+      "2026-03-26 12:00:00",
+      "2026-03-25 12:00:00",
+      "2026-03-24 12:00:00",
+      "2026-03-18 12:00:00",
+      "2026-03-10 12:00:00",
+      "2026-03-03 12:00:00",
+      "2026-02-20 12:00:00",
+      "2026-01-15 12:00:00",
+      "2025-12-20 12:00:00",
       "2025-11-10 12:00:00",
     ];
     for (const t of pgTimes) mk(t);
@@ -269,7 +353,9 @@ describe("retention", () => {
     mk("2025-11-11 12:00:00", "postgres.dump", "other-tool"); // not ours: never touched
     const r = runScript("backup.sh", ["--forget-only"], renv);
     expect(r.status).toBe(0);
-    const left = snapshots(renv).map((s) => `${s.paths[0]} ${s.time.slice(0, 16).replace("T", " ")}`).sort();
+    const left = snapshots(renv)
+      .map((s) => `${s.paths[0]} ${s.time.slice(0, 16).replace("T", " ")}`)
+      .sort();
     expect(left).toEqual([
       // daily 7: 03-31 (newest of that day), 03-30 ... 03-25; weekly 4 (ISO weeks 14, 13, 12, 11): adds 03-18, 03-10;
       // monthly 3 (Mar, Feb, Jan): adds 02-20, 01-15. Dropped: 03-31 06:00, 03-24, 03-03, 2025-12-20, 2025-11-10.

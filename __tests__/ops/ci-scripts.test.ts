@@ -40,7 +40,10 @@ async function healthServer(codes: number[]): Promise<{ url: string; hits: () =>
   };
 }
 
-const NOT_FOUND = { stderr: "fatal error: An error occurred (404) when calling the HeadObject operation: Not Found", exit: 1 };
+const NOT_FOUND = {
+  stderr: "fatal error: An error occurred (404) when calling the HeadObject operation: Not Found",
+  exit: 1,
+};
 
 describe("scripts/ci/health-check.sh", () => {
   it("succeeds as soon as the endpoint answers 2xx, after bounded retries", async () => {
@@ -69,7 +72,10 @@ describe("scripts/ci/health-check.sh", () => {
 
   it("rejects a URL without a scheme and a bad number, naming the value", async () => {
     const a = await run(script("health-check.sh"), ["zmanim.shtetl.io/api/health"]);
-    expect([a.code, a.stderr]).toEqual([2, expect.stringContaining('URL "zmanim.shtetl.io/api/health" must start with http')]);
+    expect([a.code, a.stderr]).toEqual([
+      2,
+      expect.stringContaining('URL "zmanim.shtetl.io/api/health" must start with http'),
+    ]);
     const b = await run(script("health-check.sh"), ["https://x", "--attempts", "many"]);
     expect([b.code, b.stderr]).toEqual([2, expect.stringContaining('--attempts "many" must be a whole number')]);
   });
@@ -90,7 +96,13 @@ describe("scripts/ci/ssm-restart.sh", () => {
     const r = await run(script("ssm-restart.sh"), ["--env", "prod", "--poll", "0.2", "--wait-seconds", "30"], aws.env);
     expect([r.code, r.stderr]).toEqual([0, ""]);
     const send = aws.calls()[0];
-    expect(send).toEqual(expect.arrayContaining(["AWS-RunShellScript", "Key=tag:Project,Values=zmanim", "Key=tag:Environment,Values=prod"]));
+    expect(send).toEqual(
+      expect.arrayContaining([
+        "AWS-RunShellScript",
+        "Key=tag:Project,Values=zmanim",
+        "Key=tag:Environment,Values=prod",
+      ]),
+    );
     expect(send.join(" ")).toContain("systemctl restart zmanim-api");
     expect(aws.calls().filter((c) => c[1] === "list-command-invocations")).toHaveLength(3);
     expect(aws.calls().some((c) => c[0] === "ec2")).toBe(false);
@@ -101,15 +113,26 @@ describe("scripts/ci/ssm-restart.sh", () => {
       { match: ["ssm", "send-command"], stdout: "cmd-2" },
       { match: ["ssm", "list-command-invocations"], stdout: "i-0abc\tFailed" },
     ]);
-    const failed = await run(script("ssm-restart.sh"), ["--env", "prod", "--poll", "0.2", "--wait-seconds", "10"], aws.env);
+    const failed = await run(
+      script("ssm-restart.sh"),
+      ["--env", "prod", "--poll", "0.2", "--wait-seconds", "10"],
+      aws.env,
+    );
     expect([failed.code, failed.stderr]).toEqual([1, expect.stringContaining("i-0abc: Failed")]);
 
     aws.setRules([
       { match: ["ssm", "send-command"], stdout: "cmd-3" },
       { match: ["ssm", "list-command-invocations"], stdout: "" },
     ]);
-    const none = await run(script("ssm-restart.sh"), ["--env", "prod", "--poll", "0.2", "--wait-seconds", "1"], aws.env);
-    expect([none.code, none.stderr]).toEqual([1, expect.stringContaining("no instance tagged Project=zmanim, Environment=prod")]);
+    const none = await run(
+      script("ssm-restart.sh"),
+      ["--env", "prod", "--poll", "0.2", "--wait-seconds", "1"],
+      aws.env,
+    );
+    expect([none.code, none.stderr]).toEqual([
+      1,
+      expect.stringContaining("no instance tagged Project=zmanim, Environment=prod"),
+    ]);
   }, 30000);
 });
 
@@ -136,8 +159,21 @@ describe("scripts/ci/release-api.sh", () => {
     { match: ["ssm", "list-command-invocations"], stdout: "i-0abc\tSuccess" },
   ];
   const args = (url: string, extra: string[] = []) => [
-    "--version", "v1.5.0", "--bucket", bucket, "--env", "prod", "--health-url", url,
-    "--attempts", "2", "--interval", "0.2", "--wait-seconds", "5", ...extra,
+    "--version",
+    "v1.5.0",
+    "--bucket",
+    bucket,
+    "--env",
+    "prod",
+    "--health-url",
+    url,
+    "--attempts",
+    "2",
+    "--interval",
+    "0.2",
+    "--wait-seconds",
+    "5",
+    ...extra,
   ];
   /** [argv joined, stdin] of every `aws s3 cp - s3://...` upload, in order. */
   const uploads = () =>
@@ -164,10 +200,17 @@ describe("scripts/ci/release-api.sh", () => {
       ]);
       // Checksum in sha256sum format (update-binary.sh reads the first field), latest.txt names the version.
       const log = readLog(aws);
-      expect(log.find((l) => l.argv.includes(`s3://${bucket}/zmanim-api-v1.5.0.sha256`) && l.argv.includes("-") && l.argv.indexOf("-") === 2)?.stdin).toBe(
-        `${sum}  zmanim-api-v1.5.0\n`,
-      );
-      expect(log.filter((l) => l.argv[2] === "-" && l.argv[3] === `s3://${bucket}/latest.txt`).map((l) => l.stdin)).toEqual(["v1.5.0\n"]);
+      expect(
+        log.find(
+          (l) =>
+            l.argv.includes(`s3://${bucket}/zmanim-api-v1.5.0.sha256`) &&
+            l.argv.includes("-") &&
+            l.argv.indexOf("-") === 2,
+        )?.stdin,
+      ).toBe(`${sum}  zmanim-api-v1.5.0\n`);
+      expect(
+        log.filter((l) => l.argv[2] === "-" && l.argv[3] === `s3://${bucket}/latest.txt`).map((l) => l.stdin),
+      ).toEqual(["v1.5.0\n"]);
       expect(aws.calls().filter((c) => c[1] === "send-command")).toHaveLength(1);
       expect(h.hits()).toBe(1);
     } finally {
@@ -187,7 +230,9 @@ describe("scripts/ci/release-api.sh", () => {
       const r = await run(script("release-api.sh"), args(h.url, ["--binary", binary]), aws.env);
       expect(r.code).toBe(1);
       expect(r.stderr).toContain("rolled back to v1.4.0; v1.5.0 is NOT live");
-      const latest = readLog(aws).filter((l) => l.argv[2] === "-" && l.argv[3] === `s3://${bucket}/latest.txt`).map((l) => l.stdin);
+      const latest = readLog(aws)
+        .filter((l) => l.argv[2] === "-" && l.argv[3] === `s3://${bucket}/latest.txt`)
+        .map((l) => l.stdin);
       expect(latest).toEqual(["v1.5.0\n", "v1.4.0\n"]);
       expect(aws.calls().filter((c) => c[1] === "send-command")).toHaveLength(2);
     } finally {
@@ -208,7 +253,9 @@ describe("scripts/ci/release-api.sh", () => {
       ]);
       const r = await run(script("release-api.sh"), args(h.url, ["--binary", binary]), aws.env);
       expect(r.code).toBe(1);
-      const latest = readLog(aws).filter((l) => l.argv[2] === "-" && l.argv[3] === `s3://${bucket}/latest.txt`).map((l) => l.stdin);
+      const latest = readLog(aws)
+        .filter((l) => l.argv[2] === "-" && l.argv[3] === `s3://${bucket}/latest.txt`)
+        .map((l) => l.stdin);
       expect(latest).toEqual(["v1.5.0\n", "v1.4.0\n"]);
     } finally {
       await h.close();
@@ -218,7 +265,10 @@ describe("scripts/ci/release-api.sh", () => {
   it("refuses to overwrite a released version with a different binary, and uploads nothing", async () => {
     aws.setRules([
       { match: ["s3", "cp", `s3://${bucket}/latest.txt`, "-"], stdout: "v1.5.0" },
-      { match: ["s3", "cp", `s3://${bucket}/zmanim-api-v1.5.0.sha256`, "-"], stdout: `${"0".repeat(64)}  zmanim-api-v1.5.0` },
+      {
+        match: ["s3", "cp", `s3://${bucket}/zmanim-api-v1.5.0.sha256`, "-"],
+        stdout: `${"0".repeat(64)}  zmanim-api-v1.5.0`,
+      },
     ]);
     const r = await run(script("release-api.sh"), args("http://127.0.0.1:9/api/health", ["--binary", binary]), aws.env);
     expect([r.code, r.stderr]).toEqual([1, expect.stringContaining("already released with a different binary")]);
@@ -244,14 +294,21 @@ describe("scripts/ci/release-api.sh", () => {
         { match: ["s3", "cp", `s3://${bucket}/zmanim-api-v9.9.9.sha256`, "-"], ...NOT_FOUND },
       ]);
       const missing = await run(script("release-api.sh"), [...args(h.url), "--version", "v9.9.9"], aws.env);
-      expect([missing.code, missing.stderr]).toEqual([1, expect.stringContaining("zmanim-api-v9.9.9.sha256 is not in")]);
+      expect([missing.code, missing.stderr]).toEqual([
+        1,
+        expect.stringContaining("zmanim-api-v9.9.9.sha256 is not in"),
+      ]);
     } finally {
       await h.close();
     }
   }, 30000);
 
   it("rejects a bad version name before touching AWS", async () => {
-    const r = await run(script("release-api.sh"), ["--version", "../v1", "--bucket", bucket, "--env", "prod", "--health-url", "https://x/api/health"], aws.env);
+    const r = await run(
+      script("release-api.sh"),
+      ["--version", "../v1", "--bucket", bucket, "--env", "prod", "--health-url", "https://x/api/health"],
+      aws.env,
+    );
     expect([r.code, r.stderr]).toEqual([2, expect.stringContaining('--version "../v1" must be')]);
     expect(aws.calls()).toEqual([]);
   });
@@ -269,7 +326,12 @@ describe("scripts/ci/static-site-sync.sh", () => {
     writeFileSync(join(out, "index.html"), "<html></html>");
     writeFileSync(join(out, "404.html"), "<html>not found</html>");
     writeFileSync(join(out, "about/index.html"), "<html></html>");
-    aws.setKeyValueStore({ name: "zmanim-prod-site-paths", arn: "arn:aws:cloudfront::111111111111:key-value-store/k1", etag: "E1", items: {} });
+    aws.setKeyValueStore({
+      name: "zmanim-prod-site-paths",
+      arn: "arn:aws:cloudfront::111111111111:key-value-store/k1",
+      etag: "E1",
+      items: {},
+    });
     writeFileSync(join(out, "_next/static/chunks/main-3f2a9c1b7d.js"), "x");
   });
   afterEach(() => {
@@ -277,27 +339,46 @@ describe("scripts/ci/static-site-sync.sh", () => {
     rmSync(out, { recursive: true, force: true });
   });
 
-  const sync = (pass: string, stdout: string): AwsRule => ({ match: ["s3", "sync", ...(pass ? [pass] : [])], stdout, times: 1 });
+  const sync = (pass: string, stdout: string): AwsRule => ({
+    match: ["s3", "sync", ...(pass ? [pass] : [])],
+    stdout,
+    times: 1,
+  });
   const cp404: AwsRule = { match: ["s3", "cp"], stdout: `upload: 404.html to s3://${bucket}/404.html` };
   const kvsArgs = ["--key-value-store", "zmanim-prod-site-paths"];
 
   it("uploads immutable assets first, then HTML cached a day at the edge and revalidated by browsers, deletes last, and invalidates changed paths only", async () => {
     aws.setRules([
-      sync("public,max-age=31536000,immutable", `upload: ${out}/_next/static/chunks/main-3f2a9c1b7d.js to s3://${bucket}/_next/static/chunks/main-3f2a9c1b7d.js`),
-      sync("--exclude", `upload: ${out}/about/index.html to s3://${bucket}/about/index.html\nupload: ${out}/index.html to s3://${bucket}/index.html`),
+      sync(
+        "public,max-age=31536000,immutable",
+        `upload: ${out}/_next/static/chunks/main-3f2a9c1b7d.js to s3://${bucket}/_next/static/chunks/main-3f2a9c1b7d.js`,
+      ),
+      sync(
+        "--exclude",
+        `upload: ${out}/about/index.html to s3://${bucket}/about/index.html\nupload: ${out}/index.html to s3://${bucket}/index.html`,
+      ),
       sync("--delete", `delete: s3://${bucket}/old/index.html`),
       cp404,
       { match: ["cloudfront", "list-distributions"], stdout: "E1ABCDEF" },
       { match: ["cloudfront", "create-invalidation"], stdout: "I123" },
     ]);
-    const r = await run(script("static-site-sync.sh"), ["--source", out, "--bucket", bucket, ...kvsArgs, "--site", "zmanim.shtetl.io"], aws.env);
+    const r = await run(
+      script("static-site-sync.sh"),
+      ["--source", out, "--bucket", bucket, ...kvsArgs, "--site", "zmanim.shtetl.io"],
+      aws.env,
+    );
     expect([r.code, r.stderr]).toEqual([0, ""]);
     const calls = aws.calls();
     const syncs = calls.filter((c) => c[1] === "sync");
     expect(syncs).toHaveLength(3);
     const cc = (c: string[]) => c[c.indexOf("--cache-control") + 1];
     expect(cc(syncs[0])).toBe("public,max-age=31536000,immutable");
-    expect(syncs[0].slice(syncs[0].indexOf("--exclude"), syncs[0].indexOf("--exclude") + 4)).toEqual(["--exclude", "*", "--include", "_next/static/*"]);
+    expect(syncs[0].slice(syncs[0].indexOf("--exclude"), syncs[0].indexOf("--exclude") + 4)).toEqual([
+      "--exclude",
+      "*",
+      "--include",
+      "_next/static/*",
+    ]);
     expect(cc(syncs[1])).toBe("public,max-age=0,s-maxage=86400,must-revalidate");
     expect(syncs[1]).toEqual(expect.arrayContaining(["--exclude", "_next/static/*", "--include", "*.html"]));
     expect(syncs[0].includes("--delete") || syncs[1].includes("--delete")).toBe(false);
@@ -309,24 +390,52 @@ describe("scripts/ci/static-site-sync.sh", () => {
   });
 
   it("invalidates '/*' (one path) when more paths changed than --max-paths", async () => {
-    const lines = Array.from({ length: 5 }, (_, i) => `upload: ${out}/p${i}.html to s3://${bucket}/p${i}.html`).join("\n");
-    aws.setRules([sync("public,max-age=31536000,immutable", ""), sync("--exclude", lines), sync("--delete", ""), cp404, { match: ["cloudfront", "create-invalidation"], stdout: "I1" }]);
-    const r = await run(script("static-site-sync.sh"), ["--source", out, "--bucket", bucket, ...kvsArgs, "--distribution-id", "E1", "--max-paths", "3"], aws.env);
+    const lines = Array.from({ length: 5 }, (_, i) => `upload: ${out}/p${i}.html to s3://${bucket}/p${i}.html`).join(
+      "\n",
+    );
+    aws.setRules([
+      sync("public,max-age=31536000,immutable", ""),
+      sync("--exclude", lines),
+      sync("--delete", ""),
+      cp404,
+      { match: ["cloudfront", "create-invalidation"], stdout: "I1" },
+    ]);
+    const r = await run(
+      script("static-site-sync.sh"),
+      ["--source", out, "--bucket", bucket, ...kvsArgs, "--distribution-id", "E1", "--max-paths", "3"],
+      aws.env,
+    );
     expect(r.code).toBe(0);
     const inv = aws.calls().find((c) => c[1] === "create-invalidation")!;
     expect(inv.slice(inv.indexOf("--paths") + 1, inv.indexOf("--query"))).toEqual(["/*"]);
   });
 
   it("invalidates nothing when only immutable assets changed", async () => {
-    aws.setRules([sync("public,max-age=31536000,immutable", `upload: x to s3://${bucket}/_next/static/a.js`), sync("--exclude", ""), sync("--delete", ""), cp404]);
-    const r = await run(script("static-site-sync.sh"), ["--source", out, "--bucket", bucket, ...kvsArgs, "--distribution-id", "E1"], aws.env);
+    aws.setRules([
+      sync("public,max-age=31536000,immutable", `upload: x to s3://${bucket}/_next/static/a.js`),
+      sync("--exclude", ""),
+      sync("--delete", ""),
+      cp404,
+    ]);
+    const r = await run(
+      script("static-site-sync.sh"),
+      ["--source", out, "--bucket", bucket, ...kvsArgs, "--distribution-id", "E1"],
+      aws.env,
+    );
     expect([r.code, r.stdout]).toEqual([0, expect.stringContaining("nothing to invalidate")]);
     expect(aws.calls().some((c) => c[0] === "cloudfront" && c[1] !== "describe-key-value-store")).toBe(false);
   });
 
   it("refuses a source without index.html, naming it", async () => {
-    const r = await run(script("static-site-sync.sh"), ["--source", join(out, "about/none"), "--bucket", bucket, ...kvsArgs, "--site", "x"], aws.env);
-    expect([r.code, r.stderr]).toEqual([2, expect.stringContaining("must be a Next.js export directory containing index.html")]);
+    const r = await run(
+      script("static-site-sync.sh"),
+      ["--source", join(out, "about/none"), "--bucket", bucket, ...kvsArgs, "--site", "x"],
+      aws.env,
+    );
+    expect([r.code, r.stderr]).toEqual([
+      2,
+      expect.stringContaining("must be a Next.js export directory containing index.html"),
+    ]);
     expect(aws.calls()).toEqual([]);
   });
 });
@@ -363,7 +472,10 @@ describe("scripts/ci/plan-summary.sh", () => {
 function readLog(aws: AwsDouble): Array<{ argv: string[]; stdin: string }> {
   const file = aws.env.AWS_DOUBLE_LOG;
   const text = (require("fs") as typeof import("fs")).existsSync(file) ? require("fs").readFileSync(file, "utf8") : "";
-  return text.split("\n").filter(Boolean).map((l: string) => JSON.parse(l));
+  return text
+    .split("\n")
+    .filter(Boolean)
+    .map((l: string) => JSON.parse(l));
 }
 
 describe("scripts/ci/deploy-stacks.sh", () => {
@@ -374,16 +486,33 @@ describe("scripts/ci/deploy-stacks.sh", () => {
   const C = "zmanim-prod-compute";
   /** A synthesized stack that reads `outputs` of other stacks through cdktf's remote state data sources. */
   const stackJson = (reads: Array<[string, string]>) =>
-    JSON.stringify({ locals: Object.fromEntries(reads.map(([st, o], i) => [`r${i}`, `\${data.terraform_remote_state.cross-stack-reference-input-${st}.outputs.${o}}`])) });
+    JSON.stringify({
+      locals: Object.fromEntries(
+        reads.map(([st, o], i) => [
+          `r${i}`,
+          `\${data.terraform_remote_state.cross-stack-reference-input-${st}.outputs.${o}}`,
+        ]),
+      ),
+    });
   beforeAll(() => {
     dir = mkdtempSync(join(tmpdir(), "zmanim-deploy-stacks-"));
     const out = join(dir, "out");
     const stacks: Record<string, { dependencies: string[]; synthesizedStackPath: string }> = {};
-    const reads: Record<string, Array<[string, string]>> = { [N]: [], [S]: [[N, "vpc_id"]], [C]: [[N, "subnet_id"], [S, "bucket_arn"]] };
+    const reads: Record<string, Array<[string, string]>> = {
+      [N]: [],
+      [S]: [[N, "vpc_id"]],
+      [C]: [
+        [N, "subnet_id"],
+        [S, "bucket_arn"],
+      ],
+    };
     for (const [name, r] of Object.entries(reads)) {
       mkdirSync(join(out, "stacks", name), { recursive: true });
       writeFileSync(join(out, "stacks", name, "cdk.tf.json"), stackJson(r));
-      stacks[name] = { dependencies: [...new Set(r.map(([st]) => st))], synthesizedStackPath: `stacks/${name}/cdk.tf.json` };
+      stacks[name] = {
+        dependencies: [...new Set(r.map(([st]) => st))],
+        synthesizedStackPath: `stacks/${name}/cdk.tf.json`,
+      };
     }
     writeFileSync(join(out, "manifest.json"), JSON.stringify({ stacks }));
     writeFileSync(
@@ -427,7 +556,11 @@ describe("scripts/ci/deploy-stacks.sh", () => {
   it("a no-op deploy plans every stack, applies none, and records the durations", async () => {
     const r = await deploy({}, ["--metrics", "prod"]);
     expect([r.code, r.stderr]).toEqual([0, ""]);
-    expect(log().filter((l) => l.startsWith("plan ")).sort()).toEqual([`plan ${C}: 0`, `plan ${N}: 0`, `plan ${S}: 0`]);
+    expect(
+      log()
+        .filter((l) => l.startsWith("plan "))
+        .sort(),
+    ).toEqual([`plan ${C}: 0`, `plan ${N}: 0`, `plan ${S}: 0`]);
     expect(log()[0]).toBe(`init ${N}`); // the first stack's init fills the plugin cache before the parallel plans
     expect(applies()).toEqual([]);
     expect(r.stdout).toContain("deploy finished in");
@@ -438,7 +571,11 @@ describe("scripts/ci/deploy-stacks.sh", () => {
     const put = aws.calls().filter((c) => c[0] === "cloudwatch");
     expect(put).toHaveLength(1);
     expect(put[0].slice(0, 4)).toEqual(["cloudwatch", "put-metric-data", "--namespace", "Zmanim/Deploy"]);
-    const data = JSON.parse(put[0][put[0].indexOf("--metric-data") + 1]) as Array<{ MetricName: string; Unit: string; Dimensions: Array<{ Name: string; Value: string }> }>;
+    const data = JSON.parse(put[0][put[0].indexOf("--metric-data") + 1]) as Array<{
+      MetricName: string;
+      Unit: string;
+      Dimensions: Array<{ Name: string; Value: string }>;
+    }>;
     expect(data.map((d) => [d.MetricName, d.Unit, d.Dimensions.map((x) => `${x.Name}=${x.Value}`).join(",")])).toEqual([
       ["StackDeployDuration", "Seconds", `Environment=prod,Stack=${N}`],
       ["StackDeployDuration", "Seconds", `Environment=prod,Stack=${S}`],
@@ -471,14 +608,19 @@ describe("scripts/ci/deploy-stacks.sh", () => {
     // A first deploy, or a new output: storage cannot plan until network's apply has written the output.
     const r = await deploy({ [N]: { plans: [2], outputs: ["vpc_id"] }, [S]: { plans: [1, 2] } });
     expect([r.code, r.stderr]).toEqual([0, ""]);
-    expect(r.stdout).toContain(`${S}: plan failed while ${N}, which it depends on, has changes; planning it again after that apply`);
+    expect(r.stdout).toContain(
+      `${S}: plan failed while ${N}, which it depends on, has changes; planning it again after that apply`,
+    );
     expect(applies()).toEqual([`apply ${N}`, `apply ${S}`]);
     expect(log().filter((l) => l.startsWith(`plan ${S}`))).toEqual([`plan ${S}: 1`, `plan ${S}: 2`]);
     // ...and fails when the new plan fails too, after the upstream apply.
     for (const st of [N, S, C]) rmSync(join(dir, "out", "stacks", st, ".plans"), { force: true });
     writeFileSync(join(dir, "log"), "");
     const again = await deploy({ [N]: { plans: [2] }, [S]: { plans: [1] } });
-    expect([again.code, again.stderr]).toEqual([1, expect.stringContaining(`${S}: terraform plan failed (exit 1) after the stacks it reads from changed`)]);
+    expect([again.code, again.stderr]).toEqual([
+      1,
+      expect.stringContaining(`${S}: terraform plan failed (exit 1) after the stacks it reads from changed`),
+    ]);
     expect(applies()).toEqual([`apply ${N}`]);
   }, 30000);
 
@@ -494,9 +636,14 @@ describe("scripts/ci/deploy-stacks.sh", () => {
   it("interrupts an update past its routine budget with SIGINT, stops, and points at the recovery runbook", async () => {
     const r = await deploy({ [S]: { plans: [2], applySleep: 120 }, [C]: { plans: [2] } });
     expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(/zmanim-prod-storage ran past its budget of 0.3 min and was interrupted; later stacks were not deployed/);
+    expect(r.stderr).toMatch(
+      /zmanim-prod-storage ran past its budget of 0.3 min and was interrupted; later stacks were not deployed/,
+    );
     expect(r.stderr).toMatch(/docs\/runbooks\/first-deploy.md, "An interrupted apply"/);
-    expect(log().filter((l) => !l.startsWith("plan ") && !l.startsWith("init "))).toEqual([`apply ${S}`, "SIGINT: state saved, lock released"]);
+    expect(log().filter((l) => !l.startsWith("plan ") && !l.startsWith("init "))).toEqual([
+      `apply ${S}`,
+      "SIGINT: state saved, lock released",
+    ]);
     expect(summary()).toMatch(new RegExp(`\\| \`${S}\` \\| interrupted past its budget \\| \\d+ \\|`));
     expect(summary()).toMatch(new RegExp(`\\| \`${C}\` \\| changes \\| \\d+ \\|`));
   }, 60000);
@@ -509,22 +656,35 @@ describe("scripts/ci/deploy-stacks.sh", () => {
   }, 30000);
 
   it("--plan-only reports drifted stacks and their changed addresses, applies nothing, and exits 3", async () => {
-    const r = await deploy({ [C]: { plans: [2], addresses: ["aws_security_group.instance-sg", "aws_cloudwatch_metric_alarm.cpu"] } }, ["--plan-only"]);
+    const r = await deploy(
+      { [C]: { plans: [2], addresses: ["aws_security_group.instance-sg", "aws_cloudwatch_metric_alarm.cpu"] } },
+      ["--plan-only"],
+    );
     expect(r.code).toBe(3);
     expect(applies()).toEqual([]);
     expect(summary()).toContain("### Drift: 1 stack(s) differ from their configuration");
-    expect(summary()).toContain(`- \`${C}\`\n  - \`aws_security_group.instance-sg (update)\`\n  - \`aws_cloudwatch_metric_alarm.cpu (update)\``);
+    expect(summary()).toContain(
+      `- \`${C}\`\n  - \`aws_security_group.instance-sg (update)\`\n  - \`aws_cloudwatch_metric_alarm.cpu (update)\``,
+    );
     const clean = await deploy({}, ["--plan-only"]);
-    expect([clean.code, clean.stdout]).toEqual([0, expect.stringContaining(`No drift: every plan of ${N} ${S} ${C} is empty.`)]);
+    expect([clean.code, clean.stdout]).toEqual([
+      0,
+      expect.stringContaining(`No drift: every plan of ${N} ${S} ${C} is empty.`),
+    ]);
   }, 30000);
 
   it("refuses a stack without a budget before planning anything", async () => {
     const r = await deploy({}, [], { DEPLOY_BUDGETS: join(dir, "none.json") });
     expect(r.code).toBe(2);
-    writeFileSync(join(dir, "none.json"), JSON.stringify({ graceMinutes: 1, planMinutes: 1, stacks: { network: { minutes: 1, why: "x" } } }));
+    writeFileSync(
+      join(dir, "none.json"),
+      JSON.stringify({ graceMinutes: 1, planMinutes: 1, stacks: { network: { minutes: 1, why: "x" } } }),
+    );
     const r2 = await deploy({}, [], { DEPLOY_BUDGETS: join(dir, "none.json") });
     expect(r2.code).toBe(2);
-    expect(r2.stderr).toMatch(/zmanim-prod-storage has no budget in .*none.json; add its first-apply minutes with a source/);
+    expect(r2.stderr).toMatch(
+      /zmanim-prod-storage has no budget in .*none.json; add its first-apply minutes with a source/,
+    );
     expect(log()).toEqual([]);
   });
 });
@@ -544,19 +704,44 @@ describe("scripts/ci/wait-instance-refresh.sh", () => {
     ...(start ? { StartTime: start } : {}),
     PercentageComplete: pct,
     InstancesToUpdate: pct === 100 ? 0 : 2,
-    Preferences: { MinHealthyPercentage: 100, MaxHealthyPercentage: 200, InstanceWarmup: 300, SkipMatching: true, AutoRollback: true },
+    Preferences: {
+      MinHealthyPercentage: 100,
+      MaxHealthyPercentage: 200,
+      InstanceWarmup: 300,
+      SkipMatching: true,
+      AutoRollback: true,
+    },
   });
   const page = (...r: object[]) => JSON.stringify({ InstanceRefreshes: r });
   const describe_ = ["autoscaling", "describe-instance-refreshes", "--auto-scaling-group-name", group];
   // An older refresh, finished before this deploy: never the one waited for.
-  const older = refresh("0a1b2c3d-old", "Failed", "2026-12-01T10:00:00.123000+00:00", 50, "An instance failed to launch.");
+  const older = refresh(
+    "0a1b2c3d-old",
+    "Failed",
+    "2026-12-01T10:00:00.123000+00:00",
+    50,
+    "An instance failed to launch.",
+  );
   const since = "2026-12-07T21:40:00Z";
   const args = (...more: string[]) => ["--group", group, "--since", since, "--poll", "0.1", ...more];
 
   it("waits through Pending and InProgress until the refresh started since the deploy succeeds", async () => {
     aws.setRules([
       { match: describe_, stdout: page(refresh("5e6f-new", "Pending", undefined, 0), older), times: 1 },
-      { match: describe_, stdout: page(refresh("5e6f-new", "InProgress", "2026-12-07T21:41:10+00:00", 50, "Waiting for instances to warm up before continuing. For example: i-0b1c2d3e4f5a6b7c8 is warming up."), older), times: 2 },
+      {
+        match: describe_,
+        stdout: page(
+          refresh(
+            "5e6f-new",
+            "InProgress",
+            "2026-12-07T21:41:10+00:00",
+            50,
+            "Waiting for instances to warm up before continuing. For example: i-0b1c2d3e4f5a6b7c8 is warming up.",
+          ),
+          older,
+        ),
+        times: 2,
+      },
       { match: describe_, stdout: page(refresh("5e6f-new", "Successful", "2026-12-07T21:41:10+00:00", 100), older) },
     ]);
     const r = await run(script("wait-instance-refresh.sh"), args(), aws.env);
@@ -567,60 +752,135 @@ describe("scripts/ci/wait-instance-refresh.sh", () => {
       `instance refresh 5e6f-new of ${group}: Successful (100%)`,
     ]);
     expect(aws.calls()).toHaveLength(4);
-    for (const c of aws.calls()) expect(c).toEqual(["autoscaling", "describe-instance-refreshes", "--auto-scaling-group-name", group, "--max-records", "10", "--output", "json"]);
+    for (const c of aws.calls())
+      expect(c).toEqual([
+        "autoscaling",
+        "describe-instance-refreshes",
+        "--auto-scaling-group-name",
+        group,
+        "--max-records",
+        "10",
+        "--output",
+        "json",
+      ]);
   }, 20000);
 
   it("fails on a rolled-back refresh, which went back to the new launch template version, and points at the real rollback", async () => {
     aws.setRules([
-      { match: describe_, stdout: page(refresh("7a8b-new", "RollbackInProgress", "2026-12-07T21:41:10Z", 50, "The instance refresh is being rolled back."), older), times: 1 },
-      { match: describe_, stdout: page(refresh("7a8b-new", "RollbackSuccessful", "2026-12-07T21:41:10Z", 100, "The instance refresh was rolled back: instances failed ELB health checks."), older) },
+      {
+        match: describe_,
+        stdout: page(
+          refresh(
+            "7a8b-new",
+            "RollbackInProgress",
+            "2026-12-07T21:41:10Z",
+            50,
+            "The instance refresh is being rolled back.",
+          ),
+          older,
+        ),
+        times: 1,
+      },
+      {
+        match: describe_,
+        stdout: page(
+          refresh(
+            "7a8b-new",
+            "RollbackSuccessful",
+            "2026-12-07T21:41:10Z",
+            100,
+            "The instance refresh was rolled back: instances failed ELB health checks.",
+          ),
+          older,
+        ),
+      },
     ]);
     const r = await run(script("wait-instance-refresh.sh"), args(), aws.env);
     expect(r.code).toBe(1);
-    expect(r.stderr).toContain(`instance refresh 7a8b-new of ${group} ended RollbackSuccessful: The instance refresh was rolled back: instances failed ELB health checks.`);
+    expect(r.stderr).toContain(
+      `instance refresh 7a8b-new of ${group} ended RollbackSuccessful: The instance refresh was rolled back: instances failed ELB health checks.`,
+    );
     expect(r.stderr).toContain("terraform-provider-aws #34189): the fleet still runs the new configuration");
-    expect(r.stderr).toContain('roll back by publishing the previous AMI id to SSM and deploying the AMI\'s stacks again: docs/runbooks/scale-out.md, "A failed instance refresh"');
+    expect(r.stderr).toContain(
+      'roll back by publishing the previous AMI id to SSM and deploying the AMI\'s stacks again: docs/runbooks/scale-out.md, "A failed instance refresh"',
+    );
   }, 20000);
 
   it.each([
-    ["Failed", "Instance refresh failed: 1 instance failed to launch. Status Reason: The instance profile is not valid."],
+    [
+      "Failed",
+      "Instance refresh failed: 1 instance failed to launch. Status Reason: The instance profile is not valid.",
+    ],
     ["Cancelled", "Instance refresh was cancelled by a user."],
     ["RollbackFailed", "The rollback failed."],
-  ])("fails on a refresh that ended %s, naming its reason", async (status, reason) => {
-    aws.setRules([{ match: describe_, stdout: page(refresh("9c0d-new", status, "2026-12-07T21:45:00+00:00", 50, reason), older) }]);
-    const r = await run(script("wait-instance-refresh.sh"), args(), aws.env);
-    expect([r.code, r.stderr]).toEqual([1, expect.stringContaining(`instance refresh 9c0d-new of ${group} ended ${status}: ${reason}`)]);
-  }, 20000);
+  ])(
+    "fails on a refresh that ended %s, naming its reason",
+    async (status, reason) => {
+      aws.setRules([
+        { match: describe_, stdout: page(refresh("9c0d-new", status, "2026-12-07T21:45:00+00:00", 50, reason), older) },
+      ]);
+      const r = await run(script("wait-instance-refresh.sh"), args(), aws.env);
+      expect([r.code, r.stderr]).toEqual([
+        1,
+        expect.stringContaining(`instance refresh 9c0d-new of ${group} ended ${status}: ${reason}`),
+      ]);
+    },
+    20000,
+  );
 
   it("has nothing to wait for when no refresh started since the deploy (the launch template did not change)", async () => {
     aws.setRules([{ match: describe_, stdout: page(older) }]);
     const r = await run(script("wait-instance-refresh.sh"), args(), aws.env);
-    expect([r.code, r.stdout.trim()]).toEqual([0, `no instance refresh of ${group} since ${since}: its launch configuration did not change; nothing to wait for`]);
+    expect([r.code, r.stdout.trim()]).toEqual([
+      0,
+      `no instance refresh of ${group} since ${since}: its launch configuration did not change; nothing to wait for`,
+    ]);
     aws.setRules([{ match: describe_, stdout: page() }]);
     const none = await run(script("wait-instance-refresh.sh"), ["--group", group], aws.env);
     expect(none.code).toBe(0);
     // Without --since, the newest refresh is the one: an older failed refresh fails the wait.
     aws.setRules([{ match: describe_, stdout: page(older) }]);
     const old = await run(script("wait-instance-refresh.sh"), ["--group", group, "--poll", "0.1"], aws.env);
-    expect([old.code, old.stderr]).toEqual([1, expect.stringContaining("instance refresh 0a1b2c3d-old of zmanim-scaled-api ended Failed")]);
+    expect([old.code, old.stderr]).toEqual([
+      1,
+      expect.stringContaining("instance refresh 0a1b2c3d-old of zmanim-scaled-api ended Failed"),
+    ]);
   }, 20000);
 
   it("gives up at the deadline while the refresh is still running, and fails when AWS cannot be asked", async () => {
     aws.setRules([{ match: describe_, stdout: page(refresh("1e2f-new", "InProgress", "2026-12-07T21:41:10Z", 50)) }]);
     const r = await run(script("wait-instance-refresh.sh"), args("--wait-seconds", "1"), aws.env);
-    expect([r.code, r.stderr]).toEqual([1, expect.stringContaining(`instance refresh 1e2f-new of ${group} is still InProgress (50%) after 1s`)]);
-    aws.setRules([{ match: describe_, stderr: "An error occurred (AccessDenied) when calling the DescribeInstanceRefreshes operation: not authorized", exit: 254 }]);
+    expect([r.code, r.stderr]).toEqual([
+      1,
+      expect.stringContaining(`instance refresh 1e2f-new of ${group} is still InProgress (50%) after 1s`),
+    ]);
+    aws.setRules([
+      {
+        match: describe_,
+        stderr: "An error occurred (AccessDenied) when calling the DescribeInstanceRefreshes operation: not authorized",
+        exit: 254,
+      },
+    ]);
     const denied = await run(script("wait-instance-refresh.sh"), args(), aws.env);
-    expect([denied.code, denied.stderr]).toEqual([1, expect.stringContaining(`describe-instance-refreshes failed for ${group}`)]);
+    expect([denied.code, denied.stderr]).toEqual([
+      1,
+      expect.stringContaining(`describe-instance-refreshes failed for ${group}`),
+    ]);
   }, 20000);
 
   it("refuses a missing group, a malformed --since and a bad number, naming the value", async () => {
     const a = await run(script("wait-instance-refresh.sh"), [], aws.env);
     expect([a.code, a.stderr]).toEqual([2, expect.stringContaining('--group "" must be an Auto Scaling group name')]);
     const b = await run(script("wait-instance-refresh.sh"), ["--group", group, "--since", "2026-12-07 21:40"], aws.env);
-    expect([b.code, b.stderr]).toEqual([2, expect.stringContaining('--since "2026-12-07 21:40" must be a UTC time like 2026-12-07T21:40:00Z')]);
+    expect([b.code, b.stderr]).toEqual([
+      2,
+      expect.stringContaining('--since "2026-12-07 21:40" must be a UTC time like 2026-12-07T21:40:00Z'),
+    ]);
     const c = await run(script("wait-instance-refresh.sh"), ["--group", group, "--wait-seconds", "soon"], aws.env);
-    expect([c.code, c.stderr]).toEqual([2, expect.stringContaining('--wait-seconds "soon" must be a whole number >= 1')]);
+    expect([c.code, c.stderr]).toEqual([
+      2,
+      expect.stringContaining('--wait-seconds "soon" must be a whole number >= 1'),
+    ]);
     expect(aws.calls()).toEqual([]);
   });
 });
@@ -631,7 +891,8 @@ describe("scripts/ci/wait-instance-refresh.sh", () => {
  * cross-stack-reference-input-<stack>): Terraform's own exit codes and plan JSON drive the deploy.
  */
 const haveTerraform = spawnSync("terraform", ["version"], { encoding: "utf8" }).status === 0;
-if (!haveTerraform) process.stderr.write("ci-scripts.test: terraform is NOT installed: the real-terraform deploy test is skipped\n");
+if (!haveTerraform)
+  process.stderr.write("ci-scripts.test: terraform is NOT installed: the real-terraform deploy test is skipped\n");
 (haveTerraform ? describe : describe.skip)("scripts/ci/deploy-stacks.sh with terraform itself", () => {
   let dir: string;
   const N = "zmanim-prod-network";
@@ -640,25 +901,55 @@ if (!haveTerraform) process.stderr.write("ci-scripts.test: terraform is NOT inst
     dir = mkdtempSync(join(tmpdir(), "zmanim-deploy-tf-"));
     const out = join(dir, "out");
     for (const st of [N, S]) mkdirSync(join(out, "stacks", st), { recursive: true });
-    const network = (v: string) => ({ resource: { terraform_data: { vpc: { input: v } } }, output: { vpc_id: { value: "${terraform_data.vpc.output}" } } });
+    const network = (v: string) => ({
+      resource: { terraform_data: { vpc: { input: v } } },
+      output: { vpc_id: { value: "${terraform_data.vpc.output}" } },
+    });
     writeFileSync(join(out, "stacks", N, "cdk.tf.json"), JSON.stringify(network("v1")));
     writeFileSync(
       join(out, "stacks", S, "cdk.tf.json"),
       JSON.stringify({
-        data: { terraform_remote_state: { [`cross-stack-reference-input-${N}`]: { backend: "local", config: { path: join(out, "stacks", N, "terraform.tfstate") } } } },
-        resource: { terraform_data: { bucket: { input: `\${data.terraform_remote_state.cross-stack-reference-input-${N}.outputs.vpc_id}` } } },
+        data: {
+          terraform_remote_state: {
+            [`cross-stack-reference-input-${N}`]: {
+              backend: "local",
+              config: { path: join(out, "stacks", N, "terraform.tfstate") },
+            },
+          },
+        },
+        resource: {
+          terraform_data: {
+            bucket: { input: `\${data.terraform_remote_state.cross-stack-reference-input-${N}.outputs.vpc_id}` },
+          },
+        },
       }),
     );
     writeFileSync(
       join(out, "manifest.json"),
-      JSON.stringify({ stacks: { [N]: { dependencies: [], synthesizedStackPath: `stacks/${N}/cdk.tf.json` }, [S]: { dependencies: [N], synthesizedStackPath: `stacks/${S}/cdk.tf.json` } } }),
+      JSON.stringify({
+        stacks: {
+          [N]: { dependencies: [], synthesizedStackPath: `stacks/${N}/cdk.tf.json` },
+          [S]: { dependencies: [N], synthesizedStackPath: `stacks/${S}/cdk.tf.json` },
+        },
+      }),
     );
-    writeFileSync(join(dir, "budgets.json"), JSON.stringify({ graceMinutes: 0.5, planMinutes: 1, stacks: { network: { minutes: 2, routineMinutes: 1 }, storage: { minutes: 2, routineMinutes: 1 } } }));
+    writeFileSync(
+      join(dir, "budgets.json"),
+      JSON.stringify({
+        graceMinutes: 0.5,
+        planMinutes: 1,
+        stacks: { network: { minutes: 2, routineMinutes: 1 }, storage: { minutes: 2, routineMinutes: 1 } },
+      }),
+    );
     writeFileSync(join(dir, "network-v2.json"), JSON.stringify(network("v2")));
   });
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
   const deploy = (args: string[] = []) =>
-    run(script("deploy-stacks.sh"), args, { CDKTF_OUTDIR: join(dir, "out"), DEPLOY_BUDGETS: join(dir, "budgets.json"), TF_PLUGIN_CACHE_DIR: "" });
+    run(script("deploy-stacks.sh"), args, {
+      CDKTF_OUTDIR: join(dir, "out"),
+      DEPLOY_BUDGETS: join(dir, "budgets.json"),
+      TF_PLUGIN_CACHE_DIR: "",
+    });
 
   it("first deploy (the dependent plan deferred), a no-op, drift found by --plan-only, then a change that ripples", async () => {
     // (stderr may hold terraform's own warnings about the machine's CLI configuration)
@@ -679,7 +970,9 @@ if (!haveTerraform) process.stderr.write("ci-scripts.test: terraform is NOT inst
     expect(ripple.stdout).toContain("2 of 2 stack(s) applied");
     const state = JSON.parse(readFileSync(join(dir, "out", "stacks", S, "terraform.tfstate"), "utf8"));
     // terraform_data keeps its input's type beside the value.
-    const bucket = (state.resources as Array<{ mode: string; instances: Array<{ attributes: { output: unknown } }> }>).find((r) => r.mode === "managed")!;
+    const bucket = (
+      state.resources as Array<{ mode: string; instances: Array<{ attributes: { output: unknown } }> }>
+    ).find((r) => r.mode === "managed")!;
     expect(bucket.instances[0].attributes.output).toEqual({ type: "string", value: "v2" });
   }, 120000);
 });

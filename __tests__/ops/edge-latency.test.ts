@@ -28,25 +28,51 @@ describe("scripts/tools/edge-latency.sh", () => {
     dir = mkdtempSync(join(tmpdir(), "edge-latency-"));
     const gen = spawnSync(
       "openssl",
-      ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", `/CN=${SITE}`, "-keyout", join(dir, "key.pem"), "-out", join(dir, "cert.pem"),
-        "-addext", `subjectAltName=DNS:${SITE},DNS:api.${SITE},IP:127.0.0.1`],
+      [
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-days",
+        "1",
+        "-subj",
+        `/CN=${SITE}`,
+        "-keyout",
+        join(dir, "key.pem"),
+        "-out",
+        join(dir, "cert.pem"),
+        "-addext",
+        `subjectAltName=DNS:${SITE},DNS:api.${SITE},IP:127.0.0.1`,
+      ],
       { encoding: "utf8" },
     );
     if (gen.status !== 0) throw new Error(gen.stderr);
-    server = createServer({ key: readFileSync(join(dir, "key.pem")), cert: readFileSync(join(dir, "cert.pem")) }, (req, res) => {
-      const key = `${req.headers.host?.split(":")[0]}${req.url}`;
-      requests.push(key);
-      const cacheable = !req.url!.startsWith("/api/health");
-      const hit = cacheable && seen.has(key);
-      seen.add(key);
-      const send = () => {
-        const body = req.url === "/" ? '<html><script src="/_next/static/chunks/main-3f2a1b9c.js"></script></html>' : '{"ok":true}';
-        res.writeHead(200, { "content-type": "text/html", "x-cache": hit ? "Hit from cloudfront" : "Miss from cloudfront", "x-amz-cf-pop": "TLV50-C1", via: "1.1 abc.cloudfront.net (CloudFront)" });
-        res.end(body);
-      };
-      if (hit) send();
-      else setTimeout(send, ORIGIN_DELAY_MS);
-    });
+    server = createServer(
+      { key: readFileSync(join(dir, "key.pem")), cert: readFileSync(join(dir, "cert.pem")) },
+      (req, res) => {
+        const key = `${req.headers.host?.split(":")[0]}${req.url}`;
+        requests.push(key);
+        const cacheable = !req.url!.startsWith("/api/health");
+        const hit = cacheable && seen.has(key);
+        seen.add(key);
+        const send = () => {
+          const body =
+            req.url === "/"
+              ? '<html><script src="/_next/static/chunks/main-3f2a1b9c.js"></script></html>'
+              : '{"ok":true}';
+          res.writeHead(200, {
+            "content-type": "text/html",
+            "x-cache": hit ? "Hit from cloudfront" : "Miss from cloudfront",
+            "x-amz-cf-pop": "TLV50-C1",
+            via: "1.1 abc.cloudfront.net (CloudFront)",
+          });
+          res.end(body);
+        };
+        if (hit) send();
+        else setTimeout(send, ORIGIN_DELAY_MS);
+      },
+    );
     await new Promise<void>((r) => server.listen(0, "127.0.0.1", () => r()));
     port = (server.address() as AddressInfo).port;
   });
@@ -55,14 +81,22 @@ describe("scripts/tools/edge-latency.sh", () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  const run = (args: string[]) => runCommand("bash", [SCRIPT, "--cacert", join(dir, "cert.pem"), ...args], { cwd: root, env: process.env });
-  const row = (out: string, label: string) => out.split("\n").find((l) => l.startsWith(`${label}\t`))!.split("\t");
+  const run = (args: string[]) =>
+    runCommand("bash", [SCRIPT, "--cacert", join(dir, "cert.pem"), ...args], { cwd: root, env: process.env });
+  const row = (out: string, label: string) =>
+    out
+      .split("\n")
+      .find((l) => l.startsWith(`${label}\t`))!
+      .split("\t");
 
   it("--site measures the page, the asset it references, a cached and an uncached API route: x-cache, pop, medians and p95", async () => {
     const resolveArgs = [SITE, `api.${SITE}`].flatMap((h) => ["--resolve", `${h}:${port}:127.0.0.1`]);
     const r = await run(["--site", `${SITE}:${port}`, "-n", "5", "--tsv", ...resolveArgs]);
     expect([r.code, r.stderr]).toEqual([0, ""]);
-    const labels = r.stdout.trim().split("\n").map((l) => l.split("\t")[0]);
+    const labels = r.stdout
+      .trim()
+      .split("\n")
+      .map((l) => l.split("\t")[0]);
     expect(labels).toEqual(["page", "asset", "api-cached", "api-uncached"]);
     // label, n, hits, misses, other, pop: the first request of a cacheable path misses, the next four hit (the
     // page was fetched once already, to find its asset: all five hit).
@@ -87,7 +121,10 @@ describe("scripts/tools/edge-latency.sh", () => {
     expect(r.stdout).toMatch(/^url\s+n\s+x-cache \(hit\/miss\/other\)\s+pop\s+ttfb p50/);
     expect(r.stdout).toMatch(/\nhealth\s+3\s+0\/3\/0\s+TLV50-C1\s+\d+ ms\s+\d+ ms\s+\d+ ms\s+\d+ ms\n/);
     const down = await run(["--url", "gone=https://127.0.0.1:9/", "-n", "2"]);
-    expect([down.code, down.stderr]).toEqual([1, expect.stringContaining("edge-latency: gone (https://127.0.0.1:9/) did not answer successfully in 2 request(s)")]);
+    expect([down.code, down.stderr]).toEqual([
+      1,
+      expect.stringContaining("edge-latency: gone (https://127.0.0.1:9/) did not answer successfully in 2 request(s)"),
+    ]);
   }, 60000);
 
   it("rejects bad arguments, naming them", async () => {

@@ -10,10 +10,14 @@ describe("ops test harness", () => {
 
   it("runs a real PostgreSQL with PostGIS and pg_cron available", () => {
     expect(pg.psql("SHOW server_version_num")).toMatch(/^1[5-9]\d{4}$/);
-    const available = pg.psql("SELECT string_agg(name, ',' ORDER BY name) FROM pg_available_extensions WHERE name IN ('postgis','pg_cron')");
+    const available = pg.psql(
+      "SELECT string_agg(name, ',' ORDER BY name) FROM pg_available_extensions WHERE name IN ('postgis','pg_cron')",
+    );
     expect(available).toBe("pg_cron,postgis");
     pg.psql("CREATE EXTENSION postgis");
-    expect(pg.psql("SELECT ST_AsText(ST_SetSRID(ST_MakePoint(35.2137, 31.7683), 4326))")).toBe("POINT(35.2137 31.7683)");
+    expect(pg.psql("SELECT ST_AsText(ST_SetSRID(ST_MakePoint(35.2137, 31.7683), 4326))")).toBe(
+      "POINT(35.2137 31.7683)",
+    );
   });
 
   it("runs a real Redis that requires its password", async () => {

@@ -33,7 +33,10 @@ import { expectStatus, MigrateRun, runMigrateDb } from "../helpers/migrate";
 const BOX_PW = "box-Pw_never-printed";
 const RDS_PW = "rds-Pw_never-printed";
 const MASTER_PW = "master-Pw_never-printed";
-const COMPAT = readFileSync(join(__dirname, "..", "..", "scripts", "box", "migrate", "compat", "xata_private.sql"), "utf8");
+const COMPAT = readFileSync(
+  join(__dirname, "..", "..", "scripts", "box", "migrate", "compat", "xata_private.sql"),
+  "utf8",
+);
 
 /** The harness's superuser trusts loopback; every other role needs TLS and a SCRAM password. */
 const HBA = [
@@ -121,14 +124,23 @@ describe("migrate-db: box -> RDS-like cluster and back (scale-out runbook)", () 
   const env = (): NodeJS.ProcessEnv => ({ ...process.env, PGCONNECT_TIMEOUT: "5", TMPDIR: toolTmp });
   const migrate = (args: string[]): MigrateRun => runMigrateDb(args, env(), 300000);
   /** The owner role over TLS with its password, as the API and migrate-db connect. */
-  const ownerUrl = (pg: PgCluster, pw: string): string => `postgresql://zmanim:${pw}@127.0.0.1:${pg.port}/zmanim?sslmode=require`;
+  const ownerUrl = (pg: PgCluster, pw: string): string =>
+    `postgresql://zmanim:${pw}@127.0.0.1:${pg.port}/zmanim?sslmode=require`;
   const adminUrl = (pg: PgCluster, db = "zmanim"): string => `postgresql://postgres@127.0.0.1:${pg.port}/${db}`;
   /** psql as `user` with its password over TLS. */
   const psqlAs = (pg: PgCluster, user: string, pw: string, sql: string, db = "zmanim"): string =>
     execFileSync("psql", ["-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-c", sql], {
       encoding: "utf8",
       stdio: ["ignore", "pipe", "pipe"],
-      env: { ...process.env, PGHOST: "127.0.0.1", PGPORT: String(pg.port), PGUSER: user, PGPASSWORD: pw, PGDATABASE: db, PGSSLMODE: "require" },
+      env: {
+        ...process.env,
+        PGHOST: "127.0.0.1",
+        PGPORT: String(pg.port),
+        PGUSER: user,
+        PGPASSWORD: pw,
+        PGDATABASE: db,
+        PGSSLMODE: "require",
+      },
     }).trim();
 
   function startWriter(pg: PgCluster, pw: string, tag: string): Writer {
@@ -136,7 +148,18 @@ describe("migrate-db: box -> RDS-like cluster and back (scale-out runbook)", () 
     const countFile = join(dir, "count");
     const child = spawn("bash", ["-c", WRITER], {
       stdio: ["ignore", "ignore", "pipe"],
-      env: { ...process.env, PGHOST: "127.0.0.1", PGPORT: String(pg.port), PGUSER: "zmanim", PGPASSWORD: pw, PGDATABASE: "zmanim", PGSSLMODE: "require", STOP: join(dir, "stop"), COUNT: countFile, TAG: tag },
+      env: {
+        ...process.env,
+        PGHOST: "127.0.0.1",
+        PGPORT: String(pg.port),
+        PGUSER: "zmanim",
+        PGPASSWORD: pw,
+        PGDATABASE: "zmanim",
+        PGSSLMODE: "require",
+        STOP: join(dir, "stop"),
+        COUNT: countFile,
+        TAG: tag,
+      },
     });
     let stderr = "";
     child.stderr.on("data", (d) => (stderr += d));
@@ -162,8 +185,25 @@ describe("migrate-db: box -> RDS-like cluster and back (scale-out runbook)", () 
     // RDS does towards the box (docs/runbooks/scale-out.md says why).
     const tls = join(work, "tls");
     mkdirSync(tls);
-    execFileSync("openssl", ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=127.0.0.1", "-days", "2",
-      "-keyout", join(tls, "server.key"), "-out", join(tls, "server.crt")], { stdio: "ignore" });
+    execFileSync(
+      "openssl",
+      [
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-subj",
+        "/CN=127.0.0.1",
+        "-days",
+        "2",
+        "-keyout",
+        join(tls, "server.key"),
+        "-out",
+        join(tls, "server.crt"),
+      ],
+      { stdio: "ignore" },
+    );
     chmodSync(join(tls, "server.key"), 0o600);
     if (process.getuid?.() === 0) execFileSync("chown", ["-R", "postgres:postgres", tls]);
     const conf = {
@@ -176,7 +216,10 @@ describe("migrate-db: box -> RDS-like cluster and back (scale-out runbook)", () 
       ssl_cert_file: `'${join(tls, "server.crt")}'`,
       ssl_key_file: `'${join(tls, "server.key")}'`,
     };
-    [box, rds] = await Promise.all([startPostgres({ conf, hbaContent: HBA }), startPostgres({ conf, hbaContent: HBA })]);
+    [box, rds] = await Promise.all([
+      startPostgres({ conf, hbaContent: HBA }),
+      startPostgres({ conf, hbaContent: HBA }),
+    ]);
 
     // The box: zmanim owns its database; the superuser creates the extensions; the move needs REPLICATION.
     box.psql(`CREATE ROLE zmanim LOGIN PASSWORD '${BOX_PW}' REPLICATION`);
@@ -189,7 +232,13 @@ describe("migrate-db: box -> RDS-like cluster and back (scale-out runbook)", () 
     rds.psql(`CREATE ROLE zmanim_master LOGIN PASSWORD '${MASTER_PW}' NOSUPERUSER CREATEDB CREATEROLE NOREPLICATION`);
     rds.psql("GRANT pg_monitor, pg_signal_backend TO zmanim_master");
     psqlAs(rds, "zmanim_master", MASTER_PW, "CREATE DATABASE zmanim", "postgres");
-    psqlAs(rds, "zmanim_master", MASTER_PW, `CREATE ROLE zmanim LOGIN PASSWORD '${RDS_PW}'; GRANT zmanim TO zmanim_master; ALTER DATABASE zmanim OWNER TO zmanim`, "postgres");
+    psqlAs(
+      rds,
+      "zmanim_master",
+      MASTER_PW,
+      `CREATE ROLE zmanim LOGIN PASSWORD '${RDS_PW}'; GRANT zmanim TO zmanim_master; ALTER DATABASE zmanim OWNER TO zmanim`,
+      "postgres",
+    );
     rds.psql("CREATE EXTENSION postgis; CREATE EXTENSION pg_cron", "zmanim");
   }, 120000);
 
@@ -200,49 +249,103 @@ describe("migrate-db: box -> RDS-like cluster and back (scale-out runbook)", () 
   });
 
   it("holds the RDS constraints: the owner is no superuser and may neither read files nor create a subscription", () => {
-    expect(rds.psql("SELECT rolsuper || ' ' || rolreplication || ' ' || rolcreatedb FROM pg_roles WHERE rolname = 'zmanim'")).toBe("false false false");
-    expect(rds.psql("SELECT rolsuper || ' ' || rolcreaterole || ' ' || rolcreatedb FROM pg_roles WHERE rolname = 'zmanim_master'")).toBe("false true true");
+    expect(
+      rds.psql("SELECT rolsuper || ' ' || rolreplication || ' ' || rolcreatedb FROM pg_roles WHERE rolname = 'zmanim'"),
+    ).toBe("false false false");
+    expect(
+      rds.psql(
+        "SELECT rolsuper || ' ' || rolcreaterole || ' ' || rolcreatedb FROM pg_roles WHERE rolname = 'zmanim_master'",
+      ),
+    ).toBe("false true true");
     for (const role of ["pg_read_server_files", "pg_write_server_files", "pg_execute_server_program"]) {
       expect(rds.psql(`SELECT pg_has_role('zmanim', '${role}', 'member')`)).toBe("f");
     }
     expect(() => psqlAs(rds, "zmanim", RDS_PW, "CREATE EXTENSION postgis_topology")).toThrow(/permission denied/);
-    expect(() => psqlAs(rds, "zmanim", RDS_PW, "COPY (SELECT 1) TO '/tmp/zmanim-migrate-rds-probe'")).toThrow(/permission denied|must be superuser/);
+    expect(() => psqlAs(rds, "zmanim", RDS_PW, "COPY (SELECT 1) TO '/tmp/zmanim-migrate-rds-probe'")).toThrow(
+      /permission denied|must be superuser/,
+    );
 
     // Without an admin connection, the owner would have to create the subscription: refused before any write.
-    const r = migrate(["--mode", "replicate", "--preflight-only", "--source", ownerUrl(box, BOX_PW), "--target", ownerUrl(rds, RDS_PW)]);
+    const r = migrate([
+      "--mode",
+      "replicate",
+      "--preflight-only",
+      "--source",
+      ownerUrl(box, BOX_PW),
+      "--target",
+      ownerUrl(rds, RDS_PW),
+    ]);
     expect(r.status).toBe(3);
-    expect(r.stdout).toMatch(/\[FAIL\] subscription rights +zmanim may not CREATE SUBSCRIPTION on PostgreSQL 15 .*pass --target-admin/);
+    expect(r.stdout).toMatch(
+      /\[FAIL\] subscription rights +zmanim may not CREATE SUBSCRIPTION on PostgreSQL 15 .*pass --target-admin/,
+    );
     // The admin connection must point at the same database.
-    const other = migrate(["--mode", "replicate", "--preflight-only", "--source", ownerUrl(box, BOX_PW), "--target", ownerUrl(rds, RDS_PW), "--target-admin", adminUrl(rds, "postgres")]);
+    const other = migrate([
+      "--mode",
+      "replicate",
+      "--preflight-only",
+      "--source",
+      ownerUrl(box, BOX_PW),
+      "--target",
+      ownerUrl(rds, RDS_PW),
+      "--target-admin",
+      adminUrl(rds, "postgres"),
+    ]);
     expect(other.status).toBe(3);
-    expect(other.stdout).toContain("[FAIL] target admin           --target-admin connects to database postgres, --target to zmanim");
+    expect(other.stdout).toContain(
+      "[FAIL] target admin           --target-admin connects to database postgres, --target to zmanim",
+    );
     for (const run of [r, other]) expect(run.out).not.toMatch(/Pw_never-printed/);
   });
 
   it("moves the box to RDS with writes during the sync, and verifies every table at the cutover", async () => {
-    const base = ["--mode", "replicate", "--source", ownerUrl(box, BOX_PW), "--target", ownerUrl(rds, RDS_PW), "--target-admin", adminUrl(rds), "--timeout", "240"];
+    const base = [
+      "--mode",
+      "replicate",
+      "--source",
+      ownerUrl(box, BOX_PW),
+      "--target",
+      ownerUrl(rds, RDS_PW),
+      "--target-admin",
+      adminUrl(rds),
+      "--timeout",
+      "240",
+    ];
     // Until the cutover the API's role may not write on RDS (the fleet may already run); the tool's sessions may.
-    psqlAs(rds, "zmanim_master", MASTER_PW, "ALTER ROLE zmanim IN DATABASE zmanim SET default_transaction_read_only = on");
+    psqlAs(
+      rds,
+      "zmanim_master",
+      MASTER_PW,
+      "ALTER ROLE zmanim IN DATABASE zmanim SET default_transaction_read_only = on",
+    );
     const writer = startWriter(box, BOX_PW, "box");
     await waitFor(() => writer.count() >= 5, 60000, "the first writes on the box");
     const startReport = join(work, "scale-out-start.json");
     const start = migrate([...base, "--yes", "--report", startReport]);
     expectStatus(start, 0);
-    expect(start.stdout).toMatch(/\[ok {2}\] target admin +postgres \(superuser=t\) creates extensions and the subscription; zmanim owns the copy/);
+    expect(start.stdout).toMatch(
+      /\[ok {2}\] target admin +postgres \(superuser=t\) creates extensions and the subscription; zmanim owns the copy/,
+    );
     // On the box the cron schema is the superuser's: the tool says it cannot list the jobs, and that they stay behind.
-    expect(start.stdout).toMatch(/\[warn\] pg_cron jobs +zmanim may not read cron\.job on the source; list the jobs as a superuser and recreate them/);
+    expect(start.stdout).toMatch(
+      /\[warn\] pg_cron jobs +zmanim may not read cron\.job on the source; list the jobs as a superuser and recreate them/,
+    );
     expect(start.stdout).toContain("initial sync finished: all tables streaming");
     const atStart = writer.count();
     await waitFor(() => writer.count() >= atStart + 20, 60000, "writes while replication streams");
     const status = migrate([...base, "--status"]);
     expectStatus(status, 0);
     expect(status.stdout).toContain("table app.events: ready (streaming)");
-    expect(() => psqlAs(rds, "zmanim", RDS_PW, "INSERT INTO app.events VALUES (now(), 'fleet too early', NULL)")).toThrow(/read-only transaction/);
+    expect(() =>
+      psqlAs(rds, "zmanim", RDS_PW, "INSERT INTO app.events VALUES (now(), 'fleet too early', NULL)"),
+    ).toThrow(/read-only transaction/);
 
     // The freeze: the writer stops and the app's role can no longer write; migrate-db's sessions still can.
     const written = await writer.stop();
     box.psql("ALTER ROLE zmanim IN DATABASE zmanim SET default_transaction_read_only = on");
-    expect(() => psqlAs(box, "zmanim", BOX_PW, "INSERT INTO app.events VALUES (now(), 'late', NULL)")).toThrow(/read-only transaction/);
+    expect(() => psqlAs(box, "zmanim", BOX_PW, "INSERT INTO app.events VALUES (now(), 'late', NULL)")).toThrow(
+      /read-only transaction/,
+    );
     const report = join(work, "scale-out-cutover.json");
     const cut = migrate([...base, "--cutover", "--yes", "--report", report]);
     expectStatus(cut, 0);
@@ -250,12 +353,11 @@ describe("migrate-db: box -> RDS-like cluster and back (scale-out runbook)", () 
     expect(cut.stdout).toContain("zero lag");
     expect(cut.stdout).toContain("verification passed: 4 tables");
     const rep = JSON.parse(readFileSync(report, "utf8"));
-    expect(rep.verification.tables.map((t: { schema: string; table: string; status: string }) => `${t.schema}.${t.table} ${t.status}`)).toEqual([
-      "app.events ok",
-      "app.zmanim_cache ok",
-      "geo.locations ok",
-      "public.publishers ok",
-    ]);
+    expect(
+      rep.verification.tables.map(
+        (t: { schema: string; table: string; status: string }) => `${t.schema}.${t.table} ${t.status}`,
+      ),
+    ).toEqual(["app.events ok", "app.zmanim_cache ok", "geo.locations ok", "public.publishers ok"]);
     const events = rep.verification.tables.find((t: { table: string }) => t.table === "events");
     expect(events.source_rows).toBe(360 + written);
     expect(events.target_rows).toBe(events.source_rows);
@@ -269,21 +371,33 @@ describe("migrate-db: box -> RDS-like cluster and back (scale-out runbook)", () 
     expect(psqlAs(rds, "zmanim", RDS_PW, wrote)).toBe(String(written));
     expect(psqlAs(rds, "zmanim", RDS_PW, "SELECT last_value FROM app.ticket_seq")).toBe(String(4242 + written));
     expect(psqlAs(rds, "zmanim", RDS_PW, "SELECT nextval('public.publishers_id_seq')")).toBe(String(200 + written + 1));
-    expect(rds.psql("SELECT string_agg(DISTINCT tableowner, ',') FROM pg_tables WHERE schemaname IN ('app', 'geo', 'xata_private', 'zmanim_migration') OR tablename = 'publishers'", "zmanim")).toBe("zmanim");
+    expect(
+      rds.psql(
+        "SELECT string_agg(DISTINCT tableowner, ',') FROM pg_tables WHERE schemaname IN ('app', 'geo', 'xata_private', 'zmanim_migration') OR tablename = 'publishers'",
+        "zmanim",
+      ),
+    ).toBe("zmanim");
     expect(rds.psql("SELECT count(*) FROM pg_subscription")).toBe("0");
     expect(box.psql("SELECT count(*) FROM pg_replication_slots")).toBe("0");
     expect(box.psql("SELECT count(*) FROM pg_publication", "zmanim")).toBe("0");
     expect(rds.psql("SELECT state FROM zmanim_migration.status", "zmanim")).toBe("complete");
     // New rows on RDS get Xata-shaped ids from the compatibility functions, as on the box.
-    expect(psqlAs(rds, "zmanim", RDS_PW, "INSERT INTO public.publishers (name) VALUES ('first on rds') RETURNING xata_id")).toMatch(/^rec_[0-9a-v]{20}$/);
+    expect(
+      psqlAs(rds, "zmanim", RDS_PW, "INSERT INTO public.publishers (name) VALUES ('first on rds') RETURNING xata_id"),
+    ).toMatch(/^rec_[0-9a-v]{20}$/);
   }, 600000);
 
   it("recreates the pg_cron job on RDS as the owner, once granted the cron schema", () => {
     expect(rds.psql("SELECT count(*) FROM cron.job", "zmanim")).toBe("0");
     rds.psql("GRANT USAGE ON SCHEMA cron TO zmanim", "zmanim");
-    const job = box.psql("SELECT format('SELECT cron.schedule(%L, %L, %L)', jobname, schedule, command) FROM cron.job", "zmanim");
+    const job = box.psql(
+      "SELECT format('SELECT cron.schedule(%L, %L, %L)', jobname, schedule, command) FROM cron.job",
+      "zmanim",
+    );
     psqlAs(rds, "zmanim", RDS_PW, job);
-    expect(rds.psql("SELECT jobname || ' ' || schedule || ' ' || username FROM cron.job", "zmanim")).toBe("purge-old-cache 15 3 * * * zmanim");
+    expect(rds.psql("SELECT jobname || ' ' || schedule || ' ' || username FROM cron.job", "zmanim")).toBe(
+      "purge-old-cache 15 3 * * * zmanim",
+    );
   });
 
   it("rolls back RDS -> box with the same tool, with writes on RDS during the sync", async () => {
@@ -292,7 +406,18 @@ describe("migrate-db: box -> RDS-like cluster and back (scale-out runbook)", () 
     box.psql("CREATE DATABASE zmanim OWNER zmanim");
     box.psql("CREATE EXTENSION postgis; CREATE EXTENSION pg_cron", "zmanim");
     rds.psql("ALTER ROLE zmanim REPLICATION"); // on RDS: GRANT rds_replication TO zmanim, as the master user
-    const base = ["--mode", "replicate", "--source", ownerUrl(rds, RDS_PW), "--target", ownerUrl(box, BOX_PW), "--target-admin", adminUrl(box), "--timeout", "240"];
+    const base = [
+      "--mode",
+      "replicate",
+      "--source",
+      ownerUrl(rds, RDS_PW),
+      "--target",
+      ownerUrl(box, BOX_PW),
+      "--target-admin",
+      adminUrl(box),
+      "--timeout",
+      "240",
+    ];
     const writer = startWriter(rds, RDS_PW, "rds");
     await waitFor(() => writer.count() >= 5, 60000, "the first writes on RDS");
     const start = migrate([...base, "--yes"]);
@@ -307,11 +432,27 @@ describe("migrate-db: box -> RDS-like cluster and back (scale-out runbook)", () 
     expectStatus(cut, 0);
     expect(cut.stdout).toContain("verification passed: 4 tables");
     expect(cut.stdout).toMatch(/app\.events\s+(\d+)\s+\1\s+same/);
-    expect(psqlAs(box, "zmanim", BOX_PW, "SELECT count(*) FROM public.publishers WHERE name LIKE 'rds writer %'")).toBe(String(written));
-    expect(psqlAs(box, "zmanim", BOX_PW, "SELECT count(*) FROM public.publishers WHERE name IN ('first on rds') OR name LIKE 'box writer %'")).toBe(
-      psqlAs(rds, "zmanim", RDS_PW, "SELECT count(*) FROM public.publishers WHERE name IN ('first on rds') OR name LIKE 'box writer %'"),
+    expect(psqlAs(box, "zmanim", BOX_PW, "SELECT count(*) FROM public.publishers WHERE name LIKE 'rds writer %'")).toBe(
+      String(written),
     );
-    expect(psqlAs(box, "zmanim", BOX_PW, "SELECT last_value FROM app.ticket_seq")).toBe(psqlAs(rds, "zmanim", RDS_PW, "SELECT last_value FROM app.ticket_seq"));
+    expect(
+      psqlAs(
+        box,
+        "zmanim",
+        BOX_PW,
+        "SELECT count(*) FROM public.publishers WHERE name IN ('first on rds') OR name LIKE 'box writer %'",
+      ),
+    ).toBe(
+      psqlAs(
+        rds,
+        "zmanim",
+        RDS_PW,
+        "SELECT count(*) FROM public.publishers WHERE name IN ('first on rds') OR name LIKE 'box writer %'",
+      ),
+    );
+    expect(psqlAs(box, "zmanim", BOX_PW, "SELECT last_value FROM app.ticket_seq")).toBe(
+      psqlAs(rds, "zmanim", RDS_PW, "SELECT last_value FROM app.ticket_seq"),
+    );
     expect(rds.psql("SELECT count(*) FROM pg_replication_slots")).toBe("0");
     expect(box.psql("SELECT count(*) FROM pg_subscription")).toBe("0");
     expect(box.psql("SELECT state FROM zmanim_migration.status", "zmanim")).toBe("complete");

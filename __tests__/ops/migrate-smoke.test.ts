@@ -57,7 +57,11 @@ describe("smoke-test-api.sh", () => {
       const authed = req.headers.authorization === `Bearer ${TOKEN}`;
       switch (url.pathname) {
         case "/api/health":
-          return json(res, state.healthStatus, state.healthStatus === 200 ? { status: "ok", db: "ok" } : { status: "error", db: "down" });
+          return json(
+            res,
+            state.healthStatus,
+            state.healthStatus === 200 ? { status: "ok", db: "ok" } : { status: "error", db: "down" },
+          );
         case "/api/v1/zmanim": {
           const lat = Number(url.searchParams.get("lat"));
           if (!(lat >= -90 && lat <= 90)) return json(res, 400, { error: "lat out of range" });
@@ -65,7 +69,10 @@ describe("smoke-test-api.sh", () => {
             res.writeHead(200, { "content-type": "text/html" });
             return res.end("<html>maintenance</html>");
           }
-          return json(res, 200, { date: url.searchParams.get("date"), zmanim: state.zmanimShape === "good" ? { sunrise: "06:21", sunset: "16:35" } : {} });
+          return json(res, 200, {
+            date: url.searchParams.get("date"),
+            zmanim: state.zmanimShape === "good" ? { sunrise: "06:21", sunset: "16:35" } : {},
+          });
         }
         case "/api/v1/locations/search":
         case "/api/v1/locations/nearby":
@@ -128,7 +135,9 @@ describe("smoke-test-api.sh", () => {
     state.zmanimShape = "empty";
     const r = await smoke(["--base-url", base]);
     expect(r.status).toBe(1);
-    expect(r.stdout).toMatch(/FAIL +GET \/api\/v1\/zmanim\?lat=31\.7683&lng=35\.2137&date=2026-12-01 +200 but the JSON check is not true/);
+    expect(r.stdout).toMatch(
+      /FAIL +GET \/api\/v1\/zmanim\?lat=31\.7683&lng=35\.2137&date=2026-12-01 +200 but the JSON check is not true/,
+    );
 
     state.zmanimShape = "html";
     const r2 = await smoke(["--base-url", base]);
@@ -176,6 +185,7 @@ describe("smoke-test-api.sh", () => {
 
     const help = await smoke(["--help"]);
     expect(help.status).toBe(0);
-    for (const opt of ["--base-url", "--endpoints", "--timeout", "--token-env", "--resolve", "--insecure"]) expect(help.stdout).toContain(opt);
+    for (const opt of ["--base-url", "--endpoints", "--timeout", "--token-env", "--resolve", "--insecure"])
+      expect(help.stdout).toContain(opt);
   });
 });

@@ -130,7 +130,9 @@ describe("migrate-db (dump mode, verification, preflight, rollback direction)", 
     expect(r.status).toBe(0);
     const script = readFileSync(TOOL, "utf8");
     // Every label of the option parser's case statement (e.g. `--yes|-y)`) appears in the help text.
-    const labels = [...script.matchAll(/^ {4}((?:-{1,2}[a-z-]+\|?)+)\)/gm)].flatMap((m) => m[1].split("|")).filter((o) => o.startsWith("-"));
+    const labels = [...script.matchAll(/^ {4}((?:-{1,2}[a-z-]+\|?)+)\)/gm)]
+      .flatMap((m) => m[1].split("|"))
+      .filter((o) => o.startsWith("-"));
     expect(labels).toEqual(expect.arrayContaining(["--source", "--yes", "-y", "--dry-run", "--report", "--cutover"]));
     expect(labels.length).toBeGreaterThan(20);
     for (const opt of labels) expect(r.stdout).toMatch(new RegExp(`(^|[\\s,])${opt}\\b`, "m"));
@@ -138,7 +140,17 @@ describe("migrate-db (dump mode, verification, preflight, rollback direction)", 
 
   it("copies everything but the provider-internal schemas and verifies green", () => {
     const report = join(work, "migrate.json");
-    const r = migrate(["--source", urlOf(src, "xata"), "--target", urlOf(tgt, "box"), "--jobs", "3", "--yes", "--report", report]);
+    const r = migrate([
+      "--source",
+      urlOf(src, "xata"),
+      "--target",
+      urlOf(tgt, "box"),
+      "--jobs",
+      "3",
+      "--yes",
+      "--report",
+      report,
+    ]);
     expect(r.out).not.toContain(PW);
     expect(r.status).toBe(0);
     // per-table progress and the verification table
@@ -150,11 +162,23 @@ describe("migrate-db (dump mode, verification, preflight, rollback direction)", 
     expect(readFileSync(report, "utf8")).not.toContain(PW);
     expect(rep.result).toBe("ok");
     expect(rep.schemas.copied).toEqual(["app", "audit", "geo", "public"]);
-    expect(rep.schemas.excluded).toEqual(expect.arrayContaining(["pgroll", "xata_private", "public_mig_cuvfbk5v5omnnkb7cnt0"]));
+    expect(rep.schemas.excluded).toEqual(
+      expect.arrayContaining(["pgroll", "xata_private", "public_mig_cuvfbk5v5omnnkb7cnt0"]),
+    );
     const tables = Object.fromEntries(rep.verification.tables.map((t: any) => [`${t.schema}.${t.table}`, t]));
-    expect(Object.keys(tables).sort()).toEqual(["app.zmanim_cache", "audit.events", "geo.locations", "public.publishers"]);
+    expect(Object.keys(tables).sort()).toEqual([
+      "app.zmanim_cache",
+      "audit.events",
+      "geo.locations",
+      "public.publishers",
+    ]);
     expect(tables["geo.locations"]).toMatchObject({ source_rows: 400, target_rows: 400, status: "ok" });
-    expect(tables["app.zmanim_cache"]).toMatchObject({ source_constraints: 3, target_constraints: 3, source_indexes: 2, target_indexes: 2 });
+    expect(tables["app.zmanim_cache"]).toMatchObject({
+      source_constraints: 3,
+      target_constraints: 3,
+      source_indexes: 2,
+      target_indexes: 2,
+    });
     const seqs = Object.fromEntries(rep.verification.sequences.map((s: any) => [`${s.schema}.${s.sequence}`, s]));
     expect(seqs["app.ticket_seq"]).toMatchObject({ source_last_value: 4243, target_last_value: 4243, status: "ok" });
     expect(seqs["app.never_used_seq"]).toMatchObject({ source_is_called: "f", target_is_called: "f" });
@@ -162,22 +186,41 @@ describe("migrate-db (dump mode, verification, preflight, rollback direction)", 
 
     // What arrived, checked independently of the tool.
     expect(tgt.psql("SELECT count(*) FROM audit.events", "box")).toBe("180");
-    expect(tgt.psql("SELECT ST_AsText(location) FROM public.publishers WHERE id = 3", "box")).toBe(src.psql("SELECT ST_AsText(location) FROM public.publishers WHERE id = 3", "xata"));
+    expect(tgt.psql("SELECT ST_AsText(location) FROM public.publishers WHERE id = 3", "box")).toBe(
+      src.psql("SELECT ST_AsText(location) FROM public.publishers WHERE id = 3", "xata"),
+    );
     expect(tgt.psql("SELECT nextval('public.publishers_id_seq')", "box")).toBe("121");
     expect(tgt.psql("SELECT count(*) FROM pg_constraint WHERE contype = 'f'", "box")).toBe("2");
     // Provider internals are absent; the xata_* columns are kept; the compatibility functions exist.
-    expect(tgt.psql("SELECT string_agg(nspname, ',' ORDER BY nspname) FROM pg_namespace WHERE nspname IN ('pgroll', 'public_mig_cuvfbk5v5omnnkb7cnt0', 'xata')", "box")).toBe("");
+    expect(
+      tgt.psql(
+        "SELECT string_agg(nspname, ',' ORDER BY nspname) FROM pg_namespace WHERE nspname IN ('pgroll', 'public_mig_cuvfbk5v5omnnkb7cnt0', 'xata')",
+        "box",
+      ),
+    ).toBe("");
     expect(tgt.psql("SELECT to_regclass('xata_private.branch_state') IS NULL", "box")).toBe("t");
-    expect(tgt.psql("SELECT count(*) FROM information_schema.columns WHERE table_name = 'publishers' AND column_name LIKE 'xata_%'", "box")).toBe("4");
-    expect(tgt.psql("SELECT xata_id FROM public.publishers WHERE id = 5", "box")).toBe(src.psql("SELECT xata_id FROM public.publishers WHERE id = 5", "xata"));
-    const newId = tgt.psql("WITH i AS (INSERT INTO public.publishers (name) VALUES ('new on aws') RETURNING xata_id) SELECT xata_id FROM i", "box");
+    expect(
+      tgt.psql(
+        "SELECT count(*) FROM information_schema.columns WHERE table_name = 'publishers' AND column_name LIKE 'xata_%'",
+        "box",
+      ),
+    ).toBe("4");
+    expect(tgt.psql("SELECT xata_id FROM public.publishers WHERE id = 5", "box")).toBe(
+      src.psql("SELECT xata_id FROM public.publishers WHERE id = 5", "xata"),
+    );
+    const newId = tgt.psql(
+      "WITH i AS (INSERT INTO public.publishers (name) VALUES ('new on aws') RETURNING xata_id) SELECT xata_id FROM i",
+      "box",
+    );
     expect(newId).toMatch(/^rec_[0-9a-v]{20}$/);
     tgt.psql("UPDATE public.publishers SET name = 'renamed on aws' WHERE name = 'new on aws'", "box");
     expect(tgt.psql("SELECT xata_version FROM public.publishers WHERE name = 'renamed on aws'", "box")).toBe("1");
     tgt.psql("DELETE FROM public.publishers WHERE name = 'renamed on aws'", "box");
     tgt.psql("SELECT setval('public.publishers_id_seq', 120)", "box");
     // The marker says complete.
-    expect(tgt.psql("SELECT state FROM zmanim_migration.status ORDER BY started_at DESC LIMIT 1", "box")).toBe("complete");
+    expect(tgt.psql("SELECT state FROM zmanim_migration.status ORDER BY started_at DESC LIMIT 1", "box")).toBe(
+      "complete",
+    );
   });
 
   it("runs as a non-superuser database owner, like the zmanim role on the box", () => {
@@ -187,14 +230,21 @@ describe("migrate-db (dump mode, verification, preflight, rollback direction)", 
     // PostGIS is not a trusted extension: preflight names it and the command that fixes it.
     const r = migrate(["--source", urlOf(src, "xata"), "--target", asApp, "--yes"]);
     expect(r.status).toBe(3);
-    expect(r.stdout).toMatch(/\[FAIL\] extension rights +target role app may not create postgis .*sudo -u postgres psql -d owned -c 'CREATE EXTENSION postgis'/);
+    expect(r.stdout).toMatch(
+      /\[FAIL\] extension rights +target role app may not create postgis .*sudo -u postgres psql -d owned -c 'CREATE EXTENSION postgis'/,
+    );
     expect(r.stdout).toMatch(/\[warn\] disk headroom +.*free space unknown/);
     tgt.psql("CREATE EXTENSION postgis", "owned");
     // The empty data of the extension table spatial_ref_sys (owned by the superuser) is not restored.
     const r2 = migrate(["--source", urlOf(src, "xata"), "--target", asApp, "--yes"]);
     expectStatus(r2, 0);
     expect(r2.stdout).toContain("skipping public.spatial_ref_sys: extension table, no user rows in the dump");
-    expect(tgt.psql("SELECT string_agg(DISTINCT tableowner, ',') FROM pg_tables WHERE schemaname IN ('app', 'audit', 'geo', 'zmanim_migration') OR tablename = 'publishers'", "owned")).toBe("app");
+    expect(
+      tgt.psql(
+        "SELECT string_agg(DISTINCT tableowner, ',') FROM pg_tables WHERE schemaname IN ('app', 'audit', 'geo', 'zmanim_migration') OR tablename = 'publishers'",
+        "owned",
+      ),
+    ).toBe("app");
   });
 
   it("verifies independently of physical row order", () => {
@@ -220,16 +270,29 @@ describe("migrate-db (dump mode, verification, preflight, rollback direction)", 
   it("catches and names a tampered row on the target, and a lost duplicate in the table without a primary key", () => {
     tgt.psql("UPDATE geo.locations SET boundary = ST_Translate(boundary, 0.000001, 0) WHERE id = 7", "box");
     const report = join(work, "tampered.json");
-    const r = migrate(["--source", urlOf(src, "xata"), "--target", urlOf(tgt, "box"), "--verify-only", "--report", report]);
+    const r = migrate([
+      "--source",
+      urlOf(src, "xata"),
+      "--target",
+      urlOf(tgt, "box"),
+      "--verify-only",
+      "--report",
+      report,
+    ]);
     expect(r.status).toBe(4);
     expect(r.stdout).toMatch(/geo\.locations\s+400\s+400\s+DIFFERS.*MISMATCH: content checksum differs/);
     expect(r.stderr).toContain("verification FAILED: 1 mismatch(es): geo.locations");
     const rep = JSON.parse(readFileSync(report, "utf8"));
     expect(rep.result).toBe("failed");
-    expect(rep.verification.tables.filter((t: any) => t.status === "MISMATCH").map((t: any) => t.table)).toEqual(["locations"]);
+    expect(rep.verification.tables.filter((t: any) => t.status === "MISMATCH").map((t: any) => t.table)).toEqual([
+      "locations",
+    ]);
 
     // One of two identical rows removed: a multiset difference, caught by the row count and checksum.
-    tgt.psql("DELETE FROM audit.events WHERE ctid = (SELECT min(ctid) FROM audit.events WHERE kind = 'kind-1' AND amount = 1.25)", "box");
+    tgt.psql(
+      "DELETE FROM audit.events WHERE ctid = (SELECT min(ctid) FROM audit.events WHERE kind = 'kind-1' AND amount = 1.25)",
+      "box",
+    );
     const r2 = migrate(["--source", urlOf(src, "xata"), "--target", urlOf(tgt, "box"), "--verify-only"]);
     expect(r2.status).toBe(4);
     expect(r2.stdout).toMatch(/audit\.events\s+180\s+179\s+DIFFERS.*row count 180 vs 179/);
@@ -242,13 +305,40 @@ describe("migrate-db (dump mode, verification, preflight, rollback direction)", 
 
   it("copies only the schemas selected with --include-schema/--exclude-schema (globs)", () => {
     tgt.psql("CREATE DATABASE partial");
-    const bad = migrate(["--source", urlOf(src, "xata"), "--target", urlOf(tgt, "partial"), "--include-schema", "nosuch*", "--yes"]);
+    const bad = migrate([
+      "--source",
+      urlOf(src, "xata"),
+      "--target",
+      urlOf(tgt, "partial"),
+      "--include-schema",
+      "nosuch*",
+      "--yes",
+    ]);
     expect(bad.status).toBe(3);
     expect(bad.stdout).toContain("--include-schema 'nosuch*' matches no copyable schema on the source");
-    const r = migrate(["--source", urlOf(src, "xata"), "--target", urlOf(tgt, "partial"), "--include-schema", "ge?", "--include-schema", "p*", "--exclude-schema", "public_*", "--yes"]);
+    const r = migrate([
+      "--source",
+      urlOf(src, "xata"),
+      "--target",
+      urlOf(tgt, "partial"),
+      "--include-schema",
+      "ge?",
+      "--include-schema",
+      "p*",
+      "--exclude-schema",
+      "public_*",
+      "--yes",
+    ]);
     expectStatus(r, 0);
-    expect(r.stdout).toMatch(/\[ok {2}\] schemas +copy: geo public; excluded: app audit pgroll public_mig_cuvfbk5v5omnnkb7cnt0 xata_private/);
-    expect(tgt.psql("SELECT string_agg(nspname, ',' ORDER BY nspname) FROM pg_namespace WHERE nspname IN ('app', 'audit', 'geo', 'public', 'pgroll')", "partial")).toBe("geo,public");
+    expect(r.stdout).toMatch(
+      /\[ok {2}\] schemas +copy: geo public; excluded: app audit pgroll public_mig_cuvfbk5v5omnnkb7cnt0 xata_private/,
+    );
+    expect(
+      tgt.psql(
+        "SELECT string_agg(nspname, ',' ORDER BY nspname) FROM pg_namespace WHERE nspname IN ('app', 'audit', 'geo', 'public', 'pgroll')",
+        "partial",
+      ),
+    ).toBe("geo,public");
     expect(tgt.psql("SELECT count(*) FROM geo.locations", "partial")).toBe("400");
   });
 
@@ -263,15 +353,28 @@ describe("migrate-db (dump mode, verification, preflight, rollback direction)", 
     const r2 = migrate(["--source", urlOf(src, "xata"), "--target", urlOf(tgt, "unconfirmed")]);
     expect(r2.status).toBe(2);
     expect(r2.stderr).toContain("stdin is not a terminal; pass --yes");
-    expect(tgt.psql("SELECT count(*) FROM pg_namespace WHERE nspname IN ('zmanim_migration', 'geo', 'app', 'audit')", "unconfirmed")).toBe("0");
+    expect(
+      tgt.psql(
+        "SELECT count(*) FROM pg_namespace WHERE nspname IN ('zmanim_migration', 'geo', 'app', 'audit')",
+        "unconfirmed",
+      ),
+    ).toBe("0");
   });
 
   it("rejects a bad URL with a clear, masked error and exits before writing", async () => {
     const deadPort = await freePort();
-    const r = migrate(["--source", `postgresql://postgres:${PW}@127.0.0.1:${deadPort}/xata`, "--target", urlOf(tgt, "back"), "--yes"]);
+    const r = migrate([
+      "--source",
+      `postgresql://postgres:${PW}@127.0.0.1:${deadPort}/xata`,
+      "--target",
+      urlOf(tgt, "back"),
+      "--yes",
+    ]);
     expect(r.status).toBe(3);
     expect(r.out).not.toContain(PW);
-    expect(r.stdout).toContain(`[FAIL] connect source         cannot connect to the source postgresql://postgres:***@127.0.0.1:${deadPort}/xata`);
+    expect(r.stdout).toContain(
+      `[FAIL] connect source         cannot connect to the source postgresql://postgres:***@127.0.0.1:${deadPort}/xata`,
+    );
     expect(r.stdout).toMatch(/Connection refused/);
 
     const r2 = migrate(["--source", urlOf(src, "xata"), "--target", urlOf(tgt, "no_such_db"), "--yes"]);
@@ -294,7 +397,10 @@ describe("migrate-db (dump mode, verification, preflight, rollback direction)", 
     // (The password is set while the harness's default trust rules apply; then TCP switches to scram.)
     const auth = await startPostgres({ superuserPassword: secret });
     try {
-      writeFileSync(join(auth.dataDir, "pg_hba.conf"), "local all all trust\nhost all all 127.0.0.1/32 scram-sha-256\n");
+      writeFileSync(
+        join(auth.dataDir, "pg_hba.conf"),
+        "local all all trust\nhost all all 127.0.0.1/32 scram-sha-256\n",
+      );
       auth.psql("SELECT pg_reload_conf()");
       auth.psql("CREATE DATABASE a");
       auth.psql("CREATE DATABASE b");
@@ -304,7 +410,9 @@ describe("migrate-db (dump mode, verification, preflight, rollback direction)", 
       expectStatus(ok, 0);
       const wrong = migrate(["--preflight-only", "--source", url("a", enc), "--target", url("b", "not-it")]);
       expect(wrong.status).toBe(3);
-      expect(wrong.stdout).toMatch(/cannot connect to the target postgresql:\/\/postgres:\*\*\*@127\.0\.0\.1:\d+\/b: .*password authentication failed/);
+      expect(wrong.stdout).toMatch(
+        /cannot connect to the target postgresql:\/\/postgres:\*\*\*@127\.0\.0\.1:\d+\/b: .*password authentication failed/,
+      );
       for (const r of [ok, wrong]) {
         expect(r.out).not.toContain(secret);
         expect(r.out).not.toContain(enc);
@@ -318,7 +426,8 @@ describe("migrate-db (dump mode, verification, preflight, rollback direction)", 
   it("leaves the target marked incomplete when the restore fails midway", () => {
     // A server-side fault on the target: as soon as app.zmanim_cache is created, it gets a constraint
     // that rejects every row, so pg_restore fails in the middle of the data phase.
-    tgt.psql(`
+    tgt.psql(
+      `
       CREATE FUNCTION public.inject_fault() RETURNS event_trigger LANGUAGE plpgsql AS $$
       DECLARE r record;
       BEGIN
@@ -326,15 +435,37 @@ describe("migrate-db (dump mode, verification, preflight, rollback direction)", 
           EXECUTE 'ALTER TABLE app.zmanim_cache ADD CONSTRAINT injected_fault CHECK (false) NOT VALID';
         END LOOP;
       END $$;
-      CREATE EVENT TRIGGER inject_fault ON ddl_command_end WHEN TAG IN ('CREATE TABLE') EXECUTE FUNCTION public.inject_fault();`, "failing");
+      CREATE EVENT TRIGGER inject_fault ON ddl_command_end WHEN TAG IN ('CREATE TABLE') EXECUTE FUNCTION public.inject_fault();`,
+      "failing",
+    );
     const report = join(work, "failing.json");
-    const r = migrate(["--source", urlOf(src, "xata"), "--target", urlOf(tgt, "failing"), "--yes", "--jobs", "2", "--report", report]);
+    const r = migrate([
+      "--source",
+      urlOf(src, "xata"),
+      "--target",
+      urlOf(tgt, "failing"),
+      "--yes",
+      "--jobs",
+      "2",
+      "--report",
+      report,
+    ]);
     expect(r.status).toBe(1);
     expect(r.stderr).toMatch(/pg_restore failed: .*injected_fault/);
     expect(r.stderr).toContain("the target is marked INCOMPLETE");
-    expect(tgt.psql("SELECT state || ' ' || (message LIKE 'failed in phase restore%')::text FROM zmanim_migration.status", "failing")).toBe("incomplete true");
+    expect(
+      tgt.psql(
+        "SELECT state || ' ' || (message LIKE 'failed in phase restore%')::text FROM zmanim_migration.status",
+        "failing",
+      ),
+    ).toBe("incomplete true");
     const rep = JSON.parse(readFileSync(report, "utf8"));
-    expect(rep).toMatchObject({ result: "failed", failed_phase: "restore", target_marked_incomplete: true, exit_code: 1 });
+    expect(rep).toMatchObject({
+      result: "failed",
+      failed_phase: "restore",
+      target_marked_incomplete: true,
+      exit_code: 1,
+    });
     // The dump of a failed run is kept for the analysis, and said so.
     const kept = r.stderr.match(/dump kept in (\S+)/);
     expect(kept && existsSync(join(kept[1], "toc.dat"))).toBe(true);
@@ -351,28 +482,49 @@ describe("migrate-db (dump mode, verification, preflight, rollback direction)", 
     // The restore blocks on the target (an event trigger sleeps when app.zmanim_cache is created) while
     // the tool and its pg_restore are killed with SIGKILL: no exit handler runs, so only the marker row
     // written before the first restore statement tells the truth.
-    tgt.psql(`
+    tgt.psql(
+      `
       CREATE FUNCTION public.stall() RETURNS event_trigger LANGUAGE plpgsql AS $$
       BEGIN
         IF EXISTS (SELECT 1 FROM pg_event_trigger_ddl_commands() WHERE object_identity = 'app.zmanim_cache') THEN PERFORM pg_sleep(60); END IF;
       END $$;
-      CREATE EVENT TRIGGER stall ON ddl_command_end WHEN TAG IN ('CREATE TABLE') EXECUTE FUNCTION public.stall();`, "killed");
-    const child = spawn(TOOL, ["--source", urlOf(src, "xata"), "--target", urlOf(tgt, "killed"), "--yes", "--jobs", "2"], {
-      detached: true,
-      stdio: "ignore",
-      env: toolEnv(),
-    });
+      CREATE EVENT TRIGGER stall ON ddl_command_end WHEN TAG IN ('CREATE TABLE') EXECUTE FUNCTION public.stall();`,
+      "killed",
+    );
+    const child = spawn(
+      TOOL,
+      ["--source", urlOf(src, "xata"), "--target", urlOf(tgt, "killed"), "--yes", "--jobs", "2"],
+      {
+        detached: true,
+        stdio: "ignore",
+        env: toolEnv(),
+      },
+    );
     const exited = new Promise((r) => child.on("close", r));
     try {
-      await waitFor(() => tgt.psql("SELECT count(*) FROM pg_stat_activity WHERE datname = 'killed' AND wait_event = 'PgSleep'") === "1", 60000, "the restore to stall");
+      await waitFor(
+        () =>
+          tgt.psql("SELECT count(*) FROM pg_stat_activity WHERE datname = 'killed' AND wait_event = 'PgSleep'") === "1",
+        60000,
+        "the restore to stall",
+      );
       process.kill(-child.pid!, "SIGKILL");
       await exited;
     } finally {
-      tgt.psql("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = 'killed' AND pid <> pg_backend_pid()");
+      tgt.psql(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = 'killed' AND pid <> pg_backend_pid()",
+      );
     }
-    expect(tgt.psql("SELECT state || ' ' || message FROM zmanim_migration.status", "killed")).toBe("incomplete copy in progress");
+    expect(tgt.psql("SELECT state || ' ' || message FROM zmanim_migration.status", "killed")).toBe(
+      "incomplete copy in progress",
+    );
     // Half a copy is there (schemas and extensions were created before the kill); the marker says so.
-    expect(tgt.psql("SELECT (to_regnamespace('geo') IS NOT NULL)::text || ' ' || (SELECT count(*) FROM pg_extension WHERE extname = 'postgis')", "killed")).toBe("true 1");
+    expect(
+      tgt.psql(
+        "SELECT (to_regnamespace('geo') IS NOT NULL)::text || ' ' || (SELECT count(*) FROM pg_extension WHERE extname = 'postgis')",
+        "killed",
+      ),
+    ).toBe("true 1");
   }, 90000);
 
   describe("replicate mode (logical replication, near-zero write downtime)", () => {
@@ -385,22 +537,51 @@ describe("migrate-db (dump mode, verification, preflight, rollback direction)", 
     }, 60000);
 
     it("says when the source does not allow it (wal_level) and points to dump mode", () => {
-      const r = migrate(["--mode", "replicate", "--preflight-only", "--source", urlOf(tgt, "box"), "--target", urlOf(src, "replica_on_src")]);
+      const r = migrate([
+        "--mode",
+        "replicate",
+        "--preflight-only",
+        "--source",
+        urlOf(tgt, "box"),
+        "--target",
+        urlOf(src, "replica_on_src"),
+      ]);
       expect(r.status).toBe(3);
       expect(r.stdout).toMatch(/\[FAIL\] replication +source wal_level=replica; .*use --mode dump/);
     });
 
     it("refuses tables whose updates could not be published", () => {
-      const r = migrate(["--mode", "replicate", "--source", urlOf(src, "live"), "--target", urlOf(tgt, "replica"), "--yes"]);
+      const r = migrate([
+        "--mode",
+        "replicate",
+        "--source",
+        urlOf(src, "live"),
+        "--target",
+        urlOf(tgt, "replica"),
+        "--yes",
+      ]);
       expect(r.status).toBe(3);
-      expect(r.stdout).toMatch(/\[FAIL\] replica identity +tables without a primary key or replica identity .*: audit\.events;/);
-      expect(tgt.psql("SELECT count(*) FROM pg_namespace WHERE nspname IN ('zmanim_migration', 'geo')", "replica")).toBe("0");
+      expect(r.stdout).toMatch(
+        /\[FAIL\] replica identity +tables without a primary key or replica identity .*: audit\.events;/,
+      );
+      expect(
+        tgt.psql("SELECT count(*) FROM pg_namespace WHERE nspname IN ('zmanim_migration', 'geo')", "replica"),
+      ).toBe("0");
       expect(src.psql("SELECT count(*) FROM pg_publication", "live")).toBe("0");
     });
 
     it("replicates, keeps streaming writes, cuts over with synced sequences and detaches", () => {
       src.psql("ALTER TABLE audit.events REPLICA IDENTITY FULL", "live");
-      const base = ["--mode", "replicate", "--source", urlOf(src, "live"), "--target", urlOf(tgt, "replica"), "--timeout", "120"];
+      const base = [
+        "--mode",
+        "replicate",
+        "--source",
+        urlOf(src, "live"),
+        "--target",
+        urlOf(tgt, "replica"),
+        "--timeout",
+        "120",
+      ];
       const start = migrate([...base, "--yes"]);
       expect(start.out).not.toContain(PW);
       expect(start.status).toBe(0);
@@ -410,23 +591,30 @@ describe("migrate-db (dump mode, verification, preflight, rollback direction)", 
       expect(tgt.psql("SELECT state FROM zmanim_migration.status", "replica")).toBe("incomplete");
 
       // Writes on the source while replication runs.
-      src.psql(`
+      src.psql(
+        `
         INSERT INTO public.publishers (name) SELECT 'late publisher ' || g FROM generate_series(1, 5) g;
         UPDATE geo.locations SET name = 'renamed during replication', boundary = ST_Translate(boundary, 0.5, 0) WHERE id = 11;
         DELETE FROM app.zmanim_cache WHERE location_id = 12;
         INSERT INTO audit.events SELECT * FROM audit.events WHERE kind = 'kind-2';
         DELETE FROM audit.events WHERE ctid = (SELECT min(ctid) FROM audit.events WHERE kind = 'kind-3');
-        SELECT nextval('app.ticket_seq') FROM generate_series(1, 3);`, "live");
+        SELECT nextval('app.ticket_seq') FROM generate_series(1, 3);`,
+        "live",
+      );
 
       const status = migrate([...base, "--status"]);
       expect(status.status).toBe(0);
-      expect(status.stdout).toMatch(/slot zmanim_migration: active=t, confirmed_flush_lsn=[0-9A-F]+\/[0-9A-F]+, lag=\d+ bytes/);
+      expect(status.stdout).toMatch(
+        /slot zmanim_migration: active=t, confirmed_flush_lsn=[0-9A-F]+\/[0-9A-F]+, lag=\d+ bytes/,
+      );
       expect(status.stdout).toContain("table geo.locations: ready (streaming)");
 
       // The write freeze, enforced in the source database: the app can no longer write, the tool still can
       // drop its publication and slot.
       src.psql("ALTER DATABASE live SET default_transaction_read_only = on");
-      expect(() => src.psql("INSERT INTO public.publishers (name) VALUES ('during freeze')", "live")).toThrow(/read-only transaction/);
+      expect(() => src.psql("INSERT INTO public.publishers (name) VALUES ('during freeze')", "live")).toThrow(
+        /read-only transaction/,
+      );
       const report = join(work, "cutover.json");
       // A narrower filter at cutover doesn't narrow the verification: the marker's schema list wins.
       const cut = migrate([...base, "--cutover", "--include-schema", "geo", "--yes", "--report", report]);
@@ -435,7 +623,11 @@ describe("migrate-db (dump mode, verification, preflight, rollback direction)", 
       expect(cut.stdout).toContain("sequences copied: 4");
       expect(cut.stdout).toMatch(/audit\.events\s+209\s+209\s+same/);
       expect(cut.stdout).toContain("detached: subscription, slot and publication dropped");
-      expect(JSON.parse(readFileSync(report, "utf8"))).toMatchObject({ result: "ok", mode: "replicate", action: "cutover" });
+      expect(JSON.parse(readFileSync(report, "utf8"))).toMatchObject({
+        result: "ok",
+        mode: "replicate",
+        action: "cutover",
+      });
 
       expect(tgt.psql("SELECT name FROM geo.locations WHERE id = 11", "replica")).toBe("renamed during replication");
       expect(tgt.psql("SELECT count(*) FROM app.zmanim_cache WHERE location_id = 12", "replica")).toBe("0");
@@ -450,7 +642,17 @@ describe("migrate-db (dump mode, verification, preflight, rollback direction)", 
     });
 
     it("aborts cleanly: subscription, slot and publication gone, target still marked incomplete", () => {
-      const base = ["--mode", "replicate", "--source", urlOf(src, "live"), "--target", urlOf(tgt, "replica2"), "--timeout", "120", "--yes"];
+      const base = [
+        "--mode",
+        "replicate",
+        "--source",
+        urlOf(src, "live"),
+        "--target",
+        urlOf(tgt, "replica2"),
+        "--timeout",
+        "120",
+        "--yes",
+      ];
       const started = migrate(base);
       expectStatus(started, 0);
       expect(src.psql("SELECT count(*) FROM pg_replication_slots WHERE slot_name = 'zmanim_migration'")).toBe("1");
@@ -480,19 +682,39 @@ describe("migrate-db (dump mode, verification, preflight, rollback direction)", 
       writeFileSync(script, "CREATE FUNCTION zmanim_test_only_answer() RETURNS int LANGUAGE sql AS 'SELECT 42';\n");
       try {
         src.psql("CREATE DATABASE withext");
-        src.psql("CREATE EXTENSION zmanim_test_only; CREATE TABLE public.t (id int PRIMARY KEY, v int DEFAULT zmanim_test_only_answer()); INSERT INTO public.t VALUES (1)", "withext");
+        src.psql(
+          "CREATE EXTENSION zmanim_test_only; CREATE TABLE public.t (id int PRIMARY KEY, v int DEFAULT zmanim_test_only_answer()); INSERT INTO public.t VALUES (1)",
+          "withext",
+        );
       } finally {
         removeFiles();
       }
       tgt.psql("CREATE DATABASE noext");
-      expect(tgt.psql("SELECT count(*) FROM pg_available_extensions WHERE name = 'zmanim_test_only'", "noext")).toBe("0");
+      expect(tgt.psql("SELECT count(*) FROM pg_available_extensions WHERE name = 'zmanim_test_only'", "noext")).toBe(
+        "0",
+      );
       const report = join(work, "noext.json");
-      const r = migrate(["--source", urlOf(src, "withext"), "--target", urlOf(tgt, "noext"), "--yes", "--report", report]);
+      const r = migrate([
+        "--source",
+        urlOf(src, "withext"),
+        "--target",
+        urlOf(tgt, "noext"),
+        "--yes",
+        "--report",
+        report,
+      ]);
       expect(r.status).toBe(3);
       const rep = JSON.parse(readFileSync(report, "utf8"));
-      expect(rep).toMatchObject({ result: "failed", failed_phase: "preflight", exit_code: 3, target_marked_incomplete: false });
+      expect(rep).toMatchObject({
+        result: "failed",
+        failed_phase: "preflight",
+        exit_code: 3,
+        target_marked_incomplete: false,
+      });
       expect(rep.preflight.find((c: any) => c.check === "extensions")).toMatchObject({ status: "fail" });
-      expect(r.stdout).toMatch(/\[FAIL\] extensions +used on the source but not available on the target: zmanim_test_only/);
+      expect(r.stdout).toMatch(
+        /\[FAIL\] extensions +used on the source but not available on the target: zmanim_test_only/,
+      );
       expect(r.stderr).toContain("nothing was written to the target");
       expect(tgt.psql("SELECT count(*) FROM pg_namespace WHERE nspname = 'zmanim_migration'", "noext")).toBe("0");
       expect(tgt.psql("SELECT count(*) FROM pg_class WHERE relnamespace = 'public'::regnamespace", "noext")).toBe("0");

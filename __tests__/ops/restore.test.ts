@@ -28,7 +28,10 @@ beforeAll(async () => {
   pg = await startPostgres({ conf: { shared_preload_libraries: "'pg_cron'", "cron.database_name": "'zmanim'" } });
   createDataset(pg, 5000);
   sourceSums = checksums(pg);
-  redis = await startRedis({ password: "redis-secret", args: { appendonly: "yes", "enable-debug-command": "local", "repl-diskless-sync-delay": "0" } });
+  redis = await startRedis({
+    password: "redis-secret",
+    args: { appendonly: "yes", "enable-debug-command": "local", "repl-diskless-sync-delay": "0" },
+  });
   for (let i = 0; i < 100; i++) redis.cli("SET", `zman:${i}`, `value ${i}`);
   redis.cli("HSET", "location:1", "name", "shul", "tz", "Asia/Jerusalem");
   for (let i = 0; i < 5; i++) redis.cli("SET", `cache:big:${i}`, "x".repeat(100000));
@@ -74,7 +77,11 @@ describe("restore.sh", () => {
 
   it("restores Redis with AOF enabled so that a restart keeps the restored data", async () => {
     const dir = mkdtempSync(join(tmpdir(), "zmanim-redis-aof-"));
-    let target = await startRedis({ dir, password: "target-secret", args: { appendonly: "yes", "enable-debug-command": "local" } });
+    let target = await startRedis({
+      dir,
+      password: "target-secret",
+      args: { appendonly: "yes", "enable-debug-command": "local" },
+    });
     try {
       target.cli("SET", "stale", "from before the restore");
       target.cli("SET", "zman:1", "overwritten");
@@ -85,7 +92,11 @@ describe("restore.sh", () => {
       expect(target.cli("INFO", "replication")).toContain("role:master");
       // Redis rebuilds from the AOF on start: the restored data must be what the AOF holds.
       await target.stop();
-      target = await startRedis({ dir, password: "target-secret", args: { appendonly: "yes", "enable-debug-command": "local" } });
+      target = await startRedis({
+        dir,
+        password: "target-secret",
+        args: { appendonly: "yes", "enable-debug-command": "local" },
+      });
       expect(target.cli("DEBUG", "DIGEST")).toBe(sourceDigest);
       expect(target.cli("EXISTS", "stale")).toBe("0");
     } finally {
@@ -112,7 +123,11 @@ describe("restore.sh", () => {
   });
 
   it("refuses a snapshot of a run that never completed", () => {
-    const out = restic(env, ["backup", "--stdin", "--stdin-filename", "postgres.dump", "--tag", "zmanim,postgres,run:19990101T000000Z-1-1"], "truncated");
+    const out = restic(
+      env,
+      ["backup", "--stdin", "--stdin-filename", "postgres.dump", "--tag", "zmanim,postgres,run:19990101T000000Z-1-1"],
+      "truncated",
+    );
     const id = /snapshot ([0-9a-f]+) saved/.exec(out)![1];
     const r = runScript("restore.sh", ["--postgres", "--target-db", "never", "--snapshot", id], env);
     expect(r.status).toBe(2);
@@ -140,18 +155,32 @@ describe("restore-drill.sh", () => {
     chmodSync(drillDir, 0o755); // the scratch cluster runs as the postgres user
     try {
       const before = Math.floor(Date.now() / 1000);
-      const r = runScript("restore-drill.sh", [], { ...drillEnv, ZMANIM_PG_BINDIR: pg.binDir, ZMANIM_DRILL_DIR: drillDir });
+      const r = runScript("restore-drill.sh", [], {
+        ...drillEnv,
+        ZMANIM_PG_BINDIR: pg.binDir,
+        ZMANIM_DRILL_DIR: drillDir,
+      });
       expect(r.stdout).toMatch(/restore drill PASSED: RTO [\d.]+ s \(restore and verification\), RPO \d+ s/);
       expect(r.status).toBe(0);
       expect(r.stdout).toMatch(/public\.locations\s+5000\s+5000\s+ok/);
-      expect(r.stdout).toContain("pg_cron: NOT restored (this server does not preload pg_cron); 1 job(s) in the dump skipped");
+      expect(r.stdout).toContain(
+        "pg_cron: NOT restored (this server does not preload pg_cron); 1 job(s) in the dump skipped",
+      );
       expect(r.stdout).toMatch(/redis: restored from [0-9a-f]+ .*keys per database equal to the RDB \(db0=106\)/);
       expect(readdirSync(drillDir)).toEqual([]);
       // The live servers were not touched.
       expect(redis.cli("GET", "written-after-backup")).toBe("1");
       // One metric call per drill: passed, and the age of the last pass reset; the pass is recorded.
       expect(cloudwatch()).toEqual([
-        ["cloudwatch", "put-metric-data", "--namespace", "Zmanim/test", "--metric-data", "MetricName=RestoreDrillSuccess,Value=1,Unit=Count", "MetricName=RestoreDrillAgeSeconds,Value=0,Unit=Seconds"],
+        [
+          "cloudwatch",
+          "put-metric-data",
+          "--namespace",
+          "Zmanim/test",
+          "--metric-data",
+          "MetricName=RestoreDrillSuccess,Value=1,Unit=Count",
+          "MetricName=RestoreDrillAgeSeconds,Value=0,Unit=Seconds",
+        ],
       ]);
       const passed = Number(readFileSync(stamp, "utf8").trim());
       expect(passed).toBeGreaterThanOrEqual(before);
@@ -164,11 +193,24 @@ describe("restore-drill.sh", () => {
     const drillDir = mkdtempSync(join(tmpdir(), "zmanim-drill-test-"));
     chmodSync(drillDir, 0o755); // the scratch cluster runs as the postgres user
     try {
-      const r = runScript("restore-drill.sh", ["--snapshot", "deadbeef"], { ...drillEnv, ZMANIM_PG_BINDIR: pg.binDir, ZMANIM_DRILL_DIR: drillDir });
+      const r = runScript("restore-drill.sh", ["--snapshot", "deadbeef"], {
+        ...drillEnv,
+        ZMANIM_PG_BINDIR: pg.binDir,
+        ZMANIM_DRILL_DIR: drillDir,
+      });
       expect(r.status).not.toBe(0);
       expect(r.stdout).toContain("restore drill FAILED");
       // A failed drill is counted (0) and neither resets the age nor records a pass.
-      expect(cloudwatch()).toEqual([["cloudwatch", "put-metric-data", "--namespace", "Zmanim/test", "--metric-data", "MetricName=RestoreDrillSuccess,Value=0,Unit=Count"]]);
+      expect(cloudwatch()).toEqual([
+        [
+          "cloudwatch",
+          "put-metric-data",
+          "--namespace",
+          "Zmanim/test",
+          "--metric-data",
+          "MetricName=RestoreDrillSuccess,Value=0,Unit=Count",
+        ],
+      ]);
       expect(existsSync(stamp)).toBe(false);
       expect(readdirSync(drillDir)).toEqual([]);
       const leftovers = spawnSync("pgrep", ["-f", drillDir], { encoding: "utf8" }).stdout.trim();
@@ -192,7 +234,14 @@ describe("restore-drill.sh", () => {
     expect(r.status).toBe(0);
     const age = cloudwatch().filter((c) => c.includes("RestoreDrillAgeSeconds"));
     expect(age).toHaveLength(1);
-    expect(age[0].slice(0, 6)).toEqual(["cloudwatch", "put-metric-data", "--namespace", "Zmanim/test", "--metric-name", "RestoreDrillAgeSeconds"]);
+    expect(age[0].slice(0, 6)).toEqual([
+      "cloudwatch",
+      "put-metric-data",
+      "--namespace",
+      "Zmanim/test",
+      "--metric-name",
+      "RestoreDrillAgeSeconds",
+    ]);
     const value = Number(age[0][age[0].indexOf("--value") + 1]);
     expect(value).toBeGreaterThanOrEqual(3 * 86400);
     expect(value).toBeLessThan(3 * 86400 + 600);

@@ -58,7 +58,12 @@ const costAndUsage = (amount: string): AwsRule => ({
   stdout: JSON.stringify({
     GroupDefinitions: [],
     ResultsByTime: [
-      { TimePeriod: { Start: "2026-12-01", End: "2026-12-08" }, Total: { UnblendedCost: { Amount: amount, Unit: "USD" } }, Groups: [], Estimated: true },
+      {
+        TimePeriod: { Start: "2026-12-01", End: "2026-12-08" },
+        Total: { UnblendedCost: { Amount: amount, Unit: "USD" } },
+        Groups: [],
+        Estimated: true,
+      },
     ],
     DimensionValueAttributes: [],
   }),
@@ -74,7 +79,11 @@ const costForecast = (amount: string): AwsRule => ({
 
 const healthy = (overrides: { origin?: number; edge?: number } = {}): AwsRule[] => [
   getDashboard,
-  metricData("eu-west-1", [result("origin", [overrides.origin ?? 41.5]), result("deploy", [412]), result("backups", [1, 1, 1, 1, 1, 1, 1])]),
+  metricData("eu-west-1", [
+    result("origin", [overrides.origin ?? 41.5]),
+    result("deploy", [412]),
+    result("backups", [1, 1, 1, 1, 1, 1, 1]),
+  ]),
   metricData("us-east-1", [result("edge", [overrides.edge ?? 0.012]), result("health", [1])]),
   costAndUsage("9.8412"),
   costForecast("28.1"),
@@ -106,7 +115,14 @@ it("--help lists every option and exit code and exits 0", () => {
   const r = slo(["--help"]);
   expect(r.status).toBe(0);
   for (const o of ["--env NAME", "--days N", "--now TIME", "--help"]) expect(r.stdout).toContain(o);
-  for (const code of ["0 every target met", "1 a target missed", "2 bad usage", "3 an AWS call failed", "4 no target missed"]) expect(r.stdout).toContain(code);
+  for (const code of [
+    "0 every target met",
+    "1 a target missed",
+    "2 bad usage",
+    "3 an AWS call failed",
+    "4 no target missed",
+  ])
+    expect(r.stdout).toContain(code);
   expect(aws.calls()).toEqual([]);
 });
 
@@ -144,19 +160,32 @@ it("every target met: exit 0, each success metric with its target and measured v
   expect(regional[0]).toEqual({
     Id: "origin",
     MetricStat: {
-      Metric: { Namespace: "AWS/ApiGateway", MetricName: "IntegrationLatency", Dimensions: [{ Name: "ApiId", Value: "a1b2c3d4e5" }, { Name: "Stage", Value: "$default" }] },
+      Metric: {
+        Namespace: "AWS/ApiGateway",
+        MetricName: "IntegrationLatency",
+        Dimensions: [
+          { Name: "ApiId", Value: "a1b2c3d4e5" },
+          { Name: "Stage", Value: "$default" },
+        ],
+      },
       Period: 604800,
       Stat: "p95",
     },
     ReturnData: true,
   });
-  expect(calls[1]).toEqual(expect.arrayContaining(["--start-time", "2026-11-30T12:00:00.000Z", "--end-time", "2026-12-07T12:00:00.000Z"]));
+  expect(calls[1]).toEqual(
+    expect.arrayContaining(["--start-time", "2026-11-30T12:00:00.000Z", "--end-time", "2026-12-07T12:00:00.000Z"]),
+  );
   const usage = calls[3];
-  expect(usage).toEqual(expect.arrayContaining(["--time-period", "Start=2026-12-01,End=2026-12-08", "--metrics", "UnblendedCost"]));
+  expect(usage).toEqual(
+    expect.arrayContaining(["--time-period", "Start=2026-12-01,End=2026-12-08", "--metrics", "UnblendedCost"]),
+  );
   expect(JSON.parse(usage[usage.indexOf("--filter") + 1])).toEqual({
     And: [{ Tags: { Key: "Project", Values: ["zmanim"] } }, { Tags: { Key: "Environment", Values: ["prod"] } }],
   });
-  expect(calls[4]).toEqual(expect.arrayContaining(["--time-period", "Start=2026-12-08,End=2027-01-01", "--metric", "UNBLENDED_COST"]));
+  expect(calls[4]).toEqual(
+    expect.arrayContaining(["--time-period", "Start=2026-12-08,End=2027-01-01", "--metric", "UNBLENDED_COST"]),
+  );
 });
 
 it("runs with the plan role's permissions: every recorded call, simulated against the synthesized plan role, is allowed", async () => {
@@ -188,11 +217,15 @@ it("no data: every metric says so, none passes, exit 4", () => {
     getDashboard,
     metricData("eu-west-1", [result("origin", []), result("deploy", []), result("backups", [])]),
     metricData("us-east-1", [result("edge", []), result("health", [])]),
-    { match: ["ce", "get-cost-and-usage"], stdout: JSON.stringify({ ResultsByTime: [], DimensionValueAttributes: [] }) },
+    {
+      match: ["ce", "get-cost-and-usage"],
+      stdout: JSON.stringify({ ResultsByTime: [], DimensionValueAttributes: [] }),
+    },
     {
       match: ["ce", "get-cost-forecast"],
       exit: 254,
-      stderr: "\nAn error occurred (DataUnavailableException) when calling the GetCostForecast operation: Insufficient amount of historical data to generate forecast.\n",
+      stderr:
+        "\nAn error occurred (DataUnavailableException) when calling the GetCostForecast operation: Insufficient amount of historical data to generate forecast.\n",
     },
   ]);
   const r = slo([]);
@@ -200,7 +233,9 @@ it("no data: every metric says so, none passes, exit 4", () => {
   const v = verdicts(r.stdout);
   expect(Object.values(v)).toHaveLength(7);
   for (const [metric, verdict] of Object.entries(v)) expect([metric, verdict]).toEqual([metric, "no data"]);
-  expect(r.stdout).toContain("slo: no data yet for always-on, edge-p95, origin-p95, cost-mtd, cost-forecast, deploy, backups; nothing missed");
+  expect(r.stdout).toContain(
+    "slo: no data yet for always-on, edge-p95, origin-p95, cost-mtd, cost-forecast, deploy, backups; nothing missed",
+  );
   expect(r.stdout).not.toContain("every target met");
 });
 

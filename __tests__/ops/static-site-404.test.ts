@@ -25,7 +25,9 @@ const STORE = sitePathsStoreName(prod);
 const ARN = "arn:aws:cloudfront::111111111111:key-value-store/0a1b2c3d-site-paths";
 
 function filesOf(dir: string, prefix = ""): string[] {
-  return readdirSync(dir).flatMap((n) => (statSync(join(dir, n)).isDirectory() ? filesOf(join(dir, n), `${prefix}/${n}`) : [`${prefix}/${n}`]));
+  return readdirSync(dir).flatMap((n) =>
+    statSync(join(dir, n)).isDirectory() ? filesOf(join(dir, n), `${prefix}/${n}`) : [`${prefix}/${n}`],
+  );
 }
 
 /** Every s3/cloudfront call the sync makes outside the store answers with an empty success. */
@@ -36,11 +38,15 @@ const S3_RULES: AwsRule[] = [
 ];
 
 function sync(aws: AwsDouble, source: string) {
-  return spawnSync("bash", [SCRIPT, "--source", source, "--bucket", BUCKET, "--key-value-store", STORE, "--distribution-id", "E1"], {
-    cwd: root,
-    env: { ...process.env, ...aws.env },
-    encoding: "utf8",
-  });
+  return spawnSync(
+    "bash",
+    [SCRIPT, "--source", source, "--bucket", BUCKET, "--key-value-store", STORE, "--distribution-id", "E1"],
+    {
+      cwd: root,
+      env: { ...process.env, ...aws.env },
+      encoding: "utf8",
+    },
+  );
 }
 
 const flagOf = (argv: string[], name: string) => argv[argv.indexOf(name) + 1];
@@ -50,16 +56,31 @@ describe("static-site-sync.sh: the 404 page and the site-paths store, against th
   beforeEach(() => {
     aws = awsDouble(S3_RULES);
     // A store left by an earlier deploy: one page that is gone, one that stays.
-    aws.setKeyValueStore({ name: STORE, arn: ARN, etag: "ETAG7", items: { "/old/index.html": "1", "/about/index.html": "1" } });
+    aws.setKeyValueStore({
+      name: STORE,
+      arn: ARN,
+      etag: "ETAG7",
+      items: { "/old/index.html": "1", "/about/index.html": "1" },
+    });
   });
   afterEach(() => aws.cleanup());
 
   it("leaves the store holding exactly the export's keys outside /_next/static/, writing with the current ETag each time", () => {
     const r = sync(aws, FIXTURE);
     expect([r.status, r.stderr]).toEqual([0, ""]);
-    const expected = filesOf(FIXTURE).filter((k) => !k.startsWith("/_next/static/")).sort();
+    const expected = filesOf(FIXTURE)
+      .filter((k) => !k.startsWith("/_next/static/"))
+      .sort();
     expect(Object.keys(aws.keyValueStore().items).sort()).toEqual(expected);
-    expect(expected).toEqual(expect.arrayContaining(["/404.html", "/index.html", "/about/index.html", "/שבת/index.html", "/_next/data/Xk3d9a2PqR/about.json"]));
+    expect(expected).toEqual(
+      expect.arrayContaining([
+        "/404.html",
+        "/index.html",
+        "/about/index.html",
+        "/שבת/index.html",
+        "/_next/data/Xk3d9a2PqR/about.json",
+      ]),
+    );
     const updates = aws.calls().filter((c) => c[0] === "cloudfront-keyvaluestore" && c[1] === "update-keys");
     // One call of puts, one of deletes; the first names the ETag described, the second the one the first returned.
     expect(updates.map((c) => [flagOf(c, "--if-match"), c.includes("--puts"), c.includes("--deletes")])).toEqual([
@@ -76,11 +97,16 @@ describe("static-site-sync.sh: the 404 page and the site-paths store, against th
     const cp = calls.filter((c) => c[0] === "s3" && c[1] === "cp");
     expect(cp).toHaveLength(1);
     expect(cp[0].slice(2, 4)).toEqual([join(FIXTURE, "404.html"), `s3://${BUCKET}/404.html`]);
-    expect([flagOf(cp[0], "--metadata"), flagOf(cp[0], "--content-type")]).toEqual(["http-status=404", "text/html; charset=utf-8"]);
+    expect([flagOf(cp[0], "--metadata"), flagOf(cp[0], "--content-type")]).toEqual([
+      "http-status=404",
+      "text/html; charset=utf-8",
+    ]);
     const syncs = calls.filter((c) => c[0] === "s3" && c[1] === "sync");
     for (const s of syncs.slice(1)) expect(s).toEqual(expect.arrayContaining(["--exclude", "404.html"]));
     // The store is written after the uploads and before the deleting pass.
-    const order = calls.map((c) => (c[1] === "update-keys" ? "kvs" : c[1] === "sync" && c.includes("--delete") ? "delete" : c[1]));
+    const order = calls.map((c) =>
+      c[1] === "update-keys" ? "kvs" : c[1] === "sync" && c.includes("--delete") ? "delete" : c[1],
+    );
     expect(order.lastIndexOf("cp")).toBeLessThan(order.indexOf("kvs"));
     expect(order.lastIndexOf("kvs")).toBeLessThan(order.indexOf("delete"));
   });
@@ -109,7 +135,10 @@ describe("static-site-sync.sh: the 404 page and the site-paths store, against th
   it("stops with exit 1 and says why when another writer moved the ETag, before deleting anything", () => {
     aws.setKeyValueStore({ name: STORE, arn: ARN, etag: "ETAG7", items: {}, writerAfterDescribe: true });
     const r = sync(aws, FIXTURE);
-    expect([r.status, r.stderr]).toEqual([1, expect.stringContaining("another deploy wrote the store: rerun this one")]);
+    expect([r.status, r.stderr]).toEqual([
+      1,
+      expect.stringContaining("another deploy wrote the store: rerun this one"),
+    ]);
     expect(r.stderr).toContain("ConflictException");
     expect(aws.calls().some((c) => c[1] === "sync" && c.includes("--delete"))).toBe(false);
     expect(aws.keyValueStore().items).toEqual({ "/written-by-another-deploy": "1" });
@@ -121,11 +150,18 @@ describe("static-site-sync.sh: the 404 page and the site-paths store, against th
       writeFileSync(join(bare, "index.html"), "<html></html>");
       const r = sync(aws, bare);
       expect([r.status, r.stderr]).toEqual([2, expect.stringContaining("has no 404.html")]);
-      const r2 = spawnSync("bash", [SCRIPT, "--source", FIXTURE, "--bucket", BUCKET, "--key-value-store", "bad name", "--distribution-id", "E1"], {
-        env: { ...process.env, ...aws.env },
-        encoding: "utf8",
-      });
-      expect([r2.status, r2.stderr]).toEqual([2, expect.stringContaining('--key-value-store "bad name" must name the site-paths key value store')]);
+      const r2 = spawnSync(
+        "bash",
+        [SCRIPT, "--source", FIXTURE, "--bucket", BUCKET, "--key-value-store", "bad name", "--distribution-id", "E1"],
+        {
+          env: { ...process.env, ...aws.env },
+          encoding: "utf8",
+        },
+      );
+      expect([r2.status, r2.stderr]).toEqual([
+        2,
+        expect.stringContaining('--key-value-store "bad name" must name the site-paths key value store'),
+      ]);
       expect(aws.calls()).toEqual([]);
     } finally {
       rmSync(bare, { recursive: true, force: true });
@@ -155,20 +191,32 @@ describe("the edge after that sync: 404 page for unknown site paths, API errors 
       objects.has(key)
         ? { status: 200, headers: { "content-type": "text/html", ...(meta[key] ?? {}) }, body: page(key) }
         : // The bucket policy grants ListBucket to the distribution, so a missing key is NoSuchKey (404).
-          { status: 404, headers: { "content-type": "application/xml" }, body: "<Error><Code>NoSuchKey</Code></Error>" };
+          {
+            status: 404,
+            headers: { "content-type": "application/xml" },
+            body: "<Error><Code>NoSuchKey</Code></Error>",
+          };
     const s = synthAll(prod);
     const api = httpApiOf(s.stacks.api);
     const goApi = (_method: string, path: string): HttpResponse =>
       path.startsWith("/api/v1/zmanim")
         ? { status: 200, headers: { "content-type": "application/json" }, body: '{"zmanim":{"sunrise":"06:31"}}' }
         : { status: 404, headers: { "content-type": "application/json" }, body: '{"error":"no such endpoint"}' };
-    edge = edgeOf(s.stacks.cdn, { s3, api: (m, p, h) => api.handle(m, p, h, goApi) }, new Map(Object.entries(aws.keyValueStore().items)));
+    edge = edgeOf(
+      s.stacks.cdn,
+      { s3, api: (m, p, h) => api.handle(m, p, h, goApi) },
+      new Map(Object.entries(aws.keyValueStore().items)),
+    );
   });
   afterAll(() => aws.cleanup());
 
   it("known page: the page, 200", async () => {
     const out = await edge.request(site, "GET", "/zmanim/jerusalem/");
-    expect([out.status, out.originUri, out.body]).toEqual([200, "/zmanim/jerusalem/index.html", page("zmanim/jerusalem/index.html")]);
+    expect([out.status, out.originUri, out.body]).toEqual([
+      200,
+      "/zmanim/jerusalem/index.html",
+      page("zmanim/jerusalem/index.html"),
+    ]);
     const hebrew = await edge.request(site, "GET", "/%D7%A9%D7%91%D7%AA/");
     expect([hebrew.status, hebrew.body]).toEqual([200, page("שבת/index.html")]);
   });
@@ -176,7 +224,12 @@ describe("the edge after that sync: 404 page for unknown site paths, API errors 
   it("unknown page: the export's 404 page with status 404, with or without the trailing slash", async () => {
     for (const path of ["/no-such-page/", "/no-such-page", "/zmanim/atlantis/", "/gone.png", "/404.html"]) {
       const out = await edge.request(site, "GET", path);
-      expect([path, out.status, out.body, out.headers["x-amz-meta-http-status"]]).toEqual([path, 404, page("404.html"), undefined]);
+      expect([path, out.status, out.body, out.headers["x-amz-meta-http-status"]]).toEqual([
+        path,
+        404,
+        page("404.html"),
+        undefined,
+      ]);
       expect(out.functions).toEqual(["spa-router@viewer-request", "not-found-status@viewer-response"]);
     }
   });
@@ -200,12 +253,19 @@ describe("the edge after that sync: 404 page for unknown site paths, API errors 
   it("unknown API path and API auth errors: the API's JSON, status and body untouched", async () => {
     for (const host of [site, `api.${site}`]) {
       const nope = await edge.request(host, "GET", "/api/v1/no-such-endpoint");
-      expect([host, nope.status, nope.headers["content-type"], nope.body, nope.functions]).toEqual([host, 404, "application/json", '{"error":"no such endpoint"}', []]);
+      expect([host, nope.status, nope.headers["content-type"], nope.body, nope.functions]).toEqual([
+        host,
+        404,
+        "application/json",
+        '{"error":"no such endpoint"}',
+        [],
+      ]);
       const anon = await edge.request(host, "GET", "/api/v1/me");
       expect([host, anon.status, anon.body]).toEqual([host, 401, '{"message":"Unauthorized"}']);
     }
     // The distribution has no custom error responses that could turn these into HTML.
-    const d = (synthAll(prod).stacks.cdn.resource as Record<string, Record<string, Record<string, unknown>>>).aws_cloudfront_distribution.distribution;
+    const d = (synthAll(prod).stacks.cdn.resource as Record<string, Record<string, Record<string, unknown>>>)
+      .aws_cloudfront_distribution.distribution;
     expect(d.custom_error_response).toBeUndefined();
   });
 });
@@ -228,7 +288,10 @@ describe("pages at the edge: cached a day, revalidated by browsers, fresh after 
   /** One static deploy of `source`: the sync for real, its uploads into the bucket, its invalidation at the edge. */
   function deploy(source: string, changed: string[]): string[] {
     aws.setRules([
-      { match: ["s3", "sync", "--include", "*.html"], stdout: changed.map((k) => `upload: ${source}/${k} to s3://${BUCKET}/${k}`).join("\n") },
+      {
+        match: ["s3", "sync", "--include", "*.html"],
+        stdout: changed.map((k) => `upload: ${source}/${k} to s3://${BUCKET}/${k}`).join("\n"),
+      },
       ...S3_RULES,
     ]);
     const before = aws.calls().length;
@@ -241,9 +304,17 @@ describe("pages at the edge: cached a day, revalidated by browsers, fresh after 
     bucket.clear();
     for (const f of filesOf(source)) {
       const key = f.slice(1);
-      const cc = key === "404.html" ? flagOf(cp, "--cache-control") : hashed.test(key) && !key.endsWith(".html") ? flagOf(syncs[0], "--cache-control") : flagOf(syncs[1], "--cache-control");
+      const cc =
+        key === "404.html"
+          ? flagOf(cp, "--cache-control")
+          : hashed.test(key) && !key.endsWith(".html")
+            ? flagOf(syncs[0], "--cache-control")
+            : flagOf(syncs[1], "--cache-control");
       const meta: Record<string, string> = key === "404.html" ? { "x-amz-meta-http-status": "404" } : {};
-      bucket.set(key, { body: readFileSync(join(source, key), "utf8"), headers: { "content-type": "text/html", "cache-control": cc, ...meta } });
+      bucket.set(key, {
+        body: readFileSync(join(source, key), "utf8"),
+        headers: { "content-type": "text/html", "cache-control": cc, ...meta },
+      });
     }
     store.clear();
     for (const [k, v] of Object.entries(aws.keyValueStore().items)) store.set(k, v);
@@ -260,10 +331,17 @@ describe("pages at the edge: cached a day, revalidated by browsers, fresh after 
     cpSync(FIXTURE, dir, { recursive: true });
     deploy(dir, ["index.html", "about/index.html"]);
     const s = synthAll(prod);
-    htmlPolicy = (s.stacks.cdn.resource as Record<string, Record<string, typeof htmlPolicy>>).aws_cloudfront_cache_policy["html-cache"];
+    htmlPolicy = (s.stacks.cdn.resource as Record<string, Record<string, typeof htmlPolicy>>)
+      .aws_cloudfront_cache_policy["html-cache"];
     const s3 = (key: string): HttpResponse => {
       const o = bucket.get(key);
-      return o ? { status: 200, headers: o.headers, body: o.body } : { status: 404, headers: { "content-type": "application/xml" }, body: "<Error><Code>NoSuchKey</Code></Error>" };
+      return o
+        ? { status: 200, headers: o.headers, body: o.body }
+        : {
+            status: 404,
+            headers: { "content-type": "application/xml" },
+            body: "<Error><Code>NoSuchKey</Code></Error>",
+          };
     };
     const api = (): HttpResponse => ({ status: 404, headers: {}, body: "{}" });
     edge = edgeOf(s.stacks.cdn, { s3, api }, store, { cache: true });
@@ -276,7 +354,9 @@ describe("pages at the edge: cached a day, revalidated by browsers, fresh after 
   it("uploads pages and the 404 page with an edge TTL and browser revalidation; the policy lets CloudFront keep them a day", () => {
     expect(bucket.get("about/index.html")!.headers["cache-control"]).toBe(PAGE_CC);
     expect(bucket.get("404.html")!.headers["cache-control"]).toBe(PAGE_CC);
-    expect(bucket.get("_next/static/chunks/main-3f2a1b9c.js")!.headers["cache-control"]).toBe("public,max-age=31536000,immutable");
+    expect(bucket.get("_next/static/chunks/main-3f2a1b9c.js")!.headers["cache-control"]).toBe(
+      "public,max-age=31536000,immutable",
+    );
     expect(edgeTtl(PAGE_CC, htmlPolicy)).toBe(86400);
     // What pages had before: max-age=0 under min TTL 0 kept nothing at the edge.
     expect(edgeTtl("public,max-age=0,must-revalidate", htmlPolicy)).toBe(0);
@@ -284,7 +364,11 @@ describe("pages at the edge: cached a day, revalidated by browsers, fresh after 
 
   it("a page fetched twice is a hit the second time, in both URL forms, and browsers are told to revalidate", async () => {
     const first = await edge.request(site, "GET", "/about/");
-    expect([first.status, first.xCache, first.headers["cache-control"]]).toEqual([200, "Miss from cloudfront", PAGE_CC]);
+    expect([first.status, first.xCache, first.headers["cache-control"]]).toEqual([
+      200,
+      "Miss from cloudfront",
+      PAGE_CC,
+    ]);
     const second = await edge.request(site, "GET", "/about/");
     expect([second.status, second.xCache, second.body]).toEqual([200, "Hit from cloudfront", first.body]);
     const longForm = await edge.request(site, "GET", "/about/index.html");
@@ -335,7 +419,11 @@ describe("static-site-rollback.sh: deploy A, deploy B, roll back, A is served ag
   let invalidated = 0;
 
   const run = (args: string[]) => {
-    const r = spawnSync("bash", args, { cwd: root, env: { ...process.env, ...aws.env, AWS_DOUBLE_S3: s3dir }, encoding: "utf8" });
+    const r = spawnSync("bash", args, {
+      cwd: root,
+      env: { ...process.env, ...aws.env, AWS_DOUBLE_S3: s3dir },
+      encoding: "utf8",
+    });
     // After every run: the store as the edge sees it, and the run's invalidations applied to the edge cache.
     store.clear();
     for (const [k, v] of Object.entries(aws.keyValueStore().items)) store.set(k, v);
@@ -353,7 +441,10 @@ describe("static-site-rollback.sh: deploy A, deploy B, roll back, A is served ag
     expect([synced.status, synced.stderr]).toEqual([0, ""]);
     return kept.stdout;
   };
-  const history = () => readFileSync(join(s3dir, RELEASES, "site-exports/history.txt"), "utf8").trim().split("\n");
+  const history = () =>
+    readFileSync(join(s3dir, RELEASES, "site-exports/history.txt"), "utf8")
+      .trim()
+      .split("\n");
 
   beforeAll(() => {
     aws = awsDouble([{ match: ["cloudfront", "create-invalidation"], stdout: "I1" }]);
@@ -372,13 +463,27 @@ describe("static-site-rollback.sh: deploy A, deploy B, roll back, A is served ag
       try {
         body = readFileSync(f, "utf8");
       } catch {
-        return { status: 404, headers: { "content-type": "application/xml" }, body: "<Error><Code>NoSuchKey</Code></Error>" };
+        return {
+          status: 404,
+          headers: { "content-type": "application/xml" },
+          body: "<Error><Code>NoSuchKey</Code></Error>",
+        };
       }
       const meta = JSON.parse(readFileSync(join(s3dir, `${BUCKET}.meta.json`), "utf8"))[key] ?? {};
       const amz = meta.metadata ? { [`x-amz-meta-${meta.metadata.split("=")[0]}`]: meta.metadata.split("=")[1] } : {};
-      return { status: 200, headers: { "content-type": "text/html", ...(meta.cacheControl ? { "cache-control": meta.cacheControl } : {}), ...amz }, body };
+      return {
+        status: 200,
+        headers: {
+          "content-type": "text/html",
+          ...(meta.cacheControl ? { "cache-control": meta.cacheControl } : {}),
+          ...amz,
+        },
+        body,
+      };
     };
-    edge = edgeOf(synthAll(prod).stacks.cdn, { s3, api: () => ({ status: 404, headers: {}, body: "{}" }) }, store, { cache: true });
+    edge = edgeOf(synthAll(prod).stacks.cdn, { s3, api: () => ({ status: 404, headers: {}, body: "{}" }) }, store, {
+      cache: true,
+    });
   });
   afterAll(() => {
     aws.cleanup();
@@ -407,18 +512,29 @@ describe("static-site-rollback.sh: deploy A, deploy B, roll back, A is served ag
     // A again, through the edge: the changed page is a miss with A's content, B's page is gone (404 page with
     // status 404, the store no longer lists it), A's page that B removed is back, and the 404 page keeps its status.
     const about = await edge.request(site, "GET", "/about/");
-    expect([about.status, about.xCache, about.body]).toEqual([200, "Miss from cloudfront", page("a", "about/index.html")]);
+    expect([about.status, about.xCache, about.body]).toEqual([
+      200,
+      "Miss from cloudfront",
+      page("a", "about/index.html"),
+    ]);
     const gone = await edge.request(site, "GET", "/new/");
     expect([gone.status, gone.body, store.has("/new/index.html")]).toEqual([404, page("a", "404.html"), false]);
     const back = await edge.request(site, "GET", "/zmanim/jerusalem/");
     expect([back.status, back.body]).toEqual([200, page("a", "zmanim/jerusalem/index.html")]);
-    expect(Object.keys(aws.keyValueStore().items).sort()).toEqual(filesOf(join(work, "a")).filter((k) => !k.startsWith("/_next/static/")).sort());
+    expect(Object.keys(aws.keyValueStore().items).sort()).toEqual(
+      filesOf(join(work, "a"))
+        .filter((k) => !k.startsWith("/_next/static/"))
+        .sort(),
+    );
   });
 
   it("refuses to roll back with nothing before the live export, and an unknown --to, changing nothing", () => {
     const before = history();
     const none = run([ROLLBACK, "--releases-bucket", RELEASES, ...syncArgs]);
-    expect([none.status, none.stderr]).toEqual([1, expect.stringContaining("holds 1 export(s); nothing before the live one to roll back to")]);
+    expect([none.status, none.stderr]).toEqual([
+      1,
+      expect.stringContaining("holds 1 export(s); nothing before the live one to roll back to"),
+    ]);
     const unknown = run([ROLLBACK, "--to", "0123456789ab", "--releases-bucket", RELEASES, ...syncArgs]);
     expect([unknown.status, unknown.stderr]).toEqual([1, expect.stringContaining("export 0123456789ab is not in")]);
     expect(history()).toEqual(before);

@@ -42,7 +42,9 @@ function app(key: string, opts: { output?: string; volumeAz?: string; preconditi
     subnet_id: `${NET}.${opts.output ?? "subnet_id"}}`,
   };
   if (opts.precondition) {
-    instance.lifecycle = { precondition: [{ condition: opts.precondition, error_message: "the AMI parameter must hold the expected AMI" }] };
+    instance.lifecycle = {
+      precondition: [{ condition: opts.precondition, error_message: "the AMI parameter must hold the expected AMI" }],
+    };
   }
   return {
     terraform: terraformBlock(key),
@@ -54,7 +56,13 @@ function app(key: string, opts: { output?: string; volumeAz?: string; preconditi
     resource: {
       aws_instance: { box: instance },
       aws_ebs_volume: { data: { availability_zone: opts.volumeAz ?? "eu-west-1a", size: 1 } },
-      aws_volume_attachment: { data: { device_name: "/dev/sdf", volume_id: "${aws_ebs_volume.data.id}", instance_id: "${aws_instance.box.id}" } },
+      aws_volume_attachment: {
+        data: {
+          device_name: "/dev/sdf",
+          volume_id: "${aws_ebs_volume.data.id}",
+          instance_id: "${aws_instance.box.id}",
+        },
+      },
     },
   };
 }
@@ -85,7 +93,9 @@ describe("scripts/dev/tf-test.sh", () => {
     "zmanim-t-app": app("t/app.tfstate"),
     "zmanim-t-missingoutput": app("t/missingoutput.tfstate", { output: "subnet_ids" }),
     "zmanim-t-wrongzone": app("t/wrongzone.tfstate", { volumeAz: "eu-west-1b" }),
-    "zmanim-t-precondition": app("t/precondition.tfstate", { precondition: '${startswith(data.aws_ssm_parameter.ami.insecure_value, "ami-9")}' }),
+    "zmanim-t-precondition": app("t/precondition.tfstate", {
+      precondition: '${startswith(data.aws_ssm_parameter.ami.insecure_value, "ami-9")}',
+    }),
   });
   let r: ReturnType<typeof run>;
   beforeAll(() => {
@@ -127,15 +137,23 @@ describe("scripts/dev/tf-test.sh", () => {
     const lonely = outdir({ "zmanim-t-app": app("t/app.tfstate") });
     const res = run([], { CDKTF_OUTDIR: lonely });
     expect(res.status).toBe(2);
-    expect(res.stderr).toMatch(/zmanim-t-app: data\.terraform_remote_state\.net reads state key "t\/net\.tfstate", which no synthesized stack writes/);
+    expect(res.stderr).toMatch(
+      /zmanim-t-app: data\.terraform_remote_state\.net reads state key "t\/net\.tfstate", which no synthesized stack writes/,
+    );
   }, 120000);
 
   it("plans every stack of prod in Terraform Cloud mode, the cloud block replaced offline, asserting each remote read's organization and workspace", () => {
     // A `cloud` block cannot be initialized offline: the plan runs on the copy without it (as for S3), and the
     // generated asserts check that each terraform_remote_state reads the producer's workspace in organization shtetl.
-    const out = synthEnvironment({ ...prod, state: { kind: "cloud", organization: "shtetl", workspacePrefix: "zmanim-prod-" } }, join(mkdtempSync(join(tmpdir(), "zmanim-tft-cloud-")), "cdktf.out"));
+    const out = synthEnvironment(
+      { ...prod, state: { kind: "cloud", organization: "shtetl", workspacePrefix: "zmanim-prod-" } },
+      join(mkdtempSync(join(tmpdir(), "zmanim-tft-cloud-")), "cdktf.out"),
+    );
     const res = run([], { CDKTF_OUTDIR: out });
-    const verdicts = res.stdout.split("\n").filter((l) => /^(PASS|FAIL|SKIP) /.test(l)).map((l) => l.replace(/ +/, " "));
+    const verdicts = res.stdout
+      .split("\n")
+      .filter((l) => /^(PASS|FAIL|SKIP) /.test(l))
+      .map((l) => l.replace(/ +/, " "));
     expect(verdicts).toEqual([
       "PASS zmanim-prod-api (plan, 5 assert(s))",
       "PASS zmanim-prod-cdn (plan, 17 assert(s))",

@@ -15,7 +15,10 @@ import { runScript } from "../helpers/terraform-layer";
 const script = join(resolve(__dirname, "..", ".."), "scripts", "dev", "tf-validate.sh");
 
 /** Stack directory by stack directory name, and its JSON without the synthesis metadata paths. */
-function synthDirs(env: Parameters<typeof synthEnvironment>[0], base: string): Map<string, { dir: string; json: string }> {
+function synthDirs(
+  env: Parameters<typeof synthEnvironment>[0],
+  base: string,
+): Map<string, { dir: string; json: string }> {
   const outdir = synthEnvironment(env, join(base, "cdktf.out"));
   const out = new Map<string, { dir: string; json: string }>();
   for (const name of readdirSync(join(outdir, "stacks"))) {
@@ -31,9 +34,15 @@ describe.each(Object.entries(variantEnvironments()))("terraform validate (varian
 
   it("every stack the variant changes is valid, with no unexpected warning", () => {
     const shipped = synthDirs(environments[variant.name], join(base, "shipped"));
-    const changed = [...synthDirs(variant, join(base, "variant"))].filter(([name, s]) => shipped.get(name)?.json !== s.json);
+    const changed = [...synthDirs(variant, join(base, "variant"))].filter(
+      ([name, s]) => shipped.get(name)?.json !== s.json,
+    );
     expect(changed.length).toBeGreaterThan(0);
-    const r = runScript(script, changed.map(([, s]) => s.dir), { ZMANIM_REQUIRE_TERRAFORM: "1" });
+    const r = runScript(
+      script,
+      changed.map(([, s]) => s.dir),
+      { ZMANIM_REQUIRE_TERRAFORM: "1" },
+    );
     expect(r.stdout).toContain(`terraform validate: ${changed.length} valid, 0 invalid, 0 skipped`);
     expect(r.status).toBe(0);
   }, 600_000);

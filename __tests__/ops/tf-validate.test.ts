@@ -50,7 +50,10 @@ describe("scripts/dev/tf-validate.sh", () => {
       ...awsOnly({ aws_sns_topic: { t: { name: "x" } } }),
       data: {
         terraform_remote_state: {
-          r: { backend: "s3", config: { bucket: "b", key: "k", region: "eu-west-1", dynamodb_table: "t", use_lockfile: true } },
+          r: {
+            backend: "s3",
+            config: { bucket: "b", key: "k", region: "eu-west-1", dynamodb_table: "t", use_lockfile: true },
+          },
         },
       },
     };
@@ -61,7 +64,12 @@ describe("scripts/dev/tf-validate.sh", () => {
 
   it("lists a stack that needs an unmirrored provider by name, with the reason", () => {
     const tf = {
-      terraform: { required_providers: { aws: { source: "aws", version: "5.100.0" }, random: { source: "hashicorp/random", version: "3.7.2" } } },
+      terraform: {
+        required_providers: {
+          aws: { source: "aws", version: "5.100.0" },
+          random: { source: "hashicorp/random", version: "3.7.2" },
+        },
+      },
       resource: { random_password: { p: { length: 32 } } },
     };
     const r = run([stackDir("needs-random", tf)]);

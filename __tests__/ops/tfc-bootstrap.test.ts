@@ -26,7 +26,10 @@ describe("scripts/tools/tfc/bootstrap against the API double", () => {
   beforeAll(async () => {
     tfc = await startTfcDouble("shtetl");
     tmp = mkdtempSync(join(tmpdir(), "tfc-bootstrap-"));
-    const out = synthEnvironment({ ...prod, state: { kind: "cloud", organization: "shtetl", workspacePrefix: "zmanim-prod-" } }, join(tmp, "cdktf.out"));
+    const out = synthEnvironment(
+      { ...prod, state: { kind: "cloud", organization: "shtetl", workspacePrefix: "zmanim-prod-" } },
+      join(tmp, "cdktf.out"),
+    );
     manifest = join(out, "manifest.json");
   });
   afterAll(async () => {
@@ -37,23 +40,43 @@ describe("scripts/tools/tfc/bootstrap against the API double", () => {
   const bootstrap = (args: string[], extra: Record<string, string> = {}): Promise<RunResult> =>
     runCommand(join(root, "scripts/tools/tfc/bootstrap"), ["--manifest", manifest, ...args], {
       cwd: root,
-      env: { PATH: process.env.PATH, HOME: process.env.HOME, ...cloudVars, TFE_ADDRESS: tfc.address, TFE_TOKEN: tfc.token, ...extra },
+      env: {
+        PATH: process.env.PATH,
+        HOME: process.env.HOME,
+        ...cloudVars,
+        TFE_ADDRESS: tfc.address,
+        TFE_TOKEN: tfc.token,
+        ...extra,
+      },
     });
-  const consumersOf = (short: string) => tfc.workspace(ws(short)).consumers.map((id) => tfc.workspaces.find((w) => w.id === id)!.name).sort();
+  const consumersOf = (short: string) =>
+    tfc
+      .workspace(ws(short))
+      .consumers.map((id) => tfc.workspaces.find((w) => w.id === id)!.name)
+      .sort();
 
   it("--help exits 0 and documents the exit codes", async () => {
-    const r = await runCommand(join(root, "scripts/tools/tfc/bootstrap"), ["--help"], { cwd: root, env: { PATH: process.env.PATH } });
+    const r = await runCommand(join(root, "scripts/tools/tfc/bootstrap"), ["--help"], {
+      cwd: root,
+      env: { PATH: process.env.PATH },
+    });
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/^Usage: scripts\/tools\/tfc\/bootstrap \[options\]/);
-    expect(r.stdout).toContain("Exit: 0 done (or in sync); 1 --check found differences; 2 bad usage or configuration (no token, S3 state);\n      3 the token was rejected (HTTP 401); 4 another API error.");
+    expect(r.stdout).toContain(
+      "Exit: 0 done (or in sync); 1 --check found differences; 2 bad usage or configuration (no token, S3 state);\n      3 the token was rejected (HTTP 401); 4 another API error.",
+    );
   });
 
   it("--dry-run on an empty organization lists every write and makes none", async () => {
     const r = await bootstrap(["--dry-run"]);
     expect([r.code, r.stderr]).toEqual([0, ""]);
     expect(r.stdout).toContain("differs create project zmanim-prod");
-    expect(r.stdout).toContain("differs create workspace zmanim-prod-cicd (execution-mode local, terraform-version 1.11.4) in project zmanim-prod");
-    expect(r.stdout).toContain("differs share zmanim-prod-network state with zmanim-prod-storage, zmanim-prod-compute, zmanim-prod-api");
+    expect(r.stdout).toContain(
+      "differs create workspace zmanim-prod-cicd (execution-mode local, terraform-version 1.11.4) in project zmanim-prod",
+    );
+    expect(r.stdout).toContain(
+      "differs share zmanim-prod-network state with zmanim-prod-storage, zmanim-prod-compute, zmanim-prod-api",
+    );
     expect(tfc.writes()).toEqual([]);
   });
 
@@ -63,7 +86,15 @@ describe("scripts/tools/tfc/bootstrap against the API double", () => {
     expect(tfc.rejected).toEqual([]);
     expect(tfc.projects.map((p) => p.name)).toEqual(["zmanim-prod"]);
     const project = tfc.projects[0].id;
-    expect(tfc.workspaces.map((w) => [w.name, w.attributes["execution-mode"], w.attributes["terraform-version"], w.attributes["global-remote-state"], w.projectId === project])).toEqual([
+    expect(
+      tfc.workspaces.map((w) => [
+        w.name,
+        w.attributes["execution-mode"],
+        w.attributes["terraform-version"],
+        w.attributes["global-remote-state"],
+        w.projectId === project,
+      ]),
+    ).toEqual([
       [ws("network"), "remote", "1.11.4", false, true],
       [ws("storage"), "remote", "1.11.4", false, true],
       [ws("secrets"), "remote", "1.11.4", false, true],
@@ -123,12 +154,17 @@ describe("scripts/tools/tfc/bootstrap against the API double", () => {
     expect([r.code, r.stderr]).toEqual([0, ""]);
     const lines = r.stdout.split("\n").filter((l) => l.startsWith("changed "));
     expect(lines).toEqual([
-      'changed update workspace zmanim-prod-dns: global-remote-state true -> false',
+      "changed update workspace zmanim-prod-dns: global-remote-state true -> false",
       'changed update workspace zmanim-prod-api: execution-mode "local" -> "remote", terraform-version "1.9.8" -> "1.11.4"',
       `changed update zmanim-prod-api env TFC_AWS_APPLY_ROLE_ARN: "arn:aws:iam::111111111111:role/someone-else" -> ${APPLY}`,
       "changed stop sharing zmanim-prod-network state with zmanim-prod-dns",
     ]);
-    expect(tfc.writes().slice(before).map((l) => l.replace(/ws-\d+|var-\d+/g, "<id>"))).toEqual([
+    expect(
+      tfc
+        .writes()
+        .slice(before)
+        .map((l) => l.replace(/ws-\d+|var-\d+/g, "<id>")),
+    ).toEqual([
       "PATCH /workspaces/<id>",
       "PATCH /workspaces/<id>",
       "PATCH /workspaces/<id>/vars/<id>",
@@ -144,22 +180,37 @@ describe("scripts/tools/tfc/bootstrap against the API double", () => {
     const before = tfc.writes().length;
     const r = await bootstrap([], { TFE_TOKEN: "expired" });
     expect(r.code).toBe(3);
-    expect(r.stderr).toContain("bootstrap: Terraform Cloud rejected the token (GET /organizations/shtetl: HTTP 401); set TFE_TOKEN to a valid user or team token of organization shtetl");
+    expect(r.stderr).toContain(
+      "bootstrap: Terraform Cloud rejected the token (GET /organizations/shtetl: HTTP 401); set TFE_TOKEN to a valid user or team token of organization shtetl",
+    );
     expect(tfc.writes().length).toBe(before);
   });
 
   it("no token, or an S3 environment: exit 2 naming the fix", async () => {
-    const noToken = await runCommand(join(root, "scripts/tools/tfc/bootstrap"), ["--manifest", manifest], { cwd: root, env: { PATH: process.env.PATH, ...cloudVars, TFE_ADDRESS: tfc.address } });
+    const noToken = await runCommand(join(root, "scripts/tools/tfc/bootstrap"), ["--manifest", manifest], {
+      cwd: root,
+      env: { PATH: process.env.PATH, ...cloudVars, TFE_ADDRESS: tfc.address },
+    });
     expect(noToken.code).toBe(2);
     expect(noToken.stderr).toMatch(/no API token; set TFE_TOKEN \(or TF_TOKEN_app_terraform_io\)/);
-    const s3 = await runCommand(join(root, "scripts/tools/tfc/bootstrap"), [], { cwd: root, env: { PATH: process.env.PATH, ZMANIM_ENV: "prod", TFE_TOKEN: "x" } });
+    const s3 = await runCommand(join(root, "scripts/tools/tfc/bootstrap"), [], {
+      cwd: root,
+      env: { PATH: process.env.PATH, ZMANIM_ENV: "prod", TFE_TOKEN: "x" },
+    });
     expect(s3.code).toBe(2);
     expect(s3.stderr).toMatch(/environment prod keeps its state in S3/);
   });
 
   it("takes the role ARNs from `terraform output -json` of the cicd stack with --outputs", async () => {
     const file = join(tmp, "cicd-outputs.json");
-    writeFileSync(file, JSON.stringify({ tfc_plan_role_arn: { value: PLAN }, tfc_apply_role_arn: { value: APPLY }, deploy_role_arn: { value: "x" } }));
+    writeFileSync(
+      file,
+      JSON.stringify({
+        tfc_plan_role_arn: { value: PLAN },
+        tfc_apply_role_arn: { value: APPLY },
+        deploy_role_arn: { value: "x" },
+      }),
+    );
     const r = await bootstrap(["--outputs", file, "--check"]);
     expect(r.code).toBe(0);
     writeFileSync(file, JSON.stringify({ tfc_plan_role_arn: { value: PLAN } }));

@@ -32,10 +32,17 @@ describe("moving a stack's state with terraform init -migrate-state (local backe
   let s3Config: string;
   let fixture: State;
   const run = (script: string) => {
-    const r = spawnSync("bash", ["-c", `set -euo pipefail; source "${root}/scripts/terraform/lib.sh"; tf_use_cli_config "${root}" "${tmp}" >/dev/null; ${script}`], {
-      cwd: root,
-      encoding: "utf8",
-    });
+    const r = spawnSync(
+      "bash",
+      [
+        "-c",
+        `set -euo pipefail; source "${root}/scripts/terraform/lib.sh"; tf_use_cli_config "${root}" "${tmp}" >/dev/null; ${script}`,
+      ],
+      {
+        cwd: root,
+        encoding: "utf8",
+      },
+    );
     return { code: r.status, stdout: r.stdout, stderr: r.stderr };
   };
   const readState = (f: string): State => JSON.parse(readFileSync(join(tmp, f), "utf8"));
@@ -48,7 +55,10 @@ describe("moving a stack's state with terraform init -migrate-state (local backe
   beforeAll(() => {
     tmp = mkdtempSync(join(tmpdir(), "tfc-move-"));
     const s3Out = synthEnvironment(prod, join(tmp, "cdktf.out"));
-    const cloudOut = synthEnvironment({ ...prod, state: { kind: "cloud", organization: "shtetl", workspacePrefix: "zmanim-prod-" } }, join(tmp, "cdktf.out.cloud"));
+    const cloudOut = synthEnvironment(
+      { ...prod, state: { kind: "cloud", organization: "shtetl", workspacePrefix: "zmanim-prod-" } },
+      join(tmp, "cdktf.out.cloud"),
+    );
     stackDir = join(s3Out, "stacks", "zmanim-prod-network");
     cloudConfig = join(cloudOut, "stacks", "zmanim-prod-network", "cdk.tf.json");
     s3Config = join(tmp, "s3.cdk.tf.json");
@@ -57,19 +67,34 @@ describe("moving a stack's state with terraform init -migrate-state (local backe
     expect(json.terraform.backend.s3.key).toBe("prod/network.tfstate");
     expect(JSON.parse(readFileSync(cloudConfig, "utf8")).terraform.cloud.workspaces.name).toBe("zmanim-prod-network");
     // The S3 side: a state with every managed resource of the stack, at serial 41.
-    const resources = Object.entries(json.resource as Record<string, Record<string, unknown>>).flatMap(([type, blocks]) =>
-      Object.keys(blocks).map((name) => ({
-        mode: "managed",
-        type,
-        name,
-        provider: 'provider["registry.terraform.io/hashicorp/aws"]',
-        instances: [{ schema_version: 0, attributes: { id: `fixture-${type}-${name}`, tags: { Stack: "network" } }, sensitive_attributes: [] }],
-      })),
+    const resources = Object.entries(json.resource as Record<string, Record<string, unknown>>).flatMap(
+      ([type, blocks]) =>
+        Object.keys(blocks).map((name) => ({
+          mode: "managed",
+          type,
+          name,
+          provider: 'provider["registry.terraform.io/hashicorp/aws"]',
+          instances: [
+            {
+              schema_version: 0,
+              attributes: { id: `fixture-${type}-${name}`, tags: { Stack: "network" } },
+              sensitive_attributes: [],
+            },
+          ],
+        })),
     );
-    fixture = { serial: 41, lineage: "6f1c2d3e-4b5a-4c6d-8e7f-9a0b1c2d3e4f", outputs: { vpc_id: { value: "vpc-0fixture", type: "string" } } as Record<string, unknown>, resources };
+    fixture = {
+      serial: 41,
+      lineage: "6f1c2d3e-4b5a-4c6d-8e7f-9a0b1c2d3e4f",
+      outputs: { vpc_id: { value: "vpc-0fixture", type: "string" } } as Record<string, unknown>,
+      resources,
+    };
     mkdirSync(join(tmp, "s3"));
     mkdirSync(join(tmp, "cloud"));
-    writeFileSync(join(tmp, "s3", "terraform.tfstate"), JSON.stringify({ version: 4, terraform_version: "1.11.4", ...fixture, check_results: null }));
+    writeFileSync(
+      join(tmp, "s3", "terraform.tfstate"),
+      JSON.stringify({ version: 4, terraform_version: "1.11.4", ...fixture, check_results: null }),
+    );
     copyFileSync(override(join(tmp, "s3", "terraform.tfstate")), join(stackDir, "backend_override.tf.json"));
   });
   afterAll(() => rmSync(tmp, { recursive: true, force: true }));
@@ -87,22 +112,36 @@ describe("moving a stack's state with terraform init -migrate-state (local backe
     expect(Number(count.stdout.trim())).toBe(fixture.resources.length);
     expect(fixture.resources.length).toBeGreaterThan(10);
 
-    const there = run(`scripts/tools/tfc/move-state "${stackDir}" "${cloudConfig}" --override "${override(join(tmp, "cloud", "terraform.tfstate"))}"`);
+    const there = run(
+      `scripts/tools/tfc/move-state "${stackDir}" "${cloudConfig}" --override "${override(join(tmp, "cloud", "terraform.tfstate"))}"`,
+    );
     expect([there.code, there.stderr]).toEqual([0, ""]);
-    expect(there.stdout).toContain(`before: serial 41, lineage ${fixture.lineage}, ${fixture.resources.length} resource instances`);
-    expect(there.stdout).toContain(`after:  serial 41, lineage ${fixture.lineage}, ${fixture.resources.length} resource instances`);
+    expect(there.stdout).toContain(
+      `before: serial 41, lineage ${fixture.lineage}, ${fixture.resources.length} resource instances`,
+    );
+    expect(there.stdout).toContain(
+      `after:  serial 41, lineage ${fixture.lineage}, ${fixture.resources.length} resource instances`,
+    );
     expect(there.stdout).toMatch(/moved unchanged\n$/);
     const moved = readState("cloud/terraform.tfstate");
-    expect({ serial: moved.serial, lineage: moved.lineage, outputs: moved.outputs, resources: moved.resources }).toEqual(fixture);
+    expect({
+      serial: moved.serial,
+      lineage: moved.lineage,
+      outputs: moved.outputs,
+      resources: moved.resources,
+    }).toEqual(fixture);
     expect(JSON.parse(readFileSync(join(stackDir, "cdk.tf.json"), "utf8")).terraform.cloud.organization).toBe("shtetl");
     // The S3 side is not touched: still serial 41 (going back needs nothing but the old configuration).
     expect(readState("s3/terraform.tfstate").serial).toBe(41);
 
     // A run on the new side changes a resource and bumps the serial; going back carries both to the old side.
     const bumped = { ...readState("cloud/terraform.tfstate"), serial: 42 };
-    (bumped.resources[0].instances[0] as { attributes: { tags: Record<string, string> } }).attributes.tags.Run = "terraform-cloud";
+    (bumped.resources[0].instances[0] as { attributes: { tags: Record<string, string> } }).attributes.tags.Run =
+      "terraform-cloud";
     writeFileSync(join(tmp, "cloud", "terraform.tfstate"), JSON.stringify(bumped));
-    const back = run(`scripts/tools/tfc/move-state "${stackDir}" "${s3Config}" --override "${override(join(tmp, "s3", "terraform.tfstate"))}"`);
+    const back = run(
+      `scripts/tools/tfc/move-state "${stackDir}" "${s3Config}" --override "${override(join(tmp, "s3", "terraform.tfstate"))}"`,
+    );
     expect([back.code, back.stderr]).toEqual([0, ""]);
     expect(back.stdout).toContain("after:  serial 42");
     const home = readState("s3/terraform.tfstate");

@@ -58,7 +58,10 @@ function dataConfig(overrides: Record<string, string> = {}): string {
 }
 
 function ssm(values: Record<string, string>) {
-  return Object.entries(values).map(([leaf, value]) => ({ match: ["ssm", "get-parameter", "--name", `${PREFIX}/${leaf}`], stdout: value }));
+  return Object.entries(values).map(([leaf, value]) => ({
+    match: ["ssm", "get-parameter", "--name", `${PREFIX}/${leaf}`],
+    stdout: value,
+  }));
 }
 
 function ssmValues(overrides: Record<string, string> = {}): Record<string, string> {
@@ -81,8 +84,14 @@ function newInstance(name: string) {
   copyFileSync(UNIT_SOURCE, join(etc, "systemd", "system", "zmanim-api.service"));
   const bin = join(dir, "bin");
   mkdirSync(bin);
-  writeFileSync(join(bin, "systemctl"), `#!/usr/bin/env bash\necho "$*" >>"${join(dir, "systemctl.log")}"\n[[ "$1" != is-active ]] || exit 3\n`);
-  writeFileSync(join(bin, "amazon-cloudwatch-agent-ctl"), `#!/usr/bin/env bash\necho "$*" >>"${join(dir, "agent.log")}"\n`);
+  writeFileSync(
+    join(bin, "systemctl"),
+    `#!/usr/bin/env bash\necho "$*" >>"${join(dir, "systemctl.log")}"\n[[ "$1" != is-active ]] || exit 3\n`,
+  );
+  writeFileSync(
+    join(bin, "amazon-cloudwatch-agent-ctl"),
+    `#!/usr/bin/env bash\necho "$*" >>"${join(dir, "agent.log")}"\n`,
+  );
   chmodSync(join(bin, "systemctl"), 0o755);
   chmodSync(join(bin, "amazon-cloudwatch-agent-ctl"), 0o755);
   const fstab = join(dir, "fstab");
@@ -112,13 +121,32 @@ function run(inst: Instance, opts: { script?: string; env?: Record<string, strin
   return { status: r.status, stderr: r.stderr };
 }
 const lines = (file: string) => (existsSync(file) ? readFileSync(file, "utf8").trim().split("\n") : []);
-const envFile = (file: string) => Object.fromEntries(lines(file).map((l) => [l.slice(0, l.indexOf("=")), l.slice(l.indexOf("=") + 1)]));
+const envFile = (file: string) =>
+  Object.fromEntries(lines(file).map((l) => [l.slice(0, l.indexOf("=")), l.slice(l.indexOf("=") + 1)]));
 
 beforeAll(async () => {
   script = fleetUserData();
   const tls = join(base, "tls");
   mkdirSync(tls);
-  execFileSync("openssl", ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", join(tls, "key.pem"), "-out", join(tls, "cert.pem"), "-days", "1", "-subj", "/CN=localhost"], { stdio: "ignore" });
+  execFileSync(
+    "openssl",
+    [
+      "req",
+      "-x509",
+      "-newkey",
+      "rsa:2048",
+      "-nodes",
+      "-keyout",
+      join(tls, "key.pem"),
+      "-out",
+      join(tls, "cert.pem"),
+      "-days",
+      "1",
+      "-subj",
+      "/CN=localhost",
+    ],
+    { stdio: "ignore" },
+  );
 
   // PostgreSQL that, like RDS with rds.force_ssl = 1, lets the application role in over TLS only.
   pg = await startPostgres();
@@ -126,7 +154,8 @@ beforeAll(async () => {
   pg.psql("CREATE DATABASE zmanim OWNER zmanim");
   for (const f of ["cert.pem", "key.pem"]) copyFileSync(join(tls, f), join(pg.dataDir, f));
   chmodSync(join(pg.dataDir, "key.pem"), 0o600);
-  if (process.getuid?.() === 0) execFileSync("chown", ["postgres:postgres", join(pg.dataDir, "cert.pem"), join(pg.dataDir, "key.pem")]);
+  if (process.getuid?.() === 0)
+    execFileSync("chown", ["postgres:postgres", join(pg.dataDir, "cert.pem"), join(pg.dataDir, "key.pem")]);
   writeFileSync(
     join(pg.dataDir, "pg_hba.conf"),
     "local all all trust\nhost all postgres 127.0.0.1/32 trust\nhostssl zmanim zmanim 127.0.0.1/32 scram-sha-256\nhostnossl all all 0.0.0.0/0 reject\n",
@@ -138,12 +167,45 @@ beforeAll(async () => {
   redisPort = await freePort();
   redis = spawn(
     "redis-server",
-    ["--port", "0", "--tls-port", String(redisPort), "--bind", "127.0.0.1", "--dir", tls, "--save", "", "--appendonly", "no",
-      "--tls-cert-file", join(tls, "cert.pem"), "--tls-key-file", join(tls, "key.pem"), "--tls-ca-cert-file", join(tls, "cert.pem"),
-      "--tls-auth-clients", "no", "--user", "zmanim", "on", `>${CACHE_PASSWORD}`, "~*", "&*", "+@all"],
+    [
+      "--port",
+      "0",
+      "--tls-port",
+      String(redisPort),
+      "--bind",
+      "127.0.0.1",
+      "--dir",
+      tls,
+      "--save",
+      "",
+      "--appendonly",
+      "no",
+      "--tls-cert-file",
+      join(tls, "cert.pem"),
+      "--tls-key-file",
+      join(tls, "key.pem"),
+      "--tls-ca-cert-file",
+      join(tls, "cert.pem"),
+      "--tls-auth-clients",
+      "no",
+      "--user",
+      "zmanim",
+      "on",
+      `>${CACHE_PASSWORD}`,
+      "~*",
+      "&*",
+      "+@all",
+    ],
     { stdio: "ignore" },
   );
-  await waitFor(() => spawnSync("redis-cli", ["--tls", "--insecure", "-p", String(redisPort), "PING"], { encoding: "utf8" }).stdout.trim() === "PONG", 10000, "redis-server with TLS");
+  await waitFor(
+    () =>
+      spawnSync("redis-cli", ["--tls", "--insecure", "-p", String(redisPort), "PING"], {
+        encoding: "utf8",
+      }).stdout.trim() === "PONG",
+    10000,
+    "redis-server with TLS",
+  );
   aws = awsDouble(ssm(ssmValues()));
 }, 120000);
 
@@ -184,20 +246,42 @@ describe("user data, api role (a fleet instance)", () => {
   it("points the API at the database over TLS as the application role: a real login succeeds", () => {
     const env = envFile(join(inst.etc, "zmanim", "api.env"));
     expect(env.DATABASE_URL).toBe(`postgres://zmanim:${DB_PASSWORD}@127.0.0.1:${pg.port}/zmanim?sslmode=require`);
-    const r = spawnSync("psql", ["-X", "-A", "-t", "-d", env.DATABASE_URL, "-c", "SELECT current_user || ' ' || ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()"], { encoding: "utf8" });
+    const r = spawnSync(
+      "psql",
+      [
+        "-X",
+        "-A",
+        "-t",
+        "-d",
+        env.DATABASE_URL,
+        "-c",
+        "SELECT current_user || ' ' || ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()",
+      ],
+      { encoding: "utf8" },
+    );
     expect([r.status, r.stdout.trim(), r.stderr]).toEqual([0, "zmanim true", ""]);
     // The server really refuses the same login without TLS, so the test above proves the URL asks for it.
-    const plain = spawnSync("psql", ["-X", "-d", env.DATABASE_URL.replace("sslmode=require", "sslmode=disable"), "-c", "SELECT 1"], { encoding: "utf8" });
+    const plain = spawnSync(
+      "psql",
+      ["-X", "-d", env.DATABASE_URL.replace("sslmode=require", "sslmode=disable"), "-c", "SELECT 1"],
+      { encoding: "utf8" },
+    );
     expect(plain.status).not.toBe(0);
   });
 
   it("points the API at the cache over TLS as its user: a real PING answers", () => {
     const env = envFile(join(inst.etc, "zmanim", "api.env"));
     expect(env.REDIS_URL).toBe(`rediss://zmanim:${CACHE_PASSWORD}@127.0.0.1:${redisPort}/0`);
-    const r = spawnSync("redis-cli", ["--no-auth-warning", "-u", env.REDIS_URL, "--insecure", "PING"], { encoding: "utf8" });
+    const r = spawnSync("redis-cli", ["--no-auth-warning", "-u", env.REDIS_URL, "--insecure", "PING"], {
+      encoding: "utf8",
+    });
     expect(r.stdout.trim()).toBe("PONG");
-    expect(env).toEqual(expect.objectContaining({ ZMANIM_ENV: "scaled", PORT: String(scaled.api.port), CLERK_SECRET_KEY: CLERK }));
-    expect((execFileSync("stat", ["-c", "%a", join(inst.etc, "zmanim", "api.env")], { encoding: "utf8" })).trim()).toBe("600");
+    expect(env).toEqual(
+      expect.objectContaining({ ZMANIM_ENV: "scaled", PORT: String(scaled.api.port), CLERK_SECRET_KEY: CLERK }),
+    );
+    expect(execFileSync("stat", ["-c", "%a", join(inst.etc, "zmanim", "api.env")], { encoding: "utf8" }).trim()).toBe(
+      "600",
+    );
   });
 
   it("rewrites the API unit without its dependencies on the local data services, and keeps every other line", () => {
@@ -226,7 +310,10 @@ describe("user data, api role (a fleet instance)", () => {
 describe("user data, api role: bad input stops the boot with the field named", () => {
   it("refuses an unknown role", () => {
     const r = run(newInstance("bad-role"), { script: script.replace("ZMANIM_ROLE='api'", "ZMANIM_ROLE='worker'") });
-    expect([r.status, r.stderr]).toEqual([2, expect.stringContaining("ZMANIM_ROLE='worker' is not a role; use box or api")]);
+    expect([r.status, r.stderr]).toEqual([
+      2,
+      expect.stringContaining("ZMANIM_ROLE='worker' is not a role; use box or api"),
+    ]);
   });
 
   it("refuses a data-config without the database host, before the API starts", () => {
@@ -234,14 +321,22 @@ describe("user data, api role: bad input stops the boot with the field named", (
     const inst = newInstance("no-db-host");
     const r = run(inst);
     aws.setRules(ssm(ssmValues()));
-    expect([r.status, r.stderr]).toEqual([1, expect.stringContaining("data-config ZMANIM_DB_HOST is empty or missing")]);
-    expect(lines(join(inst.dir, "systemctl.log")).filter((c) => c.startsWith("start") || c.startsWith("restart"))).toEqual([]);
+    expect([r.status, r.stderr]).toEqual([
+      1,
+      expect.stringContaining("data-config ZMANIM_DB_HOST is empty or missing"),
+    ]);
+    expect(
+      lines(join(inst.dir, "systemctl.log")).filter((c) => c.startsWith("start") || c.startsWith("restart")),
+    ).toEqual([]);
   });
 
   it("refuses a cache password that the secrets stack did not generate", () => {
     aws.setRules(ssm(ssmValues({ "cache-password": "short" })));
     const r = run(newInstance("bad-cache-password"));
     aws.setRules(ssm(ssmValues()));
-    expect([r.status, r.stderr]).toEqual([1, expect.stringContaining("cache-password must be at least 16 letters or digits")]);
+    expect([r.status, r.stderr]).toEqual([
+      1,
+      expect.stringContaining("cache-password must be at least 16 letters or digits"),
+    ]);
   });
 });

@@ -9,7 +9,18 @@
  * - `amazon-cloudwatch-agent-ctl`: not installable here; a recorder logs its arguments.
  */
 import { execFileSync, spawnSync } from "child_process";
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, unlinkSync, writeFileSync } from "fs";
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  unlinkSync,
+  writeFileSync,
+} from "fs";
 import { tmpdir } from "os";
 import { join } from "path";
 import { awsDouble, AwsDouble, AwsRule } from "../helpers/aws-double";
@@ -34,8 +45,10 @@ const SECRETS = {
 };
 
 const sh = (cmd: string, args: string[]) => execFileSync(cmd, args, { encoding: "utf8" }).trim();
-const blkidValue = (dev: string, tag: string) => spawnSync("blkid", ["-p", "-s", tag, "-o", "value", dev], { encoding: "utf8" }).stdout.trim();
-const mountSource = (mnt: string) => spawnSync("findmnt", ["-n", "-o", "SOURCE", "--mountpoint", mnt], { encoding: "utf8" }).stdout.trim();
+const blkidValue = (dev: string, tag: string) =>
+  spawnSync("blkid", ["-p", "-s", tag, "-o", "value", dev], { encoding: "utf8" }).stdout.trim();
+const mountSource = (mnt: string) =>
+  spawnSync("findmnt", ["-n", "-o", "SOURCE", "--mountpoint", mnt], { encoding: "utf8" }).stdout.trim();
 const mode = (p: string) => (statSync(p).mode & 0o777).toString(8);
 const owner = (p: string) => sh("stat", ["-c", "%U:%G", p]);
 
@@ -49,7 +62,8 @@ function ssmRules(prefix: string, overrides: Partial<Record<string, AwsRule>> = 
     "cloudwatch-agent": JSON.stringify(cloudwatchAgentConfig(prod)),
   };
   return Object.entries(values).map(
-    ([leaf, value]) => overrides[leaf] ?? { match: ["ssm", "get-parameter", "--name", `${prefix}/${leaf}`], stdout: value },
+    ([leaf, value]) =>
+      overrides[leaf] ?? { match: ["ssm", "get-parameter", "--name", `${prefix}/${leaf}`], stdout: value },
   );
 }
 
@@ -174,7 +188,8 @@ function run(box: Box, opts: { scriptFile?: string; env?: Record<string, string>
   return { status: r.status, stderr: r.stderr, stdout: r.stdout };
 }
 
-const systemctlCalls = (box: Box) => (existsSync(box.systemctlLog) ? readFileSync(box.systemctlLog, "utf8").trim().split("\n") : []);
+const systemctlCalls = (box: Box) =>
+  existsSync(box.systemctlLog) ? readFileSync(box.systemctlLog, "utf8").trim().split("\n") : [];
 
 function stopPg(box: Box): void {
   const pgdata = join(box.mnt, "postgres", PG_MAJOR, "main");
@@ -223,7 +238,11 @@ describe("user data: a blank data volume", () => {
     expect(mountSource(box.mnt)).toBe(box.dev);
     const uuid = blkidValue(box.dev, "UUID");
     const lines = readFileSync(box.fstab, "utf8").trim().split("\n");
-    expect(lines).toEqual(["# static file system information", "proc /proc proc defaults 0 0", `UUID=${uuid} ${box.mnt} xfs defaults,nofail 0 0`]);
+    expect(lines).toEqual([
+      "# static file system information",
+      "proc /proc proc defaults 0 0",
+      `UUID=${uuid} ${box.mnt} xfs defaults,nofail 0 0`,
+    ]);
   });
 
   it("creates the data directories with the right owners and initializes PostgreSQL", () => {
@@ -236,16 +255,38 @@ describe("user data: a blank data volume", () => {
   });
 
   it("sets the zmanim role's password from SSM: a real login over TCP with scram succeeds", () => {
-    const r = spawnSync(join(PG_BINDIR, "psql"), ["-X", "-A", "-t", "-h", "127.0.0.1", "-p", String(box.port), "-U", "zmanim", "-d", "zmanim", "-c", "SELECT current_user"], {
-      env: { ...process.env, PGPASSWORD: SECRETS.pg },
-      encoding: "utf8",
-    });
+    const r = spawnSync(
+      join(PG_BINDIR, "psql"),
+      [
+        "-X",
+        "-A",
+        "-t",
+        "-h",
+        "127.0.0.1",
+        "-p",
+        String(box.port),
+        "-U",
+        "zmanim",
+        "-d",
+        "zmanim",
+        "-c",
+        "SELECT current_user",
+      ],
+      {
+        env: { ...process.env, PGPASSWORD: SECRETS.pg },
+        encoding: "utf8",
+      },
+    );
     expect(r.stderr).toBe("");
     expect(r.stdout.trim()).toBe("zmanim");
-    const wrong = spawnSync(join(PG_BINDIR, "psql"), ["-X", "-h", "127.0.0.1", "-p", String(box.port), "-U", "zmanim", "-d", "zmanim", "-c", "SELECT 1"], {
-      env: { ...process.env, PGPASSWORD: "wrong" },
-      encoding: "utf8",
-    });
+    const wrong = spawnSync(
+      join(PG_BINDIR, "psql"),
+      ["-X", "-h", "127.0.0.1", "-p", String(box.port), "-U", "zmanim", "-d", "zmanim", "-c", "SELECT 1"],
+      {
+        env: { ...process.env, PGPASSWORD: "wrong" },
+        encoding: "utf8",
+      },
+    );
     expect(wrong.status).not.toBe(0);
   });
 
@@ -271,16 +312,24 @@ describe("user data: a blank data volume", () => {
     // backup.sh reads only /etc/restic/env and publishes BackupSuccess into this namespace.
     expect(resticEnv).toContain(`ZMANIM_METRICS_NAMESPACE=Zmanim/${prod.name}\n`);
     const auth = join(box.etc, "redis", "auth.conf");
-    expect([owner(auth), mode(auth), readFileSync(auth, "utf8")]).toEqual(["redis:redis", "600", `requirepass ${SECRETS.redis}\n`]);
+    expect([owner(auth), mode(auth), readFileSync(auth, "utf8")]).toEqual([
+      "redis:redis",
+      "600",
+      `requirepass ${SECRETS.redis}\n`,
+    ]);
     const boxEnv = join(box.etc, "zmanim", "box.env");
     expect(mode(boxEnv)).toBe("644");
-    const expected = Object.entries(boxConfig(prod)).sort(([a], [b]) => (a < b ? -1 : 1)).map(([k, v]) => `${k}=${v}`);
+    const expected = Object.entries(boxConfig(prod))
+      .sort(([a], [b]) => (a < b ? -1 : 1))
+      .map(([k, v]) => `${k}=${v}`);
     expect(readFileSync(boxEnv, "utf8")).toBe(expected.join("\n") + "\n");
   });
 
   it("makes PostgreSQL and Redis require the data mount", () => {
     for (const unit of [`postgresql@${PG_MAJOR}-main.service`, "redis-server.service"]) {
-      expect(readFileSync(join(box.etc, "systemd", "system", `${unit}.d`, "10-zmanim-data.conf"), "utf8")).toBe(`[Unit]\nRequiresMountsFor=${box.mnt}\n`);
+      expect(readFileSync(join(box.etc, "systemd", "system", `${unit}.d`, "10-zmanim-data.conf"), "utf8")).toBe(
+        `[Unit]\nRequiresMountsFor=${box.mnt}\n`,
+      );
     }
   });
 
@@ -311,7 +360,9 @@ describe("user data: a blank data volume", () => {
     const uuid = blkidValue(box.dev, "UUID");
     writeFileSync(join(box.mnt, "marker.txt"), "written after the first boot\n");
     const fstabBefore = readFileSync(box.fstab, "utf8");
-    const inodes = ["zmanim/api.env", "restic/env", "redis/auth.conf", "zmanim/box.env"].map((f) => statSync(join(box.etc, f)).ino);
+    const inodes = ["zmanim/api.env", "restic/env", "redis/auth.conf", "zmanim/box.env"].map(
+      (f) => statSync(join(box.etc, f)).ino,
+    );
     writeFileSync(box.systemctlLog, "");
     writeFileSync(box.agentLog, "");
     const second = run(box);
@@ -322,7 +373,9 @@ describe("user data: a blank data volume", () => {
     expect(blkidValue(box.dev, "UUID")).toBe(uuid);
     expect(readFileSync(join(box.mnt, "marker.txt"), "utf8")).toBe("written after the first boot\n");
     expect(readFileSync(box.fstab, "utf8")).toBe(fstabBefore);
-    expect(["zmanim/api.env", "restic/env", "redis/auth.conf", "zmanim/box.env"].map((f) => statSync(join(box.etc, f)).ino)).toEqual(inodes);
+    expect(
+      ["zmanim/api.env", "restic/env", "redis/auth.conf", "zmanim/box.env"].map((f) => statSync(join(box.etc, f)).ino),
+    ).toEqual(inodes);
     expect(systemctlCalls(box).filter((c) => c.startsWith("restart"))).toEqual([]);
     expect(systemctlCalls(box).filter((c) => c.startsWith("start"))).toEqual([
       `start postgresql@${PG_MAJOR}-main.service`,
@@ -334,7 +387,14 @@ describe("user data: a blank data volume", () => {
 
   it("after a password rotation in SSM, rewrites the secrets, restarts their readers and updates the role", () => {
     const rotated = "RotatedPg0123456789abcdefXYZ";
-    box.aws.setRules(ssmRules(`/zmanim/${prod.name}`, { "postgres-password": { match: ["ssm", "get-parameter", "--name", `/zmanim/${prod.name}/postgres-password`], stdout: rotated } }));
+    box.aws.setRules(
+      ssmRules(`/zmanim/${prod.name}`, {
+        "postgres-password": {
+          match: ["ssm", "get-parameter", "--name", `/zmanim/${prod.name}/postgres-password`],
+          stdout: rotated,
+        },
+      }),
+    );
     writeFileSync(box.systemctlLog, "");
     const r = run(box);
     expect(r.status).toBe(0);
@@ -345,10 +405,14 @@ describe("user data: a blank data volume", () => {
       "restart zmanim-api.service",
       "start zmanim-backup.timer",
     ]);
-    const login = spawnSync(join(PG_BINDIR, "psql"), ["-X", "-A", "-t", "-h", "127.0.0.1", "-p", String(box.port), "-U", "zmanim", "-d", "zmanim", "-c", "SELECT 1"], {
-      env: { ...process.env, PGPASSWORD: rotated },
-      encoding: "utf8",
-    });
+    const login = spawnSync(
+      join(PG_BINDIR, "psql"),
+      ["-X", "-A", "-t", "-h", "127.0.0.1", "-p", String(box.port), "-U", "zmanim", "-d", "zmanim", "-c", "SELECT 1"],
+      {
+        env: { ...process.env, PGPASSWORD: rotated },
+        encoding: "utf8",
+      },
+    );
     expect(login.stdout.trim()).toBe("1");
   }, 120000);
 });
@@ -390,7 +454,9 @@ describe("user data: a volume that already holds a filesystem and data", () => {
     expect(readFileSync(box.fstab, "utf8")).toContain(`UUID=${uuid} ${box.mnt} ext4 defaults,nofail 0 0\n`);
     // The AMI's drop-in is kept as it is and not duplicated; Redis, without one, gets the script's.
     const pgDir = join(box.etc, "systemd", "system", `postgresql@${PG_MAJOR}-main.service.d`);
-    expect(readFileSync(join(pgDir, "10-data-mount.conf"), "utf8")).toBe(`[Unit]\nRequiresMountsFor=${box.mnt}\nAfter=data.mount\n`);
+    expect(readFileSync(join(pgDir, "10-data-mount.conf"), "utf8")).toBe(
+      `[Unit]\nRequiresMountsFor=${box.mnt}\nAfter=data.mount\n`,
+    );
     expect(existsSync(join(pgDir, "10-zmanim-data.conf"))).toBe(false);
     expect(existsSync(join(box.etc, "systemd", "system", "redis-server.service.d", "10-zmanim-data.conf"))).toBe(true);
   }, 120000);
@@ -415,7 +481,13 @@ describe("user data: refusals", () => {
     expect(none.status).toBe(2);
     expect(none.stderr).toContain("missing value(s): ZMANIM_ENV ZMANIM_REGION ZMANIM_SSM_PREFIX ZMANIM_DATA_VOLUME_ID");
     const bad = spawnSync("bash", [SCRIPT], {
-      env: { ...clean, ZMANIM_ENV: "prod", ZMANIM_REGION: "eu-west-1", ZMANIM_SSM_PREFIX: "/zmanim/prod", ZMANIM_DATA_VOLUME_ID: "/dev/nvme1n1" },
+      env: {
+        ...clean,
+        ZMANIM_ENV: "prod",
+        ZMANIM_REGION: "eu-west-1",
+        ZMANIM_SSM_PREFIX: "/zmanim/prod",
+        ZMANIM_DATA_VOLUME_ID: "/dev/nvme1n1",
+      },
       encoding: "utf8",
     });
     expect(bad.status).toBe(2);
@@ -429,7 +501,9 @@ describe("user data: refusals", () => {
     // The device exists, but it is never attached under its volume id.
     const r = run(box, { env: { ZMANIM_VOLUME_WAIT_SECONDS: "2" } });
     expect(r.status).toBe(1);
-    expect(r.stderr).toContain(`ERROR: data volume ${box.volumeId} did not appear at ${box.byId}/nvme-Amazon_Elastic_Block_Store_${box.volumeId.replace("-", "")} within 2s`);
+    expect(r.stderr).toContain(
+      `ERROR: data volume ${box.volumeId} did not appear at ${box.byId}/nvme-Amazon_Elastic_Block_Store_${box.volumeId.replace("-", "")} within 2s`,
+    );
     expect(r.stderr).toContain("Nothing was formatted or mounted.");
     expect(spawnSync("blkid", ["-p", box.dev]).status).toBe(2); // still blank
     expect(mountSource(box.mnt)).toBe("");
@@ -473,10 +547,20 @@ describe("user data: refusals", () => {
   it("starts no service when a secret cannot be read from SSM", async () => {
     const box = await newBox("nossm");
     attach(box);
-    box.aws.setRules(ssmRules(`/zmanim/${prod.name}`, { "restic-password": { match: ["ssm", "get-parameter", "--name", `/zmanim/${prod.name}/restic-password`], stderr: "An error occurred (ParameterNotFound)", exit: 254 } }));
+    box.aws.setRules(
+      ssmRules(`/zmanim/${prod.name}`, {
+        "restic-password": {
+          match: ["ssm", "get-parameter", "--name", `/zmanim/${prod.name}/restic-password`],
+          stderr: "An error occurred (ParameterNotFound)",
+          exit: 254,
+        },
+      }),
+    );
     const r = run(box);
     expect(r.status).toBe(1);
-    expect(r.stderr).toContain(`cannot read SSM parameter /zmanim/${prod.name}/restic-password after 1 attempt(s): An error occurred (ParameterNotFound)`);
+    expect(r.stderr).toContain(
+      `cannot read SSM parameter /zmanim/${prod.name}/restic-password after 1 attempt(s): An error occurred (ParameterNotFound)`,
+    );
     expect(systemctlCalls(box).filter((c) => /^(start|restart) /.test(c))).toEqual([]);
     expect(existsSync(join(box.etc, "restic", "env"))).toBe(false);
     stopPg(box);

@@ -20,7 +20,8 @@ describe.each([
   ["staging", staging],
 ])("user data as Terraform renders it (%s)", (_n, env) => {
   it("equals the boot script with the rendered header, and is valid, shellcheck-clean bash", () => {
-    if (!hasTerraform) throw new Error("terraform is not installed; run scripts/dev/ensure-deps.sh or install Terraform >= 1.10");
+    if (!hasTerraform)
+      throw new Error("terraform is not installed; run scripts/dev/ensure-deps.sh or install Terraform >= 1.10");
     const raw = synthAll(env).stacks.compute.resource?.aws_instance?.instance?.user_data as string;
     const volumeId = "vol-0123456789abcdef0";
     const dir = mkdtempSync(join(tmpdir(), "zmanim-tf-render-"));
@@ -34,7 +35,11 @@ describe.each([
       }),
     );
     const tfEnv = { ...process.env, TF_CLI_CONFIG_FILE: "", TF_IN_AUTOMATION: "1", CHECKPOINT_DISABLE: "1" };
-    const apply = spawnSync("terraform", ["apply", "-auto-approve", "-input=false", "-no-color"], { cwd: dir, env: tfEnv, encoding: "utf8" });
+    const apply = spawnSync("terraform", ["apply", "-auto-approve", "-input=false", "-no-color"], {
+      cwd: dir,
+      env: tfEnv,
+      encoding: "utf8",
+    });
     expect(apply.stderr).toBe("");
     const out = spawnSync("terraform", ["output", "-raw", "user_data"], { cwd: dir, env: tfEnv, encoding: "utf8" });
     expect(out.status).toBe(0);

@@ -9,7 +9,17 @@ import { readFileSync } from "fs";
 import { join } from "path";
 import { environments } from "../../constructs/config/environments";
 import {
-  checkovRules, covers, EXTENSIONS, Finding, findings, NOT_APPLICABLE, parseRegister, reconcile, RULES, StackJson, uncovered,
+  checkovRules,
+  covers,
+  EXTENSIONS,
+  Finding,
+  findings,
+  NOT_APPLICABLE,
+  parseRegister,
+  reconcile,
+  RULES,
+  StackJson,
+  uncovered,
 } from "../../scripts/tools/policy/rules";
 import { statementsOf } from "../../scripts/tools/policy/rules";
 import { actionsWithoutConstraints, unconstrainedActions } from "../../scripts/tools/policy/iam-analysis";
@@ -25,12 +35,17 @@ const stateBootstrap = (): StackJson => ({
   resources: JSON.parse(readFileSync(join(__dirname, "../../backend.tf.json"), "utf8")).resource,
 });
 const envStacks = (name: string): StackJson[] =>
-  Object.entries(synthAll(environments[name]).stacks).map(([stack, json]) => ({ stack, resources: (json.resource ?? {}) as never }));
+  Object.entries(synthAll(environments[name]).stacks).map(([stack, json]) => ({
+    stack,
+    resources: (json.resource ?? {}) as never,
+  }));
 
 /** Findings of every shipped environment and of backend.tf.json, each address tagged with where it came from. */
 function allFindings(): Array<Finding & { env: string }> {
   return [
-    ...Object.keys(environments).flatMap((name) => findings(envStacks(name)).map((f) => ({ ...f, env: environments[name].name }))),
+    ...Object.keys(environments).flatMap((name) =>
+      findings(envStacks(name)).map((f) => ({ ...f, env: environments[name].name })),
+    ),
     ...findings([stateBootstrap()]).map((f) => ({ ...f, env: BACKEND })),
   ];
 }
@@ -75,7 +90,9 @@ describe("accepted-risk register", () => {
       const stacks = Object.keys(synthAll(env).stacks);
       expect([env.name, stacks.length >= 8]).toEqual([env.name, true]);
     }
-    expect(new Set(found.map((f) => f.env))).toEqual(new Set([...Object.keys(environments).map((k) => environments[k].name), BACKEND]));
+    expect(new Set(found.map((f) => f.env))).toEqual(
+      new Set([...Object.keys(environments).map((k) => environments[k].name), BACKEND]),
+    );
   });
 
   it("scans backend.tf.json: the state bucket logs its access, its log bucket does not log itself", () => {
@@ -87,7 +104,11 @@ describe("accepted-risk register", () => {
 
   it("the plain-HTTP health behaviour is a finding (CKV_AWS_34) in every environment", () => {
     const f = found.filter((x) => x.id === "CKV_AWS_34").map((x) => `${x.address} (${x.env})`);
-    expect(f).toEqual(["cdn/aws_cloudfront_distribution.distribution (prod)", "cdn/aws_cloudfront_distribution.distribution (staging)", "cdn/aws_cloudfront_distribution.distribution (scaled)"]);
+    expect(f).toEqual([
+      "cdn/aws_cloudfront_distribution.distribution (prod)",
+      "cdn/aws_cloudfront_distribution.distribution (staging)",
+      "cdn/aws_cloudfront_distribution.distribution (scaled)",
+    ]);
   });
 });
 
@@ -100,24 +121,48 @@ describe("coverage of checkov's rules", () => {
   it("vendors checkov's AWS Terraform rules as data, with the commit and licence", () => {
     const rules = checkovRules();
     expect(rules.length).toBeGreaterThan(400);
-    expect(rules.find((r) => r.id === "CKV_AWS_34")).toMatchObject({ resources: ["aws_cloudfront_distribution"], kind: "resource" });
-    expect(rules.find((r) => r.id === "CKV_AWS_355")?.resources).toEqual(expect.arrayContaining(["aws_iam_policy", "aws_iam_role_policy"]));
-    const source = JSON.parse(readFileSync(join(__dirname, "../../scripts/tools/policy/data/checkov/SOURCE.json"), "utf8"));
-    expect(source).toMatchObject({ repository: "https://github.com/bridgecrewio/checkov", commit: "03d5fdad8d6154b1565799a7b1fb8070c158866f" });
-    expect(readFileSync(join(__dirname, "../../scripts/tools/policy/data/checkov/LICENSE"), "utf8")).toMatch(/Apache License\s+Version 2\.0/);
+    expect(rules.find((r) => r.id === "CKV_AWS_34")).toMatchObject({
+      resources: ["aws_cloudfront_distribution"],
+      kind: "resource",
+    });
+    expect(rules.find((r) => r.id === "CKV_AWS_355")?.resources).toEqual(
+      expect.arrayContaining(["aws_iam_policy", "aws_iam_role_policy"]),
+    );
+    const source = JSON.parse(
+      readFileSync(join(__dirname, "../../scripts/tools/policy/data/checkov/SOURCE.json"), "utf8"),
+    );
+    expect(source).toMatchObject({
+      repository: "https://github.com/bridgecrewio/checkov",
+      commit: "03d5fdad8d6154b1565799a7b1fb8070c158866f",
+    });
+    expect(readFileSync(join(__dirname, "../../scripts/tools/policy/data/checkov/LICENSE"), "utf8")).toMatch(
+      /Apache License\s+Version 2\.0/,
+    );
   });
 
   it("implements, or names as not applicable with a reason, every checkov rule for every synthesized type", () => {
-    expect(types.has("aws_s3_bucket_logging") && types.has("aws_dynamodb_table") && types.has("aws_launch_template")).toBe(true);
+    expect(
+      types.has("aws_s3_bucket_logging") && types.has("aws_dynamodb_table") && types.has("aws_launch_template"),
+    ).toBe(true);
     expect(uncovered(types)).toEqual([]);
   });
 
   it("fails when an implemented rule is removed, naming the rule and the type", () => {
-    expect(uncovered(types, RULES.filter((r) => r.id !== "CKV_AWS_34"))).toEqual([
+    expect(
+      uncovered(
+        types,
+        RULES.filter((r) => r.id !== "CKV_AWS_34"),
+      ),
+    ).toEqual([
       "CKV_AWS_34 aws_cloudfront_distribution (Ensure CloudFront distribution ViewerProtocolPolicy is set to HTTPS)",
     ]);
-    expect(uncovered(types, RULES.filter((r) => !(r.id === "CKV_AWS_355" && r.type === "aws_iam_role_policy")))).toEqual([
-      "CKV_AWS_355 aws_iam_role_policy (Ensure no IAM policies documents allow \"*\" as a statement's resource for restrictable actions)",
+    expect(
+      uncovered(
+        types,
+        RULES.filter((r) => !(r.id === "CKV_AWS_355" && r.type === "aws_iam_role_policy")),
+      ),
+    ).toEqual([
+      'CKV_AWS_355 aws_iam_role_policy (Ensure no IAM policies documents allow "*" as a statement\'s resource for restrictable actions)',
     ]);
     const { CKV2_AWS_1: _dropped, ...rest } = NOT_APPLICABLE;
     expect(uncovered(types, RULES, rest).map((u) => u.split(" (")[0])).toEqual(["CKV2_AWS_1 aws_subnet"]);
@@ -143,38 +188,125 @@ describe("coverage of checkov's rules", () => {
 
 describe("rules restate checkov's semantics (one passing and one failing resource each)", () => {
   /** The ids of the rules for `type` that fail on `body`, alone in a stack `s` as `aws_<type>.x`, with `extra` resources beside it. */
-  const failing = (type: string, body: Record<string, unknown>, extra: Record<string, Record<string, Record<string, unknown>>> = {}) =>
-    findings([{ stack: "s", resources: { ...extra, [type]: { x: body } } }], RULES.filter((r) => r.type === type)).map((f) => f.id);
+  const failing = (
+    type: string,
+    body: Record<string, unknown>,
+    extra: Record<string, Record<string, Record<string, unknown>>> = {},
+  ) =>
+    findings(
+      [{ stack: "s", resources: { ...extra, [type]: { x: body } } }],
+      RULES.filter((r) => r.type === type),
+    ).map((f) => f.id);
 
   it("CKV_AWS_34: any cache behaviour with allow-all fails; redirect-to-https and https-only pass", () => {
-    const d = (ordered: string) => ({ default_cache_behavior: { viewer_protocol_policy: "redirect-to-https" }, ordered_cache_behavior: [{ viewer_protocol_policy: ordered }] });
+    const d = (ordered: string) => ({
+      default_cache_behavior: { viewer_protocol_policy: "redirect-to-https" },
+      ordered_cache_behavior: [{ viewer_protocol_policy: ordered }],
+    });
     expect(failing("aws_cloudfront_distribution", d("allow-all"))).toContain("CKV_AWS_34");
     expect(failing("aws_cloudfront_distribution", d("https-only"))).not.toContain("CKV_AWS_34");
   });
 
   it("CKV_AWS_24/260/277: a VPC ingress rule from 0.0.0.0/0 fails on its port; one from a security group passes", () => {
-    expect(failing("aws_vpc_security_group_ingress_rule", { cidr_ipv4: "0.0.0.0/0", from_port: 22, to_port: 22, ip_protocol: "tcp", description: "ssh" })).toEqual(["CKV_AWS_24"]);
-    expect(failing("aws_vpc_security_group_ingress_rule", { cidr_ipv4: "0.0.0.0/0", ip_protocol: "-1", description: "all" }).sort()).toEqual(["CKV_AWS_24", "CKV_AWS_25", "CKV_AWS_260", "CKV_AWS_277"]);
-    expect(failing("aws_vpc_security_group_ingress_rule", { referenced_security_group_id: "sg-1", from_port: 80, to_port: 80, ip_protocol: "tcp", description: "alb" })).toEqual([]);
-    expect(failing("aws_vpc_security_group_ingress_rule", { cidr_ipv4: "10.0.0.0/16", from_port: 80, to_port: 80, ip_protocol: "tcp" })).toEqual(["CKV_AWS_23"]);
+    expect(
+      failing("aws_vpc_security_group_ingress_rule", {
+        cidr_ipv4: "0.0.0.0/0",
+        from_port: 22,
+        to_port: 22,
+        ip_protocol: "tcp",
+        description: "ssh",
+      }),
+    ).toEqual(["CKV_AWS_24"]);
+    expect(
+      failing("aws_vpc_security_group_ingress_rule", {
+        cidr_ipv4: "0.0.0.0/0",
+        ip_protocol: "-1",
+        description: "all",
+      }).sort(),
+    ).toEqual(["CKV_AWS_24", "CKV_AWS_25", "CKV_AWS_260", "CKV_AWS_277"]);
+    expect(
+      failing("aws_vpc_security_group_ingress_rule", {
+        referenced_security_group_id: "sg-1",
+        from_port: 80,
+        to_port: 80,
+        ip_protocol: "tcp",
+        description: "alb",
+      }),
+    ).toEqual([]);
+    expect(
+      failing("aws_vpc_security_group_ingress_rule", {
+        cidr_ipv4: "10.0.0.0/16",
+        from_port: 80,
+        to_port: 80,
+        ip_protocol: "tcp",
+      }),
+    ).toEqual(["CKV_AWS_23"]);
   });
 
-  it("CKV_AWS_70: a bucket policy that allows \"*\" fails unless a condition narrows it", () => {
-    const pol = (cond?: object) => ({ policy: JSON.stringify({ Statement: [{ Effect: "Allow", Principal: "*", Action: "s3:GetObject", Resource: "arn:aws:s3:::b/*", ...(cond ? { Condition: cond } : {}) }] }) });
+  it('CKV_AWS_70: a bucket policy that allows "*" fails unless a condition narrows it', () => {
+    const pol = (cond?: object) => ({
+      policy: JSON.stringify({
+        Statement: [
+          {
+            Effect: "Allow",
+            Principal: "*",
+            Action: "s3:GetObject",
+            Resource: "arn:aws:s3:::b/*",
+            ...(cond ? { Condition: cond } : {}),
+          },
+        ],
+      }),
+    });
     expect(failing("aws_s3_bucket_policy", pol())).toEqual(["CKV_AWS_70"]);
     expect(failing("aws_s3_bucket_policy", pol({ StringEquals: { "aws:SourceVpce": "vpce-1" } }))).toEqual([]);
   });
 
   it("CKV_AWS_300, CKV2_AWS_61: a bucket needs a lifecycle configuration that aborts uploads for the whole bucket", () => {
-    expect(failing("aws_s3_bucket_lifecycle_configuration", { rule: [{ status: "Enabled", filter: { prefix: "logs/" }, abort_incomplete_multipart_upload: { days_after_initiation: 7 } }] })).toEqual(["CKV_AWS_300"]);
-    expect(failing("aws_s3_bucket_lifecycle_configuration", { rule: [{ status: "Enabled", filter: { prefix: "" }, abort_incomplete_multipart_upload: { days_after_initiation: 7 } }] })).toEqual([]);
+    expect(
+      failing("aws_s3_bucket_lifecycle_configuration", {
+        rule: [
+          {
+            status: "Enabled",
+            filter: { prefix: "logs/" },
+            abort_incomplete_multipart_upload: { days_after_initiation: 7 },
+          },
+        ],
+      }),
+    ).toEqual(["CKV_AWS_300"]);
+    expect(
+      failing("aws_s3_bucket_lifecycle_configuration", {
+        rule: [
+          {
+            status: "Enabled",
+            filter: { prefix: "" },
+            abort_incomplete_multipart_upload: { days_after_initiation: 7 },
+          },
+        ],
+      }),
+    ).toEqual([]);
     expect(failing("aws_s3_bucket", { bucket: "b" })).toContain("CKV2_AWS_61");
-    expect(failing("aws_s3_bucket", { bucket: "b" }, { aws_s3_bucket_lifecycle_configuration: { l: { bucket: "${aws_s3_bucket.x.id}" } } })).not.toContain("CKV2_AWS_61");
+    expect(
+      failing(
+        "aws_s3_bucket",
+        { bucket: "b" },
+        { aws_s3_bucket_lifecycle_configuration: { l: { bucket: "${aws_s3_bucket.x.id}" } } },
+      ),
+    ).not.toContain("CKV2_AWS_61");
   });
 
   it("CKV_AWS_393: a GitHub OIDC trust must pin :sub to named repositories", () => {
-    const role = (sub?: string) => ({ assume_role_policy: JSON.stringify({ Statement: [{ Effect: "Allow", Principal: { Federated: "arn:aws:iam::111111111111:oidc-provider/token.actions.githubusercontent.com" }, Action: "sts:AssumeRoleWithWebIdentity",
-      ...(sub ? { Condition: { StringLike: { "token.actions.githubusercontent.com:sub": sub } } } : {}) }] }) });
+    const role = (sub?: string) => ({
+      assume_role_policy: JSON.stringify({
+        Statement: [
+          {
+            Effect: "Allow",
+            Principal: { Federated: "arn:aws:iam::111111111111:oidc-provider/token.actions.githubusercontent.com" },
+            Action: "sts:AssumeRoleWithWebIdentity",
+            ...(sub ? { Condition: { StringLike: { "token.actions.githubusercontent.com:sub": sub } } } : {}),
+          },
+        ],
+      }),
+    });
     expect(failing("aws_iam_role", role())).toContain("CKV_AWS_393");
     expect(failing("aws_iam_role", role("repo:*"))).toContain("CKV_AWS_393");
     expect(failing("aws_iam_role", role("repo:shtetl/zmanim-infra:environment:prod"))).not.toContain("CKV_AWS_393");
@@ -184,23 +316,36 @@ describe("rules restate checkov's semantics (one passing and one failing resourc
 describe("IAM document analysis (cloudsplaining semantics)", () => {
   const st = (s: Record<string, unknown>) => [{ Effect: "Allow", ...s }];
 
-  it("CKV_AWS_355: a resource-scopable action on \"*\" counts; a describe-only statement on \"*\" and a scoped ARN do not", () => {
+  it('CKV_AWS_355: a resource-scopable action on "*" counts; a describe-only statement on "*" and a scoped ARN do not', () => {
     expect(unconstrainedActions(st({ Action: "s3:PutObject", Resource: "*" }))).toEqual(["s3:PutObject"]);
     expect(unconstrainedActions(st({ Action: "ec2:DescribeInstances", Resource: "*" }))).toEqual([]);
     expect(unconstrainedActions(st({ Action: "s3:PutObject", Resource: "arn:aws:s3:::b/*" }))).toEqual([]);
     expect(unconstrainedActions([{ Effect: "Deny", Action: "s3:PutObject", Resource: "*" }])).toEqual([]);
   });
 
-  it("CKV_AWS_290: write actions on \"*\" count unless the statement has a condition; wildcards expand", () => {
-    expect(actionsWithoutConstraints(st({ Action: "sqs:SendMessage", Resource: "*" }), "Write")).toEqual(["sqs:SendMessage"]);
-    expect(actionsWithoutConstraints(st({ Action: "sqs:SendMessage", Resource: "*", Condition: { StringEquals: { "aws:ResourceTag/P": "z" } } }), "Write")).toEqual([]);
+  it('CKV_AWS_290: write actions on "*" count unless the statement has a condition; wildcards expand', () => {
+    expect(actionsWithoutConstraints(st({ Action: "sqs:SendMessage", Resource: "*" }), "Write")).toEqual([
+      "sqs:SendMessage",
+    ]);
+    expect(
+      actionsWithoutConstraints(
+        st({ Action: "sqs:SendMessage", Resource: "*", Condition: { StringEquals: { "aws:ResourceTag/P": "z" } } }),
+        "Write",
+      ),
+    ).toEqual([]);
     expect(actionsWithoutConstraints(st({ Action: "sqs:Get*", Resource: "*" }), "Write")).toEqual([]);
-    expect(actionsWithoutConstraints(st({ Action: "sqs:Delete*", Resource: "*" }), "Write")).toEqual(["sqs:DeleteMessage", "sqs:DeleteQueue"]);
+    expect(actionsWithoutConstraints(st({ Action: "sqs:Delete*", Resource: "*" }), "Write")).toEqual([
+      "sqs:DeleteMessage",
+      "sqs:DeleteQueue",
+    ]);
   });
 
   it("reads a document synthesized as a Terraform jsonencode() expression", () => {
-    const doc = '${jsonencode({"Version" = "2012-10-17", "Statement" = [{"Effect" = "Allow", "Action" = ["s3:PutObject"], "Resource" = [aws_s3_bucket.b.arn, "*"]}]})}';
-    expect(statementsOf(doc)).toEqual([{ Effect: "Allow", Action: ["s3:PutObject"], Resource: ["aws_s3_bucket.b.arn", "*"] }]);
+    const doc =
+      '${jsonencode({"Version" = "2012-10-17", "Statement" = [{"Effect" = "Allow", "Action" = ["s3:PutObject"], "Resource" = [aws_s3_bucket.b.arn, "*"]}]})}';
+    expect(statementsOf(doc)).toEqual([
+      { Effect: "Allow", Action: ["s3:PutObject"], Resource: ["aws_s3_bucket.b.arn", "*"] },
+    ]);
   });
 });
 
@@ -211,7 +356,10 @@ describe("reconcile", () => {
   );
 
   it("fails on an unlisted finding, naming it", () => {
-    const { unlisted } = reconcile([f("CKV_AWS_158", "api/aws_cloudwatch_log_group.x"), f("CKV_AWS_21", "storage/aws_s3_bucket.static_bucket")], entries);
+    const { unlisted } = reconcile(
+      [f("CKV_AWS_158", "api/aws_cloudwatch_log_group.x"), f("CKV_AWS_21", "storage/aws_s3_bucket.static_bucket")],
+      entries,
+    );
     expect(unlisted).toEqual([f("CKV_AWS_21", "storage/aws_s3_bucket.static_bucket")]);
   });
 

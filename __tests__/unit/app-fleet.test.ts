@@ -11,7 +11,12 @@ import { AMI_ROOT_DEVICE, Fleet, FleetProps } from "../../constructs/fleet";
 import { fleetPolicyStatements } from "../../stacks/app-stack";
 import { EnvironmentConfig, ScaledTopology, prod, scaled, staging } from "../../constructs/config/environments";
 import { alarmTopicArn } from "../../constructs/config/naming";
-import { ROLE_MARKERS, assembleUserData, readUserDataScript, unescapeTerraformTemplate } from "../../constructs/builders/user-data";
+import {
+  ROLE_MARKERS,
+  assembleUserData,
+  readUserDataScript,
+  unescapeTerraformTemplate,
+} from "../../constructs/builders/user-data";
 import { fleetCloudwatchAgentConfig } from "../../constructs/builders/cloudwatch-agent";
 import { releasePolicyStatements } from "../../stacks/cicd";
 import { fleetCalls } from "../../scripts/tools/iam/calls";
@@ -426,15 +431,23 @@ describe("the boot script's role parts", () => {
     expect(box.startsWith(shared) && api.startsWith(shared)).toBe(true);
     expect(box).toBe(shared + part("box.sh"));
     expect(api).toBe(shared + part("api.sh"));
-    expect(readdirSync(dir).filter((f) => f.endsWith(".sh")).sort()).toEqual(["api.sh", "box.sh", "common.sh"]);
+    expect(
+      readdirSync(dir)
+        .filter((f) => f.endsWith(".sh"))
+        .sort(),
+    ).toEqual(["api.sh", "box.sh", "common.sh"]);
   });
 
   it("refuses parts that would not assemble, naming the file and the fix", () => {
     expect(() => assembleUserData("#!/bin/bash\necho hi\n", "echo api\n", "api")).toThrow(
       'boot script: api.sh (the api role\'s part) must start with the line "# --- The api role:..."',
     );
-    expect(() => assembleUserData("echo hi\n", "# --- The box role\n", "box")).toThrow("boot script: common.sh must start with a #! line");
-    expect(() => assembleUserData("#!/bin/bash\necho hi", "# --- The box role\n", "box")).toThrow("boot script: common.sh must end with a newline");
+    expect(() => assembleUserData("echo hi\n", "# --- The box role\n", "box")).toThrow(
+      "boot script: common.sh must start with a #! line",
+    );
+    expect(() => assembleUserData("#!/bin/bash\necho hi", "# --- The box role\n", "box")).toThrow(
+      "boot script: common.sh must end with a newline",
+    );
   });
 
   it("stores the fleet's agent configuration with the agent's own placeholders escaped from Terraform", () => {

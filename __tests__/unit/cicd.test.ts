@@ -1,5 +1,12 @@
 import { environments, EnvironmentConfig, prod, staging } from "../../constructs/config/environments";
-import { DEPLOY_ENVIRONMENT, GITHUB_OIDC_AUDIENCE, GITHUB_OIDC_HOST, READ_ONLY_ACCESS_ARN, ciSubjects, githubOidcProviderArn } from "../../stacks/cicd";
+import {
+  DEPLOY_ENVIRONMENT,
+  GITHUB_OIDC_AUDIENCE,
+  GITHUB_OIDC_HOST,
+  READ_ONLY_ACCESS_ARN,
+  ciSubjects,
+  githubOidcProviderArn,
+} from "../../stacks/cicd";
 import { ciRoleName } from "../../constructs/config/naming";
 import { githubOidcProviderMode } from "../../constructs/config/github-oidc";
 import { environmentProblems, selectEnvironment } from "../../constructs/config/validate-environment";
@@ -8,7 +15,8 @@ import { synthAll, TfJson, stackResourcesOfType } from "../helpers/synth";
 import { ConfigError } from "../../constructs/config/errors";
 
 type Body = Record<string, unknown>;
-const resources = (json: TfJson, type: string, min = 1): Array<[string, Body]> => stackResourcesOfType(json, type, { min });
+const resources = (json: TfJson, type: string, min = 1): Array<[string, Body]> =>
+  stackResourcesOfType(json, type, { min });
 
 /** Every policy statement a CI role gets, through managed policies attached to it (by role name). */
 function roleStatements(json: TfJson, roleName: string): Statement[] {
@@ -41,7 +49,14 @@ function managedAttachments(json: TfJson, roleName: string): string[] {
 
 /** Does an IAM pattern (with * and ?) match a concrete string? */
 const iamMatch = (pattern: string, value: string) =>
-  new RegExp("^" + pattern.replace(/[.+^${}()|[\]\\]/g, "\\$&").replace(/\*/g, ".*").replace(/\?/g, ".") + "$").test(value);
+  new RegExp(
+    "^" +
+      pattern
+        .replace(/[.+^${}()|[\]\\]/g, "\\$&")
+        .replace(/\*/g, ".*")
+        .replace(/\?/g, ".") +
+      "$",
+  ).test(value);
 
 describe.each(Object.entries(environments))("cicd stack (%s)", (_name, env) => {
   const cicd = synthAll(env).stacks.cicd;
@@ -73,7 +88,10 @@ describe.each(Object.entries(environments))("cicd stack (%s)", (_name, env) => {
 
   it("every role trusts only GitHub's provider, with aud and sub pinned by StringEquals to exact repositories", () => {
     const expected: Record<string, string[]> = {
-      [ciRoleName(env, "plan")]: [`repo:${env.github.infraRepository}:pull_request`, `repo:${env.github.infraRepository}:ref:refs/heads/main`],
+      [ciRoleName(env, "plan")]: [
+        `repo:${env.github.infraRepository}:pull_request`,
+        `repo:${env.github.infraRepository}:ref:refs/heads/main`,
+      ],
       [ciRoleName(env, "deploy")]: [`repo:${env.github.infraRepository}:environment:${DEPLOY_ENVIRONMENT}`],
       [ciRoleName(env, "release")]: [
         `repo:${env.github.infraRepository}:environment:${DEPLOY_ENVIRONMENT}`,
@@ -97,7 +115,12 @@ describe.each(Object.entries(environments))("cicd stack (%s)", (_name, env) => {
       const subs = asList(eq[`${GITHUB_OIDC_HOST}:sub`] as string | string[]);
       expect([id, subs]).toEqual([id, expected[String(role.name)]]);
       for (const sub of subs) {
-        expect([id, sub]).toEqual([id, expect.stringMatching(/^repo:[A-Za-z0-9-]+\/[A-Za-z0-9._-]+:(pull_request|ref:refs\/heads\/main|environment:production)$/)]);
+        expect([id, sub]).toEqual([
+          id,
+          expect.stringMatching(
+            /^repo:[A-Za-z0-9-]+\/[A-Za-z0-9._-]+:(pull_request|ref:refs\/heads\/main|environment:production)$/,
+          ),
+        ]);
       }
     }
   });
@@ -136,7 +159,9 @@ describe.each(Object.entries(environments))("cicd stack (%s)", (_name, env) => {
 
   it("the deploy role's documents each stay under IAM's 6,144-character limit, and the role under 10 attached policies", () => {
     const deployId = roleIdOf(cicd, ciRoleName(env, "deploy"));
-    const attached = resources(cicd, "aws_iam_role_policy_attachment").filter(([, a]) => a.role === `\${aws_iam_role.${deployId}.name}`);
+    const attached = resources(cicd, "aws_iam_role_policy_attachment").filter(
+      ([, a]) => a.role === `\${aws_iam_role.${deployId}.name}`,
+    );
     expect(attached.length).toBeGreaterThan(3);
     expect(attached.length).toBeLessThanOrEqual(10);
     for (const [id, a] of attached) {
@@ -153,7 +178,15 @@ describe.each(Object.entries(environments))("cicd stack (%s)", (_name, env) => {
     const writes = sts.filter((s) => asList(s.Action).some((a) => /^s3:(Put|Delete)/.test(a)));
     expect(writes.flatMap((s) => asList(s.Resource))).toEqual([`arn:aws:s3:::${st.bucket}/${env.name}/*.tflock`]);
     const allActions = sts.flatMap((s) => asList(s.Action));
-    expect(allActions).toEqual(expect.arrayContaining(["s3:GetObject", "s3:ListBucket", "dynamodb:PutItem", "dynamodb:DeleteItem", "dynamodb:GetItem"]));
+    expect(allActions).toEqual(
+      expect.arrayContaining([
+        "s3:GetObject",
+        "s3:ListBucket",
+        "dynamodb:PutItem",
+        "dynamodb:DeleteItem",
+        "dynamodb:GetItem",
+      ]),
+    );
     expect(allActions.filter((a) => /^(iam|ec2|ssm):(Create|Put|Delete|Run|Terminate|Send)/.test(a))).toEqual([]);
   });
 
@@ -166,19 +199,36 @@ describe.each(Object.entries(environments))("cicd stack (%s)", (_name, env) => {
       const res = asList(s.Resource);
       if (actions.some((a) => a.startsWith("s3:") && !/^s3:(List|Get)Bucket/.test(a))) {
         for (const r of res) {
-          expect([s.Sid, r]).toEqual([s.Sid, expect.stringMatching(new RegExp(`^arn:aws:s3:::(zmanim-${env.name}-\\*(/\\*)?|${st.bucket}/${env.name}/\\*)$`))]);
+          expect([s.Sid, r]).toEqual([
+            s.Sid,
+            expect.stringMatching(
+              new RegExp(`^arn:aws:s3:::(zmanim-${env.name}-\\*(/\\*)?|${st.bucket}/${env.name}/\\*)$`),
+            ),
+          ]);
         }
       }
-      if (actions.some((a) => /^iam:(Create|Delete|Update|Put|Attach|Detach|PassRole)/.test(a)) && !actions.includes("iam:CreateServiceLinkedRole")) {
-        for (const r of res) expect([s.Sid, r]).toEqual([s.Sid, expect.stringMatching(new RegExp(`:(role|policy|instance-profile)/zmanim-${env.name}-\\*$`))]);
+      if (
+        actions.some((a) => /^iam:(Create|Delete|Update|Put|Attach|Detach|PassRole)/.test(a)) &&
+        !actions.includes("iam:CreateServiceLinkedRole")
+      ) {
+        for (const r of res)
+          expect([s.Sid, r]).toEqual([
+            s.Sid,
+            expect.stringMatching(new RegExp(`:(role|policy|instance-profile)/zmanim-${env.name}-\\*$`)),
+          ]);
       }
       if (actions.some((a) => /^ssm:(Put|Delete)Parameter/.test(a))) {
-        expect([s.Sid, res]).toEqual([s.Sid, [`arn:aws:ssm:${env.region}:${env.accountId}:parameter/zmanim/${env.name}/*`]]);
+        expect([s.Sid, res]).toEqual([
+          s.Sid,
+          [`arn:aws:ssm:${env.region}:${env.accountId}:parameter/zmanim/${env.name}/*`],
+        ]);
       }
     }
     // Another environment's buckets and state are out of reach.
     const other = env.name === "prod" ? "staging" : "prod";
-    const s3Resources = sts.filter((s) => asList(s.Action).some((a) => a.startsWith("s3:"))).flatMap((s) => asList(s.Resource));
+    const s3Resources = sts
+      .filter((s) => asList(s.Action).some((a) => a.startsWith("s3:")))
+      .flatMap((s) => asList(s.Resource));
     expect(s3Resources.some((r) => iamMatch(r, `arn:aws:s3:::zmanim-${other}-backups-${env.accountId}/x`))).toBe(false);
     expect(s3Resources.some((r) => iamMatch(r, `arn:aws:s3:::${st.bucket}/${other}/network.tfstate`))).toBe(false);
     expect(s3Resources.some((r) => iamMatch(r, `arn:aws:s3:::${st.bucket}/${env.name}/network.tfstate`))).toBe(true);
@@ -188,10 +238,21 @@ describe.each(Object.entries(environments))("cicd stack (%s)", (_name, env) => {
     const sts = roleStatements(cicd, ciRoleName(env, "deploy"));
     const denies = sts.filter((s) => s.Effect === "Deny");
     const deniedFor = (action: string, arn: string) =>
-      denies.some((d) => asList(d.Action).some((a) => iamMatch(a, action)) && asList(d.Resource).some((r) => iamMatch(r, arn)) && !d.Condition);
+      denies.some(
+        (d) =>
+          asList(d.Action).some((a) => iamMatch(a, action)) &&
+          asList(d.Resource).some((r) => iamMatch(r, arn)) &&
+          !d.Condition,
+      );
     for (const kind of ["plan", "deploy", "release"] as const) {
       const arn = `arn:aws:iam::${env.accountId}:role/${ciRoleName(env, kind)}`;
-      for (const action of ["iam:PutRolePolicy", "iam:AttachRolePolicy", "iam:UpdateAssumeRolePolicy", "iam:DeleteRole", "iam:PassRole"]) {
+      for (const action of [
+        "iam:PutRolePolicy",
+        "iam:AttachRolePolicy",
+        "iam:UpdateAssumeRolePolicy",
+        "iam:DeleteRole",
+        "iam:PassRole",
+      ]) {
         expect([kind, action, deniedFor(action, arn)]).toEqual([kind, action, true]);
       }
       const policyArn = `arn:aws:iam::${env.accountId}:policy/${ciRoleName(env, kind)}-state`;
@@ -199,7 +260,9 @@ describe.each(Object.entries(environments))("cicd stack (%s)", (_name, env) => {
     }
     expect(deniedFor("iam:UpdateOpenIDConnectProviderThumbprint", githubOidcProviderArn(env))).toBe(true);
     // ... while the instance role stays manageable.
-    expect(deniedFor("iam:PutRolePolicy", `arn:aws:iam::${env.accountId}:role/zmanim-${env.name}-instance`)).toBe(false);
+    expect(deniedFor("iam:PutRolePolicy", `arn:aws:iam::${env.accountId}:role/zmanim-${env.name}-instance`)).toBe(
+      false,
+    );
   });
 
   it("the deploy role cannot destroy EC2 resources that are not tagged Project=zmanim, and acts only in the region", () => {
@@ -209,27 +272,47 @@ describe.each(Object.entries(environments))("cicd stack (%s)", (_name, env) => {
     // EC2 grants name the region: in the ARN, or, for calls AWS does not scope (Describe*), as a condition.
     for (const s of ec2Allows) {
       const res = asList(s.Resource);
-      if (res.includes("*")) expect([s.Sid, res, s.Condition]).toEqual([s.Sid, ["*"], { StringEquals: { "aws:RequestedRegion": env.region } }]);
-      else for (const r of res) expect([s.Sid, r]).toEqual([s.Sid, expect.stringMatching(new RegExp(`^arn:aws:ec2:${env.region}:(${env.accountId})?:`))]);
+      if (res.includes("*"))
+        expect([s.Sid, res, s.Condition]).toEqual([
+          s.Sid,
+          ["*"],
+          { StringEquals: { "aws:RequestedRegion": env.region } },
+        ]);
+      else
+        for (const r of res)
+          expect([s.Sid, r]).toEqual([
+            s.Sid,
+            expect.stringMatching(new RegExp(`^arn:aws:ec2:${env.region}:(${env.accountId})?:`)),
+          ]);
     }
     const deny = sts.find((s) => s.Effect === "Deny" && asList(s.Action).includes("ec2:TerminateInstances"));
     expect(deny?.Condition).toEqual({ StringNotEquals: { "aws:ResourceTag/Project": "zmanim" } });
-    expect(asList(deny?.Action)).toEqual(expect.arrayContaining(["ec2:DeleteVolume", "ec2:DetachVolume", "ec2:ReleaseAddress"]));
+    expect(asList(deny?.Action)).toEqual(
+      expect.arrayContaining(["ec2:DeleteVolume", "ec2:DetachVolume", "ec2:ReleaseAddress"]),
+    );
   });
 
   it("the release role writes only release objects, kept site exports, the static bucket, and restarts only the tagged instance", () => {
     const sts = roleStatements(cicd, ciRoleName(env, "release"));
     const releases = `arn:aws:s3:::zmanim-${env.name}-releases-${env.accountId}`;
     const staticBucket = `arn:aws:s3:::zmanim-${env.name}-static-${env.accountId}`;
-    const writeRes = sts.filter((s) => asList(s.Action).some((a) => /^s3:(Put|Delete)/.test(a))).flatMap((s) => asList(s.Resource));
+    const writeRes = sts
+      .filter((s) => asList(s.Action).some((a) => /^s3:(Put|Delete)/.test(a)))
+      .flatMap((s) => asList(s.Resource));
     // site-exports/: the kept static exports a rollback goes back to (scripts/ci/static-site-rollback.sh).
-    expect(writeRes.sort()).toEqual([`${releases}/latest.txt`, `${releases}/site-exports/*`, `${releases}/zmanim-api-*`, `${staticBucket}/*`].sort());
+    expect(writeRes.sort()).toEqual(
+      [`${releases}/latest.txt`, `${releases}/site-exports/*`, `${releases}/zmanim-api-*`, `${staticBucket}/*`].sort(),
+    );
     const send = sts.filter((s) => asList(s.Action).includes("ssm:SendCommand"));
     const onInstances = send.find((s) => asList(s.Resource).some((r) => r.includes(":instance/")));
-    expect(onInstances?.Condition).toEqual({ StringEquals: { "ssm:resourceTag/Project": "zmanim", "ssm:resourceTag/Environment": env.name } });
+    expect(onInstances?.Condition).toEqual({
+      StringEquals: { "ssm:resourceTag/Project": "zmanim", "ssm:resourceTag/Environment": env.name },
+    });
     const onDocs = send.filter((s) => s !== onInstances).flatMap((s) => asList(s.Resource));
     expect(onDocs).toEqual([`arn:aws:ssm:${env.region}::document/AWS-RunShellScript`]);
-    expect(sts.flatMap((s) => asList(s.Action))).toEqual(expect.arrayContaining(["ssm:GetCommandInvocation", "cloudfront:CreateInvalidation"]));
+    expect(sts.flatMap((s) => asList(s.Action))).toEqual(
+      expect.arrayContaining(["ssm:GetCommandInvocation", "cloudfront:CreateInvalidation"]),
+    );
     // Nothing in the release role can touch Terraform state or IAM.
     expect(sts.flatMap((s) => asList(s.Action)).filter((a) => /^(iam|dynamodb|ec2):/.test(a))).toEqual([]);
   });
@@ -254,12 +337,17 @@ describe("one GitHub OIDC provider per account", () => {
       byAccount.set(env.accountId, entry);
     }
     // All three shipped environments share account 111111111111: prod creates, staging and scaled look up.
-    expect(Object.fromEntries(byAccount)).toEqual({ "111111111111": { created: ["prod/github_oidc"], lookedUp: ["staging", "scaled"] } });
+    expect(Object.fromEntries(byAccount)).toEqual({
+      "111111111111": { created: ["prod/github_oidc"], lookedUp: ["staging", "scaled"] },
+    });
     for (const [account, e] of byAccount) expect([account, e.created.length <= 1]).toEqual([account, true]);
   });
 
   it("refuses a second environment that creates the provider in the same account, naming the field, the value and the fix", () => {
-    const twice: Record<string, EnvironmentConfig> = { prod, staging: { ...staging, github: { ...staging.github, oidcProvider: undefined } } };
+    const twice: Record<string, EnvironmentConfig> = {
+      prod,
+      staging: { ...staging, github: { ...staging.github, oidcProvider: undefined } },
+    };
     expect(() => selectEnvironment([], { ZMANIM_ENV: "prod" }, twice)).toThrow(ConfigError);
     expect(() => selectEnvironment([], { ZMANIM_ENV: "prod" }, twice)).toThrow(
       'environments.staging.github.oidcProvider = "create" (the default): environments.prod already creates GitHub\'s OIDC provider in account 111111111111, ' +

@@ -273,23 +273,40 @@ describe("publish step", () => {
 
 describe("migrate-db on the box", () => {
   const box = join(repo, "scripts", "box");
-  const libFiles = () => readdirSync(join(box, "migrate", "lib")).filter((f) => f.endsWith(".sh")).sort();
+  const libFiles = () =>
+    readdirSync(join(box, "migrate", "lib"))
+      .filter((f) => f.endsWith(".sh"))
+      .sort();
 
   it("the dispatcher sources every phase file under migrate/lib, and every one exists", () => {
     const dispatcher = readFileSync(join(box, "migrate-db"), "utf8");
     expect(dispatcher).toContain('readonly LIB_DIR="$script_dir/migrate/lib"');
     expect(dispatcher).toContain('readonly SQL_DIR="$script_dir/migrate/sql"');
     const sourced = [...dispatcher.matchAll(/^source "\$LIB_DIR\/([a-z-]+\.sh)"$/gm)].map((m) => m[1]).sort();
-    expect(sourced).toEqual(["args.sh", "connect.sh", "dump.sh", "preflight.sh", "replicate.sh", "report.sh", "restore.sh", "verify.sh"]);
+    expect(sourced).toEqual([
+      "args.sh",
+      "connect.sh",
+      "dump.sh",
+      "preflight.sh",
+      "replicate.sh",
+      "report.sh",
+      "restore.sh",
+      "verify.sh",
+    ]);
     expect(sourced).toEqual(libFiles());
     expect(dispatcher.split("\n").length).toBeLessThanOrEqual(100);
   });
 
   it("every query the phases run (qs SIDE NAME) has its file in migrate/sql, and every file there is used", () => {
-    const text = libFiles().map((f) => readFileSync(join(box, "migrate", "lib", f), "utf8")).join("\n") + readFileSync(join(box, "migrate-db"), "utf8");
+    const text =
+      libFiles()
+        .map((f) => readFileSync(join(box, "migrate", "lib", f), "utf8"))
+        .join("\n") + readFileSync(join(box, "migrate-db"), "utf8");
     const used = new Set([...text.matchAll(/\bqs (?:source|target|"\$priv_side") ([a-z-]+)/g)].map((m) => m[1]));
     used.add("verify"); // run with psql -f by verify() on both sides at once
-    const files = readdirSync(join(box, "migrate", "sql")).filter((f) => f.endsWith(".sql")).map((f) => f.replace(/\.sql$/, ""));
+    const files = readdirSync(join(box, "migrate", "sql"))
+      .filter((f) => f.endsWith(".sql"))
+      .map((f) => f.replace(/\.sql$/, ""));
     expect(used.size).toBeGreaterThanOrEqual(38);
     expect([...used].sort()).toEqual(files.sort());
   });

@@ -32,7 +32,13 @@ describe("state: the Terraform Cloud fields", () => {
 
   it("names the field, the value and the fix for each invalid value", () => {
     const problems = environmentProblems(
-      cloud(prod, { organization: "shtetl inc", project: "x", executionMode: "cloud", terraformVersion: "~> 1.11", hostname: "https://app.terraform.io" }),
+      cloud(prod, {
+        organization: "shtetl inc",
+        project: "x",
+        executionMode: "cloud",
+        terraformVersion: "~> 1.11",
+        hostname: "https://app.terraform.io",
+      }),
     );
     expect(problems).toEqual([
       'state.organization = "shtetl inc": use the Terraform Cloud organization name (letters, digits, - and _)',
@@ -44,43 +50,79 @@ describe("state: the Terraform Cloud fields", () => {
     expect(environmentProblems(cloud(prod, { workspacePrefix: "x".repeat(84) }))).toEqual([
       `state.workspacePrefix = "${"x".repeat(84)}": workspace names are at most 90 characters; shorten the prefix`,
     ]);
-    expect(environmentProblems(cloud(prod, { project: "zmanim prod", executionMode: "agent", terraformVersion: "1.12.0" }))).toEqual([]);
+    expect(
+      environmentProblems(cloud(prod, { project: "zmanim prod", executionMode: "agent", terraformVersion: "1.12.0" })),
+    ).toEqual([]);
   });
 
   it("keeps the environment variables as overrides, on an S3 environment and on a cloud one", () => {
     const defs = {
       prod,
       tfc: cloud(
-        { ...prod, name: "tfc", vpcCidr: "10.50.0.0/16", publicSubnetCidr: "10.50.0.0/24", github: { ...prod.github, oidcProvider: "lookup" }, activatesCostAllocationTags: false },
+        {
+          ...prod,
+          name: "tfc",
+          vpcCidr: "10.50.0.0/16",
+          publicSubnetCidr: "10.50.0.0/24",
+          github: { ...prod.github, oidcProvider: "lookup" },
+          activatesCostAllocationTags: false,
+        },
         { project: "from-file", executionMode: "remote" },
       ),
     };
     expect(selectEnvironment([], {}, defs)).toBe(prod);
     expect(
-      selectEnvironment([], { ZMANIM_STATE_BACKEND: "cloud", TFC_ORGANIZATION: "o", TFC_PROJECT: "p-1", TFC_EXECUTION_MODE: "agent", TFC_WORKSPACE_PREFIX: "w-" }, defs).state,
+      selectEnvironment(
+        [],
+        {
+          ZMANIM_STATE_BACKEND: "cloud",
+          TFC_ORGANIZATION: "o",
+          TFC_PROJECT: "p-1",
+          TFC_EXECUTION_MODE: "agent",
+          TFC_WORKSPACE_PREFIX: "w-",
+        },
+        defs,
+      ).state,
     ).toEqual({ kind: "cloud", organization: "o", workspacePrefix: "w-", project: "p-1", executionMode: "agent" });
     expect(selectEnvironment(["--env", "tfc"], { TFC_PROJECT: "override" }, defs).state).toEqual({
-      kind: "cloud", organization: "shtetl", workspacePrefix: "zmanim-tfc-", project: "override", executionMode: "remote",
+      kind: "cloud",
+      organization: "shtetl",
+      workspacePrefix: "zmanim-tfc-",
+      project: "override",
+      executionMode: "remote",
     });
-    expect(() => selectEnvironment(["--env", "tfc"], { TFC_EXECUTION_MODE: "fast" }, defs)).toThrow(/state.executionMode = "fast": use one of "remote", "local", "agent"/);
+    expect(() => selectEnvironment(["--env", "tfc"], { TFC_EXECUTION_MODE: "fast" }, defs)).toThrow(
+      /state.executionMode = "fast": use one of "remote", "local", "agent"/,
+    );
     expect(() => selectEnvironment(["--env", "tfc"], { ZMANIM_STATE_BACKEND: "s3" }, defs)).toThrow(
       /ZMANIM_STATE_BACKEND = "s3": environment "tfc" selects Terraform Cloud \(state.kind "cloud"\) and names no state bucket/,
     );
   });
 });
 
-describe.each([["prod", cloud(prod)], ["scaled", cloud(scaled)]])("Terraform Cloud mode (%s)", (name, env) => {
+describe.each([
+  ["prod", cloud(prod)],
+  ["scaled", cloud(scaled)],
+])("Terraform Cloud mode (%s)", (name, env) => {
   const s = synthAll(env);
 
   it("lists exactly the stacks the app synthesizes", () => {
-    expect(stackShortNames(env).map((x) => `zmanim-${name}-${x}`).sort()).toEqual(Object.keys(s.manifest.stacks).sort());
+    expect(
+      stackShortNames(env)
+        .map((x) => `zmanim-${name}-${x}`)
+        .sort(),
+    ).toEqual(Object.keys(s.manifest.stacks).sort());
   });
 
   it("writes a cloud block (organization, project, the stack's own workspace) in every stack and no S3 backend", () => {
     for (const [short, json] of Object.entries(s.stacks)) {
       expect([short, json.terraform.cloud, json.terraform.backend]).toEqual([
         short,
-        { hostname: "app.terraform.io", organization: "shtetl", workspaces: { name: `zmanim-${name}-${short}`, project: `zmanim-${name}` } },
+        {
+          hostname: "app.terraform.io",
+          organization: "shtetl",
+          workspaces: { name: `zmanim-${name}-${short}`, project: `zmanim-${name}` },
+        },
         undefined,
       ]);
     }
@@ -109,7 +151,10 @@ describe.each([["prod", cloud(prod)], ["scaled", cloud(scaled)]])("Terraform Clo
 
     it("creates the OIDC provider for https://app.terraform.io with audience aws.workload.identity", () => {
       const p = res("aws_iam_openid_connect_provider").tfc_oidc;
-      expect({ url: p.url, client_id_list: p.client_id_list }).toEqual({ url: "https://app.terraform.io", client_id_list: ["aws.workload.identity"] });
+      expect({ url: p.url, client_id_list: p.client_id_list }).toEqual({
+        url: "https://app.terraform.io",
+        client_id_list: ["aws.workload.identity"],
+      });
     });
 
     it("pins each phase role's trust to the audience and to organization, project, workspace and run phase, without wildcards", () => {
@@ -123,13 +168,17 @@ describe.each([["prod", cloud(prod)], ["scaled", cloud(scaled)]])("Terraform Clo
         expect(st.Condition).toEqual({
           StringEquals: {
             "app.terraform.io:aud": "aws.workload.identity",
-            "app.terraform.io:sub": remote.map((x) => `organization:shtetl:project:zmanim-${name}:workspace:zmanim-${name}-${x}:run_phase:${phase}`),
+            "app.terraform.io:sub": remote.map(
+              (x) => `organization:shtetl:project:zmanim-${name}:workspace:zmanim-${name}-${x}:run_phase:${phase}`,
+            ),
           },
         });
         expect(String(role.assume_role_policy)).not.toMatch(/\*/);
         expect(tfcTrustPolicy(env, phase)).toEqual(JSON.parse(String(role.assume_role_policy)));
       }
-      expect(tfcSubjects(env, "apply")).not.toContain(`organization:shtetl:project:zmanim-${name}:workspace:zmanim-${name}-cicd:run_phase:apply`);
+      expect(tfcSubjects(env, "apply")).not.toContain(
+        `organization:shtetl:project:zmanim-${name}:workspace:zmanim-${name}-cicd:run_phase:apply`,
+      );
     });
 
     it("attaches the apply role to exactly the deploy role's policies and the plan role to the plan role's (same resources)", () => {
@@ -148,10 +197,12 @@ describe.each([["prod", cloud(prod)], ["scaled", cloud(scaled)]])("Terraform Clo
     it("denies the deploy (and so the apply) role any write to the Terraform Cloud roles and provider", () => {
       const iam = Object.values(res("aws_iam_policy")).flatMap((p) => statements((p as { policy: string }).policy));
       const deny = iam.find((x) => x.Sid === "NeverTheTrustRoot");
-      expect(deny?.Resource).toEqual(expect.arrayContaining([
-        `arn:aws:iam::111111111111:role/zmanim-${name}-tfc-*`,
-        "arn:aws:iam::111111111111:oidc-provider/app.terraform.io",
-      ]));
+      expect(deny?.Resource).toEqual(
+        expect.arrayContaining([
+          `arn:aws:iam::111111111111:role/zmanim-${name}-tfc-*`,
+          "arn:aws:iam::111111111111:oidc-provider/app.terraform.io",
+        ]),
+      );
       expect(tfcRoleName(env, "apply")).toBe(`zmanim-${name}-tfc-apply`);
       expect(ciRoleName(env, "deploy")).toBe(`zmanim-${name}-gha-deploy`);
     });
@@ -164,10 +215,16 @@ describe.each([["prod", cloud(prod)], ["scaled", cloud(scaled)]])("Terraform Clo
 });
 
 describe("S3 environments are untouched", () => {
-  it.each([["prod", prod], ["scaled", scaled]])("%s: no Terraform Cloud provider, role or output", (_n, env) => {
+  it.each([
+    ["prod", prod],
+    ["scaled", scaled],
+  ])("%s: no Terraform Cloud provider, role or output", (_n, env) => {
     const cicd: TfJson = synthAll(env).stacks.cicd;
     // The GitHub provider: created by prod, looked up by scaled (one per account).
-    expect([...Object.keys(cicd.resource?.aws_iam_openid_connect_provider ?? {}), ...Object.keys(cicd.data?.aws_iam_openid_connect_provider ?? {})]).toEqual(["github_oidc"]);
+    expect([
+      ...Object.keys(cicd.resource?.aws_iam_openid_connect_provider ?? {}),
+      ...Object.keys(cicd.data?.aws_iam_openid_connect_provider ?? {}),
+    ]).toEqual(["github_oidc"]);
     expect(Object.keys(cicd.resource?.aws_iam_role ?? {}).filter((k) => k.startsWith("tfc"))).toEqual([]);
     expect(Object.keys(cicd.output ?? {}).filter((k) => k.startsWith("tfc"))).toEqual([]);
     expect(JSON.stringify(cicd)).not.toContain("tfc-");

@@ -66,7 +66,10 @@ export const PACKER_TEMPLATE = join("packer", "zmanim-ami.pkr.hcl");
 const SCOPING_KEYS = ["iam:AWSServiceName", "cloudwatch:namespace"];
 
 /** The scripts of deploy.yml and ami.yml that call AWS with the deploy role, besides Terraform and Packer. */
-export const DEPLOY_SCRIPTS = { deployStacks: "scripts/ci/deploy-stacks.sh", waitInstanceRefresh: "scripts/ci/wait-instance-refresh.sh" } as const;
+export const DEPLOY_SCRIPTS = {
+  deployStacks: "scripts/ci/deploy-stacks.sh",
+  waitInstanceRefresh: "scripts/ci/wait-instance-refresh.sh",
+} as const;
 
 /** The AMI parameter as scripts/ci/ami-consumers.js recognizes it (`/zmanim/<env>/ami-id`). */
 const AMI_PARAMETER = /^\/zmanim\/[a-z0-9-]+\/ami-id$/;
@@ -99,17 +102,38 @@ export interface ScriptCall {
  * __tests__/iam/iam-sufficiency.test.ts checks that every `aws` command of these scripts is here.
  */
 export function deployScriptCalls(env: EnvironmentConfig, workload: Record<string, TfDocument>): ScriptCall[] {
-  const metric = (name: string) => ({ MetricName: name, Unit: "Seconds", Value: 60, Dimensions: [{ Name: "Environment", Value: env.name }] });
+  const metric = (name: string) => ({
+    MetricName: name,
+    Unit: "Seconds",
+    Value: 60,
+    Dimensions: [{ Name: "Environment", Value: env.name }],
+  });
   const calls: ScriptCall[] = [
     {
       script: DEPLOY_SCRIPTS.deployStacks,
-      argv: ["cloudwatch", "put-metric-data", "--namespace", DEPLOY_METRICS_NAMESPACE, "--metric-data", JSON.stringify([metric("DeployDuration")])],
+      argv: [
+        "cloudwatch",
+        "put-metric-data",
+        "--namespace",
+        DEPLOY_METRICS_NAMESPACE,
+        "--metric-data",
+        JSON.stringify([metric("DeployDuration")]),
+      ],
     },
   ];
   for (const group of amiConsumerGroups(workload)) {
     calls.push({
       script: DEPLOY_SCRIPTS.waitInstanceRefresh,
-      argv: ["autoscaling", "describe-instance-refreshes", "--auto-scaling-group-name", group, "--max-records", "10", "--output", "json"],
+      argv: [
+        "autoscaling",
+        "describe-instance-refreshes",
+        "--auto-scaling-group-name",
+        group,
+        "--max-records",
+        "10",
+        "--output",
+        "json",
+      ],
     });
   }
   return calls;
@@ -140,7 +164,8 @@ export function deployRoleRequests(env: EnvironmentConfig, workload: Record<stri
   }
   out.push(...packerBuildRequestsSync(parsePackerSource(readFileSync(join(repoRoot(), PACKER_TEMPLATE), "utf8")), env));
   for (const argv of amiWorkflowCalls(env)) out.push(...cliRequests(argv, env));
-  for (const c of deployScriptCalls(env, workload)) out.push(...cliRequests(c.argv, env).map((r) => ({ ...r, why: `${c.script}: ${r.why}` })));
+  for (const c of deployScriptCalls(env, workload))
+    out.push(...cliRequests(c.argv, env).map((r) => ({ ...r, why: `${c.script}: ${r.why}` })));
   return out;
 }
 
@@ -180,7 +205,8 @@ function conditionOf(r: SimRequest, pattern: string): Record<string, Record<stri
     const v = r.context[k];
     if (typeof v === "string") eq[k] = v;
   }
-  if (pattern === "*" && typeof r.context["aws:RequestedRegion"] === "string") eq["aws:RequestedRegion"] = r.context["aws:RequestedRegion"];
+  if (pattern === "*" && typeof r.context["aws:RequestedRegion"] === "string")
+    eq["aws:RequestedRegion"] = r.context["aws:RequestedRegion"];
   return Object.keys(eq).length ? { StringEquals: eq } : undefined;
 }
 
@@ -198,7 +224,8 @@ const sidPrefix = (action: string) =>
  * one). Direct calls (kms:DescribeKey) are delegated to IAM by the key policy and are granted.
  * https://docs.aws.amazon.com/kms/latest/developerguide/services-parameter-store.html
  */
-const byKeyPolicy = (r: SimRequest) => r.action.toLowerCase().startsWith("kms:") && typeof r.context["kms:ViaService"] === "string";
+const byKeyPolicy = (r: SimRequest) =>
+  r.action.toLowerCase().startsWith("kms:") && typeof r.context["kms:ViaService"] === "string";
 
 /** The Allow statements the requests need, grouped by condition and by the set of resources of each action. */
 export function grantStatements(requests: SimRequest[], env: EnvironmentConfig): PolicyStatement[] {
@@ -226,10 +253,21 @@ export function grantStatements(requests: SimRequest[], env: EnvironmentConfig):
     }
     for (const [key, actions] of byResources) {
       const condition = JSON.parse(cond) as PolicyStatement["Condition"] | null;
-      out.push({ Sid: "", Effect: "Allow", Action: [...new Set(actions)].sort(), Resource: JSON.parse(key) as string[], ...(condition ? { Condition: condition } : {}) });
+      out.push({
+        Sid: "",
+        Effect: "Allow",
+        Action: [...new Set(actions)].sort(),
+        Resource: JSON.parse(key) as string[],
+        ...(condition ? { Condition: condition } : {}),
+      });
     }
   }
-  out.sort((a, b) => a.Action[0].localeCompare(b.Action[0]) || a.Resource[0].localeCompare(b.Resource[0]) || JSON.stringify(a).localeCompare(JSON.stringify(b)));
+  out.sort(
+    (a, b) =>
+      a.Action[0].localeCompare(b.Action[0]) ||
+      a.Resource[0].localeCompare(b.Resource[0]) ||
+      JSON.stringify(a).localeCompare(JSON.stringify(b)),
+  );
   const counts = new Map<string, number>();
   for (const st of out) {
     const p = sidPrefix(st.Action[0]);
@@ -240,14 +278,18 @@ export function grantStatements(requests: SimRequest[], env: EnvironmentConfig):
 }
 
 /** The size IAM counts for a managed policy document: its JSON without whitespace. */
-export const policySize = (statements: PolicyStatement[]) => JSON.stringify({ Version: "2012-10-17", Statement: statements }).length;
+export const policySize = (statements: PolicyStatement[]) =>
+  JSON.stringify({ Version: "2012-10-17", Statement: statements }).length;
 
 /** Packs statements, in order, into documents that each stay under the managed-policy limit. */
 export function packDocuments(statements: PolicyStatement[], max = PACK_MAX_CHARS): PolicyStatement[][] {
   const docs: PolicyStatement[][] = [];
   let current: PolicyStatement[] = [];
   for (const st of statements) {
-    if (policySize([st]) > max) throw new Error(`statement ${st.Sid} alone is ${policySize([st])} characters, over IAM's ${max}: split its actions`);
+    if (policySize([st]) > max)
+      throw new Error(
+        `statement ${st.Sid} alone is ${policySize([st])} characters, over IAM's ${max}: split its actions`,
+      );
     if (current.length && policySize([...current, st]) > max) {
       docs.push(current);
       current = [];
@@ -266,11 +308,21 @@ export function packDocuments(statements: PolicyStatement[], max = PACK_MAX_CHAR
  */
 export function terraformOf(stacks: TerraformStack[], env: EnvironmentConfig): Record<string, TfDocument> {
   for (const s of stacks) s.prepareStack();
-  return Object.fromEntries(stacks.map((s) => [s.node.id.replace(`zmanim-${env.name}-`, ""), s.toTerraform() as TfDocument]));
+  return Object.fromEntries(
+    stacks.map((s) => [s.node.id.replace(`zmanim-${env.name}-`, ""), s.toTerraform() as TfDocument]),
+  );
 }
 
 const wildcardMatch = (pattern: string, value: string) =>
-  new RegExp("^" + pattern.replace(/[.+^${}()|[\]\\]/g, "\\$&").replace(/\*/g, ".*").replace(/\?/g, ".") + "$", "s").test(value);
+  new RegExp(
+    "^" +
+      pattern
+        .replace(/[.+^${}()|[\]\\]/g, "\\$&")
+        .replace(/\*/g, ".*")
+        .replace(/\?/g, ".") +
+      "$",
+    "s",
+  ).test(value);
 
 /**
  * Grants no request needs: `action on resource (Sid)` for every action of every Allow statement whose
@@ -289,7 +341,8 @@ export function unusedGrants(statements: PolicyStatement[], requests: SimRequest
     for (const action of st.Action) {
       const arns = byAction.get(action.toLowerCase()) ?? [];
       for (const res of st.Resource) {
-        if (!arns.some((a) => (res === "*" ? a === "*" : wildcardMatch(res, a)))) out.push(`${action} on ${res} (${st.Sid}): no synthesized resource needs it`);
+        if (!arns.some((a) => (res === "*" ? a === "*" : wildcardMatch(res, a))))
+          out.push(`${action} on ${res} (${st.Sid}): no synthesized resource needs it`);
       }
     }
   }

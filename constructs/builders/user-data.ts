@@ -36,14 +36,23 @@ export function assembleUserData(common: string, part: string, role: BootRole): 
   if (!common.startsWith("#!")) throw new Error(`boot script: ${USER_DATA_PARTS.common} must start with a #! line`);
   if (!common.endsWith("\n")) throw new Error(`boot script: ${USER_DATA_PARTS.common} must end with a newline`);
   if (!part.startsWith(ROLE_MARKERS[role])) {
-    throw new Error(`boot script: ${USER_DATA_PARTS[role]} (the ${role} role's part) must start with the line "${ROLE_MARKERS[role]}..."`);
+    throw new Error(
+      `boot script: ${USER_DATA_PARTS[role]} (the ${role} role's part) must start with the line "${ROLE_MARKERS[role]}..."`,
+    );
   }
   return common + part;
 }
 
 /** The boot script of `role` (see `assembleUserData`), read from the parts in `dir`. */
-export function readUserDataScript(dir: string = repoPath("scripts", "box", "user-data"), role: BootRole = "box"): string {
-  return assembleUserData(readFileSync(join(dir, USER_DATA_PARTS.common), "utf8"), readFileSync(join(dir, USER_DATA_PARTS[role]), "utf8"), role);
+export function readUserDataScript(
+  dir: string = repoPath("scripts", "box", "user-data"),
+  role: BootRole = "box",
+): string {
+  return assembleUserData(
+    readFileSync(join(dir, USER_DATA_PARTS.common), "utf8"),
+    readFileSync(join(dir, USER_DATA_PARTS[role]), "utf8"),
+    role,
+  );
 }
 
 /**
@@ -104,7 +113,8 @@ export function renderUserDataForTerraform(
   }
   let text = escapeTerraformTemplate(renderUserDataText(script, all));
   for (const [name, token] of Object.entries(tokens)) {
-    if (text.split(placeholders[name]).length !== 2) throw new Error(`user data placeholder for ${name} must occur exactly once`);
+    if (text.split(placeholders[name]).length !== 2)
+      throw new Error(`user data placeholder for ${name} must occur exactly once`);
     text = text.replace(placeholders[name], () => token);
   }
   return text;

@@ -68,7 +68,9 @@ export interface When {
 
 /** Whether a resource's body satisfies an override's `when`. */
 export function whenHolds(when: When | When[], body: Record<string, unknown>): boolean {
-  return ([] as When[]).concat(when).every((w) => new RegExp(w.matches).test(JSON.stringify(body[w.attribute] ?? null)));
+  return ([] as When[])
+    .concat(when)
+    .every((w) => new RegExp(w.matches).test(JSON.stringify(body[w.attribute] ?? null)));
 }
 
 export interface TypeActions {
@@ -146,7 +148,9 @@ export function actionsFor(kind: TypeKind, type: string, body: Record<string, un
     }
   }
   // An action with an exact resource or context replaces its plain form.
-  return specs.filter((s) => s.resource !== undefined || s.context !== undefined || !detailed.has(s.action.toLowerCase()));
+  return specs.filter(
+    (s) => s.resource !== undefined || s.context !== undefined || !detailed.has(s.action.toLowerCase()),
+  );
 }
 
 /** Every vendored type, as [kind, type]. */
@@ -166,7 +170,8 @@ export async function invalidActions(): Promise<string[]> {
     const t = typeActions(kind, type);
     for (const a of new Set([...t.always, ...Object.values(t.attributes).flat()])) {
       const [service, name = ""] = a.split(":");
-      const ok = (await iamServiceExists(service.toLowerCase())) && (await iamActionExists(service.toLowerCase(), name));
+      const ok =
+        (await iamServiceExists(service.toLowerCase())) && (await iamActionExists(service.toLowerCase(), name));
       if (!ok) out.push(`${kind} ${type}: ${a}`);
     }
   }

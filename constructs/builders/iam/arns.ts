@@ -110,7 +110,9 @@ export function fillArn(format: string, target: ArnTarget): string {
 
 /** The ARN variables of a format other than partition, region and account. */
 export const formatVariables = (format: string) =>
-  [...format.matchAll(/\$\{([A-Za-z0-9]+)\}/g)].map((m) => m[1]).filter((v) => !["Partition", "Region", "Account"].includes(v));
+  [...format.matchAll(/\$\{([A-Za-z0-9]+)\}/g)]
+    .map((m) => m[1])
+    .filter((v) => !["Partition", "Region", "Account"].includes(v));
 
 /** One resource a request is authorized against: its ARN and the iam-data format it was filled from. */
 export interface ArnOf {

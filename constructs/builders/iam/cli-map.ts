@@ -36,7 +36,15 @@ function positional(argv: string[]): string[] {
   return out;
 }
 /** Options that take no value. */
-const FLAGS = new Set(["--delete", "--no-progress", "--only-show-errors", "--quiet", "--dryrun", "--exact-timestamps", "--size-only"]);
+const FLAGS = new Set([
+  "--delete",
+  "--no-progress",
+  "--only-show-errors",
+  "--quiet",
+  "--dryrun",
+  "--exact-timestamps",
+  "--size-only",
+]);
 
 /** Every file under `dir`, as paths relative to `base`. */
 function filesUnder(dir: string, base = dir): string[] {
@@ -55,7 +63,12 @@ export function cliRequests(argv: string[], env: EnvironmentConfig): SimRequest[
   while (argv[0]?.startsWith("--")) argv = argv.slice(2);
   const [service, command] = argv;
   const why = `aws ${argv.slice(0, 2).join(" ")}`;
-  const req = (action: string, resource: string, context: Record<string, string | string[]> = {}, awsOwned = false): SimRequest => ({
+  const req = (
+    action: string,
+    resource: string,
+    context: Record<string, string | string[]> = {},
+    awsOwned = false,
+  ): SimRequest => ({
     action,
     resource,
     context: { ...baseContext(action.split(":")[0], env.region, {}), ...context },
@@ -75,8 +88,12 @@ export function cliRequests(argv: string[], env: EnvironmentConfig): SimRequest[
       const [src, dst] = positional(argv);
       const prefix = dst.replace(/^s3:\/\//, "").replace(/\/$/, "");
       const files = filesUnder(src);
-      const out = [req("s3:ListBucket", s3Bucket(dst)), ...files.map((f) => req("s3:PutObject", `arn:aws:s3:::${prefix}/${f}`))];
-      if (argv.includes("--delete")) out.push(...files.map((f) => req("s3:DeleteObject", `arn:aws:s3:::${prefix}/${f}`)));
+      const out = [
+        req("s3:ListBucket", s3Bucket(dst)),
+        ...files.map((f) => req("s3:PutObject", `arn:aws:s3:::${prefix}/${f}`)),
+      ];
+      if (argv.includes("--delete"))
+        out.push(...files.map((f) => req("s3:DeleteObject", `arn:aws:s3:::${prefix}/${f}`)));
       return out;
     }
     case "ssm send-command": {
@@ -98,7 +115,10 @@ export function cliRequests(argv: string[], env: EnvironmentConfig): SimRequest[
       // Authorized against the sender's identity (its domain, the verified one here) and, in the SES sandbox,
       // the recipient's identity: the address or its domain.
       const from = opt(argv, "--from-email-address") ?? "";
-      const to = (opt(argv, "--destination") ?? "").replace(/^ToAddresses=/, "").split(",").filter(Boolean);
+      const to = (opt(argv, "--destination") ?? "")
+        .replace(/^ToAddresses=/, "")
+        .split(",")
+        .filter(Boolean);
       const identity = (name: string) => `arn:aws:ses:${env.region}:${env.accountId}:identity/${name}`;
       const domain = (a: string) => a.slice(a.indexOf("@") + 1);
       const ctx = { "ses:FromAddress": from, "ses:Recipients": to, "ses:ApiVersion": "2" };
@@ -122,10 +142,20 @@ export function cliRequests(argv: string[], env: EnvironmentConfig): SimRequest[
     case "cloudfront list-distributions":
       return [req("cloudfront:ListDistributions", "*")];
     case "cloudfront create-invalidation":
-      return [req("cloudfront:CreateInvalidation", `arn:aws:cloudfront::${env.accountId}:distribution/${opt(argv, "--distribution-id")}`)];
+      return [
+        req(
+          "cloudfront:CreateInvalidation",
+          `arn:aws:cloudfront::${env.accountId}:distribution/${opt(argv, "--distribution-id")}`,
+        ),
+      ];
     // Found by name: the store's id is generated, so the request names a store of this account.
     case "cloudfront describe-key-value-store":
-      return [req("cloudfront:DescribeKeyValueStore", `arn:aws:cloudfront::${env.accountId}:key-value-store/${PLACEHOLDERS.KeyValueStoreId}`)];
+      return [
+        req(
+          "cloudfront:DescribeKeyValueStore",
+          `arn:aws:cloudfront::${env.accountId}:key-value-store/${PLACEHOLDERS.KeyValueStoreId}`,
+        ),
+      ];
     case "cloudfront-keyvaluestore describe-key-value-store":
       return [req("cloudfront-keyvaluestore:DescribeKeyValueStore", opt(argv, "--kvs-arn") ?? "")];
     case "cloudfront-keyvaluestore list-keys":
@@ -136,7 +166,12 @@ export function cliRequests(argv: string[], env: EnvironmentConfig): SimRequest[
     // reads have no resource type; a dashboard is arn:aws:cloudwatch::<account>:dashboard/<name>.
     // https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazoncloudwatch.html
     case "cloudwatch get-dashboard":
-      return [req("cloudwatch:GetDashboard", `arn:aws:cloudwatch::${env.accountId}:dashboard/${opt(argv, "--dashboard-name")}`)];
+      return [
+        req(
+          "cloudwatch:GetDashboard",
+          `arn:aws:cloudwatch::${env.accountId}:dashboard/${opt(argv, "--dashboard-name")}`,
+        ),
+      ];
     case "cloudwatch get-metric-data":
       return [req("cloudwatch:GetMetricData", "*")];
     case "ce get-cost-and-usage":
@@ -172,10 +207,15 @@ export function s3RestRequest(r: S3RestRequest, bucket: string, env: Environment
     resource = `arn:aws:s3:::${bucket}`;
     if (r.method === "GET" && q.has("location")) action = "s3:GetBucketLocation";
     else if (r.method === "GET" || r.method === "HEAD") action = "s3:ListBucket";
-    else if (r.method === "POST" && q.has("delete")) [action, resource] = ["s3:DeleteObject", `arn:aws:s3:::${bucket}/${PLACEHOLDERS.ObjectName}`];
+    else if (r.method === "POST" && q.has("delete"))
+      [action, resource] = ["s3:DeleteObject", `arn:aws:s3:::${bucket}/${PLACEHOLDERS.ObjectName}`];
   } else if (r.method === "GET" || r.method === "HEAD") action = "s3:GetObject";
-  else if (r.method === "PUT" || (r.method === "POST" && (q.has("uploads") || q.has("uploadId")))) action = "s3:PutObject";
+  else if (r.method === "PUT" || (r.method === "POST" && (q.has("uploads") || q.has("uploadId"))))
+    action = "s3:PutObject";
   else if (r.method === "DELETE") action = q.has("uploadId") ? "s3:AbortMultipartUpload" : "s3:DeleteObject";
-  if (!action) throw new Error(`no IAM mapping for S3 ${r.method} ${r.path}?${r.query}: add it to constructs/builders/iam/cli-map.ts`);
+  if (!action)
+    throw new Error(
+      `no IAM mapping for S3 ${r.method} ${r.path}?${r.query}: add it to constructs/builders/iam/cli-map.ts`,
+    );
   return { action, resource, context: baseContext("s3", env.region, {}), why };
 }

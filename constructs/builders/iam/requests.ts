@@ -69,12 +69,25 @@ export function resourceRequestsSync(r: SimResource, phase: Phase): SimRequest[]
   for (const spec of specs) {
     if (phase === "plan" && r.kind === "resource" && !isRead(spec.action)) continue;
     const service = spec.action.split(":")[0].toLowerCase();
-    const arns = spec.resource ? [{ resource: fillArn(spec.resource, r.target), format: spec.resource }] : arnsOf(spec.action, r.target);
-    for (const { resource, format, unvalidated } of arns as Array<{ resource: string; format?: string; unvalidated?: boolean }>) {
+    const arns = spec.resource
+      ? [{ resource: fillArn(spec.resource, r.target), format: spec.resource }]
+      : arnsOf(spec.action, r.target);
+    for (const { resource, format, unvalidated } of arns as Array<{
+      resource: string;
+      format?: string;
+      unvalidated?: boolean;
+    }>) {
       const extra = Object.fromEntries(Object.entries(spec.context ?? {}).map(([k, v]) => [k, fillArn(v, r.target)]));
-      out.push({ action: spec.action, resource, context: { ...baseContext(service, r.region, r.tags), ...extra }, why: label, format, target: r.target, ...(unvalidated ? { unvalidated } : {}) });
+      out.push({
+        action: spec.action,
+        resource,
+        context: { ...baseContext(service, r.region, r.tags), ...extra },
+        why: label,
+        format,
+        target: r.target,
+        ...(unvalidated ? { unvalidated } : {}),
+      });
     }
   }
   return out;
 }
-

@@ -34,8 +34,15 @@ const idIs = (attr: string): Record<string, string> => ({ id: attr, [attr]: attr
 const SAME_AS: Record<string, Record<string, string>> = {
   ...Object.fromEntries(
     [
-      "aws_iam_role", "aws_iam_instance_profile", "aws_ssm_parameter", "aws_cloudwatch_log_group", "aws_cloudwatch_log_delivery_source",
-      "aws_cloudwatch_log_delivery_destination", "aws_db_parameter_group", "aws_db_subnet_group", "aws_elasticache_serverless_cache",
+      "aws_iam_role",
+      "aws_iam_instance_profile",
+      "aws_ssm_parameter",
+      "aws_cloudwatch_log_group",
+      "aws_cloudwatch_log_delivery_source",
+      "aws_cloudwatch_log_delivery_destination",
+      "aws_db_parameter_group",
+      "aws_db_subnet_group",
+      "aws_elasticache_serverless_cache",
     ].map((t) => [t, idIs("name")]),
   ),
   aws_s3_bucket: idIs("bucket"),
@@ -62,7 +69,8 @@ export function resolve(stack: TfDocument, v: unknown, depth = 0): string | unde
   const body = stack.resource?.[type]?.[id];
   const same = SAME_AS[type]?.[attr];
   if (!body || !same) return undefined;
-  if (same === "name" && body.name === undefined && typeof body.name_prefix === "string") return body.name_prefix + NAME_PREFIX_SUFFIX;
+  if (same === "name" && body.name === undefined && typeof body.name_prefix === "string")
+    return body.name_prefix + NAME_PREFIX_SUFFIX;
   return resolve(stack, body[same], depth + 1);
 }
 
@@ -91,9 +99,18 @@ interface TargetSpec {
 const TARGETS: Record<string, (b: Body, s: TfDocument) => TargetSpec> = {
   aws_s3_bucket: (b) => ({ primary: "s3:bucket", vars: { BucketName: b.bucket as string } }),
   ...Object.fromEntries(
-    ["policy", "versioning", "lifecycle_configuration", "logging", "ownership_controls", "public_access_block", "server_side_encryption_configuration"].map(
-      (t) => [`aws_s3_bucket_${t}`, (b: Body, s: TfDocument) => ({ primary: "s3:bucket", vars: { BucketName: resolve(s, b.bucket) } })],
-    ),
+    [
+      "policy",
+      "versioning",
+      "lifecycle_configuration",
+      "logging",
+      "ownership_controls",
+      "public_access_block",
+      "server_side_encryption_configuration",
+    ].map((t) => [
+      `aws_s3_bucket_${t}`,
+      (b: Body, s: TfDocument) => ({ primary: "s3:bucket", vars: { BucketName: resolve(s, b.bucket) } }),
+    ]),
   ),
   aws_iam_role: (b) => ({ primary: "iam:role", vars: { RoleNameWithPath: b.name as string } }),
   aws_iam_role_policy: (b, s) => ({ primary: "iam:role", vars: { RoleNameWithPath: resolve(s, b.role) } }),
@@ -129,12 +146,21 @@ const TARGETS: Record<string, (b: Body, s: TfDocument) => TargetSpec> = {
       generated: { GroupId: "0123abcd-4567-89ef-0123-456789abcdef" },
     };
   },
-  aws_ssm_parameter: (b) => ({ primary: "ssm:parameter", vars: { ParameterNameWithoutLeadingSlash: stripSlash(String(b.name)) } }),
+  aws_ssm_parameter: (b) => ({
+    primary: "ssm:parameter",
+    vars: { ParameterNameWithoutLeadingSlash: stripSlash(String(b.name)) },
+  }),
   aws_cloudwatch_log_group: (b) => ({ primary: "logs:log-group", vars: { LogGroupName: b.name as string } }),
   aws_sns_topic: (b) => ({ primary: "sns:topic", vars: { TopicName: b.name as string } }),
-  aws_sns_topic_subscription: (b, s) => ({ primary: "sns:topic", vars: { TopicName: resolve(s, target(s, b.topic_arn)?.name) } }),
+  aws_sns_topic_subscription: (b, s) => ({
+    primary: "sns:topic",
+    vars: { TopicName: resolve(s, target(s, b.topic_arn)?.name) },
+  }),
   aws_cloudwatch_metric_alarm: (b) => ({ primary: "cloudwatch:alarm", vars: { AlarmName: b.alarm_name as string } }),
-  aws_cloudwatch_log_delivery_source: (b) => ({ primary: "logs:delivery-source", vars: { DeliverySourceName: b.name as string } }),
+  aws_cloudwatch_log_delivery_source: (b) => ({
+    primary: "logs:delivery-source",
+    vars: { DeliverySourceName: b.name as string },
+  }),
   aws_cloudwatch_log_delivery_destination: (b) => ({
     primary: "logs:delivery-destination",
     vars: { DeliveryDestinationName: b.name as string },
@@ -147,10 +173,19 @@ const TARGETS: Record<string, (b: Body, s: TfDocument) => TargetSpec> = {
     },
   }),
   aws_budgets_budget: (b) => ({ primary: "budgets:budget", vars: { BudgetName: b.name as string } }),
-  aws_cloudwatch_dashboard: (b) => ({ primary: "cloudwatch:dashboard", vars: { DashboardName: b.dashboard_name as string } }),
-  aws_cloudwatch_log_metric_filter: (b, s) => ({ primary: "logs:log-group", vars: { LogGroupName: resolve(s, b.log_group_name) } }),
+  aws_cloudwatch_dashboard: (b) => ({
+    primary: "cloudwatch:dashboard",
+    vars: { DashboardName: b.dashboard_name as string },
+  }),
+  aws_cloudwatch_log_metric_filter: (b, s) => ({
+    primary: "logs:log-group",
+    vars: { LogGroupName: resolve(s, b.log_group_name) },
+  }),
   aws_sesv2_email_identity: (b) => ({ primary: "ses:identity", vars: { IdentityName: b.email_identity as string } }),
-  aws_sesv2_email_identity_mail_from_attributes: (b, s) => ({ primary: "ses:identity", vars: { IdentityName: resolve(s, b.email_identity) } }),
+  aws_sesv2_email_identity_mail_from_attributes: (b, s) => ({
+    primary: "ses:identity",
+    vars: { IdentityName: resolve(s, b.email_identity) },
+  }),
   ...Object.fromEntries(
     (
       [
@@ -160,7 +195,10 @@ const TARGETS: Record<string, (b: Body, s: TfDocument) => TargetSpec> = {
         ["aws_apigatewayv2_authorizer", "authorizer", "authorizers"],
         ["aws_apigatewayv2_vpc_link", "vpclink", "vpclinks"],
       ] as const
-    ).map(([t, item, collection]) => [t, () => ({ primary: `apigateway:${item}`, also: [`apigateway:${collection}`], vars: {} })]),
+    ).map(([t, item, collection]) => [
+      t,
+      () => ({ primary: `apigateway:${item}`, also: [`apigateway:${collection}`], vars: {} }),
+    ]),
   ),
   aws_apigatewayv2_stage: (b, s) => ({
     primary: "apigateway:stage",
@@ -176,7 +214,8 @@ const TARGETS: Record<string, (b: Body, s: TfDocument) => TargetSpec> = {
       // the default subnet group. RDS's example policies grant CreateDBInstance on og:default* for this.
       // https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/security_iam_id-based-policy-examples-create-and-modify-examples.html
       OptionGroupName: resolve(s, b.option_group_name) ?? defaultOptionGroup(b),
-      ParameterGroupName: b.parameter_group_name === undefined ? defaultParameterGroup(b) : resolve(s, b.parameter_group_name),
+      ParameterGroupName:
+        b.parameter_group_name === undefined ? defaultParameterGroup(b) : resolve(s, b.parameter_group_name),
       SubnetGroupName: b.db_subnet_group_name === undefined ? "default" : resolve(s, b.db_subnet_group_name),
       SnapshotName: b.final_snapshot_identifier as string | undefined,
     },
@@ -191,11 +230,20 @@ const TARGETS: Record<string, (b: Body, s: TfDocument) => TargetSpec> = {
   aws_db_subnet_group: (b) => ({ primary: "rds:subgrp", vars: { SubnetGroupName: b.name as string } }),
   aws_db_event_subscription: (b, s) => ({
     primary: "rds:es",
-    vars: { SubscriptionName: b.name as string, DbInstanceName: resolve(s, (b.source_ids as string[] | undefined)?.[0]) },
+    vars: {
+      SubscriptionName: b.name as string,
+      DbInstanceName: resolve(s, (b.source_ids as string[] | undefined)?.[0]),
+    },
   }),
-  aws_elasticache_serverless_cache: (b) => ({ primary: "elasticache:serverlesscache", vars: { ServerlessCacheName: b.name as string } }),
+  aws_elasticache_serverless_cache: (b) => ({
+    primary: "elasticache:serverlesscache",
+    vars: { ServerlessCacheName: b.name as string },
+  }),
   aws_elasticache_user: (b) => ({ primary: "elasticache:user", vars: { UserId: b.user_id as string } }),
-  aws_elasticache_subnet_group: (b) => ({ primary: "elasticache:subnetgroup", vars: { CacheSubnetGroupName: b.name as string } }),
+  aws_elasticache_subnet_group: (b) => ({
+    primary: "elasticache:subnetgroup",
+    vars: { CacheSubnetGroupName: b.name as string },
+  }),
   aws_elasticache_replication_group: (b, s) => ({
     primary: "elasticache:replicationgroup",
     vars: {
@@ -227,7 +275,10 @@ const TARGETS: Record<string, (b: Body, s: TfDocument) => TargetSpec> = {
   aws_vpc_endpoint: () => ({ primary: "ec2:vpc-endpoint", vars: {} }),
   aws_volume_attachment: () => ({ primary: "ec2:volume", vars: {} }),
   // CLOUDFRONT-scoped web ACLs carry `global` in their ARN, regional ones `regional`.
-  aws_wafv2_web_acl: (b) => ({ primary: "wafv2:webacl", vars: { Scope: b.scope === "CLOUDFRONT" ? "global" : "regional", Name: b.name as string } }),
+  aws_wafv2_web_acl: (b) => ({
+    primary: "wafv2:webacl",
+    vars: { Scope: b.scope === "CLOUDFRONT" ? "global" : "regional", Name: b.name as string },
+  }),
 };
 
 /** The engine's major version as RDS names default groups: `16` of postgres 16.x, `8-0` of mysql 8.0.x. */
@@ -244,7 +295,10 @@ const defaultOptionGroup = (b: Body) => `default:${String(b.engine)}-${engineMaj
 const defaultParameterGroup = (b: Body) => `default.${String(b.engine)}${engineMajor(b).replace("-", ".")}`;
 
 /** Reads `provider` blocks: default region, aliased regions, and default tags. */
-function providers(stack: TfDocument): { regions: Record<string, string>; tags: Record<string, Record<string, string>> } {
+function providers(stack: TfDocument): {
+  regions: Record<string, string>;
+  tags: Record<string, Record<string, string>>;
+} {
   const regions: Record<string, string> = {};
   const tags: Record<string, Record<string, string>> = {};
   for (const p of stack.provider?.aws ?? []) {
@@ -268,7 +322,15 @@ export function simResources(stackName: string, stack: TfDocument, account: stri
         const region = p.regions[prov] ?? p.regions.aws;
         const tags = { ...(p.tags[prov] ?? {}), ...((body.tags as Record<string, string> | undefined) ?? {}) };
         const t = TARGETS[type]?.(body, stack) ?? { vars: {} };
-        const target = { region, account, primary: t.primary, also: t.also, vars: defined(t.vars), generated: t.generated, generatedPatterns: t.generatedPatterns };
+        const target = {
+          region,
+          account,
+          primary: t.primary,
+          also: t.also,
+          vars: defined(t.vars),
+          generated: t.generated,
+          generatedPatterns: t.generatedPatterns,
+        };
         out.push({ stack: stackName, kind, type, id, body, region, tags, target });
       }
     }

@@ -36,7 +36,10 @@ function fill(doc: PolicyDocument, stack: TfDocument, where: string): PolicyDocu
 }
 
 /** Bucket name -> its bucket policy, across the stacks and `backend.tf.json`. */
-export function bucketPolicies(stacks: Record<string, TfDocument>, backend: TfDocument = JSON.parse(readFileSync(BACKEND_FILE, "utf8"))): Record<string, PolicyDocument> {
+export function bucketPolicies(
+  stacks: Record<string, TfDocument>,
+  backend: TfDocument = JSON.parse(readFileSync(BACKEND_FILE, "utf8")),
+): Record<string, PolicyDocument> {
   const out: Record<string, PolicyDocument> = {};
   for (const [name, stack] of [...Object.entries(stacks), ["backend.tf.json", backend] as [string, TfDocument]]) {
     for (const [id, body] of Object.entries(stack.resource?.aws_s3_bucket_policy ?? {})) {
@@ -56,7 +59,11 @@ export const HTTPS_CONTEXT = { "aws:SecureTransport": "true", "s3:TlsVersion": "
  * Attaches the target bucket's policy to every S3 request on a bucket that has one, and adds `context`
  * (HTTPS by default; the caller's `aws:SourceVpce` where it goes through the endpoint).
  */
-export function withBucketPolicies(requests: SimRequest[], policies: Record<string, PolicyDocument>, context: Record<string, string> = HTTPS_CONTEXT): SimRequest[] {
+export function withBucketPolicies(
+  requests: SimRequest[],
+  policies: Record<string, PolicyDocument>,
+  context: Record<string, string> = HTTPS_CONTEXT,
+): SimRequest[] {
   return requests.map((r) => {
     const m = /^arn:aws:s3:::([^/]+)/.exec(r.resource);
     if (!r.action.toLowerCase().startsWith("s3:") || !m || !policies[m[1]]) return r;

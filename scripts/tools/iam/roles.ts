@@ -42,21 +42,36 @@ export function stateRequests(stackName: string, stack: TfDocument, account: str
   s3("s3:ListBucket", bucket);
   s3("s3:GetObject", `${bucket}/${be.key}`);
   if (write) s3("s3:PutObject", `${bucket}/${be.key}`);
-  if (be.use_lockfile) for (const a of ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"]) s3(a, `${bucket}/${be.key}.tflock`, `${why} lock file`);
+  if (be.use_lockfile)
+    for (const a of ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"])
+      s3(a, `${bucket}/${be.key}.tflock`, `${why} lock file`);
   if (be.dynamodb_table) {
     const table = `arn:aws:dynamodb:${be.region}:${account}:table/${be.dynamodb_table}`;
     for (const a of ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:DeleteItem"]) {
-      out.push({ action: a, resource: table, context: baseContext("dynamodb", be.region, {}), why: `${why} lock table` });
+      out.push({
+        action: a,
+        resource: table,
+        context: baseContext("dynamodb", be.region, {}),
+        why: `${why} lock table`,
+      });
     }
   }
-  const remote = (stack.data as Record<string, Record<string, { config?: { bucket?: string; key?: string } }>> | undefined)?.terraform_remote_state ?? {};
+  const remote =
+    (stack.data as Record<string, Record<string, { config?: { bucket?: string; key?: string } }>> | undefined)
+      ?.terraform_remote_state ?? {};
   for (const [id, rs] of Object.entries(remote)) {
-    if (rs.config?.bucket && rs.config.key) s3("s3:GetObject", `arn:aws:s3:::${rs.config.bucket}/${rs.config.key}`, `${stackName}: remote state ${id}`);
+    if (rs.config?.bucket && rs.config.key)
+      s3("s3:GetObject", `arn:aws:s3:::${rs.config.bucket}/${rs.config.key}`, `${stackName}: remote state ${id}`);
   }
   return out;
 }
 
-async function stackRequests(stacks: Record<string, TfDocument>, names: string[], env: EnvironmentConfig, phase: Phase): Promise<SimRequest[]> {
+async function stackRequests(
+  stacks: Record<string, TfDocument>,
+  names: string[],
+  env: EnvironmentConfig,
+  phase: Phase,
+): Promise<SimRequest[]> {
   const out: SimRequest[] = [];
   for (const name of names) {
     const stack = stacks[name];
@@ -80,7 +95,11 @@ export function planRequests(stacks: Record<string, TfDocument>, env: Environmen
  * remote-execution workspace, i.e. every stack but the admin-applied ones. The apply phase creates, updates,
  * deletes and tags; the plan phase refreshes and reads. State lives in Terraform Cloud: no AWS state calls.
  */
-export function tfcRunRequests(stacks: Record<string, TfDocument>, env: EnvironmentConfig, phase: Phase): Promise<SimRequest[]> {
+export function tfcRunRequests(
+  stacks: Record<string, TfDocument>,
+  env: EnvironmentConfig,
+  phase: Phase,
+): Promise<SimRequest[]> {
   const names = Object.keys(stacks).filter((n) => !ADMIN_APPLIED_STACKS.includes(n));
   return stackRequests(stacks, names, env, phase);
 }

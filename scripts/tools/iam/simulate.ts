@@ -13,7 +13,10 @@ export type { Phase, SimRequest } from "../../../constructs/builders/iam/request
 import type { PolicyDocument as PolicyDoc } from "../../../constructs/builders/iam/policy-types";
 import { TfDocument } from "../../../constructs/builders/iam/tf-document";
 
-export type { PolicyDocument as PolicyDoc, Statement as PolicyStatement } from "../../../constructs/builders/iam/policy-types";
+export type {
+  PolicyDocument as PolicyDoc,
+  Statement as PolicyStatement,
+} from "../../../constructs/builders/iam/policy-types";
 
 export interface RolePolicies {
   roleName: string;
@@ -23,12 +26,26 @@ export interface RolePolicies {
 
 /** AWS managed policies the evaluator knows, vendored under data/managed (see docs/iam-sufficiency.md). */
 export const MANAGED_POLICIES: Record<string, string> = {
-  "arn:aws:iam::aws:policy/ReadOnlyAccess": join(__dirname, "..", "..", "..", "constructs", "builders", "iam", "data", "managed", "ReadOnlyAccess.json"),
+  "arn:aws:iam::aws:policy/ReadOnlyAccess": join(
+    __dirname,
+    "..",
+    "..",
+    "..",
+    "constructs",
+    "builders",
+    "iam",
+    "data",
+    "managed",
+    "ReadOnlyAccess.json",
+  ),
 };
 
 function managedPolicy(arn: string): PolicyDoc {
   const file = MANAGED_POLICIES[arn];
-  if (!file) throw new Error(`managed policy ${arn} is not vendored: add its document under constructs/builders/iam/data/managed/`);
+  if (!file)
+    throw new Error(
+      `managed policy ${arn} is not vendored: add its document under constructs/builders/iam/data/managed/`,
+    );
   return (JSON.parse(readFileSync(file, "utf8")) as { document: PolicyDoc }).document;
 }
 
@@ -46,13 +63,19 @@ export function rolePolicies(stacks: Record<string, TfDocument>, roleName: strin
   for (const [stackName, stack] of Object.entries(stacks)) {
     for (const body of Object.values(stack.resource?.aws_iam_role ?? {})) if (body.name === roleName) found = true;
     for (const [id, body] of Object.entries(stack.resource?.aws_iam_role_policy ?? {})) {
-      if (resolve(stack, body.role) === roleName) policies.push({ name: `${stackName}/${id}`, policy: parseDoc(body.policy, `${stackName}/aws_iam_role_policy.${id}`) });
+      if (resolve(stack, body.role) === roleName)
+        policies.push({
+          name: `${stackName}/${id}`,
+          policy: parseDoc(body.policy, `${stackName}/aws_iam_role_policy.${id}`),
+        });
     }
     for (const [id, body] of Object.entries(stack.resource?.aws_iam_role_policy_attachment ?? {})) {
       if (resolve(stack, body.role) !== roleName) continue;
       const arn = String(body.policy_arn);
       const ref = /^\$\{aws_iam_policy\.([A-Za-z0-9_-]+)\.arn\}$/.exec(arn);
-      const policy = ref ? parseDoc(stack.resource?.aws_iam_policy?.[ref[1]]?.policy, `${stackName}/aws_iam_policy.${ref[1]}`) : managedPolicy(arn);
+      const policy = ref
+        ? parseDoc(stack.resource?.aws_iam_policy?.[ref[1]]?.policy, `${stackName}/aws_iam_policy.${ref[1]}`)
+        : managedPolicy(arn);
       policies.push({ name: `${stackName}/${id}`, policy });
     }
   }
@@ -91,9 +114,18 @@ export function awsManagedKeyPolicy(account: string, region: string, service: st
         Sid: `Allow access through ${service} for all principals in the account that are authorized to use ${service}`,
         Effect: "Allow",
         Principal: { AWS: "*" },
-        Action: ["kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:CreateGrant", "kms:DescribeKey"],
+        Action: [
+          "kms:Encrypt",
+          "kms:Decrypt",
+          "kms:ReEncrypt*",
+          "kms:GenerateDataKey*",
+          "kms:CreateGrant",
+          "kms:DescribeKey",
+        ],
         Resource: "*",
-        Condition: { StringEquals: { "kms:CallerAccount": account, "kms:ViaService": `${service}.${region}.amazonaws.com` } },
+        Condition: {
+          StringEquals: { "kms:CallerAccount": account, "kms:ViaService": `${service}.${region}.amazonaws.com` },
+        },
       },
       {
         Sid: "Allow direct access to key metadata to the account",
@@ -133,12 +165,18 @@ export async function denials(role: RolePolicies, requests: SimRequest[]): Promi
         action: r.action,
         resource: { resource: r.resource, accountId: role.account },
         // A resource policy may name the caller by aws:PrincipalArn (the bucket policies do).
-        contextVariables: kms ? { ...r.context, "kms:CallerAccount": role.account } : r.resourcePolicy ? { ...r.context, "aws:PrincipalArn": principal } : r.context,
+        contextVariables: kms
+          ? { ...r.context, "kms:CallerAccount": role.account }
+          : r.resourcePolicy
+            ? { ...r.context, "aws:PrincipalArn": principal }
+            : r.context,
       },
       identityPolicies: role.policies,
       serviceControlPolicies: [],
       resourceControlPolicies: [],
-      resourcePolicy: kms ? awsManagedKeyPolicy(role.account, kmsRegion(r.resource), viaService(r.context)) : r.resourcePolicy,
+      resourcePolicy: kms
+        ? awsManagedKeyPolicy(role.account, kmsRegion(r.resource), viaService(r.context))
+        : r.resourcePolicy,
     };
     if (r.awsOwned || r.unvalidated) {
       const verdict = runUnsafeSimulation(simulation, {});
@@ -146,8 +184,15 @@ export async function denials(role: RolePolicies, requests: SimRequest[]): Promi
       continue;
     }
     const result = await runSimulation(simulation, {});
-    if (result.resultType === "error") out.push({ action: r.action, resource: r.resource, why: r.why, result: `simulation error: ${result.errors.message}` });
-    else if (result.overallResult !== "Allowed") out.push({ action: r.action, resource: r.resource, why: r.why, result: result.overallResult });
+    if (result.resultType === "error")
+      out.push({
+        action: r.action,
+        resource: r.resource,
+        why: r.why,
+        result: `simulation error: ${result.errors.message}`,
+      });
+    else if (result.overallResult !== "Allowed")
+      out.push({ action: r.action, resource: r.resource, why: r.why, result: result.overallResult });
   }
   return out;
 }

@@ -40,7 +40,6 @@ export const ANTICIPATED_RESOURCE_TYPES = [
 
 export const ANTICIPATED_DATA_TYPES = ["aws_availability_zones", "aws_caller_identity", "aws_region"];
 
-
 /** Synthesizes `env` into a temporary directory and returns each stack's JSON, keyed by short stack name. */
 export function synthStacks(env: EnvironmentConfig): Record<string, TfDocument> {
   const base = mkdtempSync(join(tmpdir(), "zmanim-iam-"));
@@ -48,7 +47,9 @@ export function synthStacks(env: EnvironmentConfig): Record<string, TfDocument> 
     const outdir = synthEnvironment(env, join(base, "cdktf.out"));
     const stacks: Record<string, TfDocument> = {};
     for (const dir of readdirSync(join(outdir, "stacks"))) {
-      stacks[dir.replace(`${resourcePrefix(env)}-`, "")] = JSON.parse(readFileSync(join(outdir, "stacks", dir, "cdk.tf.json"), "utf8"));
+      stacks[dir.replace(`${resourcePrefix(env)}-`, "")] = JSON.parse(
+        readFileSync(join(outdir, "stacks", dir, "cdk.tf.json"), "utf8"),
+      );
     }
     return stacks;
   } finally {
@@ -71,12 +72,16 @@ export function typesOf(stacks: Record<string, TfDocument>): { resource: Set<str
 }
 
 const isEnvironment = (v: unknown): v is EnvironmentConfig =>
-  typeof v === "object" && v !== null && typeof (v as EnvironmentConfig).accountId === "string" && typeof (v as EnvironmentConfig).region === "string";
+  typeof v === "object" &&
+  v !== null &&
+  typeof (v as EnvironmentConfig).accountId === "string" &&
+  typeof (v as EnvironmentConfig).region === "string";
 
 /** Every environment constructs/config/environments.ts exports: those in `environments` and the shipped examples beside them. */
 export function shippedEnvironments(): EnvironmentConfig[] {
   const byName = new Map<string, EnvironmentConfig>();
-  for (const v of [...Object.values(shipped.environments), ...Object.values(shipped)]) if (isEnvironment(v)) byName.set(v.name, v);
+  for (const v of [...Object.values(shipped.environments), ...Object.values(shipped)])
+    if (isEnvironment(v)) byName.set(v.name, v);
   return [...byName.values()];
 }
 

@@ -59,16 +59,27 @@ export interface ExpandedAction {
 /** Every action a pattern (`*`, `s3:*`, `s3:Get*`, `s3:GetObject`) matches, case-insensitively. */
 export function expandAction(pattern: string): ExpandedAction[] {
   const [service, name] = pattern === "*" ? ["*", "*"] : pattern.split(":");
-  const re = new RegExp(`^${(name ?? "").replace(/[.+^${}()|[\]\\]/g, "\\$&").replace(/\*/g, ".*").replace(/\?/g, ".")}$`, "i");
+  const re = new RegExp(
+    `^${(name ?? "")
+      .replace(/[.+^${}()|[\]\\]/g, "\\$&")
+      .replace(/\*/g, ".*")
+      .replace(/\?/g, ".")}$`,
+    "i",
+  );
   const svcs = service === "*" ? allServices() : [service];
   return svcs.flatMap((svc) =>
     Object.values(serviceActions(svc))
       .filter((a) => re.test(a.name))
-      .map((a) => ({ action: `${svc.toLowerCase()}:${a.name}`, accessLevel: a.accessLevel, restrictable: a.resourceTypes.length > 0 })),
+      .map((a) => ({
+        action: `${svc.toLowerCase()}:${a.name}`,
+        accessLevel: a.accessLevel,
+        restrictable: a.resourceTypes.length > 0,
+      })),
   );
 }
 
-const list = (v: unknown): string[] => (v === undefined || v === null ? [] : Array.isArray(v) ? (v as string[]) : [String(v)]);
+const list = (v: unknown): string[] =>
+  v === undefined || v === null ? [] : Array.isArray(v) ? (v as string[]) : [String(v)];
 
 interface StatementAnalysis {
   actions: ExpandedAction[];
@@ -89,7 +100,12 @@ const uniq = (xs: string[]) => [...new Set(xs)].sort();
 
 /** CKV_AWS_355: every action of a statement that grants a restrictable action on `*`. */
 export function unconstrainedActions(sts: Statement[]): string[] {
-  return uniq(allow(sts).map(analyse).filter((a) => a.unconstrained).flatMap((a) => a.actions.map((x) => x.action)));
+  return uniq(
+    allow(sts)
+      .map(analyse)
+      .filter((a) => a.unconstrained)
+      .flatMap((a) => a.actions.map((x) => x.action)),
+  );
 }
 
 /** CKV_AWS_290 ("Write") and CKV_AWS_289 ("Permissions management"): restrictable actions of that level on `*` without a Condition. */
@@ -103,33 +119,73 @@ export function actionsWithoutConstraints(sts: Statement[], accessLevel: "Write"
 }
 
 /** cloudsplaining's READ_ONLY_DATA_EXFILTRATION_ACTIONS (cloudsplaining/shared/constants.py). */
-export const DATA_EXFILTRATION_ACTIONS = ["s3:getobject", "ssm:getparameter", "ssm:getparameters", "ssm:getparametersbypath", "secretsmanager:getsecretvalue"];
+export const DATA_EXFILTRATION_ACTIONS = [
+  "s3:getobject",
+  "ssm:getparameter",
+  "ssm:getparameters",
+  "ssm:getparametersbypath",
+  "secretsmanager:getsecretvalue",
+];
 
 /**
  * cloudsplaining's ACTIONS_THAT_RETURN_CREDENTIALS (cloudsplaining/shared/constants.py) for the services this
  * project's policies use or could plausibly use; checkov's CKV_AWS_287 drops ecr:GetAuthorizationToken.
  */
 export const CREDENTIAL_ACTIONS = [
-  "ec2:getpassworddata", "iam:createaccesskey", "iam:createloginprofile", "iam:createservicespecificcredential",
-  "iam:resetservicespecificcredential", "iam:updateaccesskey", "lightsail:getinstanceaccessdetails",
-  "lightsail:downloaddefaultkeypair", "lightsail:createbucketaccesskey", "lightsail:getrelationaldatabasemasteruserpassword",
-  "rds-db:connect", "redshift:getclustercredentials", "redshift:getclustercredentialswithiam", "redshift-serverless:getcredentials",
-  "sso:getrolecredentials", "sts:assumerole", "sts:assumerolewithsaml", "sts:assumerolewithwebidentity",
-  "sts:getfederationtoken", "sts:getsessiontoken", "codeartifact:getauthorizationtoken", "codepipeline:pollforjobs",
-  "cognito-identity:getopenidtoken", "cognito-identity:getopenidtokenfordeveloperidentity", "cognito-identity:getcredentialsforidentity",
-  "connect:getfederationtoken", "ecr-public:getauthorizationtoken", "grafana:createworkspaceapikey", "appsync:createapikey",
+  "ec2:getpassworddata",
+  "iam:createaccesskey",
+  "iam:createloginprofile",
+  "iam:createservicespecificcredential",
+  "iam:resetservicespecificcredential",
+  "iam:updateaccesskey",
+  "lightsail:getinstanceaccessdetails",
+  "lightsail:downloaddefaultkeypair",
+  "lightsail:createbucketaccesskey",
+  "lightsail:getrelationaldatabasemasteruserpassword",
+  "rds-db:connect",
+  "redshift:getclustercredentials",
+  "redshift:getclustercredentialswithiam",
+  "redshift-serverless:getcredentials",
+  "sso:getrolecredentials",
+  "sts:assumerole",
+  "sts:assumerolewithsaml",
+  "sts:assumerolewithwebidentity",
+  "sts:getfederationtoken",
+  "sts:getsessiontoken",
+  "codeartifact:getauthorizationtoken",
+  "codepipeline:pollforjobs",
+  "cognito-identity:getopenidtoken",
+  "cognito-identity:getopenidtokenfordeveloperidentity",
+  "cognito-identity:getcredentialsforidentity",
+  "connect:getfederationtoken",
+  "ecr-public:getauthorizationtoken",
+  "grafana:createworkspaceapikey",
+  "appsync:createapikey",
 ];
 
 /** cloudsplaining's PRIVILEGE_ESCALATION_METHODS (cloudsplaining/shared/constants.py): each needs all of its actions. */
 export const PRIVILEGE_ESCALATION_METHODS: string[][] = [
-  ["iam:createaccesskey"], ["iam:createloginprofile"], ["iam:updateloginprofile"], ["iam:addusertogroup"],
-  ["iam:createpolicyversion"], ["iam:setdefaultpolicyversion"], ["iam:attachuserpolicy"], ["iam:attachgrouppolicy"],
-  ["iam:attachrolepolicy"], ["iam:putuserpolicy"], ["iam:putgrouppolicy"], ["iam:putrolepolicy"], ["iam:updateassumerolepolicy"],
+  ["iam:createaccesskey"],
+  ["iam:createloginprofile"],
+  ["iam:updateloginprofile"],
+  ["iam:addusertogroup"],
+  ["iam:createpolicyversion"],
+  ["iam:setdefaultpolicyversion"],
+  ["iam:attachuserpolicy"],
+  ["iam:attachgrouppolicy"],
+  ["iam:attachrolepolicy"],
+  ["iam:putuserpolicy"],
+  ["iam:putgrouppolicy"],
+  ["iam:putrolepolicy"],
+  ["iam:updateassumerolepolicy"],
   ["iam:passrole", "ec2:runinstances"],
   ["iam:passrole", "lambda:createfunction", "lambda:invokefunction"],
   ["iam:passrole", "lambda:createfunction", "lambda:createeventsourcemapping"],
-  ["iam:passrole", "glue:createdevendpoint"], ["iam:passrole", "cloudformation:createstack"], ["iam:passrole", "datapipeline:createpipeline"],
-  ["glue:updatedevendpoint"], ["lambda:updatefunctioncode"],
+  ["iam:passrole", "glue:createdevendpoint"],
+  ["iam:passrole", "cloudformation:createstack"],
+  ["iam:passrole", "datapipeline:createpipeline"],
+  ["glue:updatedevendpoint"],
+  ["lambda:updatefunctioncode"],
   ["cloudformation:createchangeset", "cloudformation:executechangeset"],
   ["ec2:modifyinstanceattribute", "ec2:stopinstances", "ec2:startinstances"],
   ["ec2:createlaunchtemplateversion", "ec2:modifylaunchtemplate"],

@@ -64,7 +64,9 @@ function baseFile(root: string, src: string): string | undefined {
 export function resourceRules(root: string): CheckovRule[] {
   const dir = join(root, RESOURCE_DIR);
   const out: CheckovRule[] = [];
-  for (const file of readdirSync(dir).filter((f) => f.endsWith(".py") && f !== "__init__.py").sort()) {
+  for (const file of readdirSync(dir)
+    .filter((f) => f.endsWith(".py") && f !== "__init__.py")
+    .sort()) {
     const src = readFileSync(join(dir, file), "utf8");
     if (!/^check\s*=/m.test(src)) continue; // abstract bases and helpers register no check
     const base = baseFile(root, src);
@@ -75,9 +77,17 @@ export function resourceRules(root: string): CheckovRule[] {
     if (name && port) name = name.replace("{port}", port);
     const resources = supportedResources(src) ?? supportedResources(baseSrc);
     if (!idMatch || !name || !resources?.length) {
-      throw new Error(`${RESOURCE_DIR}/${file}: no id, name or supported_resources found (id=${idMatch?.[1]}, name=${name}, resources=${resources}); update refresh-checkov.ts for the new layout`);
+      throw new Error(
+        `${RESOURCE_DIR}/${file}: no id, name or supported_resources found (id=${idMatch?.[1]}, name=${name}, resources=${resources}); update refresh-checkov.ts for the new layout`,
+      );
     }
-    out.push({ id: idMatch[1], name, resources: [...new Set(resources)].sort(), file: `${RESOURCE_DIR}/${file}`, kind: "resource" });
+    out.push({
+      id: idMatch[1],
+      name,
+      resources: [...new Set(resources)].sort(),
+      file: `${RESOURCE_DIR}/${file}`,
+      kind: "resource",
+    });
   }
   return out;
 }
@@ -87,7 +97,8 @@ function graphTypes(node: unknown, acc: Set<string>): Set<string> {
   if (Array.isArray(node)) node.forEach((n) => graphTypes(n, acc));
   else if (node && typeof node === "object") {
     for (const [k, v] of Object.entries(node)) {
-      if (k === "resource_types") [v].flat().forEach((t) => typeof t === "string" && t.startsWith("aws_") && acc.add(t));
+      if (k === "resource_types")
+        [v].flat().forEach((t) => typeof t === "string" && t.startsWith("aws_") && acc.add(t));
       else graphTypes(v, acc);
     }
   }
@@ -101,18 +112,26 @@ export function graphRules(root: string): CheckovRule[] {
     .filter((f) => f.endsWith(".yaml") || f.endsWith(".yml"))
     .sort()
     .map((file) => {
-      const doc = parse(readFileSync(join(dir, file), "utf8")) as { metadata?: { id?: string; name?: string }; definition?: unknown };
+      const doc = parse(readFileSync(join(dir, file), "utf8")) as {
+        metadata?: { id?: string; name?: string };
+        definition?: unknown;
+      };
       const id = doc.metadata?.id;
       const resources = [...graphTypes(doc.definition, new Set())].sort();
       if (!id || !doc.metadata?.name || resources.length === 0) {
-        throw new Error(`${GRAPH_DIR}/${file}: no metadata.id, metadata.name or resource_types found; update refresh-checkov.ts`);
+        throw new Error(
+          `${GRAPH_DIR}/${file}: no metadata.id, metadata.name or resource_types found; update refresh-checkov.ts`,
+        );
       }
       return { id, name: doc.metadata.name, resources, file: `${GRAPH_DIR}/${file}`, kind: "graph" as const };
     });
 }
 
 const byId = (a: CheckovRule, b: CheckovRule) => {
-  const n = (r: CheckovRule) => [r.id.startsWith("CKV2") ? 1 : 0, Number(r.id.replace(/\D+/g, " ").trim().split(" ").pop())];
+  const n = (r: CheckovRule) => [
+    r.id.startsWith("CKV2") ? 1 : 0,
+    Number(r.id.replace(/\D+/g, " ").trim().split(" ").pop()),
+  ];
   const [ka, kb] = [n(a), n(b)];
   return ka[0] - kb[0] || ka[1] - kb[1] || a.file.localeCompare(b.file);
 };
@@ -120,7 +139,9 @@ const byId = (a: CheckovRule, b: CheckovRule) => {
 if (require.main === module) {
   const root = process.argv[2];
   if (!root || !existsSync(join(root, RESOURCE_DIR))) {
-    console.error(`usage: npx tsx scripts/tools/policy/refresh-checkov.ts <checkov checkout>; "${root ?? ""}" has no ${RESOURCE_DIR}`);
+    console.error(
+      `usage: npx tsx scripts/tools/policy/refresh-checkov.ts <checkov checkout>; "${root ?? ""}" has no ${RESOURCE_DIR}`,
+    );
     process.exit(2);
   }
   const out = join(__dirname, "data", "checkov");
@@ -131,9 +152,13 @@ if (require.main === module) {
   let date = process.env.CHECKOV_COMMIT_DATE ?? "";
   if (!commit) {
     try {
-      [commit, date] = execFileSync("git", ["-C", root, "log", "-1", "--format=%H %cI"], { encoding: "utf8" }).trim().split(" ");
+      [commit, date] = execFileSync("git", ["-C", root, "log", "-1", "--format=%H %cI"], { encoding: "utf8" })
+        .trim()
+        .split(" ");
     } catch {
-      throw new Error(`${root} is not a git checkout: set CHECKOV_COMMIT and CHECKOV_COMMIT_DATE to the commit it was exported from`);
+      throw new Error(
+        `${root} is not a git checkout: set CHECKOV_COMMIT and CHECKOV_COMMIT_DATE to the commit it was exported from`,
+      );
     }
   }
   const source = {
@@ -142,8 +167,11 @@ if (require.main === module) {
     commitDate: date,
     license: "Apache-2.0 (LICENSE beside this file)",
     paths: [`${RESOURCE_DIR}/*.py`, `${GRAPH_DIR}/*.yaml`],
-    content: "Data only: each check's id, name and resource types, extracted by scripts/tools/policy/refresh-checkov.ts",
+    content:
+      "Data only: each check's id, name and resource types, extracted by scripts/tools/policy/refresh-checkov.ts",
   };
   writeFileSync(join(out, "SOURCE.json"), JSON.stringify(source, null, 2) + "\n");
-  console.log(`wrote ${rules.length} rules (${rules.filter((r) => r.kind === "resource").length} resource, ${rules.filter((r) => r.kind === "graph").length} graph) from ${basename(root)} at ${commit}`);
+  console.log(
+    `wrote ${rules.length} rules (${rules.filter((r) => r.kind === "resource").length} resource, ${rules.filter((r) => r.kind === "graph").length} graph) from ${basename(root)} at ${commit}`,
+  );
 }
