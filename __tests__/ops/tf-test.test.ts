@@ -160,6 +160,7 @@ describe("scripts/dev/tf-test.sh", () => {
       "PASS zmanim-prod-cicd (plan, 0 assert(s))",
       "PASS zmanim-prod-compute (plan, 8 assert(s))",
       "PASS zmanim-prod-dns (plan, 6 assert(s))",
+      "PASS zmanim-prod-monitoring (plan, 11 assert(s))",
       "PASS zmanim-prod-network (plan, 0 assert(s))",
       "PASS zmanim-prod-secrets (plan, 0 assert(s))",
       "PASS zmanim-prod-storage (plan, 3 assert(s))",

@@ -80,7 +80,7 @@ describe("scripts/tools/tfc/bootstrap against the API double", () => {
     expect(tfc.writes()).toEqual([]);
   });
 
-  it("first run: creates the project, eight workspaces, credentials and exactly the manifest's sharing", async () => {
+  it("first run: creates the project, nine workspaces, credentials and exactly the manifest's sharing", async () => {
     const r = await bootstrap([]);
     expect([r.code, r.stderr]).toEqual([0, ""]);
     expect(tfc.rejected).toEqual([]);
@@ -102,6 +102,7 @@ describe("scripts/tools/tfc/bootstrap against the API double", () => {
       [ws("dns"), "remote", "1.11.4", false, true],
       [ws("api"), "remote", "1.11.4", false, true],
       [ws("cdn"), "remote", "1.11.4", false, true],
+      [ws("monitoring"), "remote", "1.11.4", false, true],
       [ws("cicd"), "local", "1.11.4", false, true],
     ]);
     for (const w of tfc.workspaces.filter((x) => x.name !== ws("cicd"))) {
@@ -118,14 +119,15 @@ describe("scripts/tools/tfc/bootstrap against the API double", () => {
     expect(consumersOf("network")).toEqual([ws("api"), ws("compute"), ws("storage")]);
     expect(consumersOf("storage")).toEqual([ws("cdn"), ws("compute")]);
     expect(consumersOf("secrets")).toEqual([ws("compute")]);
-    expect(consumersOf("compute")).toEqual([ws("api")]);
-    expect(consumersOf("api")).toEqual([ws("cdn")]);
+    expect(consumersOf("compute")).toEqual([ws("api"), ws("monitoring")]);
+    expect(consumersOf("api")).toEqual([ws("cdn"), ws("monitoring")]);
     expect(consumersOf("dns")).toEqual([ws("cdn")]);
-    expect(consumersOf("cdn")).toEqual([]);
+    expect(consumersOf("cdn")).toEqual([ws("monitoring")]);
+    expect(consumersOf("monitoring")).toEqual([]);
     expect(consumersOf("cicd")).toEqual([]);
-    // 1 project + 8 workspaces + 7 x 3 variables + 6 producers' sharing
-    expect(tfc.writes()).toHaveLength(1 + 8 + 21 + 6);
-    expect(r.stdout).toMatch(/^36 change\(s\) made, 36 write request\(s\)$/m);
+    // 1 project + 9 workspaces + 8 x 3 variables + 7 producers' sharing
+    expect(tfc.writes()).toHaveLength(1 + 9 + 24 + 7);
+    expect(r.stdout).toMatch(/^41 change\(s\) made, 41 write request\(s\)$/m);
   });
 
   it("second run: changes nothing (zero write requests)", async () => {

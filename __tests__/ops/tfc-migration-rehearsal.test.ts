@@ -36,7 +36,7 @@ describe("moving a stack's state with terraform init -migrate-state (local backe
       "bash",
       [
         "-c",
-        `set -euo pipefail; source "${root}/scripts/terraform/lib.sh"; tf_use_cli_config "${root}" "${tmp}" >/dev/null; ${script}`,
+        `set -euo pipefail; source "${root}/scripts/dev/terraform/lib.sh"; tf_use_cli_config "${root}" "${tmp}" >/dev/null; ${script}`,
       ],
       {
         cwd: root,
