@@ -52,7 +52,9 @@ export function realContext(env: EnvironmentConfig, parentServer?: string): Cont
     aws: (args) => run("aws", args),
     dig: (args) => run("dig", args),
     tfcCheck: () => {
-      const r = spawnSync(join(__dirname, "..", "tfc", "bootstrap"), ["--check", "--env", env.name], { encoding: "utf8" });
+      const r = spawnSync(join(__dirname, "..", "tfc", "bootstrap"), ["--check", "--env", env.name], {
+        encoding: "utf8",
+      });
       return { code: r.status, stdout: r.stdout ?? "", stderr: r.stderr || (r.error ? String(r.error.message) : "") };
     },
   };
