@@ -893,86 +893,89 @@ describe("scripts/ci/wait-instance-refresh.sh", () => {
 const haveTerraform = spawnSync("terraform", ["version"], { encoding: "utf8" }).status === 0;
 if (!haveTerraform)
   process.stderr.write("ci-scripts.test: terraform is NOT installed: the real-terraform deploy test is skipped\n");
-(haveTerraform ? describe : describe.skip)("scripts/ci/deploy-stacks.sh with terraform itself", () => {
-  let dir: string;
-  const N = "zmanim-prod-network";
-  const S = "zmanim-prod-storage";
-  beforeAll(() => {
-    dir = mkdtempSync(join(tmpdir(), "zmanim-deploy-tf-"));
-    const out = join(dir, "out");
-    for (const st of [N, S]) mkdirSync(join(out, "stacks", st), { recursive: true });
-    const network = (v: string) => ({
-      resource: { terraform_data: { vpc: { input: v } } },
-      output: { vpc_id: { value: "${terraform_data.vpc.output}" } },
-    });
-    writeFileSync(join(out, "stacks", N, "cdk.tf.json"), JSON.stringify(network("v1")));
-    writeFileSync(
-      join(out, "stacks", S, "cdk.tf.json"),
-      JSON.stringify({
-        data: {
-          terraform_remote_state: {
-            [`cross-stack-reference-input-${N}`]: {
-              backend: "local",
-              config: { path: join(out, "stacks", N, "terraform.tfstate") },
+(haveTerraform || process.env.ZMANIM_REQUIRE_TERRAFORM === "1" ? describe : describe.skip)(
+  "scripts/ci/deploy-stacks.sh with terraform itself",
+  () => {
+    let dir: string;
+    const N = "zmanim-prod-network";
+    const S = "zmanim-prod-storage";
+    beforeAll(() => {
+      dir = mkdtempSync(join(tmpdir(), "zmanim-deploy-tf-"));
+      const out = join(dir, "out");
+      for (const st of [N, S]) mkdirSync(join(out, "stacks", st), { recursive: true });
+      const network = (v: string) => ({
+        resource: { terraform_data: { vpc: { input: v } } },
+        output: { vpc_id: { value: "${terraform_data.vpc.output}" } },
+      });
+      writeFileSync(join(out, "stacks", N, "cdk.tf.json"), JSON.stringify(network("v1")));
+      writeFileSync(
+        join(out, "stacks", S, "cdk.tf.json"),
+        JSON.stringify({
+          data: {
+            terraform_remote_state: {
+              [`cross-stack-reference-input-${N}`]: {
+                backend: "local",
+                config: { path: join(out, "stacks", N, "terraform.tfstate") },
+              },
             },
           },
-        },
-        resource: {
-          terraform_data: {
-            bucket: { input: `\${data.terraform_remote_state.cross-stack-reference-input-${N}.outputs.vpc_id}` },
+          resource: {
+            terraform_data: {
+              bucket: { input: `\${data.terraform_remote_state.cross-stack-reference-input-${N}.outputs.vpc_id}` },
+            },
           },
-        },
-      }),
-    );
-    writeFileSync(
-      join(out, "manifest.json"),
-      JSON.stringify({
-        stacks: {
-          [N]: { dependencies: [], synthesizedStackPath: `stacks/${N}/cdk.tf.json` },
-          [S]: { dependencies: [N], synthesizedStackPath: `stacks/${S}/cdk.tf.json` },
-        },
-      }),
-    );
-    writeFileSync(
-      join(dir, "budgets.json"),
-      JSON.stringify({
-        graceMinutes: 0.5,
-        planMinutes: 1,
-        stacks: { network: { minutes: 2, routineMinutes: 1 }, storage: { minutes: 2, routineMinutes: 1 } },
-      }),
-    );
-    writeFileSync(join(dir, "network-v2.json"), JSON.stringify(network("v2")));
-  });
-  afterAll(() => rmSync(dir, { recursive: true, force: true }));
-  const deploy = (args: string[] = []) =>
-    run(script("deploy-stacks.sh"), args, {
-      CDKTF_OUTDIR: join(dir, "out"),
-      DEPLOY_BUDGETS: join(dir, "budgets.json"),
-      TF_PLUGIN_CACHE_DIR: "",
+        }),
+      );
+      writeFileSync(
+        join(out, "manifest.json"),
+        JSON.stringify({
+          stacks: {
+            [N]: { dependencies: [], synthesizedStackPath: `stacks/${N}/cdk.tf.json` },
+            [S]: { dependencies: [N], synthesizedStackPath: `stacks/${S}/cdk.tf.json` },
+          },
+        }),
+      );
+      writeFileSync(
+        join(dir, "budgets.json"),
+        JSON.stringify({
+          graceMinutes: 0.5,
+          planMinutes: 1,
+          stacks: { network: { minutes: 2, routineMinutes: 1 }, storage: { minutes: 2, routineMinutes: 1 } },
+        }),
+      );
+      writeFileSync(join(dir, "network-v2.json"), JSON.stringify(network("v2")));
     });
+    afterAll(() => rmSync(dir, { recursive: true, force: true }));
+    const deploy = (args: string[] = []) =>
+      run(script("deploy-stacks.sh"), args, {
+        CDKTF_OUTDIR: join(dir, "out"),
+        DEPLOY_BUDGETS: join(dir, "budgets.json"),
+        TF_PLUGIN_CACHE_DIR: "",
+      });
 
-  it("first deploy (the dependent plan deferred), a no-op, drift found by --plan-only, then a change that ripples", async () => {
-    // (stderr may hold terraform's own warnings about the machine's CLI configuration)
-    const first = await deploy();
-    expect(first.code).toBe(0);
-    expect(first.stdout).toContain(`${S}: plan failed while ${N}, which it depends on, has changes`);
-    expect(first.stdout).toContain("2 of 2 stack(s) applied");
-    const noop = await deploy();
-    expect([noop.code, noop.stdout]).toEqual([0, expect.stringContaining("0 of 2 stack(s) applied")]);
-    writeFileSync(join(dir, "out", "stacks", N, "cdk.tf.json"), readFileSync(join(dir, "network-v2.json")));
-    const drift = await deploy(["--plan-only"]);
-    expect(drift.code).toBe(3);
-    expect(drift.stdout).toContain(`- \`${N}\`\n  - \`terraform_data.vpc (update)\`\n  - output \`vpc_id\``);
-    // storage's early plan read the old output (no changes); it is planned again after network's apply.
-    const ripple = await deploy();
-    expect(ripple.code).toBe(0);
-    expect(ripple.stdout).toContain(`${S} reads outputs changed in this deploy (${N} vpc_id ); planning it again`);
-    expect(ripple.stdout).toContain("2 of 2 stack(s) applied");
-    const state = JSON.parse(readFileSync(join(dir, "out", "stacks", S, "terraform.tfstate"), "utf8"));
-    // terraform_data keeps its input's type beside the value.
-    const bucket = (
-      state.resources as Array<{ mode: string; instances: Array<{ attributes: { output: unknown } }> }>
-    ).find((r) => r.mode === "managed")!;
-    expect(bucket.instances[0].attributes.output).toEqual({ type: "string", value: "v2" });
-  }, 120000);
-});
+    it("first deploy (the dependent plan deferred), a no-op, drift found by --plan-only, then a change that ripples", async () => {
+      // (stderr may hold terraform's own warnings about the machine's CLI configuration)
+      const first = await deploy();
+      expect(first.code).toBe(0);
+      expect(first.stdout).toContain(`${S}: plan failed while ${N}, which it depends on, has changes`);
+      expect(first.stdout).toContain("2 of 2 stack(s) applied");
+      const noop = await deploy();
+      expect([noop.code, noop.stdout]).toEqual([0, expect.stringContaining("0 of 2 stack(s) applied")]);
+      writeFileSync(join(dir, "out", "stacks", N, "cdk.tf.json"), readFileSync(join(dir, "network-v2.json")));
+      const drift = await deploy(["--plan-only"]);
+      expect(drift.code).toBe(3);
+      expect(drift.stdout).toContain(`- \`${N}\`\n  - \`terraform_data.vpc (update)\`\n  - output \`vpc_id\``);
+      // storage's early plan read the old output (no changes); it is planned again after network's apply.
+      const ripple = await deploy();
+      expect(ripple.code).toBe(0);
+      expect(ripple.stdout).toContain(`${S} reads outputs changed in this deploy (${N} vpc_id ); planning it again`);
+      expect(ripple.stdout).toContain("2 of 2 stack(s) applied");
+      const state = JSON.parse(readFileSync(join(dir, "out", "stacks", S, "terraform.tfstate"), "utf8"));
+      // terraform_data keeps its input's type beside the value.
+      const bucket = (
+        state.resources as Array<{ mode: string; instances: Array<{ attributes: { output: unknown } }> }>
+      ).find((r) => r.mode === "managed")!;
+      expect(bucket.instances[0].attributes.output).toEqual({ type: "string", value: "v2" });
+    }, 120000);
+  },
+);
