@@ -41,6 +41,12 @@ module.exports = {
       globalTeardown: "<rootDir>/__tests__/helpers/synth-cache-teardown.ts",
       setupFilesAfterEnv: ["<rootDir>/__tests__/helpers/setup-jest.ts"],
     },
-    { ...common, displayName: "ops", testMatch: ["<rootDir>/__tests__/ops/**/*.test.ts"] },
+    {
+      ...common,
+      displayName: "ops",
+      testMatch: ["<rootDir>/__tests__/ops/**/*.test.ts"],
+      // PATH for the PostgreSQL clients, and a 60 s default timeout per test (ops-setup.ts).
+      setupFilesAfterEnv: ["<rootDir>/__tests__/helpers/ops-setup.ts"],
+    },
   ],
 };

@@ -10,6 +10,7 @@ import { ChildProcess, execFileSync, spawn } from "child_process";
 import { mkdirSync, mkdtempSync, rmSync } from "fs";
 import { tmpdir } from "os";
 import { join, resolve } from "path";
+import { useLowCostKey } from "./restic-key";
 
 export interface S3Server {
   readonly port: number;
@@ -21,6 +22,11 @@ export interface S3Server {
   resticEnv(bucket?: string, prefix?: string): Record<string, string>;
   /** Total size in bytes of the files stored under `bucket` (objects and s3rver's metadata). */
   bucketBytes(bucket?: string): number;
+  /**
+   * Swaps the key of the restic repository in `bucket`/`prefix` for a low-cost one (see restic-key.ts), so that
+   * each later restic command skips half a second of scrypt. Call it after the repository's first real use.
+   */
+  useLowCostResticKey(password: string, bucket?: string, prefix?: string): void;
   stop(): Promise<void>;
 }
 
@@ -131,6 +137,8 @@ export async function startS3(buckets: string[] = ["restic"], requestLog = ""): 
       AWS_SECRET_ACCESS_KEY: "S3RVER",
     }),
     bucketBytes,
+    useLowCostResticKey: (password, bucket = buckets[0], prefix = "") =>
+      useLowCostKey(join(directory, bucket, ...prefix.split("/").filter(Boolean), "keys"), password, "._S3rver_object"),
     async stop() {
       if (!exited) {
         child.kill("SIGTERM");

@@ -39,6 +39,7 @@ beforeAll(async () => {
   env = backupScriptEnv(s3, pg, redis, join(work, "backup.lock"));
   const b = runScript("backup.sh", ["--init", "--no-check"], env);
   if (b.status !== 0) throw new Error(`backup failed: ${b.stderr}`);
+  s3.useLowCostResticKey(env.RESTIC_PASSWORD!);
 }, 300000);
 
 afterAll(async () => {
