@@ -215,6 +215,9 @@ describe("migrate-db: box -> RDS-like cluster and back (scale-out runbook)", () 
       ssl: "on",
       ssl_cert_file: `'${join(tls, "server.crt")}'`,
       ssl_key_file: `'${join(tls, "server.key")}'`,
+      // The logical replication launcher starts at most one worker per wal_retrieve_retry_interval (5 s by
+      // default); these servers subscribe several times in a few seconds.
+      wal_retrieve_retry_interval: "'200ms'",
     };
     [box, rds] = await Promise.all([
       startPostgres({ conf, hbaContent: HBA }),
@@ -310,6 +313,8 @@ describe("migrate-db: box -> RDS-like cluster and back (scale-out runbook)", () 
       adminUrl(rds),
       "--timeout",
       "240",
+      "--poll",
+      "0.2",
     ];
     // Until the cutover the API's role may not write on RDS (the fleet may already run); the tool's sessions may.
     psqlAs(
@@ -417,6 +422,8 @@ describe("migrate-db: box -> RDS-like cluster and back (scale-out runbook)", () 
       adminUrl(box),
       "--timeout",
       "240",
+      "--poll",
+      "0.2",
     ];
     const writer = startWriter(rds, RDS_PW, "rds");
     await waitFor(() => writer.count() >= 5, 60000, "the first writes on RDS");

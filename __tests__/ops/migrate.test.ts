@@ -110,7 +110,9 @@ describe("migrate-db (dump mode, verification, preflight, rollback direction)", 
 
   beforeAll(async () => {
     src = await startPostgres({ conf: { wal_level: "logical", max_replication_slots: 10, max_wal_senders: 10 } });
-    tgt = await startPostgres();
+    // The logical replication launcher starts at most one worker per wal_retrieve_retry_interval (5 s by
+    // default); the target subscribes several times in a few seconds.
+    tgt = await startPostgres({ conf: { wal_retrieve_retry_interval: "'200ms'" } });
     work = mkdtempSync(join(tmpdir(), "zmanim-migrate-test-"));
     toolTmp = join(work, "tool-tmp");
     mkdirSync(toolTmp);
@@ -389,6 +391,12 @@ describe("migrate-db (dump mode, verification, preflight, rollback direction)", 
     const r4 = migrate(["--source", urlOf(src, "xata"), "--target", urlOf(tgt, "back"), "--jobs", "zero"]);
     expect(r4.status).toBe(2);
     expect(r4.stderr).toContain("--jobs 'zero' is not valid");
+
+    for (const poll of ["0", "0.0", "61", "1.", "soon"]) {
+      const r5 = migrate(["--source", urlOf(src, "xata"), "--target", urlOf(tgt, "back"), "--poll", poll]);
+      expect(r5.status).toBe(2);
+      expect(r5.stderr).toContain(`--poll '${poll}' is not valid; use seconds greater than 0 and at most 60`);
+    }
   });
 
   it("passes percent-encoded passwords to libpq intact and never prints them", async () => {
@@ -581,6 +589,8 @@ describe("migrate-db (dump mode, verification, preflight, rollback direction)", 
         urlOf(tgt, "replica"),
         "--timeout",
         "120",
+        "--poll",
+        "0.2",
       ];
       const start = migrate([...base, "--yes"]);
       expect(start.out).not.toContain(PW);
@@ -651,6 +661,8 @@ describe("migrate-db (dump mode, verification, preflight, rollback direction)", 
         urlOf(tgt, "replica2"),
         "--timeout",
         "120",
+        "--poll",
+        "0.2",
         "--yes",
       ];
       const started = migrate(base);

@@ -54,6 +54,8 @@ How
                             $TMPDIR or /tmp); must have room for the compressed dump.
   --keep-dump               keep the dump directory after success (it is always kept on failure).
   --timeout SECONDS         bound for every wait in replicate mode (default 600).
+  --poll SECONDS            how often replicate mode re-reads the sync state and the lag while it
+                            waits (default 1; a decimal such as 0.2 is allowed).
 
 Checks and safety
   --preflight-only          run the preflight checks only, write nothing (alias: --dry-run).
@@ -113,6 +115,7 @@ now_iso() { date -u +%Y-%m-%dT%H:%M:%SZ; }
   work_dir=
   keep_dump=0
   timeout=600
+  poll=1
   allow_nonempty=0
   allow_downgrade=0
   assume_yes=0
@@ -129,6 +132,9 @@ check_args() {
   [[ "$provider" == xata || "$provider" == none ]] || die_usage "--provider '$provider' is not valid; use xata or none"
   [[ "$jobs" =~ ^[1-9][0-9]*$ && "$jobs" -le 64 ]] || die_usage "--jobs '$jobs' is not valid; use a whole number from 1 to 64"
   [[ "$timeout" =~ ^[1-9][0-9]*$ ]] || die_usage "--timeout '$timeout' is not valid; use a whole number of seconds (e.g. 600)"
+  if ! [[ "$poll" =~ ^([1-9][0-9]*|[0-9]*\.[0-9]*[1-9][0-9]*)$ && "${poll%%.*}" -le 60 ]]; then
+    die_usage "--poll '$poll' is not valid; use seconds greater than 0 and at most 60 (e.g. 1 or 0.2)"
+  fi
   if [[ "$action" == status || "$action" == cutover || "$action" == abort ]] && [[ "$mode" != replicate ]]; then
     die_usage "--$action belongs to replicate mode; add --mode replicate"
   fi

@@ -23,7 +23,7 @@ wait_initial_sync() {
     if [[ "${pending%%/*}" == 0 && "${pending#*/}" != 0 ]]; then break; fi
     [[ $SECONDS -lt $deadline ]] || fail 1 "initial sync not finished after $timeout s ($pending tables pending); see --status, raise --timeout"
     say "   initial sync: $pending tables still copying"
-    sleep 2
+    sleep "$poll"
   done
   say "   initial sync finished: all tables streaming"
 }
@@ -87,7 +87,7 @@ replicate_cutover() {
     if [[ "$flushed" -le 0 ]]; then break; fi
     [[ $SECONDS -lt $deadline ]] || fail 1 "lag did not reach zero within $timeout s (still $flushed bytes behind); are writes frozen? see --status"
     say "   lag: $flushed bytes"
-    sleep 1
+    sleep "$poll"
   done
   progress cutover "zero lag at $want"
   say "   zero lag"
