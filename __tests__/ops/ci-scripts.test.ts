@@ -522,7 +522,7 @@ describe("scripts/ci/deploy-stacks.sh", () => {
         planMinutes: 0.5,
         stacks: {
           network: { minutes: 1, routineMinutes: 1, why: "test" },
-          storage: { minutes: 1, routineMinutes: 0.3, why: "test" },
+          storage: { minutes: 1, routineMinutes: 0.1, why: "test" },
           compute: { minutes: 1, routineMinutes: 1, why: "test" },
         },
       }),
@@ -637,7 +637,7 @@ describe("scripts/ci/deploy-stacks.sh", () => {
     const r = await deploy({ [S]: { plans: [2], applySleep: 120 }, [C]: { plans: [2] } });
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(
-      /zmanim-prod-storage ran past its budget of 0.3 min and was interrupted; later stacks were not deployed/,
+      /zmanim-prod-storage ran past its budget of 0.1 min and was interrupted; later stacks were not deployed/,
     );
     expect(r.stderr).toMatch(/docs\/runbooks\/first-deploy.md, "An interrupted apply"/);
     expect(log().filter((l) => !l.startsWith("plan ") && !l.startsWith("init "))).toEqual([
