@@ -3,7 +3,11 @@
  * protected prefixes only (D15), throttling, CORS, access logs and the 5xx-rate alarm.
  */
 import { prod, staging, EnvironmentConfig } from "../../constructs/config/environments";
-import { ACCESS_LOG_FORMAT, apiRoutes, PUBLIC_ROUTE_PATH, ROUTE_METHODS } from "../../stacks/api";
+import { apiRoutes } from "../../stacks/api";
+
+/** Written out, not imported: a change to the methods or the catch-all path must show up here. */
+const METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"];
+const CATCH_ALL = "/api/{proxy+}";
 import { alarmTopicArn, instancePrivateIp } from "../../constructs/config/naming";
 import { resourcesOfType, synthAll, Synthesized } from "../helpers/synth";
 
@@ -88,14 +92,14 @@ describe.each([
   it("attaches the authorizer to exactly the protected prefixes (bare and {proxy+}); every other route is anonymous", () => {
     const routes = resourcesOfType(s, "aws_apigatewayv2_route").map(([, , b]) => b);
     const expectedProtected = env.clerk.protectedRoutePrefixes
-      .flatMap((p) => ROUTE_METHODS.flatMap((m) => [`${m} ${p}`, `${m} ${p}/{proxy+}`]))
+      .flatMap((p) => METHODS.flatMap((m) => [`${m} ${p}`, `${m} ${p}/{proxy+}`]))
       .sort();
     const guarded = routes.filter((x) => x.authorization_type === "JWT");
     expect(guarded.map((x) => x.route_key).sort()).toEqual(expectedProtected);
     for (const g of guarded) expect(g.authorizer_id).toBe("${aws_apigatewayv2_authorizer.clerk-jwt.id}");
     const open = routes.filter((x) => x.authorization_type !== "JWT");
     expect(open.map((x) => [x.route_key, x.authorization_type, x.authorizer_id]).sort()).toEqual(
-      ROUTE_METHODS.map((m) => [`${m} ${PUBLIC_ROUTE_PATH}`, "NONE", undefined]).sort(),
+      METHODS.map((m) => [`${m} ${CATCH_ALL}`, "NONE", undefined]).sort(),
     );
     for (const x of routes) expect(x.target).toBe("integrations/${aws_apigatewayv2_integration.integration.id}");
   });
@@ -109,7 +113,24 @@ describe.each([
     });
     const logs = stage.access_log_settings as Body;
     expect(logs.destination_arn).toBe("${aws_cloudwatch_log_group.apigw_access_logs.arn}");
-    expect(JSON.parse(logs.format as string)).toEqual(ACCESS_LOG_FORMAT);
+    expect(JSON.parse(logs.format as string)).toEqual({
+      requestId: "$context.requestId",
+      ip: "$context.identity.sourceIp",
+      userAgent: "$context.identity.userAgent",
+      requestTime: "$context.requestTime",
+      httpMethod: "$context.httpMethod",
+      path: "$context.path",
+      routeKey: "$context.routeKey",
+      status: "$context.status",
+      protocol: "$context.protocol",
+      responseLength: "$context.responseLength",
+      responseLatency: "$context.responseLatency",
+      integrationStatus: "$context.integrationStatus",
+      integrationLatency: "$context.integrationLatency",
+      integrationError: "$context.integrationErrorMessage",
+      authorizerError: "$context.authorizer.error",
+      jwtSubject: "$context.authorizer.claims.sub",
+    });
     expect(r.aws_cloudwatch_log_group.apigw_access_logs).toEqual(
       expect.objectContaining({ name: `/zmanim/${env.name}/apigw-access`, retention_in_days: env.logRetentionDays }),
     );
@@ -157,7 +178,7 @@ describe("apiRoutes", () => {
       { routeKey: "GET /api/v1/me/{proxy+}", protected: true },
       { routeKey: "GET /api/{proxy+}", protected: false },
     ]);
-    expect(routes).toHaveLength(3 * ROUTE_METHODS.length);
+    expect(routes).toHaveLength(18);
     // No route may match a CORS preflight: no OPTIONS, no ANY, no $default.
     expect(routes.filter((r) => /^(OPTIONS|ANY) |^\$default$/.test(r.routeKey))).toEqual([]);
   });
@@ -168,7 +189,7 @@ describe("apiRoutes", () => {
       b.route_key,
       b.authorization_type,
     ]);
-    expect(routes.sort()).toEqual(ROUTE_METHODS.map((m) => [`${m} ${PUBLIC_ROUTE_PATH}`, "NONE"]).sort());
+    expect(routes.sort()).toEqual(METHODS.map((m) => [`${m} ${CATCH_ALL}`, "NONE"]).sort());
   });
 
   it("refuses a prefix listed twice, naming the field and the route", () => {

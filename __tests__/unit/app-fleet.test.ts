@@ -7,7 +7,7 @@ import { readFileSync, readdirSync } from "fs";
 import { join } from "path";
 import { Testing } from "cdktf/lib/testing";
 import { TerraformStack } from "cdktf/lib/terraform-stack";
-import { AMI_ROOT_DEVICE, Fleet, FleetProps } from "../../constructs/fleet";
+import { Fleet, FleetProps } from "../../constructs/fleet";
 import { fleetPolicyStatements } from "../../stacks/app-stack";
 import { EnvironmentConfig, ScaledTopology, prod, scaled, staging } from "../../constructs/config/environments";
 import { alarmTopicArn } from "../../constructs/config/naming";
@@ -185,7 +185,7 @@ describe.each([
     const packerRoot = /launch_block_device_mappings\s*{\s*device_name\s*=\s*"([^"]+)"/.exec(
       readFileSync(join(__dirname, "..", "..", "packer", "zmanim-ami.pkr.hcl"), "utf8"),
     )?.[1];
-    expect(packerRoot).toBe(AMI_ROOT_DEVICE);
+    expect(packerRoot).toBe("/dev/sda1");
     const lts = resourcesOfType(s, "aws_launch_template");
     expect(lts.length).toBe(1);
     for (const [stack, , lt] of lts) {
@@ -197,7 +197,7 @@ describe.each([
       });
       expect(lt.block_device_mappings).toEqual([
         {
-          device_name: AMI_ROOT_DEVICE,
+          device_name: "/dev/sda1",
           ebs: { volume_type: "gp3", volume_size: env.rootVolumeGb, encrypted: "true", delete_on_termination: "true" },
         },
       ]);

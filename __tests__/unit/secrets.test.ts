@@ -55,7 +55,7 @@ describe.each([
     expect(p).toEqual(
       expect.objectContaining({
         type: "SecureString",
-        value: CLERK_PLACEHOLDER,
+        value: "PLACEHOLDER_set_out_of_band_see_docs_secrets_md",
         lifecycle: { prevent_destroy: true, ignore_changes: ["value"] },
       }),
     );
