@@ -91,12 +91,9 @@ export work tf_mirrored_providers
 
 jobs=${TF_VALIDATE_JOBS:-$(nproc)}
 status=0
+# The plugin cache is already full (tf_use_cli_config fills it under a lock), so the inits can run side by side.
 # shellcheck disable=SC2016 # $1 and $work expand in the inner bash
-# The first directory alone: its init fills an empty plugin cache, which concurrent inits would race to create
-# ("failed to create directory ... file exists" on a fresh clone). The rest then run in parallel from the cache.
-printf '%s\n' "${dirs[@]:0:1}" | xargs -P 1 -I{} bash -c 'validate_one "$1" >"$work/result-$(basename "$1").txt" 2>&1; echo $? >"$work/rc-$(basename "$1")"' _ {} || true
-# shellcheck disable=SC2016 # as above
-printf '%s\n' "${dirs[@]:1}" | xargs -r -P "$jobs" -I{} bash -c 'validate_one "$1" >"$work/result-$(basename "$1").txt" 2>&1; echo $? >"$work/rc-$(basename "$1")"' _ {} || true
+printf '%s\n' "${dirs[@]}" | xargs -r -P "$jobs" -I{} bash -c 'validate_one "$1" >"$work/result-$(basename "$1").txt" 2>&1; echo $? >"$work/rc-$(basename "$1")"' _ {} || true
 valid=0 invalid=0 skipped=0
 for d in "${dirs[@]}"; do
   b=$(basename "$d")

@@ -46,12 +46,34 @@ tf_use_cli_config() {
     # shellcheck disable=SC2012,SC2035 # provider directory names are namespace/name, no dashes first
     tf_mirrored_providers=$(cd "$mirror/registry.terraform.io" && ls -d */* 2>/dev/null | tr '\n' ' ')
     echo "provider mirror: $mirror ($tf_mirrored_providers)"
+    TF_IN_AUTOMATION=1 CHECKPOINT_DISABLE=1 TF_INPUT=0 tf_fill_plugin_cache "$cache"
   else
     # No mirror: use the registry with whatever CLI configuration the user has (or none).
     if [[ -n "${TF_CLI_CONFIG_FILE:-}" && ! -f "$TF_CLI_CONFIG_FILE" ]]; then unset TF_CLI_CONFIG_FILE; fi
     echo "provider mirror: none found; providers come from the registry"
   fi
   export TF_IN_AUTOMATION=1 CHECKPOINT_DISABLE=1 TF_INPUT=0
+}
+
+# tf_fill_plugin_cache CACHE: makes sure the plugin cache holds hashicorp/aws before inits run side by side.
+# Terraform's plugin cache is not safe for concurrent writers: two inits that both find it empty race to create
+# the same directory ("failed to create directory ... file exists"), and the test suite runs the validate and
+# plan layers beside the ops tests, which init too. One init in a scratch directory, under a lock on the cache,
+# fills it; a concurrent caller waits on the lock and then finds it full.
+tf_fill_plugin_cache() {
+  local cache=$1
+  compgen -G "$cache/registry.terraform.io/hashicorp/aws/*/*" >/dev/null && return 0
+  (
+    flock 9
+    compgen -G "$cache/registry.terraform.io/hashicorp/aws/*/*" >/dev/null && exit 0
+    scratch=$(mktemp -d)
+    trap 'rm -rf "$scratch"' EXIT
+    echo '{"terraform":{"required_providers":{"aws":{"source":"hashicorp/aws"}}}}' >"$scratch/main.tf.json"
+    if ! (cd "$scratch" && terraform init -backend=false -input=false -no-color >init.log 2>&1); then
+      echo "warning: could not fill the terraform plugin cache $cache; parallel inits may race:" >&2
+      sed 's/^/  /' "$scratch/init.log" >&2
+    fi
+  ) 9>"$cache/.lock"
 }
 
 # tf_unmirrored_providers FILE...: the required providers of the given Terraform JSON files that the mirror
