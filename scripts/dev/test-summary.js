@@ -9,15 +9,27 @@ const [dir, failedLayers] = process.argv.slice(2);
 let passed = 0;
 let failed = 0;
 let skipped = 0;
-for (const project of ["unit", "iam", "lint", "ops"]) {
-  const file = path.join(dir, `${project}.json`);
+// jest.json holds the unit, iam and lint projects (one jest run), ops.json the ops project; a file's project is
+// its folder under __tests__/.
+const perProject = new Map();
+for (const name of ["jest.json", "ops.json"]) {
+  const file = path.join(dir, name);
   if (!fs.existsSync(file)) continue;
   const r = JSON.parse(fs.readFileSync(file, "utf8"));
   passed += r.numPassedTests;
   failed += r.numFailedTests + r.numRuntimeErrorTestSuites;
   skipped += r.numPendingTests + r.numTodoTests;
-  console.log(`${project}: ${r.numPassedTests} passed, ${r.numFailedTests} failed in ${r.numTotalTestSuites} suites`);
+  for (const t of r.testResults) {
+    const project = /__tests__\/([^/]+)\//.exec(t.name)?.[1] ?? "other";
+    const p = perProject.get(project) ?? { passed: 0, failed: 0, suites: 0 };
+    p.suites += 1;
+    p.passed += t.assertionResults.filter((a) => a.status === "passed").length;
+    p.failed += t.assertionResults.filter((a) => a.status === "failed").length;
+    perProject.set(project, p);
+  }
 }
+for (const [project, p] of perProject)
+  console.log(`${project}: ${p.passed} passed, ${p.failed} failed in ${p.suites} suites`);
 // Per-stack verdict lines of terraform validate (validate.txt) and the plan tests (plan.txt).
 const verdicts = { "validate.txt": ["VALID", "INVALID"], "plan.txt": ["PASS", "FAIL"] };
 for (const [file, [ok, bad]] of Object.entries(verdicts)) {

@@ -3,8 +3,9 @@
 #   0. install what is missing (npm ci, Debian packages)
 #   1. type-check (tsc --noEmit) - jest itself runs without type-checking
 #   2. synth the default environment (atomic; the same output ops reviewers plan)
-#   3. unit + policy tests (jest project "unit"), the IAM sufficiency simulation ("iam"), lint (ESLint and the
-#      import rules; jest project "lint" plants a violation of each rule)
+#   3. unit + policy tests (jest project "unit"), the IAM sufficiency simulation ("iam") and the lint tests
+#      ("lint" plants a violation of each import rule), in one jest run; then ESLint, Prettier and the import
+#      rules themselves (npm run lint)
 #   4. real `terraform validate` of every stack and backend.tf.json
 #   5. plan-mode `terraform test` of every stack of every environment, with mocked AWS providers
 #   6. ops integration tests against real PostgreSQL, Redis, restic, systemd tooling, S3-compatible server
@@ -56,10 +57,10 @@ fi
 
 step typecheck npx tsc --noEmit
 step synth npm run --silent synth
-step unit npx jest --selectProjects unit --json --outputFile="$results/unit.json"
-step iam npx jest --selectProjects iam --json --outputFile="$results/iam.json"
-# shellcheck disable=SC2016 # $0 belongs to the inner bash
-step lint bash -c 'npm run --silent lint && npx jest --selectProjects lint --json --outputFile="$0/lint.json"' "$results"
+# One jest run for the three projects: one global synth, and both workers busy across them (the IAM
+# simulation is one long file).
+step unit-iam-lint npx jest --selectProjects unit iam lint --json --outputFile="$results/jest.json"
+step lint npm run --silent lint
 # shellcheck disable=SC2016 # $0 and PIPESTATUS belong to the inner bash
 step terraform-validate bash -c 'bash scripts/dev/tf-validate.sh | tee "$0/validate.txt"; exit "${PIPESTATUS[0]}"' "$results"
 # shellcheck disable=SC2016 # $0 and PIPESTATUS belong to the inner bash
