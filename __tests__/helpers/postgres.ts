@@ -102,7 +102,10 @@ export interface PgClusterOptions {
 
 export async function startPostgres(opts: PgClusterOptions = {}): Promise<PgCluster> {
   const binDir = pgBinDir();
-  const base = mkdtempSync(join(tmpdir(), "zmanim-pg-"));
+  // pg_ctl starts the server in a session of its own, so it outlives an interrupted test run; the run's tag in
+  // the directory name lets scripts/dev/test.sh stop exactly this run's servers on its way out.
+  const run = process.env.ZMANIM_TEST_RUN;
+  const base = mkdtempSync(join(tmpdir(), `zmanim-pg-${run && /^[A-Za-z0-9]+$/.test(run) ? `${run}-` : ""}`));
   chmodSync(base, 0o755);
   const dataDir = join(base, "data");
   const socketDir = join(base, "sock");

@@ -44,13 +44,26 @@ step() {
 # test has work, and they fill the time it spends waiting; the ops layer, which waits, no longer ends last.
 ops_pid=
 fg_nice=
+# The ops tests name their PostgreSQL directories after this run (__tests__/helpers/postgres.ts): pg_ctl puts each
+# server in a session of its own, out of reach of the process group, so an interrupted run stops them here.
+export ZMANIM_TEST_RUN="run$$"
+stop_ops() {
+  [[ -n "$ops_pid" ]] || return 0
+  kill -- -"$ops_pid" 2>/dev/null
+  local pid_file
+  for pid_file in "${TMPDIR:-/tmp}"/zmanim-pg-"$ZMANIM_TEST_RUN"-*/data/postmaster.pid; do
+    [[ -f "$pid_file" ]] || continue
+    kill -QUIT "$(head -n 1 "$pid_file")" 2>/dev/null   # PostgreSQL's immediate shutdown
+    rm -rf "${pid_file%/data/postmaster.pid}"
+  done
+}
 if [[ $skip_ops -eq 0 ]]; then
   ops_start=$SECONDS
   set -m
   npx jest --selectProjects ops --json --outputFile="$results/ops.json" >"$results/ops.log" 2>&1 &
   ops_pid=$!
   set +m
-  trap '[[ -n "$ops_pid" ]] && kill -- -"$ops_pid" 2>/dev/null; rm -rf "$results"' EXIT
+  trap 'stop_ops; rm -rf "$results"' EXIT
   fg_nice="nice -n 10"
   echo "==> ops: started in the background (log at the end)"
 fi
