@@ -36,6 +36,7 @@ tf_find_mirror() {
 # "namespace/name" list ("" when providers come from the registry). Prints one line saying which.
 tf_use_cli_config() {
   local root=$1 work=$2 mirror
+  export TF_IN_AUTOMATION=1 CHECKPOINT_DISABLE=1 TF_INPUT=0
   mirror=$(tf_find_mirror)
   tf_mirrored_providers=""
   if [[ -n "$mirror" ]]; then
@@ -46,13 +47,12 @@ tf_use_cli_config() {
     # shellcheck disable=SC2012,SC2035 # provider directory names are namespace/name, no dashes first
     tf_mirrored_providers=$(cd "$mirror/registry.terraform.io" && ls -d */* 2>/dev/null | tr '\n' ' ')
     echo "provider mirror: $mirror ($tf_mirrored_providers)"
-    TF_IN_AUTOMATION=1 CHECKPOINT_DISABLE=1 TF_INPUT=0 tf_fill_plugin_cache "$cache"
+    tf_fill_plugin_cache "$cache"
   else
     # No mirror: use the registry with whatever CLI configuration the user has (or none).
     if [[ -n "${TF_CLI_CONFIG_FILE:-}" && ! -f "$TF_CLI_CONFIG_FILE" ]]; then unset TF_CLI_CONFIG_FILE; fi
     echo "provider mirror: none found; providers come from the registry"
   fi
-  export TF_IN_AUTOMATION=1 CHECKPOINT_DISABLE=1 TF_INPUT=0
 }
 
 # tf_fill_plugin_cache CACHE: makes sure the plugin cache holds hashicorp/aws before inits run side by side.
